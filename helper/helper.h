@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Internal interfaces of nsiso-helper: one file per concern. Functions
+ * return 0 or -errno and leave logging to main(); where there is more to say,
+ * they fill a struct failure. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "idmap.h"
+#include "policy.h"
+#include "proto.h"
+
+#define USER_GROUPS_MAX 256
+
+struct failure {
+	enum nsiso_step step;
+	int error; /* -errno */
+	char detail[NSISO_DETAIL_MAX];
+};
+
+/* Record a failure and return its error, for "return fail(f, ...);". */
+int fail(struct failure *f, enum nsiso_step step, int error, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* user.c */
+struct user_info {
+	char name[NSISO_USER_MAX + 1];
+	uid_t uid;
+	gid_t gid;
+	size_t n_groups;
+	gid_t groups[USER_GROUPS_MAX]; /* primary first */
+	struct idmap uid_map;
+	struct idmap gid_map;
+	bool root_mapped; /* container uid 0 and gid 0 are mapped */
+};
+int user_resolve(const char *name, struct user_info *u, struct failure *f);
+int user_build_idmaps(struct user_info *u, struct failure *f);
+
+/* mounts.c: run inside the new namespaces, before the init is started. */
+int mounts_setup(const struct user_info *u, unsigned ns_mask, struct failure *f);
+
+/* network.c */
+int network_setup_loopback(struct failure *f);
+
+/* caps.c */
+int creds_become(const struct user_info *u, bool userns, struct failure *f);
+int caps_drop_all(struct failure *f);
+
+/* namespaces.c: create the container; the child ends in execveat(init). */
+struct container {
+	pid_t init_pid;
+	int init_pidfd;
+	int lifeline; /* write end: closing it ends the init */
+	int ns_fds[NS_COUNT];
+	uint64_t ns_ino[NS_COUNT];
+	unsigned ns_mask;
+};
+int container_create(const struct user_info *u, const struct policy_settings *s, struct container *c,
+		     struct failure *f);
+
+/* session.c: state directory, the per-user lock, the supervisor. */
+int state_open_rundir(struct failure *f);
+int state_lock_user(int rundir, uid_t uid, struct failure *f);
+int session_attach(int rundir, const struct user_info *u, int holder_pidfd, struct attach_reply *reply,
+		   int fds[NS_COUNT], struct failure *f);
+int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f);

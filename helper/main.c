@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fdpass.h"
+#include "helper.h"
+#include "nsverify.h"
+#include "util.h"
+
+/* nsiso-helper open USER CONFIG
+ *
+ * Run by pam_nsiso.so (as root, empty environment, fd 0 a SOCK_SEQPACKET
+ * socket to the module, 1 and 2 /dev/null). Finds USER's live container or
+ * creates one, registers the calling process as one of its sessions, and
+ * answers with one struct helper_reply and the container's namespace fds.
+ * Trusts nothing it is given: the user is resolved through NSS, the policy
+ * file must be root's, the caller must be root and our parent. */
+
+#define HELPER_TIMEOUT_S 20
+
+/* The module is our parent and the peer of fd 0. Returns a pidfd of it: the
+ * session holder, whose exit ends the session. */
+static int check_caller(struct failure *f)
+{
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(type);
+	if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+		return fail(f, STEP_CALLER, -ENOTSOCK, "fd 0 is not a SOCK_SEQPACKET socket");
+	len = sizeof(domain);
+	if (getsockopt(0, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
+		return fail(f, STEP_CALLER, -ENOTSOCK, "fd 0 is not a unix socket");
+	struct ucred cred;
+	len = sizeof(cred);
+	if (getsockopt(0, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return fail(f, STEP_CALLER, neg_errno(), "SO_PEERCRED");
+	if (cred.uid != 0)
+		return fail(f, STEP_CALLER, -EPERM, "caller uid %u is not root", (unsigned)cred.uid);
+	if (cred.pid != getppid())
+		return fail(f, STEP_CALLER, -EPERM, "caller pid %d is not our parent", (int)cred.pid);
+	int pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+	if (pidfd < 0)
+		return fail(f, STEP_CALLER, neg_errno(), "pidfd_open(%d)", (int)cred.pid);
+	/* Still our parent: the pidfd names the caller, not a recycled pid. */
+	if (getppid() != cred.pid) {
+		(void)close(pidfd);
+		return fail(f, STEP_CALLER, -ESRCH, "caller exited");
+	}
+	return pidfd;
+}
+
+static int helper_open(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT],
+		       struct failure *f)
+{
+	static struct user_info u;
+	static struct policy pol;
+	struct policy_settings set;
+	char err[POLICY_ERROR_MAX];
+	int r;
+
+	_cleanup_close_ int holder = check_caller(f);
+	if (holder < 0)
+		return holder;
+	r = user_resolve(user, &u, f);
+	if (r < 0)
+		return r;
+	rep->uid = u.uid;
+	rep->gid = u.gid;
+	if (config[0] != '/')
+		return fail(f, STEP_POLICY, -EINVAL, "policy path %s is not absolute", config);
+	r = policy_load(&pol, config, err, sizeof(err));
+	if (r < 0)
+		return fail(f, STEP_POLICY, r, "%s", err);
+	if (pol.builtin)
+		rep->flags |= REPLY_BUILTIN_POLICY;
+	r = policy_resolve(&pol, u.name, &set, err, sizeof(err));
+	if (r < 0)
+		return fail(f, STEP_POLICY, r, "%s", err);
+	if (set.ns_mask & NS_BIT(NS_USER)) {
+		r = user_build_idmaps(&u, f);
+		if (r < 0)
+			return r;
+		/* sshd and su switch to the user through the root path: container
+		 * root must exist for that (see docs/ARCHITECTURE.md). */
+		if (!u.root_mapped)
+			return fail(f, STEP_IDMAP, -ERANGE,
+				    "%s has no subordinate range in /etc/subuid and /etc/subgid; a user namespace needs one",
+				    u.name);
+	}
+
+	_cleanup_close_ int rundir = state_open_rundir(f);
+	if (rundir < 0)
+		return rundir;
+	_cleanup_close_ int lock = state_lock_user(rundir, u.uid, f);
+	if (lock < 0)
+		return lock;
+
+	struct attach_reply ar;
+	r = session_attach(rundir, &u, holder, &ar, fds, f);
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		r = supervisor_spawn(rundir, &u, &set, f);
+		if (r < 0)
+			return r;
+		rep->flags |= REPLY_CREATED;
+		r = session_attach(rundir, &u, holder, &ar, fds, f);
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			return fail(f, STEP_ATTACH, r, "the new container's supervisor is not answering");
+	}
+	if (r < 0)
+		return r;
+	close_fd(&lock);
+
+	char why[200] = "";
+	r = ns_verify_set(fds, ar.ns_mask, rep->ns_ino, why, sizeof(why));
+	if (r < 0)
+		return fail(f, STEP_VERIFY, r, "%s", why);
+	for (int i = 0; i < NS_COUNT; i++)
+		if ((ar.ns_mask & NS_BIT(i)) && rep->ns_ino[i] != ar.ns_ino[i])
+			return fail(f, STEP_VERIFY, -ESTALE, "%s namespace changed under us", ns_types[i].proc_name);
+	rep->ns_mask = ar.ns_mask;
+	rep->init_pid = ar.init_pid;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct helper_reply rep = { .version = NSISO_PROTO_VERSION };
+	struct failure f = { 0 };
+	int fds[NS_COUNT];
+
+	for (int i = 0; i < NS_COUNT; i++)
+		fds[i] = -EBADF;
+	if (getuid() != 0 || geteuid() != 0) {
+		fprintf(stderr, "nsiso-helper: only root may run this; it is started by pam_nsiso.so\n");
+		return 1;
+	}
+	if (argc != 4 || strcmp(argv[1], "open") != 0) {
+		fprintf(stderr, "usage: nsiso-helper open USER CONFIG (started by pam_nsiso.so)\n");
+		return 2;
+	}
+	/* Bounded in time whatever happens below (THREATS 22, 23). */
+	(void)alarm(HELPER_TIMEOUT_S);
+	(void)umask(077);
+
+	int r = helper_open(argv[2], argv[3], &rep, fds, &f);
+	size_t n = 0;
+	int send[NS_COUNT];
+	if (r < 0) {
+		rep.error = f.error;
+		rep.step = f.step;
+		snprintf(rep.detail, sizeof(rep.detail), "%s", f.detail);
+		rep.ns_mask = 0;
+	} else {
+		for (int i = 0; i < NS_COUNT; i++)
+			if (rep.ns_mask & NS_BIT(i))
+				send[n++] = fds[i];
+	}
+	r = fdpass_send(0, &rep, sizeof(rep), send, n);
+	for (int i = 0; i < NS_COUNT; i++)
+		closep(&fds[i]);
+	return r < 0 || rep.error < 0 ? 1 : 0;
+}

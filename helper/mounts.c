@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "helper.h"
+#include "util.h"
+
+/* The container's mount namespace, built in the new namespaces before the
+ * init starts and before any tenant process exists in them. Everything goes
+ * through file descriptors (fsopen/fsmount/move_mount/open_tree, openat with
+ * O_NOFOLLOW): no path is resolved twice. */
+
+#define TTY_GID "5"
+
+/* One filesystem: type, "key=value" or "flag" options, mount attributes. */
+static int fs_make(const char *type, const char *const *opts, unsigned attrs, int *out)
+{
+	_cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return neg_errno();
+	for (; opts && *opts; opts++) {
+		char key[64];
+		const char *eq = strchr(*opts, '=');
+		size_t klen = eq ? (size_t)(eq - *opts) : strlen(*opts);
+		if (klen >= sizeof(key))
+			return -EINVAL;
+		memcpy(key, *opts, klen);
+		key[klen] = '\0';
+		int r = eq ? fsconfig(fs, FSCONFIG_SET_STRING, key, eq + 1, 0)
+			   : fsconfig(fs, FSCONFIG_SET_FLAG, key, NULL, 0);
+		if (r < 0)
+			return neg_errno();
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return neg_errno();
+	int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	if (m < 0)
+		return neg_errno();
+	*out = m;
+	return 0;
+}
+
+/* Attach a detached mount on dir/name (name "" means dir itself). */
+static int attach(int mnt, int dir, const char *name)
+{
+	unsigned flags = MOVE_MOUNT_F_EMPTY_PATH | (name[0] ? 0 : MOVE_MOUNT_T_EMPTY_PATH);
+	return move_mount(mnt, "", dir, name, flags) < 0 ? neg_errno() : 0;
+}
+
+/* Open an absolute directory path one component at a time, never following
+ * a symlink. */
+static int open_dir_path(const char *path)
+{
+	char buf[PATH_MAX];
+	if (path[0] != '/' || strlen(path) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, path);
+	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return neg_errno();
+	char *save = NULL;
+	for (char *p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+		int next = openat(dir, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		(void)close(dir);
+		if (next < 0)
+			return -e;
+		dir = next;
+	}
+	return dir;
+}
+
+static int mount_tmpfs_at(const char *path, const char *mode, unsigned attrs, bool optional, struct failure *f)
+{
+	const char *opts[] = { mode, NULL };
+	_cleanup_close_ int dir = open_dir_path(path);
+	if (dir == -ENOENT && optional)
+		return 0;
+	if (dir < 0)
+		return fail(f, STEP_MOUNT, dir, "opening %s", path);
+	_cleanup_close_ int m = -EBADF;
+	int r = fs_make("tmpfs", opts, attrs, &m);
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "creating a tmpfs for %s", path);
+	r = attach(m, dir, "");
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "mounting a tmpfs on %s", path);
+	return 0;
+}
+
+/* Device nodes a session needs, bound from the host's /dev. */
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+static const struct {
+	const char *name, *target;
+} dev_links[] = {
+	{ "ptmx", "pts/ptmx" },      { "fd", "/proc/self/fd" },     { "stdin", "/proc/self/fd/0" },
+	{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+};
+
+static int bind_node(int host_node, int devroot, const char *name)
+{
+	_cleanup_close_ int mp = openat(devroot, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (mp < 0)
+		return neg_errno();
+	_cleanup_close_ int tree = open_tree(host_node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return neg_errno();
+	return attach(tree, devroot, name);
+}
+
+/* A fresh, read-only /dev: the few host nodes above, a devpts instance of
+ * its own (a tenant never sees another tenant's ptys, THREATS 10), /dev/shm
+ * and /dev/mqueue private to the container, and the host's /dev/log so that
+ * syslog keeps working for the session and for sshd's monitor. */
+static int mount_dev(unsigned ns_mask, struct failure *f)
+{
+	bool userns = ns_mask & NS_BIT(NS_USER);
+	int host_nodes[ARRAY_SIZE(dev_nodes)];
+	int r;
+
+	_cleanup_close_ int hostdev = open_dir_path("/dev");
+	if (hostdev < 0)
+		return fail(f, STEP_MOUNT, hostdev, "opening /dev");
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+		host_nodes[i] = openat(hostdev, dev_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (host_nodes[i] < 0) {
+			r = neg_errno();
+			for (size_t j = 0; j < i; j++)
+				(void)close(host_nodes[j]);
+			return fail(f, STEP_MOUNT, r, "opening /dev/%s", dev_nodes[i]);
+		}
+	}
+	_cleanup_close_ int host_log = openat(hostdev, "log", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	char log_link[PATH_MAX] = "";
+	struct stat lst;
+	if (host_log >= 0 && fstat(host_log, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		ssize_t n = readlinkat(hostdev, "log", log_link, sizeof(log_link) - 1);
+		log_link[n > 0 ? n : 0] = '\0';
+		close_fd(&host_log);
+	} else if (host_log >= 0 && !(fstat(host_log, &lst) == 0 && S_ISSOCK(lst.st_mode))) {
+		close_fd(&host_log);
+	}
+
+	const char *dev_opts[] = { "mode=0755", "size=64k", "nr_inodes=64", NULL };
+	_cleanup_close_ int dev = -EBADF;
+	r = fs_make("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &dev);
+	if (r >= 0)
+		r = attach(dev, hostdev, "");
+	if (r < 0)
+		goto out_nodes;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes) && r >= 0; i++)
+		r = bind_node(host_nodes[i], dev, dev_nodes[i]);
+	if (r < 0)
+		goto out_nodes;
+	if (host_log >= 0)
+		r = bind_node(host_log, dev, "log");
+	else if (log_link[0])
+		r = symlinkat(log_link, dev, "log") < 0 ? neg_errno() : 0;
+	if (r < 0)
+		goto out_nodes;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
+		if (symlinkat(dev_links[i].target, dev, dev_links[i].name) < 0) {
+			r = neg_errno();
+			goto out_nodes;
+		}
+
+	static const char *const subdirs[] = { "pts", "shm", "mqueue" };
+	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++)
+		if (mkdirat(dev, subdirs[i], 0755) < 0) {
+			r = neg_errno();
+			goto out_nodes;
+		}
+
+	/* gid=5 is tty inside as outside: the gid map always keeps it. */
+	const char *pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", "gid=" TTY_GID, NULL };
+	_cleanup_close_ int pts = -EBADF;
+	r = fs_make("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &pts);
+	if (r >= 0)
+		r = attach(pts, dev, "pts");
+	if (r < 0) {
+		(void)fail(f, STEP_MOUNT, r, "mounting a devpts instance on /dev/pts");
+		goto out_nodes_logged;
+	}
+
+	const char *shm_opts[] = { "mode=1777", NULL };
+	_cleanup_close_ int shm = -EBADF;
+	r = fs_make("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &shm);
+	if (r >= 0)
+		r = attach(shm, dev, "shm");
+	if (r < 0)
+		goto out_nodes;
+
+	/* mqueue belongs to an IPC namespace: mount it only for our own. */
+	if ((ns_mask & NS_BIT(NS_IPC)) || !userns) {
+		_cleanup_close_ int mq = -EBADF;
+		r = fs_make("mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mq);
+		if (r >= 0)
+			r = attach(mq, dev, "mqueue");
+		if (r < 0) {
+			(void)fail(f, STEP_MOUNT, r, "mounting mqueue on /dev/mqueue");
+			goto out_nodes_logged;
+		}
+	}
+
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (mount_setattr(dev, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		r = neg_errno();
+
+out_nodes:
+	if (r < 0)
+		(void)fail(f, STEP_MOUNT, r, "building /dev");
+out_nodes_logged:
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++)
+		(void)close(host_nodes[i]);
+	return r;
+}
+
+static int mount_proc(struct failure *f)
+{
+	_cleanup_close_ int dir = open_dir_path("/proc");
+	if (dir < 0)
+		return fail(f, STEP_MOUNT, dir, "opening /proc");
+	_cleanup_close_ int m = -EBADF;
+	int r = fs_make("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
+	if (r >= 0)
+		r = attach(m, dir, "");
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "mounting a fresh /proc");
+	return 0;
+}
+
+int mounts_setup(const struct user_info *u, unsigned ns_mask, struct failure *f)
+{
+	(void)u;
+	bool userns = ns_mask & NS_BIT(NS_USER);
+	int r;
+
+	/* Nothing mounted inside reaches the host or another container, and
+	 * nothing the host mounts later shows up inside (THREATS 6). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "making / private");
+
+	/* A procfs belongs to a PID namespace: only ours can be mounted. */
+	if ((ns_mask & NS_BIT(NS_PID)) || !userns) {
+		r = mount_proc(f);
+		if (r < 0)
+			return r;
+	}
+	r = mount_dev(ns_mask, f);
+	if (r < 0)
+		return r;
+	r = mount_tmpfs_at("/tmp", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, f);
+	if (r < 0)
+		return r;
+	r = mount_tmpfs_at("/var/tmp", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, f);
+	if (r < 0)
+		return r;
+	/* The helper's state stays out of sight and out of reach (THREATS 30). */
+	r = mount_tmpfs_at(NSISO_RUNDIR, "mode=0000",
+			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false, f);
+	if (r < 0)
+		return r;
+	return 0;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "nsverify.h"
+#include "util.h"
+
+/* Creating a container: clone3() into every namespace of the policy at
+ * once, the parent writes the id maps, the child builds the mount
+ * namespace, hostname and loopback, drops every capability and execs the
+ * minimal nsiso-init, which becomes PID 1. A failure in the child comes back
+ * over a close-on-exec pipe; EOF on that pipe means the exec happened. */
+
+static int write_file_at(int dir, const char *name, const char *text)
+{
+	_cleanup_close_ int fd = openat(dir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	size_t len = strlen(text);
+	ssize_t n = RETRY_EINTR(write(fd, text, len));
+	if (n < 0)
+		return neg_errno();
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int write_idmaps(pid_t pid, const struct user_info *u, struct failure *f)
+{
+	char path[64], text[IDMAP_LINES_MAX * 36];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	_cleanup_close_ int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return fail(f, STEP_IDMAP, neg_errno(), "opening %s", path);
+	if (idmap_format(&u->uid_map, text, sizeof(text)) < 0)
+		return fail(f, STEP_IDMAP, -ENOSPC, "formatting the uid map");
+	int r = write_file_at(dir, "uid_map", text);
+	if (r < 0)
+		return fail(f, STEP_IDMAP, r, "writing uid_map \"%.80s\"", text);
+	if (idmap_format(&u->gid_map, text, sizeof(text)) < 0)
+		return fail(f, STEP_IDMAP, -ENOSPC, "formatting the gid map");
+	r = write_file_at(dir, "gid_map", text);
+	if (r < 0)
+		return fail(f, STEP_IDMAP, r, "writing gid_map \"%.80s\"", text);
+	return 0;
+}
+
+static void report_and_exit(int fd, const struct failure *f)
+{
+	struct ready_report rep = { .error = f->error, .step = f->step };
+	snprintf(rep.detail, sizeof(rep.detail), "%s", f->detail);
+	(void)!write(fd, &rep, sizeof(rep));
+	_exit(1);
+}
+
+/* In the child: PID 1 of the new PID namespace, root of the new user
+ * namespace. Never returns. */
+static void __attribute__((noreturn)) child_main(const struct user_info *u, const struct policy_settings *s,
+						 int go, int report, int lifeline, int init_exe)
+{
+	struct failure f = { 0 };
+	bool userns = s->ns_mask & NS_BIT(NS_USER);
+	char c;
+
+	/* Wait until the parent wrote the maps; EOF means it gave up. */
+	if (RETRY_EINTR(read(go, &c, 1)) != 1)
+		_exit(1);
+	(void)close(go);
+
+	if (creds_become(u, userns, &f) < 0)
+		report_and_exit(report, &f);
+	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0) {
+		(void)fail(&f, STEP_INIT, neg_errno(), "opening /dev/null");
+		report_and_exit(report, &f);
+	}
+	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s->ns_mask, &f) < 0)
+		report_and_exit(report, &f);
+	if ((s->ns_mask & NS_BIT(NS_UTS)) && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+		(void)fail(&f, STEP_UTS, neg_errno(), "sethostname(%s)", s->hostname);
+		report_and_exit(report, &f);
+	}
+	if ((s->ns_mask & NS_BIT(NS_NET)) && network_setup_loopback(&f) < 0)
+		report_and_exit(report, &f);
+	if (caps_drop_all(&f) < 0)
+		report_and_exit(report, &f);
+
+	/* fds of the init: 0-2 /dev/null, 3 the lifeline; nothing else. */
+	if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || dup2(lifeline, 3) < 0) {
+		(void)fail(&f, STEP_INIT, neg_errno(), "arranging the init's fds");
+		report_and_exit(report, &f);
+	}
+	/* dup2() onto itself keeps FD_CLOEXEC: clear it explicitly. */
+	if (fcntl(3, F_SETFD, 0) < 0 || fcntl(0, F_SETFD, 0) < 0 || fcntl(1, F_SETFD, 0) < 0 ||
+	    fcntl(2, F_SETFD, 0) < 0) {
+		(void)fail(&f, STEP_INIT, neg_errno(), "clearing FD_CLOEXEC on the init's fds");
+		report_and_exit(report, &f);
+	}
+	if (close_range(4, ~0u, CLOSE_RANGE_CLOEXEC) < 0 && errno != EINVAL) {
+		(void)fail(&f, STEP_INIT, neg_errno(), "close_range");
+		report_and_exit(report, &f);
+	}
+	/* The credential changes above cleared any earlier death signal. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		(void)fail(&f, STEP_INIT, neg_errno(), "PR_SET_PDEATHSIG");
+		report_and_exit(report, &f);
+	}
+	char *const argv[] = { (char *)"nsiso-init", NULL };
+	char *const envp[] = { NULL };
+	syscall(SYS_execveat, init_exe, "", argv, envp, AT_EMPTY_PATH);
+	(void)fail(&f, STEP_INIT, neg_errno(), "executing %s", NSISO_INIT_PATH);
+	report_and_exit(report, &f);
+	_exit(1);
+}
+
+int container_create(const struct user_info *u, const struct policy_settings *s, struct container *c,
+		     struct failure *f)
+{
+	_cleanup_close_ int go_r = -EBADF, go_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF;
+	_cleanup_close_ int life_r = -EBADF, life_w = -EBADF, pidfd = -EBADF;
+	int p[2], r;
+
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < NS_COUNT; i++)
+		c->ns_fds[i] = -EBADF;
+	c->init_pidfd = c->lifeline = -EBADF;
+	c->ns_mask = s->ns_mask;
+
+	_cleanup_close_ int init_exe = open(NSISO_INIT_PATH, O_PATH | O_CLOEXEC);
+	if (init_exe < 0)
+		return fail(f, STEP_INIT, neg_errno(), "opening %s", NSISO_INIT_PATH);
+	struct stat st;
+	if (fstat(init_exe, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) || !S_ISREG(st.st_mode))
+		return fail(f, STEP_INIT, -EPERM, "%s is not a root-owned, non-writable file", NSISO_INIT_PATH);
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fail(f, STEP_CLONE, neg_errno(), "pipe2");
+	go_r = p[0], go_w = p[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fail(f, STEP_CLONE, neg_errno(), "pipe2");
+	rep_r = p[0], rep_w = p[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fail(f, STEP_CLONE, neg_errno(), "pipe2");
+	life_r = p[0], life_w = p[1];
+
+	struct clone_args args = {
+		.flags = (uint64_t)ns_clone_flags(s->ns_mask) | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0)
+		return fail(f, STEP_CLONE, neg_errno(), "clone3 with namespaces %#x", (unsigned)s->ns_mask);
+	if (pid == 0)
+		child_main(u, s, go_r, rep_w, life_r, init_exe);
+
+	close_fd(&go_r);
+	close_fd(&rep_w);
+	close_fd(&life_r);
+
+	r = 0;
+	if (s->ns_mask & NS_BIT(NS_USER))
+		r = write_idmaps((pid_t)pid, u, f);
+	if (r == 0 && RETRY_EINTR(write(go_w, "g", 1)) != 1)
+		r = fail(f, STEP_CLONE, neg_errno(), "starting the container child");
+	close_fd(&go_w);
+
+	struct ready_report rep;
+	ssize_t n = r == 0 ? RETRY_EINTR(read(rep_r, &rep, sizeof(rep))) : 0;
+	if (r == 0 && n != 0) {
+		if (n == (ssize_t)sizeof(rep)) {
+			f->step = rep.step;
+			f->error = rep.error < 0 ? rep.error : -EIO;
+			snprintf(f->detail, sizeof(f->detail), "%s", rep.detail);
+			r = f->error;
+		} else {
+			r = fail(f, STEP_INIT, -EIO, "short report from the container child");
+		}
+	}
+	if (r == 0) {
+		char path[64];
+		for (int i = 0; i < NS_COUNT && r == 0; i++) {
+			if (!(s->ns_mask & NS_BIT(i)))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%ld/ns/%s", pid, ns_types[i].proc_name);
+			c->ns_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+			if (c->ns_fds[i] < 0)
+				r = fail(f, STEP_INIT, neg_errno(), "opening %s", path);
+		}
+	}
+	if (r == 0) {
+		char why[200] = "";
+		r = ns_verify_set(c->ns_fds, s->ns_mask, c->ns_ino, why, sizeof(why));
+		if (r < 0)
+			(void)fail(f, STEP_VERIFY, r, "%s", why);
+	}
+	if (r < 0) {
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		(void)RETRY_EINTR(waitpid((pid_t)pid, NULL, 0));
+		for (int i = 0; i < NS_COUNT; i++)
+			close_fd(&c->ns_fds[i]);
+		return r;
+	}
+	c->init_pid = (pid_t)pid;
+	c->init_pidfd = TAKE_FD(pidfd);
+	c->lifeline = TAKE_FD(life_w);
+	return 0;
+}

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdpass.h"
+#include "helper.h"
+#include "util.h"
+
+/* Session tracking.
+ *
+ * Each live container has a supervisor: a root process on the host, child
+ * of nobody we know, parent of the container's init. It listens on
+ * NSISO_RUNDIR/<uid>.sock (the directory is root's, mode 0700) and holds a
+ * pidfd of every process that opened a session in the container (sshd's
+ * monitor, su). When the last of them exits -- also when it was SIGKILLed and
+ * never closed its session -- the supervisor removes the socket and ends the
+ * init, and the kernel ends everything in the PID namespace.
+ *
+ * NSISO_RUNDIR/<uid>.lock serialises, per user, "find the live container or
+ * create one" against the supervisor's teardown: a helper holds it from
+ * connect to reply, and the supervisor takes it before it unlinks the socket.
+ * So a login either joins a container that stays up for it, or creates a
+ * new one; it never joins one that is being torn down. */
+
+#define SESSIONS_MAX 4096
+#define FIRST_ATTACH_TIMEOUT_MS 30000
+#define IO_TIMEOUT_S 5
+
+int fail(struct failure *f, enum nsiso_step step, int error, const char *fmt, ...)
+{
+	va_list ap;
+	f->step = step;
+	f->error = error < 0 ? error : -EIO;
+	va_start(ap, fmt);
+	(void)vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+	va_end(ap);
+	return f->error;
+}
+
+int state_open_rundir(struct failure *f)
+{
+	if (mkdir(NSISO_RUNDIR, 0700) < 0 && errno != EEXIST)
+		return fail(f, STEP_STATE, neg_errno(), "creating %s", NSISO_RUNDIR);
+	int fd = open(NSISO_RUNDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail(f, STEP_STATE, neg_errno(), "opening %s", NSISO_RUNDIR);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077)) {
+		(void)close(fd);
+		return fail(f, STEP_STATE, -EPERM, "%s must be a root-owned directory of mode 0700", NSISO_RUNDIR);
+	}
+	return fd;
+}
+
+static void state_name(char *buf, size_t size, uid_t uid, const char *suffix)
+{
+	snprintf(buf, size, "%u.%s", (unsigned)uid, suffix);
+}
+
+static int open_lock(int rundir, uid_t uid, int op)
+{
+	char name[32];
+	state_name(name, sizeof(name), uid, "lock");
+	for (;;) {
+		_cleanup_close_ int fd = openat(rundir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return neg_errno();
+		if (RETRY_EINTR(flock(fd, op)) < 0)
+			return neg_errno();
+		/* The supervisor unlinks the file under the lock; a lock taken on
+		 * an unlinked file protects nothing: open it again. */
+		struct stat a, b;
+		if (fstat(fd, &a) < 0)
+			return neg_errno();
+		if (fstatat(rundir, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return TAKE_FD(fd);
+	}
+}
+
+int state_lock_user(int rundir, uid_t uid, struct failure *f)
+{
+	int fd = open_lock(rundir, uid, LOCK_EX);
+	if (fd < 0)
+		return fail(f, STEP_STATE, fd, "locking %s/%u.lock", NSISO_RUNDIR, (unsigned)uid);
+	return fd;
+}
+
+static int socket_address(uid_t uid, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%u.sock", NSISO_RUNDIR, (unsigned)uid);
+	return n > 0 && (size_t)n < sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
+}
+
+static int set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return neg_errno();
+	return 0;
+}
+
+int session_attach(int rundir, const struct user_info *u, int holder_pidfd, struct attach_reply *reply,
+		   int fds[NS_COUNT], struct failure *f)
+{
+	(void)rundir;
+	struct sockaddr_un sa;
+	int r = socket_address(u->uid, &sa);
+	if (r < 0)
+		return fail(f, STEP_STATE, r, "socket path");
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return fail(f, STEP_ATTACH, neg_errno(), "socket");
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return neg_errno(); /* no live container: the caller creates one */
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return fail(f, STEP_ATTACH, neg_errno(), "SO_PEERCRED");
+	if (cred.uid != 0)
+		return fail(f, STEP_ATTACH, -EPERM, "%s is served by uid %u, not root", sa.sun_path, (unsigned)cred.uid);
+	r = set_timeouts(s);
+	if (r < 0)
+		return fail(f, STEP_ATTACH, r, "socket timeouts");
+
+	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = u->uid };
+	snprintf(req.user, sizeof(req.user), "%s", u->name);
+	r = fdpass_send(s, &req, sizeof(req), &holder_pidfd, 1);
+	if (r < 0)
+		return fail(f, STEP_ATTACH, r, "sending the session to the supervisor");
+
+	int got[NS_COUNT];
+	size_t n = 0;
+	r = fdpass_recv(s, reply, sizeof(*reply), got, NS_COUNT, &n);
+	if (r < 0)
+		return fail(f, STEP_ATTACH, r, "reading the supervisor's answer");
+	size_t want = (size_t)__builtin_popcount(reply->ns_mask & NS_ALL);
+	if (reply->version != NSISO_PROTO_VERSION || reply->error < 0 || n != want) {
+		for (size_t i = 0; i < n; i++)
+			(void)close(got[i]);
+		if (reply->version == NSISO_PROTO_VERSION && reply->error < 0)
+			return fail(f, STEP_ATTACH, reply->error, "supervisor: %.*s", NSISO_DETAIL_MAX - 16, reply->detail);
+		return fail(f, STEP_ATTACH, -EBADMSG, "malformed answer from the supervisor");
+	}
+	size_t k = 0;
+	for (int i = 0; i < NS_COUNT; i++)
+		fds[i] = (reply->ns_mask & NS_BIT(i)) ? got[k++] : -EBADF;
+	return 0;
+}
+
+/* ---- the supervisor ---------------------------------------------------- */
+
+struct supervisor {
+	int rundir;
+	int listen_fd;
+	const struct user_info *u;
+	struct container c;
+	size_t n_holders;
+	int holders[SESSIONS_MAX];
+	bool armed;
+};
+
+static void supervisor_answer(int conn, struct supervisor *sv, int error, const char *detail)
+{
+	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .error = error };
+	int fds[NS_COUNT] = { 0 };
+	size_t n = 0;
+	if (error == 0) {
+		rep.ns_mask = sv->c.ns_mask;
+		rep.init_pid = (uint32_t)sv->c.init_pid;
+		rep.sessions = (uint32_t)sv->n_holders;
+		for (int i = 0; i < NS_COUNT; i++)
+			if (sv->c.ns_mask & NS_BIT(i)) {
+				rep.ns_ino[i] = sv->c.ns_ino[i];
+				fds[n++] = sv->c.ns_fds[i];
+			}
+	}
+	snprintf(rep.detail, sizeof(rep.detail), "%s", detail ? detail : "");
+	if (fdpass_send(conn, &rep, sizeof(rep), fds, n) < 0 && error == 0 && sv->n_holders > 0) {
+		/* The helper went away: forget the session it was adding. */
+		(void)close(sv->holders[--sv->n_holders]);
+	}
+}
+
+static void supervisor_accept(struct supervisor *sv)
+{
+	_cleanup_close_ int conn = accept4(sv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0)
+		return;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0)
+		return; /* only root's helper speaks to us; the directory is 0700 anyway */
+	if (set_timeouts(conn) < 0)
+		return;
+	struct attach_request req;
+	int holder = -EBADF;
+	size_t n = 0;
+	if (fdpass_recv(conn, &req, sizeof(req), &holder, 1, &n) < 0)
+		return;
+	_cleanup_close_ int h = n == 1 ? holder : -EBADF;
+	req.user[NSISO_USER_MAX] = '\0';
+	if (req.version != NSISO_PROTO_VERSION || n != 1)
+		return supervisor_answer(conn, sv, -EBADMSG, "malformed request");
+	/* A uid reused by another user never gets the old user's container
+	 * (THREATS 19). */
+	if (req.uid != sv->u->uid || strcmp(req.user, sv->u->name) != 0)
+		return supervisor_answer(conn, sv, -ESTALE, "the live container of this uid belongs to another user name");
+	if (syscall(SYS_pidfd_send_signal, h, 0, NULL, 0) < 0)
+		return supervisor_answer(conn, sv, -ESRCH, "the session process is gone");
+	if (sv->n_holders >= SESSIONS_MAX)
+		return supervisor_answer(conn, sv, -EUSERS, "too many sessions in this container");
+	sv->holders[sv->n_holders++] = TAKE_FD(h);
+	sv->armed = true;
+	supervisor_answer(conn, sv, 0, NULL);
+}
+
+/* Remove the socket under the lock so that no helper is between connect and
+ * answer. Returns true when the container may end now. */
+static bool supervisor_try_retire(struct supervisor *sv, bool force)
+{
+	char name[32];
+	_cleanup_close_ int lock = open_lock(sv->rundir, sv->u->uid, LOCK_EX | LOCK_NB);
+	if (lock < 0)
+		return false;
+	/* Under the lock nobody is mid-attach; anything queued is from a helper
+	 * that died. */
+	for (;;) {
+		int conn = accept4(sv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (conn < 0)
+			break;
+		(void)close(conn);
+	}
+	if (sv->n_holders > 0 && !force)
+		return false;
+	state_name(name, sizeof(name), sv->u->uid, "sock");
+	(void)unlinkat(sv->rundir, name, 0);
+	state_name(name, sizeof(name), sv->u->uid, "lock");
+	(void)unlinkat(sv->rundir, name, 0);
+	close_fd(&sv->listen_fd);
+	return true;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
+{
+	static struct pollfd pfd[2 + SESSIONS_MAX];
+	int64_t deadline = now_ms() + FIRST_ATTACH_TIMEOUT_MS;
+	bool init_died = false;
+
+	for (;;) {
+		bool want_end = init_died || (sv->armed ? sv->n_holders == 0 : now_ms() >= deadline);
+		if (want_end && supervisor_try_retire(sv, init_died))
+			break;
+		pfd[0] = (struct pollfd){ .fd = sv->listen_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = init_died ? -1 : sv->c.init_pidfd, .events = POLLIN };
+		for (size_t i = 0; i < sv->n_holders; i++)
+			pfd[2 + i] = (struct pollfd){ .fd = sv->holders[i], .events = POLLIN };
+		int timeout = -1;
+		if (want_end)
+			timeout = 5; /* a helper holds the lock: it is about to attach */
+		else if (!sv->armed)
+			timeout = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
+		int n = poll(pfd, 2 + sv->n_holders, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n <= 0)
+			continue;
+		if (pfd[1].revents)
+			init_died = true;
+		/* Drop the sessions whose process has exited (back to front, so
+		 * that the indexes stay valid). */
+		for (size_t i = sv->n_holders; i-- > 0;) {
+			if (!pfd[2 + i].revents)
+				continue;
+			(void)close(sv->holders[i]);
+			sv->holders[i] = sv->holders[--sv->n_holders];
+		}
+		if (pfd[0].revents & POLLIN)
+			supervisor_accept(sv);
+	}
+	/* Ending the init ends every process of the PID namespace. */
+	(void)syscall(SYS_pidfd_send_signal, sv->c.init_pidfd, SIGKILL, NULL, 0);
+	close_fd(&sv->c.lifeline);
+	(void)RETRY_EINTR(waitpid(sv->c.init_pid, NULL, 0));
+	_exit(0);
+}
+
+/* Keep only the listed fds (and 0-2, pointed at /dev/null). */
+static int keep_only_fds(const int *keep, size_t n)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return neg_errno();
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(null, fd) < 0)
+			return neg_errno();
+	(void)close(null);
+	unsigned lo = 3;
+	for (;;) {
+		unsigned next = ~0u;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned)keep[i] >= lo && (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		if (next > lo && close_range(lo, next == ~0u ? ~0u : next - 1, 0) < 0)
+			return neg_errno();
+		if (next == ~0u)
+			return 0;
+		lo = next + 1;
+	}
+}
+
+static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd, int ready, const struct user_info *u,
+						      const struct policy_settings *s)
+{
+	static struct supervisor sv;
+	struct failure f = { 0 };
+	struct ready_report rep = { 0 };
+	char name[32];
+
+	(void)alarm(0);
+	(void)prctl(PR_SET_NAME, "nsiso-sup", 0, 0, 0);
+	int keep[] = { rundir, listen_fd, ready };
+	int r = keep_only_fds(keep, ARRAY_SIZE(keep));
+	if (r < 0)
+		(void)fail(&f, STEP_STATE, r, "closing inherited fds");
+	else if (listen(listen_fd, 64) < 0)
+		r = fail(&f, STEP_STATE, neg_errno(), "listen");
+	sv.rundir = rundir;
+	sv.listen_fd = listen_fd;
+	sv.u = u;
+	if (r == 0)
+		r = container_create(u, s, &sv.c, &f);
+	if (r < 0) {
+		state_name(name, sizeof(name), u->uid, "sock");
+		(void)unlinkat(rundir, name, 0);
+		rep.error = f.error;
+		rep.step = f.step;
+		snprintf(rep.detail, sizeof(rep.detail), "%s", f.detail);
+		(void)!write(ready, &rep, sizeof(rep));
+		_exit(1);
+	}
+	(void)!write(ready, &rep, sizeof(rep));
+	(void)close(ready);
+	supervisor_loop(&sv);
+}
+
+int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f)
+{
+	struct sockaddr_un sa;
+	char name[32];
+	_cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF;
+	int r = socket_address(u->uid, &sa);
+	if (r < 0)
+		return fail(f, STEP_STATE, r, "socket path");
+	state_name(name, sizeof(name), u->uid, "sock");
+	if (unlinkat(rundir, name, 0) < 0 && errno != ENOENT)
+		return fail(f, STEP_STATE, neg_errno(), "removing the stale %s", sa.sun_path);
+	_cleanup_close_ int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (ls < 0)
+		return fail(f, STEP_STATE, neg_errno(), "socket");
+	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return fail(f, STEP_STATE, neg_errno(), "bind %s", sa.sun_path);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = fail(f, STEP_STATE, neg_errno(), "pipe2");
+		goto undo;
+	}
+	ready_r = p[0];
+	ready_w = p[1];
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = fail(f, STEP_STATE, neg_errno(), "fork");
+		goto undo;
+	}
+	if (pid == 0) {
+		/* Detach: a new session, and a grandchild that the caller (sshd's
+		 * monitor) never sees as its child. */
+		close_fd(&ready_r);
+		if (setsid() < 0)
+			_exit(1);
+		pid_t g = fork();
+		if (g != 0)
+			_exit(g < 0);
+		supervisor_main(rundir, ls, ready_w, u, s);
+	}
+	close_fd(&ready_w);
+	int status;
+	(void)RETRY_EINTR(waitpid(pid, &status, 0));
+
+	struct ready_report rep;
+	ssize_t n = RETRY_EINTR(read(ready_r, &rep, sizeof(rep)));
+	if (n != (ssize_t)sizeof(rep)) {
+		r = fail(f, STEP_STATE, -EIO, "the supervisor died while building the container");
+		goto undo;
+	}
+	if (rep.error < 0) {
+		f->step = rep.step;
+		f->error = rep.error;
+		snprintf(f->detail, sizeof(f->detail), "%s", rep.detail);
+		return rep.error; /* the supervisor removed the socket */
+	}
+	return 0;
+undo:
+	(void)unlinkat(rundir, name, 0);
+	return r;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fsutil.h"
+#include "helper.h"
+#include "util.h"
+
+#define TTY_GID 5 /* sshd chowns the pty to group tty: it must be mapped */
+#define SUBID_FILE_MAX (4u << 20)
+
+int user_resolve(const char *name, struct user_info *u, struct failure *f)
+{
+	struct passwd pw, *res = NULL;
+	char buf[16384];
+
+	memset(u, 0, sizeof(*u));
+	size_t len = strlen(name);
+	if (len == 0 || len > NSISO_USER_MAX || name[0] == '-' || strpbrk(name, "/:\n") )
+		return fail(f, STEP_USER, -EINVAL, "user name is empty, too long or has '/', ':' or a newline");
+	int r = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+	if (r != 0)
+		return fail(f, STEP_USER, -r, "getpwnam_r(%s) failed", name);
+	if (!res)
+		return fail(f, STEP_USER, -ENOENT, "no such user %s", name);
+	if (strcmp(pw.pw_name, name) != 0)
+		return fail(f, STEP_USER, -EINVAL, "NSS returned user %s for %s", pw.pw_name, name);
+	if (pw.pw_uid == 0 || pw.pw_gid == 0)
+		return fail(f, STEP_USER, -EPERM, "uid or primary gid 0 is never put in a container");
+	memcpy(u->name, name, len + 1);
+	u->uid = pw.pw_uid;
+	u->gid = pw.pw_gid;
+
+	int n = USER_GROUPS_MAX;
+	gid_t groups[USER_GROUPS_MAX];
+	if (getgrouplist(name, pw.pw_gid, groups, &n) < 0)
+		return fail(f, STEP_USER, -E2BIG, "user %s is in more than %d groups", name, USER_GROUPS_MAX);
+	u->groups[u->n_groups++] = pw.pw_gid;
+	for (int i = 0; i < n; i++) {
+		bool dup = false;
+		/* Group 0 stays unmapped whatever the user's memberships. */
+		if (groups[i] == 0)
+			continue;
+		for (size_t j = 0; j < u->n_groups; j++)
+			dup |= u->groups[j] == groups[i];
+		if (!dup)
+			u->groups[u->n_groups++] = groups[i];
+	}
+	return 0;
+}
+
+/* Read a root-owned subordinate id file; an absent file is empty. */
+static int read_subid_file(const char *path, char **text, struct failure *f)
+{
+	char why[200];
+	*text = NULL;
+	_cleanup_close_ int fd = open_trusted_file(path, why, sizeof(why));
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fail(f, STEP_IDMAP, fd, "%s: %s", path, why[0] ? why : "cannot be opened");
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return fail(f, STEP_IDMAP, neg_errno(), "fstat %s", path);
+	if ((size_t)st.st_size > SUBID_FILE_MAX)
+		return fail(f, STEP_IDMAP, -EFBIG, "%s is larger than %u bytes", path, SUBID_FILE_MAX);
+	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return fail(f, STEP_IDMAP, -ENOMEM, "reading %s", path);
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t k = RETRY_EINTR(read(fd, buf + got, (size_t)st.st_size - got));
+		if (k < 0)
+			return fail(f, STEP_IDMAP, neg_errno(), "reading %s", path);
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	buf[got] = '\0';
+	if (memchr(buf, '\0', got))
+		return fail(f, STEP_IDMAP, -EINVAL, "%s contains a NUL byte", path);
+	*text = TAKE_PTR(buf);
+	return 0;
+}
+
+static int lookup_subids(const char *path, const char *name, uint32_t id, uint32_t *start, uint32_t *count,
+			 struct failure *f)
+{
+	_cleanup_free_ char *text = NULL;
+	*start = *count = 0;
+	int r = read_subid_file(path, &text, f);
+	if (r < 0 || !text)
+		return r;
+	r = subid_find(text, name, id, start, count);
+	if (r == -EEXIST)
+		return fail(f, STEP_IDMAP, r, "%s: the range of %s overlaps another entry", path, name);
+	if (r < 0)
+		return fail(f, STEP_IDMAP, r, "%s: malformed entry for %s", path, name);
+	return 0;
+}
+
+int user_build_idmaps(struct user_info *u, struct failure *f)
+{
+	uint32_t us, uc, gs, gc;
+	uint32_t keep_gids[USER_GROUPS_MAX + 1];
+	size_t n = 0;
+	int r;
+
+	r = lookup_subids("/etc/subuid", u->name, u->uid, &us, &uc, f);
+	if (r < 0)
+		return r;
+	r = lookup_subids("/etc/subgid", u->name, u->uid, &gs, &gc, f);
+	if (r < 0)
+		return r;
+
+	uint32_t keep_uid = u->uid;
+	r = idmap_build(&u->uid_map, &keep_uid, 1, us, uc);
+	if (r < 0)
+		return fail(f, STEP_IDMAP, r, "uid map for %s (subuid %u:%u) is invalid", u->name, us, uc);
+
+	bool have_tty = false;
+	for (size_t i = 0; i < u->n_groups; i++) {
+		keep_gids[n++] = u->groups[i];
+		have_tty |= u->groups[i] == TTY_GID;
+	}
+	if (!have_tty)
+		keep_gids[n++] = TTY_GID;
+	r = idmap_build(&u->gid_map, keep_gids, n, gs, gc);
+	if (r < 0)
+		return fail(f, STEP_IDMAP, r, "gid map for %s (subgid %u:%u) is invalid", u->name, gs, gc);
+
+	u->root_mapped = idmap_to_inside(&u->uid_map, us) == 0 && uc > 0 && gc > 0 &&
+			 idmap_to_inside(&u->gid_map, gs) == 0;
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nstable.h"
+
+/* Check that fds[i] (for each bit i of mask) are namespaces nsiso built:
+ * of the right type; the user namespace a direct child of the caller's and
+ * created by host root; every other namespace owned by that user namespace
+ * (or, with no user namespace, by the caller's) and none of them the
+ * caller's own. This is what keeps a tenant's home-made namespaces from ever
+ * being joined (THREATS 26). ino[] receives each inode. 0 or -errno, with
+ * the reason in why. */
+int ns_verify_set(const int fds[NS_COUNT], unsigned mask, uint64_t ino[NS_COUNT], char *why, size_t why_size);

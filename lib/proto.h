@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What travels between pam_nsiso.so, nsiso-helper and a container's
+ * supervisor. All three are built from this tree, so the structs are sent
+ * as they are; the version field catches a module and helper of different
+ * builds. */
+
+#include <stdint.h>
+
+#include "nstable.h"
+
+#define NSISO_PROTO_VERSION 1u
+#define NSISO_USER_MAX 64 /* longest user name nsiso handles */
+#define NSISO_DETAIL_MAX 256
+
+/* The step a failure happened in: named in the log line. */
+enum nsiso_step {
+	STEP_NONE = 0,
+	STEP_HELPER,    /* running the helper */
+	STEP_CALLER,    /* checking who called the helper */
+	STEP_USER,      /* resolving the user through NSS */
+	STEP_POLICY,    /* loading and resolving the policy */
+	STEP_STATE,     /* state directory, lock, supervisor socket */
+	STEP_IDMAP,     /* subordinate ids and uid/gid maps */
+	STEP_CLONE,     /* creating the namespaces */
+	STEP_MOUNT,     /* building the mount namespace */
+	STEP_UTS,       /* hostname */
+	STEP_NET,       /* network namespace */
+	STEP_CREDS,     /* dropping credentials and capabilities */
+	STEP_INIT,      /* starting the container init */
+	STEP_ATTACH,    /* registering the session with the container */
+	STEP_VERIFY,    /* verifying the namespaces handed back */
+	STEP_JOIN,      /* setns() into the container */
+	STEP_COUNT
+};
+
+const char *nsiso_step_name(enum nsiso_step step);
+
+enum {
+	REPLY_CREATED = 1u << 0,         /* this login created the container */
+	REPLY_BUILTIN_POLICY = 1u << 1,  /* no policy file: built-in defaults */
+};
+
+/* helper -> module, with one fd per bit of ns_mask in enum ns_index order. */
+struct helper_reply {
+	uint32_t version;
+	int32_t error; /* 0 or -errno */
+	uint32_t step;
+	uint32_t flags;
+	uint32_t ns_mask;
+	uint32_t init_pid; /* host pid of the container's PID 1 */
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t ns_ino[NS_COUNT];
+	char detail[NSISO_DETAIL_MAX];
+};
+
+/* helper -> supervisor, with the session holder's pidfd. */
+struct attach_request {
+	uint32_t version;
+	uint32_t uid;
+	char user[NSISO_USER_MAX + 1];
+};
+
+/* supervisor -> helper, with the namespace fds as in helper_reply. */
+struct attach_reply {
+	uint32_t version;
+	int32_t error;
+	uint32_t ns_mask;
+	uint32_t init_pid;
+	uint32_t sessions;
+	uint64_t ns_ino[NS_COUNT];
+	char detail[NSISO_DETAIL_MAX];
+};
+
+/* supervisor -> helper that spawned it, once the container is built. */
+struct ready_report {
+	int32_t error;
+	uint32_t step;
+	char detail[NSISO_DETAIL_MAX];
+};

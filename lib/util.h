@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Cleanup helpers in the bubblewrap/systemd manner: a variable declared with
+ * one of these is released when it leaves scope; TAKE_* hands ownership on. */
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		(void)close(*fd);
+		errno = saved;
+	}
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+#define TAKE_FD(fd)                 \
+	({                          \
+		int _fd_ = (fd);    \
+		(fd) = -EBADF;      \
+		_fd_;               \
+	})
+#define TAKE_PTR(p)                         \
+	({                                  \
+		__typeof__(p) _p_ = (p);    \
+		(p) = NULL;                 \
+		_p_;                        \
+	})
+
+/* Close an fd and mark it closed. */
+static inline void close_fd(int *fd)
+{
+	closep(fd);
+	*fd = -EBADF;
+}
+
+/* Retry a syscall-like expression on EINTR. */
+#define RETRY_EINTR(expr)                                      \
+	({                                                     \
+		long _r_;                                      \
+		do                                             \
+			_r_ = (long)(expr);                    \
+		while (_r_ < 0 && errno == EINTR);             \
+		_r_;                                           \
+	})
+
+/* -errno of the last failure, never 0, for "return neg_errno();". */
+static inline int neg_errno(void) { return errno > 0 ? -errno : -EIO; }

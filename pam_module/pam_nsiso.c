@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PAM_SM_SESSION
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <security/pam_modutil.h>
+
+#include "fdpass.h"
+#include "nsverify.h"
+#include "proto.h"
+#include "util.h"
+
+/* pam_nsiso: puts the session into its user's container.
+ *
+ * open_session runs nsiso-helper (fixed path, empty environment, fd 0 a
+ * socketpair, 1-2 /dev/null), receives the container's namespace fds,
+ * verifies them and joins them, so that every process the caller forks from
+ * now on (sshd's session child and the shell, su's shell) starts inside. It
+ * joins the user namespace last and becomes container root there, so that the
+ * caller's own switch to the user drops every capability (FINDINGS:
+ * "Joining the user namespace and then letting sshd switch identity").
+ *
+ * Everything else (policy, ids, creating, tracking) is the helper's. Every
+ * failure refuses the session with one log line naming user, step and cause;
+ * no failure returns PAM_IGNORE or PAM_SUCCESS. */
+
+struct args {
+	const char *config;
+	bool debug;
+};
+
+static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
+{
+	a->config = NSISO_DEFAULT_CONFIG;
+	a->debug = false;
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "config=", 7) == 0 && argv[i][7] == '/' && strlen(argv[i] + 7) < PATH_MAX)
+			a->config = argv[i] + 7;
+		else if (strcmp(argv[i], "debug") == 0)
+			a->debug = true;
+		else {
+			pam_syslog(pamh, LOG_ERR, "refused: step=args error=EINVAL detail=\"unknown or invalid argument '%s'\"",
+				   argv[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* One function turns a failure into a PAM code. */
+static int pam_code(int error)
+{
+	switch (-error) {
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+		return PAM_BUF_ERR;
+	default:
+		return PAM_SESSION_ERR;
+	}
+}
+
+static void refuse_log(pam_handle_t *pamh, const char *user, enum nsiso_step step, int error, const char *detail)
+{
+	pam_syslog(pamh, LOG_ERR, "refused: user=%s step=%s error=%s errno=%d detail=\"%s\"", user,
+		   nsiso_step_name(step), strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
+		   detail && detail[0] ? detail : strerror(-error));
+}
+
+/* Runs the helper; on success the namespace fds are in fds[] (by enum
+ * ns_index, -EBADF where absent). */
+static int run_helper(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT])
+{
+	int sv[2];
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return neg_errno();
+	_cleanup_close_ int mine = sv[0], theirs = sv[1];
+
+	/* Like pam_mkhomedir: the caller's SIGCHLD handler must not reap our
+	 * child behind our back. */
+	if (sigaction(SIGCHLD, &dfl, &old_chld) < 0)
+		return neg_errno();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = neg_errno();
+		(void)sigaction(SIGCHLD, &old_chld, NULL);
+		return e;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(theirs, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+		    close_range(3, ~0u, 0) < 0)
+			_exit(127);
+		char *const argv[] = { (char *)"nsiso-helper", (char *)"open", (char *)user, (char *)config, NULL };
+		char *const envp[] = { NULL };
+		execve(NSISO_HELPER_PATH, argv, envp);
+		struct helper_reply err = { .version = NSISO_PROTO_VERSION, .error = neg_errno(), .step = STEP_HELPER };
+		snprintf(err.detail, sizeof(err.detail), "cannot execute %s", NSISO_HELPER_PATH);
+		(void)fdpass_send(0, &err, sizeof(err), NULL, 0);
+		_exit(127);
+	}
+	close_fd(&theirs);
+
+	int got[NS_COUNT];
+	size_t n = 0;
+	int r = fdpass_recv(mine, rep, sizeof(*rep), got, NS_COUNT, &n);
+	(void)RETRY_EINTR(waitpid(pid, NULL, 0));
+	(void)sigaction(SIGCHLD, &old_chld, NULL);
+	if (r < 0) {
+		memset(rep, 0, sizeof(*rep));
+		rep->step = STEP_HELPER;
+		snprintf(rep->detail, sizeof(rep->detail), "no answer from %s", NSISO_HELPER_PATH);
+		return r;
+	}
+	if (rep->version != NSISO_PROTO_VERSION) {
+		for (size_t i = 0; i < n; i++)
+			(void)close(got[i]);
+		rep->step = STEP_HELPER;
+		snprintf(rep->detail, sizeof(rep->detail), "helper speaks protocol %u, module %u", rep->version,
+			 NSISO_PROTO_VERSION);
+		return -EPROTO;
+	}
+	rep->detail[sizeof(rep->detail) - 1] = '\0';
+	if (rep->error < 0 || n != (size_t)__builtin_popcount(rep->ns_mask & NS_ALL)) {
+		for (size_t i = 0; i < n; i++)
+			(void)close(got[i]);
+		return rep->error < 0 ? rep->error : -EBADMSG;
+	}
+	size_t k = 0;
+	for (int i = 0; i < NS_COUNT; i++)
+		fds[i] = (rep->ns_mask & NS_BIT(i)) ? got[k++] : -EBADF;
+	return 0;
+}
+
+static int threads_of_self(void)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	ssize_t n = RETRY_EINTR(read(fd, buf, sizeof(buf) - 1));
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	const char *t = strstr(buf, "\nThreads:");
+	return t ? atoi(t + 9) : -EIO;
+}
+
+/* Order of joining: the user namespace last, since after it there is no way
+ * back; the others are undone if a later one fails. */
+static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT };
+
+static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_size)
+{
+	int saved[NS_COUNT];
+	int r = 0;
+	size_t done = 0;
+
+	for (int i = 0; i < NS_COUNT; i++)
+		saved[i] = -EBADF;
+	/* setns() into a user or mount namespace needs a single-threaded caller;
+	 * find out before changing anything (THREATS 33). */
+	int threads = threads_of_self();
+	if (threads != 1) {
+		snprintf(why, why_size, "caller has %d threads; setns needs one", threads);
+		return -EINVAL;
+	}
+	for (size_t j = 0; j < ARRAY_SIZE(join_order); j++) {
+		int i = join_order[j];
+		if (!(mask & NS_BIT(i)))
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", i == NS_PID ? "pid_for_children" : ns_types[i].proc_name);
+		saved[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (saved[i] < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "opening %s", path);
+			goto out;
+		}
+	}
+	for (done = 0; done < ARRAY_SIZE(join_order); done++) {
+		int i = join_order[done];
+		if ((mask & NS_BIT(i)) && setns(fds[i], ns_types[i].clone_flag) < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "setns into the %s namespace", ns_types[i].proc_name);
+			goto undo;
+		}
+	}
+	if (mask & NS_BIT(NS_USER)) {
+		if (setns(fds[NS_USER], CLONE_NEWUSER) < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "setns into the user namespace");
+			goto undo;
+		}
+		/* From here on there is no way back: a failure is fatal for the
+		 * caller (sshd and su end the login on a failed open_session). */
+		if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "becoming container root");
+			goto out;
+		}
+	}
+	/* Nothing started from the session may ever gain a capability or a
+	 * privilege through exec: empty bounding set, no_new_privs. */
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
+			r = neg_errno();
+			snprintf(why, why_size, "dropping capability %d from the bounding set", c);
+			goto out;
+		}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		r = neg_errno();
+		snprintf(why, why_size, "PR_SET_NO_NEW_PRIVS");
+	}
+	goto out;
+
+undo:
+	while (done-- > 0) {
+		int i = join_order[done];
+		if ((mask & NS_BIT(i)) && setns(saved[i], ns_types[i].clone_flag) < 0) {
+			snprintf(why + strlen(why), why_size - strlen(why), "; undoing %s failed too",
+				 ns_types[i].proc_name);
+			break;
+		}
+	}
+out:
+	for (int i = 0; i < NS_COUNT; i++)
+		closep(&saved[i]);
+	return r;
+}
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	struct args a;
+	const char *user = NULL;
+	struct helper_reply rep;
+	int fds[NS_COUNT];
+	char why[256] = "";
+
+	for (int i = 0; i < NS_COUNT; i++)
+		fds[i] = -EBADF;
+	if (parse_args(pamh, argc, argv, &a) < 0)
+		return PAM_SESSION_ERR;
+	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user || !user[0] ||
+	    strlen(user) > NSISO_USER_MAX) {
+		pam_syslog(pamh, LOG_ERR, "refused: user=? step=user error=EINVAL detail=\"no usable PAM_USER\"");
+		return PAM_SESSION_ERR;
+	}
+
+	int r = run_helper(user, a.config, &rep, fds);
+	if (r < 0) {
+		refuse_log(pamh, user, rep.step, r, rep.detail);
+		return pam_code(r);
+	}
+	enum nsiso_step step = STEP_VERIFY;
+	uint64_t ino[NS_COUNT] = { 0 };
+	r = ns_verify_set(fds, rep.ns_mask, ino, why, sizeof(why));
+	for (int i = 0; r == 0 && i < NS_COUNT; i++)
+		if ((rep.ns_mask & NS_BIT(i)) && ino[i] != rep.ns_ino[i]) {
+			snprintf(why, sizeof(why), "%s namespace inode differs from the helper's", ns_types[i].proc_name);
+			r = -ESTALE;
+		}
+	if (r == 0) {
+		step = STEP_JOIN;
+		r = join(fds, rep.ns_mask, why, sizeof(why));
+	}
+	for (int i = 0; i < NS_COUNT; i++)
+		closep(&fds[i]);
+	if (r < 0) {
+		refuse_log(pamh, user, step, r, why);
+		return PAM_SESSION_ERR;
+	}
+
+	char words[64];
+	if (rep.flags & REPLY_BUILTIN_POLICY)
+		pam_syslog(pamh, LOG_NOTICE, "policy=%s absent: built-in defaults apply", a.config);
+	pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=%s init_pid=%u namespaces=\"%s\" userns=%llu",
+		   user, rep.uid, (rep.flags & REPLY_CREATED) ? "created" : "joined", rep.init_pid,
+		   ns_mask_to_words(rep.ns_mask, words, sizeof(words)), (unsigned long long)rep.ns_ino[NS_USER]);
+	return PAM_SUCCESS;
+}
+
+/* The session ends when the process that opened it exits: the container's
+ * supervisor holds a pidfd of it. Nothing to do here, and nothing that could
+ * fail when sshd was killed and never calls it. */
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
