@@ -379,7 +379,7 @@ int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_
 	state_name(name, sizeof(name), u->uid, "sock");
 	if (unlinkat(rundir, name, 0) < 0 && errno != ENOENT)
 		return fail(f, STEP_STATE, neg_errno(), "removing the stale %s", sa.sun_path);
-	_cleanup_close_ int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ls < 0)
 		return fail(f, STEP_STATE, neg_errno(), "socket");
 	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0)

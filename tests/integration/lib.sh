@@ -1,0 +1,229 @@
+# shellcheck shell=bash
+# Shared by the integration tests and the demo: a throwaway sshd on
+# 127.0.0.1 with its own PAM service, real users with key logins, a syslog
+# catcher, and a cleanup that leaves the machine as it was, also on failure.
+#
+# Needs: NSISO_PREFIX (an installed tree), NSISO_LOGCATCH (tests/tools/logcatch).
+
+set -u
+
+T_FAILS=0
+T_PASSES=0
+T_DIR=""
+T_USERS=()
+T_PAMFILES=()
+T_SSHD_PID=""
+T_LOG_PID=""
+T_PORT=""
+T_SERVICE=""
+
+t_skip_or_fail() {
+	# Exit 77 (skipped) only when not root; NSISO_MUST_WORK=1 makes it a failure.
+	echo "SKIP: $*"
+	if [ "${NSISO_MUST_WORK:-0}" = 1 ]; then
+		echo "NSISO_MUST_WORK=1: a skip is a failure"
+		exit 1
+	fi
+	exit 77
+}
+
+t_require_root() {
+	[ "$(id -u)" = 0 ] || t_skip_or_fail "needs root"
+}
+
+ok() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
+not_ok() { T_FAILS=$((T_FAILS + 1)); echo "not ok - $*"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: got '$2', want '$3'"; fi
+}
+expect_ne() {
+	if [ "$2" != "$3" ] && [ -n "$2" ] && [ -n "$3" ]; then ok "$1"; else not_ok "$1: '$2' vs '$3' (must differ, both non-empty)"; fi
+}
+expect_match() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1: '$2' does not match /$3/"; fi
+}
+expect_nomatch() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then not_ok "$1: '$2' matches /$3/"; else ok "$1"; fi
+}
+
+t_finish() {
+	echo "# $T_PASSES passed, $T_FAILS failed"
+	[ "$T_FAILS" = 0 ] && [ "$T_PASSES" -gt 0 ]
+}
+
+t_cleanup() {
+	local u
+	[ -n "$T_SSHD_PID" ] && kill "$T_SSHD_PID" 2>/dev/null
+	for u in "${T_USERS[@]}"; do
+		pkill -KILL -u "$u" 2>/dev/null
+	done
+	# The containers end when their sessions' sshd processes are gone.
+	t_wait_no_containers 10 >/dev/null 2>&1
+	for u in "${T_USERS[@]}"; do
+		pkill -KILL -u "$u" 2>/dev/null
+		userdel -r -f "$u" >/dev/null 2>&1
+	done
+	for f in "${T_PAMFILES[@]}"; do rm -f "$f"; done
+	if [ -n "$T_LOG_PID" ]; then
+		kill "$T_LOG_PID" 2>/dev/null
+		wait "$T_LOG_PID" 2>/dev/null
+	fi
+	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
+	rmdir /run/sshd-nsiso-test 2>/dev/null
+	true
+}
+
+# A fresh work directory, removed at exit.
+t_init() {
+	t_require_root
+	[ -n "${NSISO_PREFIX:-}" ] || { echo "NSISO_PREFIX is not set"; exit 1; }
+	T_MODULE=$(find "$NSISO_PREFIX" -name pam_nsiso.so -path '*/security/*' | head -n1)
+	[ -n "$T_MODULE" ] || { echo "pam_nsiso.so is not installed under $NSISO_PREFIX"; exit 1; }
+	T_DIR=$(mktemp -d /run/nsiso-test.XXXXXX)
+	chmod 0755 "$T_DIR"
+	trap t_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# Supervisors of live containers (host processes named nsiso-sup).
+t_containers() { pgrep -x nsiso-sup 2>/dev/null | wc -l; }
+
+t_wait_no_containers() {
+	local i
+	for i in $(seq 1 $((${1:-10} * 10))); do
+		[ "$(t_user_supervisors)" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Supervisors that serve one of our test users (matched by the uid socket).
+t_user_supervisors() {
+	local n=0 u uid
+	for u in "${T_USERS[@]}"; do
+		uid=$(id -u "$u" 2>/dev/null) || continue
+		[ -S "/run/nsiso/$uid.sock" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# t_user NAME [subids|nosubids]: create a user with a key; echo nothing.
+t_user() {
+	local name=$1 mode=${2:-subids}
+	if [ "$mode" = nosubids ]; then
+		useradd -m -s /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$name" || return 1
+	else
+		useradd -m -s /bin/bash "$name" || return 1
+	fi
+	T_USERS+=("$name")
+	local home
+	home=$(getent passwd "$name" | cut -d: -f6)
+	install -d -m 0700 -o "$name" -g "$name" "$home/.ssh"
+	install -m 0600 -o "$name" -g "$name" "$T_DIR/id.pub" "$home/.ssh/authorized_keys"
+}
+
+# t_policy NAME CONTENT: write a root-owned policy file, echo its path.
+t_policy() {
+	install -d -m 0755 "$T_DIR/etc"
+	printf '%s\n' "$2" > "$T_DIR/etc/$1"
+	chmod 0644 "$T_DIR/etc/$1"
+	echo "$T_DIR/etc/$1"
+}
+
+# t_sshd [PAM-LINE-ARGS]: start sshd with service sshd-nsiso-test-PID whose
+# session stack ends in pam_nsiso.so ARGS.
+t_sshd() {
+	local args=${1:-}
+	T_SERVICE="sshd-nsiso-test-$$"
+	[ -f "$T_DIR/id" ] || ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/id" >/dev/null
+	[ -f "$T_DIR/host" ] || ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/host" >/dev/null
+	ln -sf /usr/sbin/sshd "$T_DIR/$T_SERVICE"
+	cat > "/etc/pam.d/$T_SERVICE" <<PAM
+# written by nsiso tests; removed at their exit
+account  required  pam_unix.so
+session  required  pam_unix.so
+session  required  $T_MODULE $args
+PAM
+	T_PAMFILES+=("/etc/pam.d/$T_SERVICE")
+	t_logcatch
+	mkdir -p /run/sshd
+	local try
+	for try in 1 2 3 4 5; do
+		T_PORT=$((20000 + RANDOM % 20000))
+		ss -ltnH "sport = :$T_PORT" | grep -q . && continue
+		cat > "$T_DIR/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $T_PORT
+HostKey $T_DIR/host
+PidFile $T_DIR/sshd.pid
+UsePAM yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthorizedKeysFile .ssh/authorized_keys
+PermitRootLogin no
+StrictModes yes
+Subsystem sftp internal-sftp
+LogLevel VERBOSE
+SyslogFacility AUTHPRIV
+CONF
+		"$T_DIR/$T_SERVICE" -f "$T_DIR/sshd_config" -D -E "$T_DIR/sshd.log" &
+		T_SSHD_PID=$!
+		local i
+		for i in $(seq 1 50); do
+			ss -ltnH "sport = :$T_PORT" | grep -q . && return 0
+			kill -0 "$T_SSHD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$T_SSHD_PID" 2>/dev/null
+		wait "$T_SSHD_PID" 2>/dev/null
+	done
+	echo "sshd did not start:"; cat "$T_DIR/sshd.log"
+	return 1
+}
+
+# Restart sshd's PAM session stack with other module arguments.
+t_pam_args() {
+	cat > "/etc/pam.d/$T_SERVICE" <<PAM
+account  required  pam_unix.so
+session  required  pam_unix.so
+session  required  $T_MODULE $1
+PAM
+}
+
+t_logcatch() {
+	[ -n "$T_LOG_PID" ] && return 0
+	: > "$T_DIR/syslog"
+	if [ -e /dev/log ]; then
+		echo "note: /dev/log exists; log assertions read $T_DIR/syslog only when sshd logs there" >&2
+		return 0
+	fi
+	"$NSISO_LOGCATCH" /dev/log "$T_DIR/syslog" > "$T_DIR/logcatch.ready" &
+	T_LOG_PID=$!
+	local i
+	for i in $(seq 1 50); do
+		grep -q ready "$T_DIR/logcatch.ready" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# t_ssh USER [ssh options...] -- COMMAND: run COMMAND over a key login.
+t_ssh() {
+	local user=$1; shift
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
+	[ "${1:-}" = "--" ] && shift
+	ssh -i "$T_DIR/id" -p "$T_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10 "${opts[@]}" "$user@127.0.0.1" "$@"
+}
+
+# The namespace inodes of a process as "type:inode" words.
+t_ns_of() {
+	local pid=$1 t
+	for t in user mnt pid ipc uts net cgroup; do
+		printf '%s:%s ' "$t" "$(stat -L -c %i "/proc/$pid/ns/$t")"
+	done
+}
