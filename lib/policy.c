@@ -35,6 +35,10 @@ static int parse_namespaces(struct policy_values *v, const char *value, char *er
 		}
 		mask |= NS_BIT(i);
 	}
+	if (mask == 0) {
+		snprintf(err, err_size, "no namespace listed (to leave users out, do not stack the module for them)");
+		return -EINVAL;
+	}
 	/* A PID namespace without its own mount namespace would keep the host's
 	 * /proc: ps inside would show the host. */
 	if ((mask & NS_BIT(NS_PID)) && !(mask & NS_BIT(NS_MNT))) {
@@ -56,7 +60,7 @@ static int parse_hostname(struct policy_values *v, const char *value, char *err,
 	 * characters now, the real length when a user is resolved. */
 	if (policy_expand_hostname(value, "u", probe, sizeof(probe)) < 0) {
 		snprintf(err, err_size,
-			 "invalid hostname template '%.64s' (letters, digits, '-', '.', '_', %%u, %%%%; at most %d characters)",
+			 "invalid hostname template '%.64s' (letters, digits, '-', '.', '_' and %%u; at most %d characters)",
 			 value, POLICY_HOSTNAME_MAX);
 		return -EINVAL;
 	}
@@ -93,12 +97,9 @@ int policy_expand_hostname(const char *tmpl, const char *user, char *out, size_t
 		char one[2] = { *c, '\0' };
 		if (*c == '%') {
 			c++;
-			if (*c == 'u')
-				piece = user;
-			else if (*c == '%')
-				piece = "%";
-			else
+			if (*c != 'u')
 				return -EINVAL;
+			piece = user;
 		} else {
 			piece = one;
 		}

@@ -67,6 +67,6 @@ int policy_load_fd(struct policy *p, int fd, const char *name, char *err, size_t
 int policy_resolve(const struct policy *p, const char *user, struct policy_settings *out,
 		   char *err, size_t err_size);
 
-/* Expand a hostname template (%u user, %% percent) and check the result is a
+/* Expand a hostname template (%u: the user name) and check the result is a
  * hostname the kernel accepts and a person can read. 0 or -EINVAL. */
 int policy_expand_hostname(const char *tmpl, const char *user, char *out, size_t out_size);

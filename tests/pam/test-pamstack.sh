@@ -1,0 +1,106 @@
+#!/bin/bash
+# PAM-stack tests: pam_start_confdir() with service files in a directory of
+# our own, a real user, the module from the build tree (which runs the
+# installed helper). Checks what open_session does, and every way it must
+# refuse.
+# Env: NSISO_PREFIX, NSISO_LOGCATCH, NSISO_MODULE, NSISO_MODULE_NOHELPER, NSISO_PAMDRIVE
+. "$(dirname "$0")/../integration/lib.sh"
+t_init
+t_logcatch
+
+conf="$T_DIR/pam.d"
+install -d -m 0755 "$conf"
+service() { # service NAME MODULE ARGS...
+	local name=$1 mod=$2; shift 2
+	printf 'session required %s %s\n' "$mod" "$*" > "$conf/$name"
+}
+good=$(t_policy good.conf '[default]
+namespaces = pid mount ipc uts net user cgroup
+hostname = pam-%u')
+ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/id" >/dev/null
+u=nsisopam$$
+t_user "$u" || exit 1
+nosub=nsisopamn$$
+t_user "$nosub" nosubids || exit 1
+host_ns=$(t_ns_of $$)
+
+drive() { "$NSISO_PAMDRIVE" "$@"; }
+
+# 1. The session lands in the container.
+service good "$NSISO_MODULE" "config=$good"
+out=$(drive "$conf" good "$u" -- sh -c 'hostname; readlink /proc/self/ns/user /proc/self/ns/mnt /proc/self/ns/net; grep -E "^Cap(Eff|Prm|Bnd)" /proc/self/status; id -u; cat /proc/self/uid_map' 2>"$T_DIR/err")
+rc=$?
+expect_eq "open_session + command exit status" "$rc" 0
+expect_eq "hostname from the policy" "$(echo "$out" | sed -n 1p)" "pam-$u"
+expect_ne "user namespace differs from the host's" "$(echo "$out" | sed -n 2p)" "$(readlink /proc/$$/ns/user)"
+expect_ne "mount namespace differs from the host's" "$(echo "$out" | sed -n 3p)" "$(readlink /proc/$$/ns/mnt)"
+expect_ne "net namespace differs from the host's" "$(echo "$out" | sed -n 4p)" "$(readlink /proc/$$/ns/net)"
+expect_eq "CapEff is 0" "$(echo "$out" | grep CapEff | awk '{print $2}')" 0000000000000000
+expect_eq "CapPrm is 0" "$(echo "$out" | grep CapPrm | awk '{print $2}')" 0000000000000000
+expect_eq "CapBnd is 0" "$(echo "$out" | grep CapBnd | awk '{print $2}')" 0000000000000000
+expect_eq "uid inside is the user's" "$(echo "$out" | sed -n 8p)" "$(id -u "$u")"
+expect_match "uid_map is keep-id" "$(echo "$out" | sed -n '9,$p' | tr -s ' ' | sed 's/^ //')" "^$(id -u "$u") $(id -u "$u") 1$"
+expect_nomatch "uid_map never maps host 0" "$(echo "$out" | sed -n '9,$p' | awk '{print $2}')" '^0$'
+after=$(grep ns-after "$T_DIR/err")
+expect_match "the caller itself joined the container" "$after" "mnt=$(echo "$out" | sed -n 3p | tr -dc 0-9)"
+
+# 2. Refusals: each returns PAM_SESSION_ERR, runs nothing, logs one line.
+refused() { # refused WHAT SERVICE USER LOG-REGEX
+	local what=$1 svc=$2 user=$3 re=$4 marker="$T_DIR/ran-$2"
+	rm -f "$marker"
+	: > "$T_DIR/syslog.before"; cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+	local out
+	out=$(drive "$conf" "$svc" "$user" -- touch "$marker" 2>/dev/null)
+	expect_eq "$what: open_session refused" "$out" "open_session: PAM_SESSION_ERR"
+	[ -e "$marker" ] && not_ok "$what: the command ran" || ok "$what: nothing ran"
+	sleep 0.1
+	local new
+	new=$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep 'pam_nsiso' | grep refused)
+	expect_eq "$what: exactly one refusal line" "$(echo "$new" | grep -c refused)" 1
+	expect_match "$what: the line names user, step and cause" "$new" "$re"
+}
+
+bad=$(t_policy bad.conf '[default]
+namespaces = pid mount bogus')
+service bad "$NSISO_MODULE" "config=$bad"
+refused "invalid policy" bad "$u" "user=$u step=policy error=EINVAL .*bogus"
+
+gw=$(t_policy gw.conf '[default]')
+chmod 0664 "$gw"
+service gw "$NSISO_MODULE" "config=$gw"
+refused "group-writable policy" gw "$u" "user=$u step=policy error=EPERM .*writable"
+
+ln -sf "$good" "$T_DIR/etc/link.conf"
+service link "$NSISO_MODULE" "config=$T_DIR/etc/link.conf"
+refused "symlinked policy" link "$u" "user=$u step=policy error=ELOOP"
+
+notroot=$(t_policy notroot.conf '[default]')
+chown "$u" "$notroot"
+service notroot "$NSISO_MODULE" "config=$notroot"
+refused "policy owned by a user" notroot "$u" "user=$u step=policy error=EPERM .*owned by uid"
+
+mkdir -m 0777 "$T_DIR/etc/open"
+cp -p "$good" "$T_DIR/etc/open/p.conf"
+service opendir "$NSISO_MODULE" "config=$T_DIR/etc/open/p.conf"
+refused "policy in a world-writable directory" opendir "$u" "user=$u step=policy error=EPERM .*open"
+
+service nohelper "$NSISO_MODULE_NOHELPER" "config=$good"
+refused "missing helper" nohelper "$u" "user=$u step=helper error=ENOENT"
+
+service badarg "$NSISO_MODULE" "conffig=$good"
+refused_arg=$(drive "$conf" badarg "$u" -- true 2>/dev/null)
+expect_eq "unknown module argument refuses" "$refused_arg" "open_session: PAM_SESSION_ERR"
+
+refused "user without subordinate ids" good "$nosub" "user=$nosub step=idmap error=ERANGE"
+
+# 3. A multithreaded caller is refused and left unchanged (THREATS 33).
+out=$(drive --thread "$conf" good "$u" -- true 2>"$T_DIR/err")
+expect_eq "threaded caller refused" "$out" "open_session: PAM_SESSION_ERR"
+expect_eq "threaded caller's namespaces unchanged" \
+	"$(grep ns-after "$T_DIR/err" | cut -d: -f2-)" "$(grep ns-before "$T_DIR/err" | cut -d: -f2-)"
+
+# 4. No container is left once the callers have exited.
+t_wait_no_containers 10
+expect_eq "no supervisor left for the test users" "$(t_user_supervisors)" 0
+
+t_finish

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
+#include "idmap.h"
+#include "tap.h"
+
+static const char *fmt(const struct idmap *m)
+{
+	static char buf[4096];
+	if (idmap_format(m, buf, sizeof(buf)) < 0)
+		return "(overflow)";
+	return buf;
+}
+
+int main(void)
+{
+	struct idmap m;
+	uint32_t keep1[] = { 1001 };
+
+	/* keep-id with a subordinate range: container root first, the gap
+	 * around the kept uid filled in order, 65535 ids of the range used. */
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 100000, 65536), 0, "uid map with subuid builds");
+	TAP_EQ_STR(fmt(&m), "0 100000 1001\n1001 1001 1\n1002 101001 64534\n", "keep-id uid map text");
+	TAP_EQ_INT(idmap_to_inside(&m, 100000), 0, "subuid start is container root");
+	TAP_EQ_INT(idmap_to_inside(&m, 1001), 1001, "user's uid maps to itself");
+	TAP_EQ_INT(idmap_to_inside(&m, 0), -1, "host 0 is unmapped");
+
+	/* No subordinate range: only the kept ids. */
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 0, 0), 0, "uid map without subuid builds");
+	TAP_EQ_STR(fmt(&m), "1001 1001 1\n", "only the user is mapped without subuid");
+
+	/* gids: primary, supplementary, tty; contiguous ones merge. */
+	uint32_t keep2[] = { 1001, 5, 27, 28, 1001 };
+	TAP_EQ_INT(idmap_build(&m, keep2, 5, 100000, 65536), 0, "gid map builds");
+	TAP_EQ_STR(fmt(&m),
+		   "0 100000 5\n5 5 1\n6 100005 21\n27 27 2\n29 100026 972\n1001 1001 1\n1002 100998 64534\n",
+		   "gid map keeps tty, merges 27-28, dedups 1001");
+
+	/* A small range fills container ids from 0 until it runs out. */
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 200000, 10), 0, "short range builds");
+	TAP_EQ_STR(fmt(&m), "0 200000 10\n1001 1001 1\n", "short range maps 0..9 only");
+
+	/* An id beyond 65535 (directory users) is kept; the range stays in 0..65535. */
+	uint32_t keep3[] = { 1000005 };
+	TAP_EQ_INT(idmap_build(&m, keep3, 1, 100000, 65536), 0, "high uid builds");
+	TAP_EQ_STR(fmt(&m), "0 100000 65536\n1000005 1000005 1\n", "high uid kept, range covers 0..65535");
+
+	/* Refusals. */
+	uint32_t zero[] = { 0 };
+	TAP_EQ_INT(idmap_build(&m, zero, 1, 100000, 65536), -EPERM, "keeping host 0 is refused");
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 0, 65536), -EPERM, "a range starting at host 0 is refused");
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 1000, 65536), -EINVAL, "a range covering the kept uid is refused");
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 4294967000u, 65536), -EINVAL, "a range that wraps is refused");
+	uint32_t minus1[] = { 4294967295u };
+	TAP_EQ_INT(idmap_build(&m, minus1, 1, 0, 0), -EINVAL, "(uid_t)-1 is refused");
+
+	/* Many scattered groups: more lines than the kernel takes. */
+	uint32_t many[400];
+	for (int i = 0; i < 400; i++)
+		many[i] = 2000 + 2 * (uint32_t)i;
+	TAP_EQ_INT(idmap_build(&m, many, 400, 0, 0), -E2BIG, "more than 340 lines is refused");
+
+	/* subid files. */
+	uint32_t s = 0, c = 0;
+	const char *file = "alice:100000:65536\nbob:165536:65536\n1003:231072:65536\n";
+	TAP_EQ_INT(subid_find(file, "bob", 1002, &s, &c), 1, "bob found by name");
+	TAP_EQ_INT(s, 165536, "bob's start");
+	TAP_EQ_INT(c, 65536, "bob's count");
+	TAP_EQ_INT(subid_find(file, "carol", 1003, &s, &c), 1, "carol found by uid");
+	TAP_EQ_INT(s, 231072, "carol's start");
+	TAP_EQ_INT(subid_find(file, "dave", 1004, &s, &c), 0, "dave has no range");
+	TAP_EQ_INT(subid_find("alice:100000:65536\nbob:100500:10\n", "alice", 1001, &s, &c), -EEXIST,
+		   "overlapping ranges are refused");
+	TAP_EQ_INT(subid_find("alice:1x0:65536\n", "alice", 1001, &s, &c), -EINVAL, "malformed own line is refused");
+	TAP_EQ_INT(subid_find("alice:-5:65536\n", "alice", 1001, &s, &c), -EINVAL, "negative start is refused");
+	TAP_EQ_INT(subid_find("zed:broken\nalice:100000:65536\n", "alice", 1001, &s, &c), 1,
+		   "a malformed line of another user is skipped");
+	TAP_EQ_INT(subid_find("alice:100000:0\n", "alice", 1001, &s, &c), 0, "a zero count is no range");
+	return tap_done();
+}
