@@ -239,6 +239,24 @@ static int mount_proc(struct failure *f)
 	return 0;
 }
 
+/* A sysfs of the container's own network namespace: /sys/class/net lists
+ * only its interfaces, and the host's cgroup v1 hierarchies mounted under
+ * /sys/fs/cgroup are out of sight (THREATS 7). Read-only. */
+static int mount_sys(struct failure *f)
+{
+	_cleanup_close_ int dir = open_dir_path("/sys");
+	if (dir < 0)
+		return fail(f, STEP_MOUNT, dir, "opening /sys");
+	_cleanup_close_ int m = -EBADF;
+	int r = fs_make("sysfs", NULL,
+			MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
+	if (r >= 0)
+		r = attach(m, dir, "");
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "mounting a read-only /sys");
+	return 0;
+}
+
 int mounts_setup(const struct user_info *u, unsigned ns_mask, struct failure *f)
 {
 	(void)u;
@@ -253,6 +271,12 @@ int mounts_setup(const struct user_info *u, unsigned ns_mask, struct failure *f)
 	/* A procfs belongs to a PID namespace: only ours can be mounted. */
 	if ((ns_mask & NS_BIT(NS_PID)) || !userns) {
 		r = mount_proc(f);
+		if (r < 0)
+			return r;
+	}
+	/* A sysfs belongs to a network namespace: only ours can be mounted. */
+	if ((ns_mask & NS_BIT(NS_NET)) || !userns) {
+		r = mount_sys(f);
 		if (r < 0)
 			return r;
 	}

@@ -1,0 +1,94 @@
+#!/bin/bash
+# Through a real sshd: what a session sees, and what separates users.
+. "$(dirname "$0")/lib.sh"
+t_init
+pol=$(t_policy core.conf '[default]
+namespaces = pid mount ipc uts net user cgroup
+hostname = %u')
+t_sshd "config=$pol" || exit 1
+a=nsisoa$$; b=nsisob$$
+t_user "$a" && t_user "$b" || exit 1
+
+# What a session reports: "type:inode" for each namespace, then facts.
+probe='for t in user mnt pid ipc uts net cgroup; do printf "%s:%s " $t $(stat -L -c %i /proc/self/ns/$t); done; echo
+hostname
+cat /proc/self/uid_map | tr -s " " | sed "s/^ //" | tr "\n" ";"; echo
+grep -E "^Cap(Eff|Prm)" /proc/self/status | tr -s "\t " " " | tr "\n" ";"; echo
+ip -o link | cut -d: -f2 | tr -d " " | tr "\n" ","; echo
+ps -e -o comm= | sort | tr "\n" ","; echo
+cat /proc/1/comm
+ls /proc/$$/fd | tr "\n" ","; echo
+id -u'
+host_ns=$(t_ns_of $$)
+
+out_a=$(t_ssh "$a" -- "$probe"); rc=$?
+expect_eq "key login of $a runs the command" "$rc" 0
+ns_a=$(echo "$out_a" | sed -n 1p)
+for t in user mnt pid ipc uts net cgroup; do
+	expect_ne "$t namespace of a session differs from the host's" \
+		"$(echo "$ns_a" | grep -o "$t:[0-9]*")" "$(echo "$host_ns" | grep -o "$t:[0-9]*")"
+done
+expect_eq "hostname is the user name" "$(echo "$out_a" | sed -n 2p)" "$a"
+uid_a=$(id -u "$a")
+expect_eq "uid_map is keep-id over the subordinate range" "$(echo "$out_a" | sed -n 3p)" \
+	"0 $(grep "^$a:" /etc/subuid | cut -d: -f2) $uid_a;$uid_a $uid_a 1;$((uid_a + 1)) $(( $(grep "^$a:" /etc/subuid | cut -d: -f2) + uid_a )) $((65535 - uid_a));"
+expect_nomatch "uid_map never maps host 0" "$(echo "$out_a" | sed -n 3p | tr ';' '\n' | awk '{print $2}')" '^0$'
+expect_eq "CapPrm and CapEff are 0" "$(echo "$out_a" | sed -n 4p)" "CapPrm: 0000000000000000;CapEff: 0000000000000000;"
+expect_eq "only lo" "$(echo "$out_a" | sed -n 5p)" "lo,"
+expect_eq "ps -e shows only the container's processes" "$(echo "$out_a" | sed -n 6p)" \
+	"bash,nsiso-init,ps,sort,${T_SERVICE:0:15},tr,"
+expect_eq "PID 1 is nsiso-init" "$(echo "$out_a" | sed -n 7p)" "nsiso-init"
+expect_eq "the shell holds fds 0-2 only" "$(echo "$out_a" | sed -n 8p)" "0,1,2,"
+expect_eq "the shell runs as the user" "$(echo "$out_a" | sed -n 9p)" "$uid_a"
+
+# Two users: every namespace differs.
+out_b=$(t_ssh "$b" -- "$probe")
+ns_b=$(echo "$out_b" | sed -n 1p)
+for t in user mnt pid ipc uts net cgroup; do
+	expect_ne "$t namespace differs between two users" \
+		"$(echo "$ns_a" | grep -o "$t:[0-9]*")" "$(echo "$ns_b" | grep -o "$t:[0-9]*")"
+done
+
+# Two concurrent sessions of one user share every namespace; a pty session too.
+t_ssh "$a" -- 'echo hello-from-a > /tmp/marker; echo shm > /dev/shm/m; sleep 30' &
+bg=$!
+for i in $(seq 1 50); do
+	t_ssh "$a" -- 'test -e /tmp/marker' && break
+	sleep 0.1
+done
+first=$(t_ssh "$a" -- 'for t in user mnt pid ipc uts net cgroup; do printf "%s:%s " $t $(stat -L -c %i /proc/self/ns/$t); done')
+second=$(t_ssh "$a" -tt -- 'for t in user mnt pid ipc uts net cgroup; do printf "%s:%s " $t $(stat -L -c %i /proc/self/ns/$t); done; tty' | tr -d '\r')
+expect_eq "two sessions of one user share every namespace" "$first" "$(echo "$second" | sed -n 1p | sed 's/\/dev\/pts.*//')"
+expect_match "a pty session gets a pty of the container's devpts" "$second" '/dev/pts/0$'
+expect_eq "/tmp is shared by the user's sessions" "$(t_ssh "$a" -- 'cat /tmp/marker')" "hello-from-a"
+expect_eq "/dev/shm is shared by the user's sessions" "$(t_ssh "$a" -- 'cat /dev/shm/m')" "shm"
+[ -e /tmp/marker ] && not_ok "/tmp of the container is not the host's" || ok "/tmp of the container is not the host's"
+expect_eq "/tmp is not shared across users" "$(t_ssh "$b" -- 'cat /tmp/marker 2>&1 >/dev/null | wc -l')" 1
+expect_eq "/dev/shm is not shared across users" "$(t_ssh "$b" -- 'ls /dev/shm | wc -l')" 0
+
+# scp and sftp land in the container's mount namespace.
+echo scp-payload > "$T_DIR/payload"
+scp -q -i "$T_DIR/id" -P "$T_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+	"$T_DIR/payload" "$a@127.0.0.1:/tmp/scp-file"
+expect_eq "scp writes into the container's /tmp" "$(t_ssh "$a" -- 'cat /tmp/scp-file')" "scp-payload"
+[ -e /tmp/scp-file ] && not_ok "scp did not write the host's /tmp" || ok "scp did not write the host's /tmp"
+printf 'put %s /tmp/sftp-file\n' "$T_DIR/payload" > "$T_DIR/batch"
+sftp -q -b "$T_DIR/batch" -i "$T_DIR/id" -P "$T_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o BatchMode=yes "$a@127.0.0.1" >/dev/null
+expect_eq "sftp writes into the container's /tmp" "$(t_ssh "$a" -- 'cat /tmp/sftp-file')" "scp-payload"
+[ -e /tmp/sftp-file ] && not_ok "sftp did not write the host's /tmp" || ok "sftp did not write the host's /tmp"
+
+# The helper's state is out of reach; the helper cannot be run by a user.
+expect_eq "the state directory is hidden inside" "$(t_ssh "$a" -- 'ls -A /run/nsiso 2>/dev/null | wc -l')" 0
+helper=$(find "$NSISO_PREFIX" -name nsiso-helper | head -n1)
+out=$(t_ssh "$a" -- "$helper open $a /etc/passwd 2>&1; echo rc=\$?")
+expect_match "a user cannot run the helper" "$out" "rc=(126|1)$"
+expect_match "a user cannot setns into a namespace it can reach" \
+	"$(t_ssh "$a" -- 'nsenter --target 1 --user --mount true 2>&1; echo rc=$?')" "rc=1$"
+expect_match "a remount of the read-only /dev is refused even as nested root" \
+	"$(t_ssh "$a" -- 'unshare -rm sh -c "mount -o remount,bind,rw /dev" 2>&1; echo rc=$?')" "rc=(1|32)$"
+expect_eq "a nested user namespace still works (unshare -r)" "$(t_ssh "$a" -- 'unshare -r id -u')" 0
+expect_eq "sethostname is refused" "$(t_ssh "$a" -- 'hostname evil 2>/dev/null; hostname')" "$a"
+
+kill "$bg" 2>/dev/null; wait "$bg" 2>/dev/null
+t_finish
