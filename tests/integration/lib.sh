@@ -3,7 +3,8 @@
 # 127.0.0.1 with its own PAM service, real users with key logins, a syslog
 # catcher, and a cleanup that leaves the machine as it was, also on failure.
 #
-# Needs: NSISO_PREFIX (an installed tree), NSISO_LOGCATCH (tests/tools/logcatch).
+# Needs: NSISO_PREFIX (an installed tree), NSISO_LOGCATCH and NSISO_REAPER
+# (tests/tools/).
 
 set -u
 
@@ -168,8 +169,11 @@ StrictModes yes
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 SyslogFacility AUTHPRIV
+MaxStartups 200
+MaxSessions 200
 CONF
-		"$T_DIR/$T_SERVICE" -f "$T_DIR/sshd_config" -D -E "$T_DIR/sshd.log" &
+		# Under a reaper, as under systemd: see tests/tools/reaper.c.
+		"$NSISO_REAPER" "$T_DIR/$T_SERVICE" -f "$T_DIR/sshd_config" -D -E "$T_DIR/sshd.log" &
 		T_SSHD_PID=$!
 		local i
 		for i in $(seq 1 50); do

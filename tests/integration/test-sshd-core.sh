@@ -21,6 +21,12 @@ ls /proc/$$/fd | tr "\n" ","; echo
 id -u'
 host_ns=$(t_ns_of $$)
 
+# Keep a session of each user open throughout: namespace inode numbers are
+# recycled once a namespace is freed, so comparing the inodes of containers
+# that were not alive at the same time would prove nothing.
+t_ssh "$a" -- 'sleep 120' & hold_a=$!
+t_ssh "$b" -- 'sleep 120' & hold_b=$!
+
 out_a=$(t_ssh "$a" -- "$probe"); rc=$?
 expect_eq "key login of $a runs the command" "$rc" 0
 ns_a=$(echo "$out_a" | sed -n 1p)
@@ -36,7 +42,7 @@ expect_nomatch "uid_map never maps host 0" "$(echo "$out_a" | sed -n 3p | tr ';'
 expect_eq "CapPrm and CapEff are 0" "$(echo "$out_a" | sed -n 4p)" "CapPrm: 0000000000000000;CapEff: 0000000000000000;"
 expect_eq "only lo" "$(echo "$out_a" | sed -n 5p)" "lo,"
 expect_eq "ps -e shows only the container's processes" "$(echo "$out_a" | sed -n 6p)" \
-	"bash,nsiso-init,ps,sort,${T_SERVICE:0:15},tr,"
+	"bash,nsiso-init,ps,sleep,sort,${T_SERVICE:0:15},${T_SERVICE:0:15},tr,"
 expect_eq "PID 1 is nsiso-init" "$(echo "$out_a" | sed -n 7p)" "nsiso-init"
 expect_eq "the shell holds fds 0-2 only" "$(echo "$out_a" | sed -n 8p)" "0,1,2,"
 expect_eq "the shell runs as the user" "$(echo "$out_a" | sed -n 9p)" "$uid_a"
@@ -90,5 +96,5 @@ expect_match "a remount of the read-only /dev is refused even as nested root" \
 expect_eq "a nested user namespace still works (unshare -r)" "$(t_ssh "$a" -- 'unshare -r id -u')" 0
 expect_eq "sethostname is refused" "$(t_ssh "$a" -- 'hostname evil 2>/dev/null; hostname')" "$a"
 
-kill "$bg" 2>/dev/null; wait "$bg" 2>/dev/null
+kill "$bg" "$hold_a" "$hold_b" 2>/dev/null; wait "$bg" "$hold_a" "$hold_b" 2>/dev/null
 t_finish

@@ -1,0 +1,136 @@
+#!/bin/bash
+# Through a real sshd: a container lives exactly as long as its sessions,
+# also when sshd is killed, the init dies or state is stale; racing first
+# logins make one container.
+. "$(dirname "$0")/lib.sh"
+t_init
+t_sshd "" || exit 1
+u=nsisol$$; r=nsisor$$
+t_user "$u" && t_user "$r" || exit 1
+uid=$(id -u "$u")
+userns_cmd='stat -L -c %i /proc/self/ns/user'
+
+# Host pid of the init of $1's container, or nothing.
+init_of() {
+	local sup
+	sup=$(t_supervisor_of "$1") || return 0
+	pgrep -P "$sup" -x nsiso-init
+}
+t_supervisor_of() {
+	local uid
+	uid=$(id -u "$1")
+	# The supervisor is the process holding the listening socket.
+	local ino
+	ino=$(ss -xlH 2>/dev/null | awk -v p="/run/nsiso/$uid.sock" '$5 == p {print $6}')
+	[ -n "$ino" ] || return 1
+	local pid
+	for pid in $(pgrep -x nsiso-sup); do
+		ls -l /proc/$pid/fd 2>/dev/null | grep -q "socket:\[$ino\]" && { echo "$pid"; return 0; }
+	done
+	return 1
+}
+# Processes (host-wide) in user namespace inode $1.
+in_userns() {
+	local n=0 p
+	for p in /proc/[0-9]*; do
+		[ "$(stat -L -c %i "$p/ns/user" 2>/dev/null)" = "$1" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+wait_until() { # wait_until SECONDS COMMAND...
+	local end=$((SECONDS + $1)); shift
+	while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+gone() { [ ! -e "/run/nsiso/$uid.sock" ] && [ "$(in_userns "$1")" = 0 ]; }
+up() { [ -n "$(init_of "$u")" ]; }
+
+# 1. The container ends after the last logout.
+ns1=$(t_ssh "$u" -- "$userns_cmd")
+expect_match "a session reports its user namespace" "$ns1" '^[0-9]+$'
+if wait_until 5 gone "$ns1"; then ok "the container is gone within 5 s of the last logout"; else not_ok "the container outlived its last session"; fi
+
+# 2. First of two sessions logs out: the second lives on, new logins join it.
+t_ssh "$u" -- 'sleep 60' & s1=$!
+wait_until 10 up
+ns_long=$(t_ssh "$u" -- "$userns_cmd")
+ns_again=$(t_ssh "$u" -- "$userns_cmd")
+expect_eq "a session after another logged out joins the same container" "$ns_again" "$ns_long"
+expect_eq "the long session's container is still up" "$([ -n "$(init_of "$u")" ] && echo up)" up
+
+# 3. SIGKILL of sshd's monitor (no close_session): the container still ends.
+monitor=$(pgrep -f "^$T_SERVICE: $u \[priv\]" | head -n1)
+expect_match "the session's monitor is found" "$monitor" '^[0-9]+$'
+kill -9 "$monitor"
+if wait_until 5 gone "$ns_long"; then ok "the container ends within 5 s of SIGKILL of sshd's monitor"; else not_ok "the container outlived a SIGKILLed monitor"; fi
+wait "$s1" 2>/dev/null
+expect_eq "no process of the user is left" "$(pgrep -u "$u" | wc -l)" 0
+
+# 4. SIGKILL of the session child: the monitor closes, the container ends.
+t_ssh "$u" -- 'sleep 60' & s2=$!
+wait_until 10 up
+ns2=$(t_ssh "$u" -- "$userns_cmd")
+child=$(pgrep -f "^$T_SERVICE: $u@notty" | head -n1)
+kill -9 "$child"
+if wait_until 5 gone "$ns2"; then ok "the container ends within 5 s of SIGKILL of the session child"; else not_ok "the container outlived a SIGKILLed session child"; fi
+wait "$s2" 2>/dev/null
+
+# 5. The init dies: its sessions end, the next login gets a fresh container.
+t_ssh "$u" -- 'sleep 60' & s3=$!
+wait_until 10 up
+ns3=$(t_ssh "$u" -- "$userns_cmd")
+init3=$(init_of "$u")
+kill -9 "$init3"
+if wait_until 5 gone "$ns3"; then ok "a container whose init died is torn down"; else not_ok "a dead init left its container behind"; fi
+wait "$s3" 2>/dev/null
+# Namespace inode numbers are recycled once freed: identify by the init.
+t_ssh "$u" -- 'sleep 5' & s3b=$!
+wait_until 10 up
+init4=$(init_of "$u")
+expect_match "the next login works" "$init4" '^[0-9]+$'
+expect_ne "the next login gets a fresh container, never the dead one" "$init4" "$init3"
+kill "$s3b" 2>/dev/null; wait "$s3b" 2>/dev/null
+
+# 6. Stale state: the supervisor is SIGKILLed and leaves its socket file.
+wait_until 5 gone "$ns3"
+t_ssh "$u" -- 'sleep 60' & s4=$!
+wait_until 10 up
+ns5=$(t_ssh "$u" -- "$userns_cmd")
+init5=$(init_of "$u")
+sup=$(t_supervisor_of "$u")
+kill -9 "$sup"
+wait "$s4" 2>/dev/null
+if wait_until 5 test "$(in_userns "$ns5")" = 0; then ok "the container dies with its supervisor"; else not_ok "the container outlived its supervisor"; fi
+expect_eq "the stale socket file is still there" "$([ -S /run/nsiso/$uid.sock ] && echo stale)" stale
+t_ssh "$u" -- 'sleep 5' & s6=$!
+wait_until 10 up
+init6=$(init_of "$u")
+expect_match "a login after a crashed supervisor works" "$init6" '^[0-9]+$'
+expect_ne "it gets a new container" "$init6" "$init5"
+kill "$s6" 2>/dev/null; wait "$s6" 2>/dev/null
+ns6=$(stat -L -c %i /proc/$init6/ns/user 2>/dev/null)
+wait_until 5 gone "${ns6:-0}"
+
+# 7. Racing first logins of one user give exactly one container.
+t_ssh "$r" -- 'sleep 8' & hold=$!
+pids=()
+for i in $(seq 1 12); do
+	t_ssh "$r" -- "$userns_cmd" > "$T_DIR/race.$i" & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+expect_eq "12 racing logins all succeeded" "$(cat "$T_DIR"/race.* | grep -c '^[0-9]')" 12
+expect_eq "12 racing logins share one user namespace" "$(sort -u "$T_DIR"/race.* | wc -l)" 1
+expect_eq "exactly one supervisor for the user" "$(pgrep -x nsiso-sup | while read -r p; do ls -l /proc/$p/fd 2>/dev/null | grep -c socket; done | wc -l)" 1
+kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
+
+# 8. Logins during teardown: quick sequential logins each land somewhere live.
+okc=0
+for i in $(seq 1 15); do
+	t_ssh "$r" -- true && okc=$((okc + 1))
+done
+expect_eq "15 back-to-back logins across teardowns all succeed" "$okc" 15
+
+t_wait_no_containers 10
+expect_eq "no container of the test users is left" "$(t_user_supervisors)" 0
+expect_eq "no nsiso-init is left" "$(pgrep -x nsiso-init | wc -l)" 0
+t_finish
