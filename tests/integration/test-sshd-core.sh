@@ -17,7 +17,7 @@ grep -E "^Cap(Eff|Prm)" /proc/self/status | tr -s "\t " " " | tr "\n" ";"; echo
 ip -o link | cut -d: -f2 | tr -d " " | tr "\n" ","; echo
 ps -e -o comm= | sort | tr "\n" ","; echo
 cat /proc/1/comm
-ls /proc/$$/fd | tr "\n" ","; echo
+ls /proc/$$/fd > /tmp/fds; tr "\n" "," < /tmp/fds; echo
 id -u'
 host_ns=$(t_ns_of $$)
 

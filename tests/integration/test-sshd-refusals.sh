@@ -1,0 +1,52 @@
+#!/bin/bash
+# Through a real sshd: every failure refuses the login, runs nothing on the
+# host, and leaves one log line naming user, step and cause.
+. "$(dirname "$0")/lib.sh"
+t_init
+good=$(t_policy good.conf '[default]
+hostname = ok-%u')
+t_sshd "config=$good" || exit 1
+u=nsisof$$; n=nsisofn$$
+t_user "$u" && t_user "$n" nosubids || exit 1
+
+expect_eq "a good policy lets the login in" "$(t_ssh "$u" -- hostname)" "ok-$u"
+
+# login_refused WHAT USER LOG-REGEX: the command must not run anywhere.
+login_refused() {
+	local what=$1 user=$2 re=$3 marker="/tmp/nsiso-ran-$$-$RANDOM"
+	cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+	t_ssh "$user" -- "touch $marker; echo RAN" > "$T_DIR/out" 2>/dev/null
+	local rc=$?
+	expect_ne "$what: ssh fails" "$rc" 0
+	expect_eq "$what: the command printed nothing" "$(cat "$T_DIR/out")" ""
+	[ -e "$marker" ] && not_ok "$what: the command ran on the host" || ok "$what: no host shell"
+	rm -f "$marker"
+	sleep 0.2
+	local new
+	new=$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep pam_nsiso | grep refused)
+	expect_eq "$what: one refusal line" "$(echo "$new" | grep -c refused)" 1
+	expect_match "$what: it names user, step and cause" "$new" "$re"
+}
+
+printf '[default]\nnamespaces = pid mount\nhostname = x y\n' > "$good"
+login_refused "invalid policy" "$u" "user=$u step=policy error=EINVAL .*hostname"
+
+printf '[default]\n' > "$good"; chmod 0666 "$good"
+login_refused "world-writable policy" "$u" "user=$u step=policy error=EPERM"
+chmod 0644 "$good"
+
+login_refused "user without subordinate ids" "$n" "user=$n step=idmap error=ERANGE"
+
+t_pam_args "config=$T_DIR/etc/absent.conf"
+out=$(t_ssh "$u" -- hostname)
+expect_eq "an absent policy means the built-in defaults" "$out" "$u"
+sleep 0.2
+expect_match "the defaults are logged" "$(grep pam_nsiso "$T_DIR/syslog" | tail -n 3)" "policy=$T_DIR/etc/absent.conf absent: built-in defaults apply"
+
+# The module without its helper.
+sed -i "s|$T_MODULE.*|$NSISO_MODULE_NOHELPER config=$good|" "/etc/pam.d/$T_SERVICE"
+login_refused "missing helper" "$u" "user=$u step=helper error=ENOENT"
+
+t_wait_no_containers 10
+expect_eq "no container is left" "$(t_user_supervisors)" 0
+t_finish
