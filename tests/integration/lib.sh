@@ -56,7 +56,10 @@ t_finish() {
 
 t_cleanup() {
 	local u
-	[ -n "$T_SSHD_PID" ] && kill "$T_SSHD_PID" 2>/dev/null
+	if [ -n "$T_SSHD_PID" ]; then
+		kill "$T_SSHD_PID" 2>/dev/null
+		wait "$T_SSHD_PID" 2>/dev/null
+	fi
 	for u in "${T_USERS[@]}"; do
 		pkill -KILL -u "$u" 2>/dev/null
 	done
@@ -215,14 +218,17 @@ t_logcatch() {
 }
 
 # t_ssh USER [ssh options...] -- COMMAND: run COMMAND over a key login.
-t_ssh() {
+t_ssh_argv() {
 	local user=$1; shift
 	local opts=()
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
 	[ "${1:-}" = "--" ] && shift
-	ssh -i "$T_DIR/id" -p "$T_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10 "${opts[@]}" "$user@127.0.0.1" "$@"
+	T_ARGV=(ssh -i "$T_DIR/id" -p "$T_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+		-o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10 "${opts[@]}" "$user@127.0.0.1" "$@")
 }
+t_ssh() { t_ssh_argv "$@"; "${T_ARGV[@]}"; }
+# t_ssh_bg: the same in the background; the ssh process's pid is in T_BG.
+t_ssh_bg() { t_ssh_argv "$@"; "${T_ARGV[@]}" & T_BG=$!; }
 
 # The namespace inodes of a process as "type:inode" words.
 t_ns_of() {

@@ -24,8 +24,8 @@ host_ns=$(t_ns_of $$)
 # Keep a session of each user open throughout: namespace inode numbers are
 # recycled once a namespace is freed, so comparing the inodes of containers
 # that were not alive at the same time would prove nothing.
-t_ssh "$a" -- 'sleep 120' & hold_a=$!
-t_ssh "$b" -- 'sleep 120' & hold_b=$!
+t_ssh_bg "$a" -- 'sleep 120'; hold_a=$T_BG
+t_ssh_bg "$b" -- 'sleep 120'; hold_b=$T_BG
 
 out_a=$(t_ssh "$a" -- "$probe"); rc=$?
 expect_eq "key login of $a runs the command" "$rc" 0
@@ -56,8 +56,7 @@ for t in user mnt pid ipc uts net cgroup; do
 done
 
 # Two concurrent sessions of one user share every namespace; a pty session too.
-t_ssh "$a" -- 'echo hello-from-a > /tmp/marker; echo shm > /dev/shm/m; sleep 30' &
-bg=$!
+t_ssh_bg "$a" -- 'echo hello-from-a > /tmp/marker; echo shm > /dev/shm/m; sleep 30'; bg=$T_BG
 for i in $(seq 1 50); do
 	t_ssh "$a" -- 'test -e /tmp/marker' && break
 	sleep 0.1

@@ -4,7 +4,7 @@
 # logins make one container.
 . "$(dirname "$0")/lib.sh"
 t_init
-t_sshd "" || exit 1
+t_sshd "config=$(t_policy life.conf "[default]")" || exit 1
 u=nsisol$$; r=nsisor$$
 t_user "$u" && t_user "$r" || exit 1
 uid=$(id -u "$u")
@@ -51,7 +51,7 @@ expect_match "a session reports its user namespace" "$ns1" '^[0-9]+$'
 if wait_until 5 gone "$ns1"; then ok "the container is gone within 5 s of the last logout"; else not_ok "the container outlived its last session"; fi
 
 # 2. First of two sessions logs out: the second lives on, new logins join it.
-t_ssh "$u" -- 'sleep 60' & s1=$!
+t_ssh_bg "$u" -- 'sleep 60'; s1=$T_BG
 wait_until 10 up
 ns_long=$(t_ssh "$u" -- "$userns_cmd")
 ns_again=$(t_ssh "$u" -- "$userns_cmd")
@@ -67,7 +67,7 @@ wait "$s1" 2>/dev/null
 expect_eq "no process of the user is left" "$(pgrep -u "$u" | wc -l)" 0
 
 # 4. SIGKILL of the session child: the monitor closes, the container ends.
-t_ssh "$u" -- 'sleep 60' & s2=$!
+t_ssh_bg "$u" -- 'sleep 60'; s2=$T_BG
 wait_until 10 up
 ns2=$(t_ssh "$u" -- "$userns_cmd")
 child=$(pgrep -f "^$T_SERVICE: $u@notty" | head -n1)
@@ -76,7 +76,7 @@ if wait_until 5 gone "$ns2"; then ok "the container ends within 5 s of SIGKILL o
 wait "$s2" 2>/dev/null
 
 # 5. The init dies: its sessions end, the next login gets a fresh container.
-t_ssh "$u" -- 'sleep 60' & s3=$!
+t_ssh_bg "$u" -- 'sleep 60'; s3=$T_BG
 wait_until 10 up
 ns3=$(t_ssh "$u" -- "$userns_cmd")
 init3=$(init_of "$u")
@@ -84,7 +84,7 @@ kill -9 "$init3"
 if wait_until 5 gone "$ns3"; then ok "a container whose init died is torn down"; else not_ok "a dead init left its container behind"; fi
 wait "$s3" 2>/dev/null
 # Namespace inode numbers are recycled once freed: identify by the init.
-t_ssh "$u" -- 'sleep 5' & s3b=$!
+t_ssh_bg "$u" -- 'sleep 5'; s3b=$T_BG
 wait_until 10 up
 init4=$(init_of "$u")
 expect_match "the next login works" "$init4" '^[0-9]+$'
@@ -93,7 +93,7 @@ kill "$s3b" 2>/dev/null; wait "$s3b" 2>/dev/null
 
 # 6. Stale state: the supervisor is SIGKILLed and leaves its socket file.
 wait_until 5 gone "$ns3"
-t_ssh "$u" -- 'sleep 60' & s4=$!
+t_ssh_bg "$u" -- 'sleep 60'; s4=$T_BG
 wait_until 10 up
 ns5=$(t_ssh "$u" -- "$userns_cmd")
 init5=$(init_of "$u")
@@ -102,7 +102,7 @@ kill -9 "$sup"
 wait "$s4" 2>/dev/null
 if wait_until 5 test "$(in_userns "$ns5")" = 0; then ok "the container dies with its supervisor"; else not_ok "the container outlived its supervisor"; fi
 expect_eq "the stale socket file is still there" "$([ -S /run/nsiso/$uid.sock ] && echo stale)" stale
-t_ssh "$u" -- 'sleep 5' & s6=$!
+t_ssh_bg "$u" -- 'sleep 5'; s6=$T_BG
 wait_until 10 up
 init6=$(init_of "$u")
 expect_match "a login after a crashed supervisor works" "$init6" '^[0-9]+$'

@@ -1,0 +1,25 @@
+#!/bin/bash
+# Install what building, testing and the demo need, from Debian's archive.
+# Only what is missing; apt-get update only when something is.
+set -euo pipefail
+
+packages=(
+	gcc libc6-dev meson ninja-build pkg-config            # build
+	libpam0g-dev libcap-dev libiniparser-dev               # dependencies
+	openssh-server openssh-client                          # the real sshd the tests drive
+	passwd login procps iproute2 util-linux libcap2-bin    # useradd, ps, ip, unshare, capsh
+	pamtester                                              # PAM-stack checks
+	bubblewrap                                             # benchmark reference
+)
+
+[ "$(id -u)" = 0 ] || { echo "deps.sh: run as root (it installs packages)" >&2; exit 1; }
+missing=()
+for p in "${packages[@]}"; do
+	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps.sh: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,17 @@
+#!/bin/bash
+# Install what is missing, build, install into build/prefix, and run the
+# whole test suite (unit, PAM stack, real sshd). Run as root.
+# NSISO_MUST_WORK=1 (set by .ci/run) turns every skipped test into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/deps.sh
+build=${NSISO_BUILDDIR:-build}
+prefix="$PWD/$build/prefix"
+if [ -f "$build/build.ninja" ]; then
+	meson configure "$build" --prefix="$prefix" -Dwerror=true >/dev/null
+else
+	meson setup "$build" --prefix="$prefix" -Dwerror=true
+fi
+meson compile -C "$build"
+meson install -C "$build" --quiet
+meson test -C "$build" --print-errorlogs --num-processes 1 "$@"
