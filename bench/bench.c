@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nsiso-bench: login latency and memory per container, with references
+ * measured in the same run.
+ *
+ *   nsiso-bench MODULE CONFIG ITERATIONS USER [USER...]
+ *
+ * Drives libpam directly (pam_start_confdir, a service of pam_permit and
+ * pam_nsiso), each session in a fresh child process as sshd does:
+ *   cold: USER has no container (each iteration waits for the last to end)
+ *   warm: USER's container is held open by another session
+ * and reports p50/p99 of open_session+close_session, and of the whole child
+ * (fork to reaped). References, same run: `unshare` of the same namespace
+ * set, bubblewrap, and fork+exec of true. Memory: every USER holds one
+ * container; the rise in the kernel's MemAvailable and the PSS of the
+ * supervisors and inits, per container, against as many `unshare` and
+ * bwrap processes holding the same namespaces. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char confdir[64];
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int conv(int n, const struct pam_message **m, struct pam_response **r, void *d)
+{
+	(void)n; (void)m; (void)r; (void)d;
+	return PAM_CONV_ERR;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct stats {
+	double p50, p99, mean;
+};
+
+static struct stats stats_of(double *v, int n)
+{
+	struct stats s = { 0 };
+	double sum = 0;
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	s.p50 = v[n / 2];
+	int k = (int)((n * 99 + 99) / 100) - 1;
+	s.p99 = v[k < 0 ? 0 : (k >= n ? n - 1 : k)];
+	s.mean = sum / n;
+	return s;
+}
+
+/* One session in a child: returns the open+close time through a pipe. */
+static int session_once(const char *user, double *session_ms, double *whole_ms)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return -1;
+	double t0 = now_ms();
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		struct pam_conv c = { conv, NULL };
+		pam_handle_t *h = NULL;
+		double a = now_ms();
+		if (pam_start_confdir("bench", user, &c, confdir, &h) != PAM_SUCCESS)
+			_exit(2);
+		if (pam_open_session(h, 0) != PAM_SUCCESS)
+			_exit(3);
+		pam_close_session(h, 0);
+		pam_end(h, PAM_SUCCESS);
+		double b = now_ms() - a;
+		if (write(p[1], &b, sizeof(b)) != sizeof(b))
+			_exit(4);
+		_exit(0);
+	}
+	close(p[1]);
+	int st = 0;
+	ssize_t n = read(p[0], session_ms, sizeof(*session_ms));
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	*whole_ms = now_ms() - t0;
+	return n == sizeof(*session_ms) && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* A session kept open until *release is closed; returns its pid. */
+static pid_t hold_session(const char *user, int *release)
+{
+	int ready[2], rel[2];
+	if (pipe(ready) < 0 || pipe(rel) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Only this holder's own pipe ends: the other holders' release ends
+		 * must not stay open here, or closing them would not release. */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != ready[1] && fd != rel[0])
+				close(fd);
+		struct pam_conv c = { conv, NULL };
+		pam_handle_t *h = NULL;
+		if (pam_start_confdir("bench", user, &c, confdir, &h) != PAM_SUCCESS ||
+		    pam_open_session(h, 0) != PAM_SUCCESS)
+			_exit(3);
+		char x = 'r';
+		if (write(ready[1], &x, 1) != 1)
+			_exit(4);
+		if (read(rel[0], &x, 1) < 0)
+			x = 0;
+		pam_close_session(h, 0);
+		pam_end(h, PAM_SUCCESS);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(rel[0]);
+	char x;
+	ssize_t n = read(ready[0], &x, 1);
+	close(ready[0]);
+	*release = rel[1];
+	return n == 1 ? pid : -1;
+}
+
+static int container_alive(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	char path[64];
+	snprintf(path, sizeof(path), "/run/nsiso/%u.sock", pw ? (unsigned)pw->pw_uid : 0u);
+	return access(path, F_OK) == 0;
+}
+
+static void wait_container_gone(const char *user)
+{
+	for (int i = 0; i < 2000 && container_alive(user); i++)
+		usleep(1000);
+}
+
+static int run_cmd(char *const argv[], double *whole_ms)
+{
+	double t0 = now_ms();
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	*whole_ms = now_ms() - t0;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static long meminfo_kib(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long v = -1;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':')
+			v = strtol(line + kl + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static long pss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "r");
+	long v = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Pss:", 4) == 0)
+			v = strtol(line + 4, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* PSS of every process whose comm is one of names. */
+static long pss_of_comms(const char *const *names, int *count)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	long total = 0;
+	*count = 0;
+	while (d && (e = readdir(d))) {
+		char path[300], comm[64] = "";
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+		for (const char *const *n = names; *n; n++)
+			if (strcmp(comm, *n) == 0) {
+				total += pss_kib(atoi(e->d_name));
+				(*count)++;
+			}
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
+static void settle(void)
+{
+	sync();
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd >= 0) {
+		(void)!write(fd, "3", 1);
+		close(fd);
+	}
+	usleep(300000);
+}
+
+static void print_row(const char *name, struct stats s, struct stats ref)
+{
+	printf("%-44s p50 %7.2f ms  p99 %7.2f ms  mean %7.2f ms  p50 ratio %5.2fx\n", name, s.p50, s.p99, s.mean,
+	       ref.p50 > 0 ? s.p50 / ref.p50 : 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 5) {
+		fprintf(stderr, "usage: nsiso-bench MODULE CONFIG ITERATIONS USER [USER...]\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	const char *module = argv[1], *config = argv[2];
+	int n = atoi(argv[3]);
+	char **users = &argv[4];
+	int n_users = argc - 4;
+	if (n < 5 || n > 100000)
+		return 2;
+
+	snprintf(confdir, sizeof(confdir), "/run/nsiso-bench.XXXXXX");
+	if (!mkdtemp(confdir))
+		return 1;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/bench", confdir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "auth required pam_permit.so\naccount required pam_permit.so\n"
+		   "session required pam_permit.so\nsession required %s config=%s\n", module, config);
+	fclose(f);
+
+	double *s = calloc((size_t)n, sizeof(double)), *w = calloc((size_t)n, sizeof(double));
+	const char *u = users[0];
+	int rc = 0;
+
+	/* cold */
+	for (int i = 0; i < n; i++) {
+		wait_container_gone(u);
+		if (session_once(u, &s[i], &w[i]) < 0) {
+			fprintf(stderr, "cold session %d failed\n", i);
+			rc = 1;
+			goto out;
+		}
+	}
+	struct stats cold_s = stats_of(s, n), cold_w = stats_of(w, n);
+
+	/* warm */
+	int release;
+	wait_container_gone(u);
+	pid_t holder = hold_session(u, &release);
+	if (holder < 0) {
+		fprintf(stderr, "holding session failed\n");
+		rc = 1;
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		if (session_once(u, &s[i], &w[i]) < 0) {
+			fprintf(stderr, "warm session %d failed\n", i);
+			rc = 1;
+		}
+	close(release);
+	waitpid(holder, NULL, 0);
+	struct stats warm_s = stats_of(s, n), warm_w = stats_of(w, n);
+
+	/* references */
+	char *unshare_argv[] = { "unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
+				 "--uts", "--ipc", "--net", "--cgroup", "true", NULL };
+	char *bwrap_argv[] = { "bwrap", "--unshare-all", "--dev-bind", "/", "/", "--proc", "/proc", "true", NULL };
+	char *true_argv[] = { "true", NULL };
+	for (int i = 0; i < n; i++)
+		if (run_cmd(unshare_argv, &w[i]) < 0) {
+			fprintf(stderr, "unshare failed\n");
+			rc = 1;
+			goto out;
+		}
+	struct stats unshare_w = stats_of(w, n);
+	int have_bwrap = 1;
+	for (int i = 0; i < n; i++)
+		if (run_cmd(bwrap_argv, &w[i]) < 0)
+			have_bwrap = 0;
+	struct stats bwrap_w = have_bwrap ? stats_of(w, n) : (struct stats){ 0 };
+	for (int i = 0; i < n; i++)
+		run_cmd(true_argv, &w[i]);
+	struct stats true_w = stats_of(w, n);
+
+	printf("nsiso-bench: %d iterations each, namespaces user pid mount ipc uts net cgroup\n", n);
+	printf("ratios are against `unshare` (whole process, same namespace set) measured in this run\n\n");
+	print_row("nsiso cold: open+close session", cold_s, unshare_w);
+	print_row("nsiso cold: whole child (fork..reaped)", cold_w, unshare_w);
+	print_row("nsiso warm: open+close session", warm_s, unshare_w);
+	print_row("nsiso warm: whole child (fork..reaped)", warm_w, unshare_w);
+	print_row("unshare -U -r -p -f --mount-proc -u -i -n -C true", unshare_w, unshare_w);
+	if (have_bwrap)
+		print_row("bwrap --unshare-all --dev-bind / / true", bwrap_w, unshare_w);
+	print_row("fork+exec true", true_w, unshare_w);
+
+	/* memory: one container per user */
+	if (n_users >= 2) {
+		settle();
+		long before = meminfo_kib("MemAvailable");
+		int rel[1024];
+		pid_t hold[1024];
+		int k = n_users < 1024 ? n_users : 1024;
+		for (int i = 0; i < k; i++) {
+			wait_container_gone(users[i]);
+			hold[i] = hold_session(users[i], &rel[i]);
+			if (hold[i] < 0) {
+				fprintf(stderr, "holding %s failed\n", users[i]);
+				rc = 1;
+				k = i;
+				break;
+			}
+		}
+		settle();
+		long after = meminfo_kib("MemAvailable");
+		const char *ours[] = { "nsiso-sup", "nsiso-init", NULL };
+		int procs = 0;
+		long pss = pss_of_comms(ours, &procs);
+		/* the holders are bench processes standing in for sshd: not counted */
+		for (int i = 0; i < k; i++) {
+			close(rel[i]);
+			waitpid(hold[i], NULL, 0);
+		}
+		for (int i = 0; i < k; i++)
+			wait_container_gone(users[i]);
+
+		/* the same number of unshare processes holding the namespaces */
+		settle();
+		long before_u = meminfo_kib("MemAvailable");
+		pid_t up[1024];
+		char *hold_argv[] = { "unshare", "--kill-child", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
+				      "--uts", "--ipc", "--net", "--cgroup", "sleep", "1000", NULL };
+		for (int i = 0; i < k; i++) {
+			up[i] = fork();
+			if (up[i] == 0) {
+				execvp(hold_argv[0], hold_argv);
+				_exit(127);
+			}
+		}
+		settle();
+		long after_u = meminfo_kib("MemAvailable");
+		const char *theirs[] = { "unshare", "sleep", NULL };
+		int uprocs = 0;
+		long upss = pss_of_comms(theirs, &uprocs);
+		for (int i = 0; i < k; i++) {
+			kill(up[i], SIGKILL);
+			waitpid(up[i], NULL, 0);
+		}
+		printf("\nmemory per container, %d containers held at once:\n", k);
+		printf("  nsiso:   MemAvailable -%6ld KiB each; supervisor+init PSS %5ld KiB each (%d processes)\n",
+		       (before - after) / k, pss / k, procs);
+		printf("  unshare: MemAvailable -%6ld KiB each; unshare+sleep PSS   %5ld KiB each (%d processes)\n",
+		       (before_u - after_u) / k, upss / k, uprocs);
+	}
+out:
+	unlink(path);
+	rmdir(confdir);
+	return rc;
+}
