@@ -80,14 +80,14 @@ static int session_once(const char *user, double *session_ms, double *whole_ms)
 		close(p[0]);
 		struct pam_conv c = { conv, NULL };
 		pam_handle_t *h = NULL;
-		double a = now_ms();
 		if (pam_start_confdir("bench", user, &c, confdir, &h) != PAM_SUCCESS)
 			_exit(2);
+		double a = now_ms();
 		if (pam_open_session(h, 0) != PAM_SUCCESS)
 			_exit(3);
 		pam_close_session(h, 0);
-		pam_end(h, PAM_SUCCESS);
 		double b = now_ms() - a;
+		pam_end(h, PAM_SUCCESS);
 		if (write(p[1], &b, sizeof(b)) != sizeof(b))
 			_exit(4);
 		_exit(0);

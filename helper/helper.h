@@ -64,6 +64,4 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 /* session.c: state directory, the per-user lock, the supervisor. */
 int state_open_rundir(struct failure *f);
 int state_lock_user(int rundir, uid_t uid, struct failure *f);
-int session_attach(int rundir, const struct user_info *u, int holder_pidfd, struct attach_reply *reply,
-		   int fds[NS_COUNT], struct failure *f);
 int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f);

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "fdpass.h"
 #include "helper.h"
 #include "nsverify.h"
@@ -102,19 +103,21 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 	if (lock < 0)
 		return lock;
 
+	/* Under the lock: the container we find cannot retire before we are
+	 * registered in it, and two first logins make one container. */
 	struct attach_reply ar;
-	r = session_attach(rundir, &u, holder, &ar, fds, f);
-	if (r == -ENOENT || r == -ECONNREFUSED) {
+	r = attach_container(u.uid, u.name, config, holder, &ar, fds);
+	if (attach_no_container(r)) {
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0)
 			return r;
 		rep->flags |= REPLY_CREATED;
-		r = session_attach(rundir, &u, holder, &ar, fds, f);
-		if (r == -ENOENT || r == -ECONNREFUSED)
+		r = attach_container(u.uid, u.name, config, holder, &ar, fds);
+		if (attach_no_container(r))
 			return fail(f, STEP_ATTACH, r, "the new container's supervisor is not answering");
 	}
 	if (r < 0)
-		return r;
+		return fail(f, ar.step, r, "%s", ar.detail);
 	close_fd(&lock);
 
 	char why[200] = "";

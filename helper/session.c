@@ -19,6 +19,7 @@
 
 #include "fdpass.h"
 #include "helper.h"
+#include "policy.h"
 #include "util.h"
 
 /* Session tracking.
@@ -117,54 +118,6 @@ static int set_timeouts(int fd)
 	return 0;
 }
 
-int session_attach(int rundir, const struct user_info *u, int holder_pidfd, struct attach_reply *reply,
-		   int fds[NS_COUNT], struct failure *f)
-{
-	(void)rundir;
-	struct sockaddr_un sa;
-	int r = socket_address(u->uid, &sa);
-	if (r < 0)
-		return fail(f, STEP_STATE, r, "socket path");
-	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return fail(f, STEP_ATTACH, neg_errno(), "socket");
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return neg_errno(); /* no live container: the caller creates one */
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return fail(f, STEP_ATTACH, neg_errno(), "SO_PEERCRED");
-	if (cred.uid != 0)
-		return fail(f, STEP_ATTACH, -EPERM, "%s is served by uid %u, not root", sa.sun_path, (unsigned)cred.uid);
-	r = set_timeouts(s);
-	if (r < 0)
-		return fail(f, STEP_ATTACH, r, "socket timeouts");
-
-	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = u->uid };
-	snprintf(req.user, sizeof(req.user), "%s", u->name);
-	r = fdpass_send(s, &req, sizeof(req), &holder_pidfd, 1);
-	if (r < 0)
-		return fail(f, STEP_ATTACH, r, "sending the session to the supervisor");
-
-	int got[NS_COUNT];
-	size_t n = 0;
-	r = fdpass_recv(s, reply, sizeof(*reply), got, NS_COUNT, &n);
-	if (r < 0)
-		return fail(f, STEP_ATTACH, r, "reading the supervisor's answer");
-	size_t want = (size_t)__builtin_popcount(reply->ns_mask & NS_ALL);
-	if (reply->version != NSISO_PROTO_VERSION || reply->error < 0 || n != want) {
-		for (size_t i = 0; i < n; i++)
-			(void)close(got[i]);
-		if (reply->version == NSISO_PROTO_VERSION && reply->error < 0)
-			return fail(f, STEP_ATTACH, reply->error, "supervisor: %.*s", NSISO_DETAIL_MAX - 16, reply->detail);
-		return fail(f, STEP_ATTACH, -EBADMSG, "malformed answer from the supervisor");
-	}
-	size_t k = 0;
-	for (int i = 0; i < NS_COUNT; i++)
-		fds[i] = (reply->ns_mask & NS_BIT(i)) ? got[k++] : -EBADF;
-	return 0;
-}
-
 /* ---- the supervisor ---------------------------------------------------- */
 
 struct supervisor {
@@ -177,9 +130,9 @@ struct supervisor {
 	bool armed;
 };
 
-static void supervisor_answer(int conn, struct supervisor *sv, int error, const char *detail)
+static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
 {
-	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .error = error };
+	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .error = error, .step = step };
 	int fds[NS_COUNT] = { 0 };
 	size_t n = 0;
 	if (error == 0) {
@@ -217,19 +170,34 @@ static void supervisor_accept(struct supervisor *sv)
 		return;
 	_cleanup_close_ int h = n == 1 ? holder : -EBADF;
 	req.user[NSISO_USER_MAX] = '\0';
+	req.config[sizeof(req.config) - 1] = '\0';
 	if (req.version != NSISO_PROTO_VERSION || n != 1)
-		return supervisor_answer(conn, sv, -EBADMSG, "malformed request");
+		return supervisor_answer(conn, sv, -EBADMSG, STEP_ATTACH, "malformed request");
 	/* A uid reused by another user never gets the old user's container
 	 * (THREATS 19). */
 	if (req.uid != sv->u->uid || strcmp(req.user, sv->u->name) != 0)
-		return supervisor_answer(conn, sv, -ESTALE, "the live container of this uid belongs to another user name");
+		return supervisor_answer(conn, sv, -ESTALE, STEP_ATTACH,
+					 "the live container of this uid belongs to another user name");
+	/* Every session, not only the first, is refused while the policy is
+	 * unsafe or invalid. Changes of a valid policy apply to containers
+	 * created after them. */
+	static struct policy pol;
+	struct policy_settings set;
+	char err[POLICY_ERROR_MAX];
+	int r = req.config[0] == '/' ? policy_load(&pol, req.config, err, sizeof(err)) : -EINVAL;
+	if (r == -EINVAL && req.config[0] != '/')
+		snprintf(err, sizeof(err), "policy path is not absolute");
+	if (r == 0)
+		r = policy_resolve(&pol, sv->u->name, &set, err, sizeof(err));
+	if (r < 0)
+		return supervisor_answer(conn, sv, r, STEP_POLICY, err);
 	if (syscall(SYS_pidfd_send_signal, h, 0, NULL, 0) < 0)
-		return supervisor_answer(conn, sv, -ESRCH, "the session process is gone");
+		return supervisor_answer(conn, sv, -ESRCH, STEP_ATTACH, "the session process is gone");
 	if (sv->n_holders >= SESSIONS_MAX)
-		return supervisor_answer(conn, sv, -EUSERS, "too many sessions in this container");
+		return supervisor_answer(conn, sv, -EUSERS, STEP_ATTACH, "too many sessions in this container");
 	sv->holders[sv->n_holders++] = TAKE_FD(h);
 	sv->armed = true;
-	supervisor_answer(conn, sv, 0, NULL);
+	supervisor_answer(conn, sv, 0, STEP_NONE, NULL);
 }
 
 /* Remove the socket under the lock so that no helper is between connect and

@@ -13,6 +13,7 @@
 #define NSISO_PROTO_VERSION 1u
 #define NSISO_USER_MAX 64 /* longest user name nsiso handles */
 #define NSISO_DETAIL_MAX 256
+#define NSISO_CONFIG_MAX 512 /* longest policy path */
 
 /* The step a failure happened in: named in the log line. */
 enum nsiso_step {
@@ -56,17 +57,20 @@ struct helper_reply {
 	char detail[NSISO_DETAIL_MAX];
 };
 
-/* helper -> supervisor, with the session holder's pidfd. */
+/* module or helper -> supervisor, with the session holder's pidfd. The
+ * supervisor checks the policy at config is still valid before it answers. */
 struct attach_request {
 	uint32_t version;
 	uint32_t uid;
 	char user[NSISO_USER_MAX + 1];
+	char config[NSISO_CONFIG_MAX];
 };
 
-/* supervisor -> helper, with the namespace fds as in helper_reply. */
+/* supervisor -> module or helper, with the namespace fds as in helper_reply. */
 struct attach_reply {
 	uint32_t version;
 	int32_t error;
+	uint32_t step; /* of a failure */
 	uint32_t ns_mask;
 	uint32_t init_pid;
 	uint32_t sessions;

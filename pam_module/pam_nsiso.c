@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include <security/pam_modules.h>
 #include <security/pam_modutil.h>
 
+#include "attach.h"
 #include "fdpass.h"
 #include "nsverify.h"
 #include "proto.h"
@@ -28,9 +31,11 @@
 
 /* pam_nsiso: puts the session into its user's container.
  *
- * open_session runs nsiso-helper (fixed path, empty environment, fd 0 a
- * socketpair, 1-2 /dev/null), receives the container's namespace fds,
- * verifies them and joins them, so that every process the caller forks from
+ * open_session registers the calling process with the user's live container
+ * (through its supervisor's root-only socket) or, when there is none, runs
+ * nsiso-helper (fixed path, empty environment, fd 0 a socketpair, 1-2
+ * /dev/null) to create it; either way it receives the container's namespace
+ * fds, verifies them and joins them, so that every process the caller forks from
  * now on (sshd's session child and the shell, su's shell) starts inside. It
  * joins the user namespace last and becomes container root there, so that the
  * caller's own switch to the user drops every capability (FINDINGS:
@@ -269,9 +274,30 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		return PAM_SESSION_ERR;
 	}
 
-	int r = run_helper(user, a.config, &rep, fds);
-	if (r < 0) {
-		refuse_log(pamh, user, rep.step, r, rep.detail);
+	const struct passwd *pw = pam_modutil_getpwnam(pamh, user);
+	if (!pw) {
+		refuse_log(pamh, user, STEP_USER, -ENOENT, "no such user");
+		return PAM_SESSION_ERR;
+	}
+
+	/* The usual case, a user whose container is up: no helper at all. */
+	memset(&rep, 0, sizeof(rep));
+	struct attach_reply ar;
+	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &ar, fds);
+	if (r == 0) {
+		rep.ns_mask = ar.ns_mask;
+		rep.init_pid = ar.init_pid;
+		rep.uid = (uint32_t)pw->pw_uid;
+		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
+	} else if (self >= 0 && attach_no_container(r)) {
+		r = run_helper(user, a.config, &rep, fds);
+		if (r < 0) {
+			refuse_log(pamh, user, rep.step, r, rep.detail);
+			return pam_code(r);
+		}
+	} else {
+		refuse_log(pamh, user, self < 0 ? STEP_ATTACH : ar.step, r, self < 0 ? "pidfd_open" : ar.detail);
 		return pam_code(r);
 	}
 	enum nsiso_step step = STEP_VERIFY;

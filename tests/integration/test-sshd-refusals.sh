@@ -31,6 +31,18 @@ login_refused() {
 printf '[default]\nnamespaces = pid mount\nhostname = x y\n' > "$good"
 login_refused "invalid policy" "$u" "user=$u step=policy error=EINVAL .*hostname"
 
+# A policy that breaks while a container is up refuses new sessions too;
+# the session already in keeps running.
+printf '[default]\n' > "$good"
+t_ssh_bg "$u" -- 'sleep 20; echo survived'; hold=$T_BG
+for i in $(seq 1 50); do [ -S "/run/nsiso/$(id -u "$u").sock" ] && break; sleep 0.1; done
+expect_eq "a second session joins while the policy is valid" "$(t_ssh "$u" -- hostname)" "$u"
+printf '[default]\nbogus = 1\n' > "$good"
+login_refused "policy broken while the container is up" "$u" "user=$u step=policy error=EINVAL .*bogus"
+printf '[default]\nhostname = ok-%%u\n' > "$good"
+expect_eq "the container outlived the refusal" "$([ -S "/run/nsiso/$(id -u "$u").sock" ] && echo up)" up
+kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
+
 printf '[default]\n' > "$good"; chmod 0666 "$good"
 login_refused "world-writable policy" "$u" "user=$u step=policy error=EPERM"
 chmod 0644 "$good"

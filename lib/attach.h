@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "proto.h"
+
+/* Register a session with the live container of uid and receive its
+ * namespace fds (fds[i] for each bit i of reply->ns_mask, -EBADF elsewhere).
+ *
+ * The container's supervisor listens on NSISO_RUNDIR/<uid>.sock, a
+ * directory only root can enter; its peer must be root. Returns 0; -ENOENT,
+ * -ECONNREFUSED or -ECONNRESET when there is no live container (none, a
+ * stale socket, or one that retired while we connected): the caller then
+ * creates one through the helper; any other -errno is a refusal, with
+ * reply->step and reply->detail saying why. */
+int attach_container(uid_t uid, const char *user, const char *config, int holder_pidfd,
+		     struct attach_reply *reply, int fds[NS_COUNT]);
+
+/* True for the errors of attach_container() that mean "no live container". */
+static inline int attach_no_container(int r)
+{
+	return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET;
+}
