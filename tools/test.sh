@@ -14,4 +14,11 @@ else
 fi
 meson compile -C "$build"
 meson install -C "$build" --quiet
-meson test -C "$build" --print-errorlogs --num-processes 1 "$@"
+rc=0
+meson test -C "$build" --print-errorlogs --num-processes 1 "$@" || rc=$?
+# One plain closing line for whoever reads the output: suites, then assertions.
+log="$build/meson-logs/testlog.txt"
+passed=$(grep -cE '^ok ' "$log" || true)
+failed=$(grep -cE '^not ok ' "$log" || true)
+echo "assertions: $passed passed, $failed failed"
+exit "$rc"

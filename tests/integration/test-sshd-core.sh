@@ -18,7 +18,9 @@ ip -o link | cut -d: -f2 | tr -d " " | tr "\n" ","; echo
 ps -e -o comm= | sort | tr "\n" ","; echo
 cat /proc/1/comm
 ls /proc/$$/fd > /tmp/fds; tr "\n" "," < /tmp/fds; echo
-id -u'
+id -u
+cut -d: -f3 /proc/self/cgroup | sort -u | tr "\n" ","; echo
+findmnt -n -o FSTYPE /dev/mqueue; findmnt -n -o FSTYPE,OPTIONS /dev/pts | cut -d, -f1'
 host_ns=$(t_ns_of $$)
 
 # Keep a session of each user open throughout: namespace inode numbers are
@@ -46,6 +48,9 @@ expect_eq "ps -e shows only the container's processes" "$(echo "$out_a" | sed -n
 expect_eq "PID 1 is nsiso-init" "$(echo "$out_a" | sed -n 7p)" "nsiso-init"
 expect_eq "the shell holds fds 0-2 only" "$(echo "$out_a" | sed -n 8p)" "0,1,2,"
 expect_eq "the shell runs as the user" "$(echo "$out_a" | sed -n 9p)" "$uid_a"
+expect_eq "the container sees its own cgroup as the root" "$(echo "$out_a" | sed -n 10p)" "/,"
+expect_eq "/dev/mqueue is the IPC namespace's mqueue" "$(echo "$out_a" | sed -n 11p)" "mqueue"
+expect_eq "/dev/pts is a devpts instance of its own" "$(echo "$out_a" | sed -n 12p)" "devpts rw"
 
 # Two users: every namespace differs.
 out_b=$(t_ssh "$b" -- "$probe")

@@ -99,7 +99,18 @@ expect_eq "threaded caller refused" "$out" "open_session: PAM_SESSION_ERR"
 expect_eq "threaded caller's namespaces unchanged" \
 	"$(grep ns-after "$T_DIR/err" | cut -d: -f2-)" "$(grep ns-before "$T_DIR/err" | cut -d: -f2-)"
 
-# 4. No container is left once the callers have exited.
+# 4. pamtester, through a service in /etc/pam.d.
+svc="nsiso-pamtester-$$"
+printf 'session required %s config=%s\n' "$NSISO_MODULE" "$good" > "/etc/pam.d/$svc"
+T_PAMFILES+=("/etc/pam.d/$svc")
+out=$(pamtester "$svc" "$u" open_session close_session 2>&1)
+expect_match "pamtester opens and closes a session" "$out" "successfully opened a session"
+printf 'session required %s config=%s\n' "$NSISO_MODULE" "$bad" > "/etc/pam.d/$svc"
+out=$(pamtester "$svc" "$u" open_session 2>&1); rc=$?
+expect_ne "pamtester: an invalid policy fails open_session" "$rc" 0
+expect_match "pamtester: with PAM_SESSION_ERR's message" "$out" "Cannot make/remove an entry for the specified session"
+
+# 5. No container is left once the callers have exited.
 t_wait_no_containers 10
 expect_eq "no supervisor left for the test users" "$(t_user_supervisors)" 0
 
