@@ -79,6 +79,19 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 
 	if (creds_become(u, userns, &f) < 0)
 		report_and_exit(report, &f);
+	/* The kernel refuses to exec a file opened in another mount namespace:
+	 * open it again here, before the mounts below can hide its path (it may
+	 * live under /tmp or /var/tmp), and check it is the file the supervisor
+	 * checked. */
+	struct stat checked = { 0 }, here = { 0 };
+	int exe = open(NSISO_INIT_PATH, O_PATH | O_CLOEXEC);
+	if (exe >= 0 && exe < 10) /* above the fds arranged for the init below */
+		exe = fcntl(exe, F_DUPFD_CLOEXEC, 10);
+	if (exe < 0 || fstat(exe, &here) < 0 || fstat(init_exe, &checked) < 0 || here.st_dev != checked.st_dev ||
+	    here.st_ino != checked.st_ino) {
+		(void)fail(&f, STEP_INIT, exe < 0 ? neg_errno() : -ESTALE, "%s is not the file checked before", NSISO_INIT_PATH);
+		report_and_exit(report, &f);
+	}
 	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0) {
 		(void)fail(&f, STEP_INIT, neg_errno(), "opening /dev/null");
@@ -92,17 +105,6 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 	}
 	if ((s->ns_mask & NS_BIT(NS_NET)) && network_setup_loopback(&f) < 0)
 		report_and_exit(report, &f);
-	/* The kernel refuses to exec a file opened in another mount namespace:
-	 * open it again here and check it is the file the supervisor checked. */
-	struct stat checked = { 0 }, here = { 0 };
-	int exe = open(NSISO_INIT_PATH, O_PATH | O_CLOEXEC);
-	if (exe >= 0 && exe < 10) /* above the fds arranged for the init below */
-		exe = fcntl(exe, F_DUPFD_CLOEXEC, 10);
-	if (exe < 0 || fstat(exe, &here) < 0 || fstat(init_exe, &checked) < 0 || here.st_dev != checked.st_dev ||
-	    here.st_ino != checked.st_ino) {
-		(void)fail(&f, STEP_INIT, exe < 0 ? neg_errno() : -ESTALE, "%s is not the file checked before", NSISO_INIT_PATH);
-		report_and_exit(report, &f);
-	}
 	if (caps_drop_all(&f) < 0)
 		report_and_exit(report, &f);
 
