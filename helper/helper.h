@@ -32,15 +32,16 @@ struct user_info {
 	gid_t gid;
 	size_t n_groups;
 	gid_t groups[USER_GROUPS_MAX]; /* primary first */
+	char home[4096];
 	struct idmap uid_map;
 	struct idmap gid_map;
 	bool root_mapped; /* container uid 0 and gid 0 are mapped */
 };
 int user_resolve(const char *name, struct user_info *u, struct failure *f);
-int user_build_idmaps(struct user_info *u, struct failure *f);
+int user_build_idmaps(struct user_info *u, enum userns_mode mode, struct failure *f);
 
 /* mounts.c: run inside the new namespaces, before the init is started. */
-int mounts_setup(const struct user_info *u, unsigned ns_mask, struct failure *f);
+int mounts_setup(const struct user_info *u, const struct policy_settings *s, struct failure *f);
 
 /* network.c */
 int network_setup_loopback(struct failure *f);
@@ -65,3 +66,6 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 int state_open_rundir(struct failure *f);
 int state_lock_user(int rundir, uid_t uid, struct failure *f);
 int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f);
+
+/* main.c: resolve the policy for a user through NSS. */
+int resolve_for(const struct policy *p, const char *user, struct policy_settings *s, char *err, size_t err_size);

@@ -15,6 +15,7 @@
 #include "helper.h"
 #include "nsverify.h"
 #include "util.h"
+#include "who.h"
 
 /* nsiso-helper open USER CONFIG
  *
@@ -57,6 +58,17 @@ static int check_caller(struct failure *f)
 	return pidfd;
 }
 
+int resolve_for(const struct policy *p, const char *user, struct policy_settings *s, char *err, size_t err_size)
+{
+	static struct nss_who w;
+	int r = nss_who_fill(&w, user);
+	if (r < 0) {
+		snprintf(err, err_size, "user %s cannot be resolved through NSS", user);
+		return r;
+	}
+	return policy_resolve(p, &w.who, s, err, err_size);
+}
+
 static int helper_open(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT],
 		       struct failure *f)
 {
@@ -81,11 +93,19 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 		return fail(f, STEP_POLICY, r, "%s", err);
 	if (pol.builtin)
 		rep->flags |= REPLY_BUILTIN_POLICY;
-	r = policy_resolve(&pol, u.name, &set, err, sizeof(err));
+	r = resolve_for(&pol, u.name, &set, err, sizeof(err));
 	if (r < 0)
 		return fail(f, STEP_POLICY, r, "%s", err);
+	/* From here on a failure is a failed isolation: on_error decides. */
+	if (set.on_error_allow)
+		rep->flags |= REPLY_ON_ERROR_ALLOW;
+	if (set.exempt) {
+		rep->flags |= REPLY_EXEMPT;
+		snprintf(rep->detail, sizeof(rep->detail), "%s", set.exempt_source);
+		return 0;
+	}
 	if (set.ns_mask & NS_BIT(NS_USER)) {
-		r = user_build_idmaps(&u, f);
+		r = user_build_idmaps(&u, set.userns, f);
 		if (r < 0)
 			return r;
 		/* sshd and su switch to the user through the root path: container
@@ -119,6 +139,10 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 	if (r < 0)
 		return fail(f, ar.step, r, "%s", ar.detail);
 	close_fd(&lock);
+	if (ar.flags & REPLY_EXEMPT) { /* the policy changed under us */
+		rep->flags |= REPLY_EXEMPT;
+		return 0;
+	}
 
 	char why[200] = "";
 	r = ns_verify_set(fds, ar.ns_mask, rep->ns_ino, why, sizeof(why));

@@ -257,9 +257,31 @@ static int mount_sys(struct failure *f)
 	return 0;
 }
 
-int mounts_setup(const struct user_info *u, unsigned ns_mask, struct failure *f)
+/* The user's home, read-only: a clone of the mount tree at the home
+ * directory, opened without following any symlink, made read-only and put
+ * back on the same directory. */
+static int mount_home_read_only(const char *home, struct failure *f)
 {
-	(void)u;
+	_cleanup_close_ int dir = open_dir_path(home);
+	if (dir == -ENOENT)
+		return 0; /* sshd starts such a user in / anyway */
+	if (dir < 0)
+		return fail(f, STEP_MOUNT, dir, "opening the home %s", home);
+	_cleanup_close_ int tree = open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "cloning the home %s", home);
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "making the home %s read-only", home);
+	int r = attach(tree, dir, "");
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "mounting the read-only home on %s", home);
+	return 0;
+}
+
+int mounts_setup(const struct user_info *u, const struct policy_settings *s, struct failure *f)
+{
+	unsigned ns_mask = s->ns_mask;
 	bool userns = ns_mask & NS_BIT(NS_USER);
 	int r;
 
@@ -283,12 +305,19 @@ int mounts_setup(const struct user_info *u, unsigned ns_mask, struct failure *f)
 	r = mount_dev(ns_mask, f);
 	if (r < 0)
 		return r;
-	r = mount_tmpfs_at("/tmp", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, f);
-	if (r < 0)
-		return r;
-	r = mount_tmpfs_at("/var/tmp", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, f);
-	if (r < 0)
-		return r;
+	if (s->tmp == TMP_PRIVATE) {
+		r = mount_tmpfs_at("/tmp", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, f);
+		if (r < 0)
+			return r;
+		r = mount_tmpfs_at("/var/tmp", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, f);
+		if (r < 0)
+			return r;
+	}
+	if (s->home == HOME_READ_ONLY) {
+		r = mount_home_read_only(u->home, f);
+		if (r < 0)
+			return r;
+	}
 	/* The helper's state stays out of sight and out of reach (THREATS 30). */
 	r = mount_tmpfs_at(NSISO_RUNDIR, "mode=0000",
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false, f);

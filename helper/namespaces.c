@@ -97,7 +97,7 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 		(void)fail(&f, STEP_INIT, neg_errno(), "opening /dev/null");
 		report_and_exit(report, &f);
 	}
-	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s->ns_mask, &f) < 0)
+	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s, &f) < 0)
 		report_and_exit(report, &f);
 	if ((s->ns_mask & NS_BIT(NS_UTS)) && sethostname(s->hostname, strlen(s->hostname)) < 0) {
 		(void)fail(&f, STEP_UTS, neg_errno(), "sethostname(%s)", s->hostname);

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,14 +129,19 @@ struct supervisor {
 	size_t n_holders;
 	int holders[SESSIONS_MAX];
 	bool armed;
+	uint32_t reply_flags;  /* for the answer being built */
+	int64_t linger;        /* seconds to stay up without sessions; -1 for ever */
+	int64_t empty_since;   /* ms, when the last session left */
 };
 
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
 {
-	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .error = error, .step = step };
+	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .error = error, .step = step,
+				    .flags = sv->reply_flags };
 	int fds[NS_COUNT] = { 0 };
 	size_t n = 0;
-	if (error == 0) {
+	sv->reply_flags = 0;
+	if (error == 0 && !(rep.flags & REPLY_EXEMPT)) {
 		rep.ns_mask = sv->c.ns_mask;
 		rep.init_pid = (uint32_t)sv->c.init_pid;
 		rep.sessions = (uint32_t)sv->n_holders;
@@ -146,7 +152,7 @@ static void supervisor_answer(int conn, struct supervisor *sv, int error, enum n
 			}
 	}
 	snprintf(rep.detail, sizeof(rep.detail), "%s", detail ? detail : "");
-	if (fdpass_send(conn, &rep, sizeof(rep), fds, n) < 0 && error == 0 && sv->n_holders > 0) {
+	if (fdpass_send(conn, &rep, sizeof(rep), fds, n) < 0 && error == 0 && n > 0 && sv->n_holders > 0) {
 		/* The helper went away: forget the session it was adding. */
 		(void)close(sv->holders[--sv->n_holders]);
 	}
@@ -188,9 +194,16 @@ static void supervisor_accept(struct supervisor *sv)
 	if (r == -EINVAL && req.config[0] != '/')
 		snprintf(err, sizeof(err), "policy path is not absolute");
 	if (r == 0)
-		r = policy_resolve(&pol, sv->u->name, &set, err, sizeof(err));
+		r = resolve_for(&pol, sv->u->name, &set, err, sizeof(err));
 	if (r < 0)
 		return supervisor_answer(conn, sv, r, STEP_POLICY, err);
+	sv->reply_flags = set.on_error_allow ? REPLY_ON_ERROR_ALLOW : 0;
+	if (set.exempt) {
+		/* Exempt now: the session runs on the host, not in here. */
+		sv->reply_flags |= REPLY_EXEMPT;
+		supervisor_answer(conn, sv, 0, STEP_NONE, set.exempt_source);
+		return;
+	}
 	if (syscall(SYS_pidfd_send_signal, h, 0, NULL, 0) < 0)
 		return supervisor_answer(conn, sv, -ESRCH, STEP_ATTACH, "the session process is gone");
 	if (sv->n_holders >= SESSIONS_MAX)
@@ -240,7 +253,16 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	bool init_died = false;
 
 	for (;;) {
-		bool want_end = init_died || (sv->armed ? sv->n_holders == 0 : now_ms() >= deadline);
+		bool empty = sv->armed && sv->n_holders == 0;
+		if (!empty)
+			sv->empty_since = -1;
+		else if (sv->empty_since < 0)
+			sv->empty_since = now_ms();
+		/* linger: the container outlives its last session for a while, or
+		 * for ever, for tmux/screen/nohup users. */
+		int64_t linger_end = sv->linger == POLICY_LINGER_FOREVER ? INT64_MAX
+				     : empty ? sv->empty_since + sv->linger * 1000 : INT64_MAX;
+		bool want_end = init_died || (sv->armed ? empty && now_ms() >= linger_end : now_ms() >= deadline);
 		if (want_end && supervisor_try_retire(sv, init_died))
 			break;
 		pfd[0] = (struct pollfd){ .fd = sv->listen_fd, .events = POLLIN };
@@ -252,6 +274,8 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			timeout = 5; /* a helper holds the lock: it is about to attach */
 		else if (!sv->armed)
 			timeout = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
+		else if (empty && linger_end != INT64_MAX)
+			timeout = (int)(linger_end - now_ms() > 0 ? linger_end - now_ms() : 0);
 		int n = poll(pfd, 2 + sv->n_holders, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -320,6 +344,8 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.rundir = rundir;
 	sv.listen_fd = listen_fd;
 	sv.u = u;
+	sv.linger = s->linger;
+	sv.empty_since = -1;
 	if (r == 0)
 		r = container_create(u, s, &sv.c, &f);
 	if (r < 0) {

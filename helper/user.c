@@ -34,6 +34,9 @@ int user_resolve(const char *name, struct user_info *u, struct failure *f)
 	if (pw.pw_uid == 0 || pw.pw_gid == 0)
 		return fail(f, STEP_USER, -EPERM, "uid or primary gid 0 is never put in a container");
 	memcpy(u->name, name, len + 1);
+	if (strlen(pw.pw_dir) >= sizeof(u->home))
+		return fail(f, STEP_USER, -ENAMETOOLONG, "home of %s is too long a path", name);
+	strcpy(u->home, pw.pw_dir);
 	u->uid = pw.pw_uid;
 	u->gid = pw.pw_gid;
 
@@ -105,7 +108,7 @@ static int lookup_subids(const char *path, const char *name, uint32_t id, uint32
 	return 0;
 }
 
-int user_build_idmaps(struct user_info *u, struct failure *f)
+int user_build_idmaps(struct user_info *u, enum userns_mode mode, struct failure *f)
 {
 	uint32_t us, uc, gs, gc;
 	uint32_t keep_gids[USER_GROUPS_MAX + 1];
@@ -119,6 +122,11 @@ int user_build_idmaps(struct user_info *u, struct failure *f)
 	if (r < 0)
 		return r;
 
+	/* keep-id: the user's ids and container root only. */
+	if (mode == USERNS_KEEP_ID) {
+		uc = uc > 0 ? 1 : 0;
+		gc = gc > 0 ? 1 : 0;
+	}
 	uint32_t keep_uid = u->uid;
 	r = idmap_build(&u->uid_map, &keep_uid, 1, us, uc);
 	if (r < 0)

@@ -1,23 +1,63 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <iniparser/iniparser.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fsutil.h"
 #include "nstable.h"
 #include "policy.h"
 #include "util.h"
 
-typedef int (*key_parser)(struct policy_values *v, const char *value, char *err, size_t err_size);
+#define POLICY_FILE_MAX_BYTES (1u << 20)
+#define SCAN_SECTIONS_MAX 4096
 
-static int parse_namespaces(struct policy_values *v, const char *value, char *err, size_t err_size)
+const char *const policy_key_names[KEY_COUNT] = {
+	[KEY_NAMESPACES] = "namespaces", [KEY_HOSTNAME] = "hostname", [KEY_USERNS] = "userns",
+	[KEY_TMP] = "tmp",               [KEY_HOME] = "home",         [KEY_LINGER] = "linger",
+};
+
+/* ---- errors ---------------------------------------------------------- */
+
+struct errbuf {
+	char *buf;
+	size_t size, used;
+	int first; /* first -errno */
+};
+
+static void add_error(struct errbuf *e, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add_error(struct errbuf *e, int error, const char *fmt, ...)
+{
+	if (!e->first)
+		e->first = error;
+	if (!e->buf || e->used + 2 >= e->size)
+		return;
+	if (e->used > 0)
+		e->buf[e->used++] = '\n';
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(e->buf + e->used, e->size - e->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		e->used += (size_t)n < e->size - e->used ? (size_t)n : e->size - e->used - 1;
+	e->buf[e->used] = '\0';
+}
+
+/* ---- values ---------------------------------------------------------- */
+
+typedef int (*key_parser)(struct policy_values *v, const char *value, char *why, size_t why_size);
+
+static int parse_namespaces(struct policy_values *v, const char *value, char *why, size_t why_size)
 {
 	char buf[256];
 	if (strlen(value) >= sizeof(buf)) {
-		snprintf(err, err_size, "value too long");
+		snprintf(why, why_size, "value too long");
 		return -EINVAL;
 	}
 	strcpy(buf, value);
@@ -26,41 +66,43 @@ static int parse_namespaces(struct policy_values *v, const char *value, char *er
 	for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
 		int i = ns_index_from_word(w);
 		if (i < 0) {
-			snprintf(err, err_size, "unknown namespace '%.32s' (known: pid mount ipc uts net user cgroup)", w);
+			snprintf(why, why_size, "unknown namespace '%.32s' (known: pid mount ipc uts net user cgroup)", w);
 			return -EINVAL;
 		}
 		if (mask & NS_BIT(i)) {
-			snprintf(err, err_size, "namespace '%s' listed twice", w);
+			snprintf(why, why_size, "namespace '%s' listed twice", w);
 			return -EINVAL;
 		}
 		mask |= NS_BIT(i);
 	}
 	if (mask == 0) {
-		snprintf(err, err_size, "no namespace listed (to leave users out, do not stack the module for them)");
+		snprintf(why, why_size, "no namespace listed (to leave users out, use exempt in [global])");
 		return -EINVAL;
 	}
 	/* A PID namespace without its own mount namespace would keep the host's
 	 * /proc: ps inside would show the host. */
 	if ((mask & NS_BIT(NS_PID)) && !(mask & NS_BIT(NS_MNT))) {
-		snprintf(err, err_size, "'pid' needs 'mount' (a fresh /proc is mounted in it)");
+		snprintf(why, why_size, "'pid' needs 'mount' (a fresh /proc is mounted in it)");
 		return -EINVAL;
 	}
 	v->ns_mask = mask;
 	return 0;
 }
 
-static int parse_hostname(struct policy_values *v, const char *value, char *err, size_t err_size)
+static int parse_hostname(struct policy_values *v, const char *value, char *why, size_t why_size)
 {
 	char probe[POLICY_HOSTNAME_MAX + 1];
+	struct policy_who stand_in = { .user = "u", .uid = 1, .group = "g", .host = "h" };
 	if (strlen(value) >= sizeof(v->hostname)) {
-		snprintf(err, err_size, "template longer than %d characters", POLICY_HOSTNAME_TEMPLATE_MAX - 1);
+		snprintf(why, why_size, "template longer than %d characters", POLICY_HOSTNAME_TEMPLATE_MAX - 1);
 		return -EINVAL;
 	}
-	/* Check the template with a short stand-in user name: syntax and
-	 * characters now, the real length when a user is resolved. */
-	if (policy_expand_hostname(value, "u", probe, sizeof(probe)) < 0) {
-		snprintf(err, err_size,
-			 "invalid hostname template '%.64s' (letters, digits, '-', '.', '_' and %%u; at most %d characters)",
+	/* Syntax and characters now, with short stand-ins; the real length when
+	 * a user is resolved. */
+	if (policy_expand_hostname(value, &stand_in, probe, sizeof(probe)) < 0) {
+		snprintf(why, why_size,
+			 "invalid hostname template '%.64s' (letters, digits, '-', '.', '_', %%u %%U %%g %%h; at most %d "
+			 "characters)",
 			 value, POLICY_HOSTNAME_MAX);
 		return -EINVAL;
 	}
@@ -68,38 +110,543 @@ static int parse_hostname(struct policy_values *v, const char *value, char *err,
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	key_parser parse;
-} policy_keys[KEY_COUNT] = {
-	[KEY_NAMESPACES] = { "namespaces", parse_namespaces },
-	[KEY_HOSTNAME] = { "hostname", parse_hostname },
+static int parse_word(const char *value, const char *const *words, int n, const char *key, char *why, size_t why_size)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(value, words[i]) == 0)
+			return i;
+	snprintf(why, why_size, "'%.64s' is not one of:", value);
+	for (int i = 0; i < n; i++)
+		snprintf(why + strlen(why), why_size - strlen(why), " %s", words[i]);
+	(void)key;
+	return -EINVAL;
+}
+
+static int parse_userns(struct policy_values *v, const char *value, char *why, size_t why_size)
+{
+	static const char *const w[] = { "keep-id+subuid", "keep-id" };
+	int i = parse_word(value, w, 2, "userns", why, why_size);
+	if (i < 0)
+		return i;
+	v->userns = (enum userns_mode)i;
+	return 0;
+}
+
+static int parse_tmp(struct policy_values *v, const char *value, char *why, size_t why_size)
+{
+	static const char *const w[] = { "private", "shared" };
+	int i = parse_word(value, w, 2, "tmp", why, why_size);
+	if (i < 0)
+		return i;
+	v->tmp = (enum tmp_mode)i;
+	return 0;
+}
+
+static int parse_home(struct policy_values *v, const char *value, char *why, size_t why_size)
+{
+	static const char *const w[] = { "shared", "read-only" };
+	int i = parse_word(value, w, 2, "home", why, why_size);
+	if (i < 0)
+		return i;
+	v->home = (enum home_mode)i;
+	return 0;
+}
+
+static int parse_linger(struct policy_values *v, const char *value, char *why, size_t why_size)
+{
+	if (strcmp(value, "no") == 0) {
+		v->linger = 0;
+		return 0;
+	}
+	if (strcmp(value, "yes") == 0) {
+		v->linger = POLICY_LINGER_FOREVER;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)value[0])) {
+		snprintf(why, why_size, "'%.32s' is not no, yes or a number of seconds", value);
+		return -EINVAL;
+	}
+	unsigned long long s = strtoull(value, &end, 10);
+	if (errno || *end || s > POLICY_LINGER_MAX_S) {
+		snprintf(why, why_size, "'%.32s' is not no, yes or 0..%d seconds", value, POLICY_LINGER_MAX_S);
+		return -ERANGE;
+	}
+	v->linger = (int64_t)s;
+	return 0;
+}
+
+static const key_parser key_parsers[KEY_COUNT] = {
+	[KEY_NAMESPACES] = parse_namespaces, [KEY_HOSTNAME] = parse_hostname, [KEY_USERNS] = parse_userns,
+	[KEY_TMP] = parse_tmp,               [KEY_HOME] = parse_home,         [KEY_LINGER] = parse_linger,
 };
+
+/* A user or group name as it may stand in a section or in exempt. */
+static bool name_ok(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > POLICY_NAME_MAX || n[0] == '-')
+		return false;
+	for (const char *c = n; *c; c++)
+		if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.' || (*c == '$' && c[1] == '\0')))
+			return false;
+	return true;
+}
+
+static int parse_exempt(struct policy *p, const char *value, char *why, size_t why_size)
+{
+	char buf[4096];
+	if (strlen(value) >= sizeof(buf)) {
+		snprintf(why, why_size, "value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, value);
+	p->n_exempt = 0;
+	char *save = NULL;
+	for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+		bool group = w[0] == '@';
+		const char *name = group ? w + 1 : w;
+		if (!name_ok(name)) {
+			snprintf(why, why_size, "'%.64s' is not a user name or @group", w);
+			return -EINVAL;
+		}
+		if (p->n_exempt >= POLICY_EXEMPT_MAX) {
+			snprintf(why, why_size, "more than %d entries", POLICY_EXEMPT_MAX);
+			return -E2BIG;
+		}
+		p->exempt[p->n_exempt].group = group;
+		strcpy(p->exempt[p->n_exempt].name, name);
+		p->n_exempt++;
+	}
+	return 0;
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+void policy_init_empty(struct policy *p, const char *main_path)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->path, sizeof(p->path), "%s", main_path);
+	p->on_error_file = -1;
+	p->exempt_file = -1;
+}
 
 void policy_init_builtin(struct policy *p)
 {
-	memset(p, 0, sizeof(*p));
+	policy_init_empty(p, "");
 	p->builtin = true;
-	p->n_rules = 1;
-	p->rules[0].kind = RULE_DEFAULT;
-	p->rules[0].values.set = (1u << KEY_NAMESPACES) | (1u << KEY_HOSTNAME);
-	p->rules[0].values.ns_mask = NS_ALL;
-	strcpy(p->rules[0].values.hostname, "%u");
 }
 
-int policy_expand_hostname(const char *tmpl, const char *user, char *out, size_t out_size)
+/* iniparser reports syntax errors through a printf-like callback; keep the
+ * first. Only the helper, the supervisor and the CLI parse policy, each
+ * single-threaded. */
+static char ini_error[512];
+
+static int ini_error_cb(const char *fmt, ...)
+{
+	if (ini_error[0])
+		return 0;
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(ini_error, sizeof(ini_error), fmt, ap);
+	va_end(ap);
+	for (char *c = ini_error; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	return 0;
+}
+
+static void dictionary_freep(dictionary **d)
+{
+	if (*d)
+		iniparser_freedict(*d);
+}
+#define _cleanup_dict_ __attribute__((cleanup(dictionary_freep)))
+
+/* The structure iniparser does not report: line numbers and sections that
+ * appear twice in one file. Section names as iniparser makes them: trimmed
+ * and lower-cased. */
+struct scanned {
+	size_t n;
+	struct {
+		char name[POLICY_NAME_MAX + 16];
+		int line;
+	} sec[SCAN_SECTIONS_MAX];
+};
+
+static void scan_sections(const char *text, size_t len, struct scanned *s, const char *file, struct errbuf *e)
+{
+	int line = 0;
+	s->n = 0;
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && text[j] != '\n')
+			j++;
+		line++;
+		size_t a = i, b = j;
+		while (a < b && isspace((unsigned char)text[a]))
+			a++;
+		while (b > a && isspace((unsigned char)text[b - 1]))
+			b--;
+		if (b > a + 1 && text[a] == '[' && text[b - 1] == ']') {
+			size_t na = a + 1, nb = b - 1;
+			while (na < nb && isspace((unsigned char)text[na]))
+				na++;
+			while (nb > na && isspace((unsigned char)text[nb - 1]))
+				nb--;
+			if (nb - na < sizeof(s->sec[0].name) && s->n < SCAN_SECTIONS_MAX) {
+				char name[sizeof(s->sec[0].name)];
+				for (size_t k = 0; k < nb - na; k++)
+					name[k] = (char)tolower((unsigned char)text[na + k]);
+				name[nb - na] = '\0';
+				for (size_t k = 0; k < s->n; k++)
+					if (strcmp(s->sec[k].name, name) == 0)
+						add_error(e, -EINVAL, "%s:%d: section [%s] appears twice (first at line %d)", file,
+							  line, name, s->sec[k].line);
+				strcpy(s->sec[s->n].name, name);
+				s->sec[s->n].line = line;
+				s->n++;
+			}
+		}
+		i = j + 1;
+	}
+}
+
+static int section_line(const struct scanned *s, const char *name)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (strcmp(s->sec[k].name, name) == 0)
+			return s->sec[k].line;
+	return 0;
+}
+
+/* "default", "global", "user NAME", "group NAME". */
+static int section_kind(const char *section, bool *global, enum rule_kind *kind, const char **name)
+{
+	*global = false;
+	*name = "";
+	if (strcmp(section, "global") == 0) {
+		*global = true;
+		return 0;
+	}
+	if (strcmp(section, "default") == 0) {
+		*kind = RULE_DEFAULT;
+		return 0;
+	}
+	const char *rest = NULL;
+	if (strncmp(section, "user ", 5) == 0) {
+		*kind = RULE_USER;
+		rest = section + 5;
+	} else if (strncmp(section, "group ", 6) == 0) {
+		*kind = RULE_GROUP;
+		rest = section + 6;
+	} else {
+		return -ENOENT;
+	}
+	while (*rest == ' ')
+		rest++;
+	*name = rest;
+	return name_ok(rest) ? 0 : -EINVAL;
+}
+
+static struct policy_rule *rule_for(struct policy *p, unsigned file, int line, enum rule_kind kind, const char *name)
+{
+	/* One rule per section of a file: find the one this file opened. */
+	for (size_t i = p->n_rules; i-- > 0;) {
+		struct policy_rule *r = &p->rules[i];
+		if (r->file != file)
+			break;
+		if (r->kind == kind && strcmp(r->name, name) == 0)
+			return r;
+	}
+	if (p->n_rules >= POLICY_RULES_MAX)
+		return NULL;
+	struct policy_rule *r = &p->rules[p->n_rules++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->file = file;
+	r->line = line;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return r;
+}
+
+static void load_text(struct policy *p, unsigned file, const char *name, int fd, struct errbuf *e)
+{
+	char procpath[64];
+	static struct scanned scan;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		add_error(e, neg_errno(), "%s: cannot stat", name);
+		return;
+	}
+	if ((uint64_t)st.st_size > POLICY_FILE_MAX_BYTES) {
+		add_error(e, -EFBIG, "%s: larger than %u bytes", name, POLICY_FILE_MAX_BYTES);
+		return;
+	}
+	_cleanup_free_ char *text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		add_error(e, -ENOMEM, "%s: out of memory", name);
+		return;
+	}
+	size_t len = 0;
+	while (len < (size_t)st.st_size) {
+		ssize_t k = pread(fd, text + len, (size_t)st.st_size - len, (off_t)len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			add_error(e, neg_errno(), "%s: cannot be read", name);
+			return;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	text[len] = '\0';
+	if (memchr(text, '\0', len)) {
+		add_error(e, -EINVAL, "%s: contains a NUL byte", name);
+		return;
+	}
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		add_error(e, -EINVAL, "%s: starts with a byte order mark; save it as plain UTF-8", name);
+		return;
+	}
+	scan_sections(text, len, &scan, name, e);
+
+	/* iniparser takes a path: give it the fd we opened and checked, so
+	 * that what is parsed is what was checked. */
+	snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
+	ini_error[0] = '\0';
+	iniparser_set_error_callback(ini_error_cb);
+	_cleanup_dict_ dictionary *d = iniparser_load(procpath);
+	iniparser_set_error_callback(NULL);
+	if (!d || ini_error[0]) {
+		add_error(e, -EINVAL, "%s: %s", name, ini_error[0] ? ini_error : "cannot be parsed");
+		return;
+	}
+
+	/* Walk the dictionary in file order: sections have no ':' and no value;
+	 * keys are "section:key". */
+	for (ssize_t i = 0; i < d->size; i++) {
+		const char *k = d->key[i];
+		if (!k)
+			continue;
+		const char *colon = strchr(k, ':');
+		char section[POLICY_NAME_MAX + 16];
+		size_t slen = colon ? (size_t)(colon - k) : strlen(k);
+		if ((!colon && d->val[i]) || (colon && colon == k)) {
+			add_error(e, -EINVAL, "%s: key '%.64s' is outside any section", name, colon ? colon + 1 : k);
+			continue;
+		}
+		if (slen >= sizeof(section)) {
+			add_error(e, -EINVAL, "%s: section name '%.32s...' too long", name, k);
+			continue;
+		}
+		memcpy(section, k, slen);
+		section[slen] = '\0';
+		int line = section_line(&scan, section);
+		bool global;
+		enum rule_kind kind = RULE_DEFAULT;
+		const char *who;
+		int r = section_kind(section, &global, &kind, &who);
+		if (r == -ENOENT) {
+			if (!colon)
+				add_error(e, -EINVAL, "%s:%d: unknown section [%.64s] (known: [global] [default] [group NAME] [user NAME])",
+					  name, line, section);
+			continue;
+		}
+		if (r < 0) {
+			if (!colon)
+				add_error(e, -EINVAL, "%s:%d: [%.64s]: '%.64s' is not a valid name", name, line, section, who);
+			continue;
+		}
+		if (!colon) {
+			if (global)
+				continue;
+			if (kind == RULE_USER)
+				for (size_t j = 0; j < p->n_rules; j++)
+					if (p->rules[j].kind == RULE_USER && strcmp(p->rules[j].name, who) == 0 &&
+					    p->rules[j].file != file)
+						add_error(e, -EINVAL, "%s:%d: [user %s] is already in %s:%d", name, line, who,
+							  p->files[p->rules[j].file], p->rules[j].line);
+			if (!rule_for(p, file, line, kind, who))
+				add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
+			continue;
+		}
+
+		const char *key = colon + 1;
+		const char *value = d->val[i] ? d->val[i] : "";
+		char why[512] = "";
+		if (global) {
+			if (strcmp(key, "on_error") == 0) {
+				if (strcmp(value, "deny") == 0 || strcmp(value, "allow") == 0) {
+					p->on_error_allow = strcmp(value, "allow") == 0;
+					p->on_error_file = (int)file;
+				} else {
+					add_error(e, -EINVAL, "%s:%d: [global] on_error: '%.32s' is not deny or allow", name,
+						  line, value);
+				}
+			} else if (strcmp(key, "exempt") == 0) {
+				r = parse_exempt(p, value, why, sizeof(why));
+				if (r < 0)
+					add_error(e, r, "%s:%d: [global] exempt: %s", name, line, why);
+				else
+					p->exempt_file = (int)file;
+			} else {
+				add_error(e, -EINVAL, "%s:%d: [global] unknown key '%.64s' (known: on_error exempt)", name,
+					  line, key);
+			}
+			continue;
+		}
+		struct policy_rule *rule = rule_for(p, file, line, kind, who);
+		if (!rule) {
+			add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
+			continue;
+		}
+		int ki = -1;
+		for (int j = 0; j < KEY_COUNT; j++)
+			if (strcmp(key, policy_key_names[j]) == 0)
+				ki = j;
+		if (ki < 0) {
+			add_error(e, -EINVAL,
+				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger)", name,
+				  line, section, key);
+			continue;
+		}
+		r = key_parsers[ki](&rule->values, value, why, sizeof(why));
+		if (r < 0) {
+			add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, why);
+			continue;
+		}
+		rule->values.set |= 1u << ki;
+	}
+}
+
+static int add_file(struct policy *p, const char *name, unsigned *index)
+{
+	if (p->n_files >= POLICY_FILES_MAX)
+		return -E2BIG;
+	snprintf(p->files[p->n_files], sizeof(p->files[0]), "%s", name);
+	*index = (unsigned)p->n_files++;
+	return 0;
+}
+
+int policy_load_fd(struct policy *p, int fd, const char *name, char *err, size_t err_size)
+{
+	struct errbuf e = { .buf = err, .size = err_size };
+	unsigned idx;
+	if (err_size)
+		err[0] = '\0';
+	if (add_file(p, name, &idx) < 0) {
+		add_error(&e, -E2BIG, "%s: more than %d files", name, POLICY_FILES_MAX);
+		return e.first;
+	}
+	load_text(p, idx, name, fd, &e);
+	return e.first;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
+{
+	struct errbuf e = { .buf = err, .size = err_size };
+	char why[512], dpath[POLICY_PATH_MAX + 8];
+	if (err_size)
+		err[0] = '\0';
+	policy_init_empty(p, path);
+	if (strlen(path) >= POLICY_PATH_MAX) {
+		add_error(&e, -ENAMETOOLONG, "%s: path too long", path);
+		return e.first;
+	}
+
+	int fd = open_trusted_file(path, why, sizeof(why));
+	if (fd >= 0) {
+		unsigned idx = 0;
+		(void)add_file(p, path, &idx);
+		load_text(p, idx, path, fd, &e);
+		(void)close(fd);
+	} else if (fd != -ENOENT) {
+		add_error(&e, fd, "%s: %s", path, why[0] ? why : strerror(-fd));
+	}
+
+	snprintf(dpath, sizeof(dpath), "%s.d", path);
+	_cleanup_close_ int dir = open_trusted_dir(dpath, why, sizeof(why));
+	if (dir < 0 && dir != -ENOENT)
+		add_error(&e, dir, "%s: %s", dpath, why[0] ? why : strerror(-dir));
+	if (dir >= 0) {
+		int dfd = dup(dir);
+		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		if (!d) {
+			if (dfd >= 0)
+				(void)close(dfd);
+			add_error(&e, neg_errno(), "%s: cannot be listed", dpath);
+		} else {
+			char *names[POLICY_FILES_MAX];
+			size_t n = 0;
+			struct dirent *de;
+			while ((de = readdir(d))) {
+				size_t len = strlen(de->d_name);
+				if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
+					continue;
+				if (n >= POLICY_FILES_MAX - 1) {
+					add_error(&e, -E2BIG, "%s: more than %d drop-ins", dpath, POLICY_FILES_MAX - 1);
+					break;
+				}
+				names[n] = strdup(de->d_name);
+				if (!names[n]) {
+					add_error(&e, -ENOMEM, "%s: out of memory", dpath);
+					break;
+				}
+				n++;
+			}
+			closedir(d);
+			qsort(names, n, sizeof(names[0]), cmp_names);
+			for (size_t i = 0; i < n; i++) {
+				char full[sizeof(dpath) + 258];
+				snprintf(full, sizeof(full), "%s/%s", dpath, names[i]);
+				int f = open_trusted_at(dir, names[i], why, sizeof(why));
+				if (f < 0) {
+					add_error(&e, f, "%s: %s", full, why[0] ? why : strerror(-f));
+				} else {
+					unsigned idx = 0;
+					if (add_file(p, full, &idx) < 0)
+						add_error(&e, -E2BIG, "%s: too many files", full);
+					else
+						load_text(p, idx, full, f, &e);
+					(void)close(f);
+				}
+				free(names[i]);
+			}
+		}
+	}
+	p->builtin = p->n_files == 0 && e.first == 0;
+	return e.first;
+}
+
+/* ---- resolving ------------------------------------------------------- */
+
+int policy_expand_hostname(const char *tmpl, const struct policy_who *who, char *out, size_t out_size)
 {
 	size_t n = 0;
+	char uid[16];
 	if (out_size == 0)
 		return -EINVAL;
+	snprintf(uid, sizeof(uid), "%" PRIu32, who->uid);
 	for (const char *c = tmpl; *c; c++) {
 		const char *piece;
 		char one[2] = { *c, '\0' };
 		if (*c == '%') {
 			c++;
-			if (*c != 'u')
-				return -EINVAL;
-			piece = user;
+			switch (*c) {
+			case 'u': piece = who->user; break;
+			case 'U': piece = uid; break;
+			case 'g': piece = who->group ? who->group : ""; break;
+			case 'h': piece = who->host ? who->host : ""; break;
+			default: return -EINVAL;
+			}
 		} else {
 			piece = one;
 		}
@@ -114,176 +661,106 @@ int policy_expand_hostname(const char *tmpl, const char *user, char *out, size_t
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		char ch = out[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-			  ch == '-' || ch == '.' || ch == '_';
-		if (!ok)
+		if (!(isalnum((unsigned char)ch) || ch == '-' || ch == '.' || ch == '_'))
 			return -EINVAL;
 	}
 	return 0;
 }
 
-/* iniparser reports syntax errors through a printf-like callback; keep the
- * first one so that the caller can name it. Only the helper and the CLI
- * parse policy, both single-threaded. */
-static char ini_error[POLICY_ERROR_MAX];
-
-static int ini_error_cb(const char *fmt, ...)
+static void source_of(const struct policy *p, const struct policy_rule *r, char *buf, size_t size)
 {
-	if (ini_error[0])
-		return 0;
-	va_list ap;
-	va_start(ap, fmt);
-	(void)vsnprintf(ini_error, sizeof(ini_error), fmt, ap);
-	va_end(ap);
-	ini_error[strcspn(ini_error, "\n")] = '\0';
-	return 0;
-}
-
-static void dictionary_freep(dictionary **d)
-{
-	if (*d)
-		iniparser_freedict(*d);
-}
-#define _cleanup_dict_ __attribute__((cleanup(dictionary_freep)))
-
-static int rule_kind_from_section(const char *section, enum rule_kind *kind)
-{
-	if (strcmp(section, "default") == 0) {
-		*kind = RULE_DEFAULT;
-		return 0;
+	const char *file = p->files[r->file];
+	switch (r->kind) {
+	case RULE_DEFAULT: snprintf(buf, size, "%s:%d:[default]", file, r->line); break;
+	case RULE_GROUP: snprintf(buf, size, "%s:%d:[group %s]", file, r->line, r->name); break;
+	case RULE_USER: snprintf(buf, size, "%s:%d:[user %s]", file, r->line, r->name); break;
 	}
-	return -EINVAL;
 }
 
-static struct policy_rule *find_rule(struct policy *p, const char *section)
+static void apply(const struct policy *p, const struct policy_rule *r, struct policy_settings *s, const char **tmpl)
 {
-	enum rule_kind kind;
-	if (rule_kind_from_section(section, &kind) < 0)
-		return NULL;
-	for (size_t i = 0; i < p->n_rules; i++)
-		if (p->rules[i].kind == kind)
-			return &p->rules[i];
-	if (p->n_rules >= POLICY_RULES_MAX)
-		return NULL;
-	struct policy_rule *r = &p->rules[p->n_rules++];
-	memset(r, 0, sizeof(*r));
-	r->kind = kind;
-	return r;
-}
-
-int policy_load_fd(struct policy *p, int fd, const char *name, char *err, size_t err_size)
-{
-	char procpath[64];
-	memset(p, 0, sizeof(*p));
-	snprintf(p->path, sizeof(p->path), "%s", name);
-
-	/* iniparser takes a path: give it the fd we opened and checked, so
-	 * that what is parsed is what was checked. */
-	snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
-	ini_error[0] = '\0';
-	iniparser_set_error_callback(ini_error_cb);
-	_cleanup_dict_ dictionary *d = iniparser_load(procpath);
-	iniparser_set_error_callback(NULL);
-	if (!d) {
-		snprintf(err, err_size, "%s: %s", name, ini_error[0] ? ini_error : "cannot be parsed");
-		return -EINVAL;
-	}
-	if (ini_error[0]) {
-		snprintf(err, err_size, "%s: %s", name, ini_error);
-		return -EINVAL;
-	}
-
-	/* Walk the dictionary in file order: sections have no ':' and no value;
-	 * keys are "section:key". */
-	for (ssize_t i = 0; i < d->size; i++) {
-		const char *k = d->key[i];
-		if (!k)
+	const struct policy_values *v = &r->values;
+	for (int k = 0; k < KEY_COUNT; k++) {
+		if (!(v->set & (1u << k)))
 			continue;
-		const char *colon = strchr(k, ':');
-		if (!colon) {
-			if (d->val[i]) {
-				snprintf(err, err_size, "%s: key '%.64s' is outside any section", name, k);
-				return -EINVAL;
-			}
-			if (!find_rule(p, k)) {
-				snprintf(err, err_size, "%s: unknown section [%.64s] (known: [default])", name, k);
-				return -EINVAL;
-			}
-			continue;
+		switch ((enum policy_key)k) {
+		case KEY_NAMESPACES: s->ns_mask = v->ns_mask; break;
+		case KEY_HOSTNAME: *tmpl = v->hostname; break;
+		case KEY_USERNS: s->userns = v->userns; break;
+		case KEY_TMP: s->tmp = v->tmp; break;
+		case KEY_HOME: s->home = v->home; break;
+		case KEY_LINGER: s->linger = v->linger; break;
+		case KEY_COUNT: break;
 		}
-		char section[128];
-		size_t slen = (size_t)(colon - k);
-		if (slen >= sizeof(section)) {
-			snprintf(err, err_size, "%s: section name too long", name);
-			return -EINVAL;
-		}
-		memcpy(section, k, slen);
-		section[slen] = '\0';
-		const char *key = colon + 1;
-		struct policy_rule *r = find_rule(p, section);
-		if (!r) {
-			snprintf(err, err_size, "%s: unknown section [%.64s]", name, section);
-			return -EINVAL;
-		}
-		int ki = -1;
-		for (int j = 0; j < KEY_COUNT; j++)
-			if (strcmp(key, policy_keys[j].name) == 0)
-				ki = j;
-		if (ki < 0) {
-			snprintf(err, err_size, "%s: [%s] unknown key '%.64s'", name, section, key);
-			return -EINVAL;
-		}
-		char why[POLICY_ERROR_MAX / 2];
-		why[0] = '\0';
-		int rr = policy_keys[ki].parse(&r->values, d->val[i] ? d->val[i] : "", why, sizeof(why));
-		if (rr < 0) {
-			snprintf(err, err_size, "%s: [%s] %s: %s", name, section, key, why);
-			return rr;
-		}
-		r->values.set |= 1u << ki;
+		source_of(p, r, s->source[k], sizeof(s->source[k]));
 	}
-	return 0;
 }
 
-int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
-{
-	char why[POLICY_ERROR_MAX / 2];
-	int fd = open_trusted_file(path, why, sizeof(why));
-	if (fd == -ENOENT) {
-		policy_init_builtin(p);
-		snprintf(p->path, sizeof(p->path), "%s", path);
-		return 0;
-	}
-	if (fd < 0) {
-		snprintf(err, err_size, "%s: %s", path, why[0] ? why : strerror(-fd));
-		return fd;
-	}
-	int r = policy_load_fd(p, fd, path, err, err_size);
-	(void)close(fd);
-	return r;
-}
-
-static void apply_values(struct policy_settings *s, const struct policy_values *v, const char **hostname_tmpl)
-{
-	if (v->set & (1u << KEY_NAMESPACES))
-		s->ns_mask = v->ns_mask;
-	if (v->set & (1u << KEY_HOSTNAME))
-		*hostname_tmpl = v->hostname;
-}
-
-int policy_resolve(const struct policy *p, const char *user, struct policy_settings *out, char *err,
+int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *s, char *err,
 		   size_t err_size)
 {
 	const char *tmpl = "%u";
-	memset(out, 0, sizeof(*out));
-	out->ns_mask = NS_ALL;
+	memset(s, 0, sizeof(*s));
+	s->ns_mask = NS_ALL;
+	for (int k = 0; k < KEY_COUNT; k++)
+		strcpy(s->source[k], "built-in");
+	strcpy(s->on_error_source, "built-in");
+	strcpy(s->exempt_source, "");
+	s->on_error_allow = p->on_error_allow;
+	if (p->on_error_file >= 0)
+		snprintf(s->on_error_source, sizeof(s->on_error_source), "%s:[global]", p->files[p->on_error_file]);
+
+	/* uid 0 cannot be isolated by design (keep-id would map it). */
+	if (who->uid == 0) {
+		s->exempt = true;
+		strcpy(s->exempt_source, "uid 0 is never put in a container");
+	}
+	for (size_t i = 0; i < p->n_exempt && !s->exempt; i++) {
+		const struct policy_exempt *x = &p->exempt[i];
+		bool hit = x->group ? (who->in_group && who->in_group(x->name, who->ctx)) : strcmp(x->name, who->user) == 0;
+		if (hit) {
+			s->exempt = true;
+			snprintf(s->exempt_source, sizeof(s->exempt_source), "%s:[global] exempt %s%s",
+				 p->exempt_file >= 0 ? p->files[p->exempt_file] : "?", x->group ? "@" : "", x->name);
+		}
+	}
+
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (p->rules[i].kind == RULE_DEFAULT)
-			apply_values(out, &p->rules[i].values, &tmpl);
-	if (policy_expand_hostname(tmpl, user, out->hostname, sizeof(out->hostname)) < 0) {
-		snprintf(err, err_size, "%s: hostname '%.64s' for user %.64s is not a valid hostname of at most %d characters",
-			 p->path, tmpl, user, POLICY_HOSTNAME_MAX);
+			apply(p, &p->rules[i], s, &tmpl);
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].kind == RULE_GROUP && who->in_group && who->in_group(p->rules[i].name, who->ctx))
+			apply(p, &p->rules[i], s, &tmpl);
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].kind == RULE_USER && strcmp(p->rules[i].name, who->user) == 0)
+			apply(p, &p->rules[i], s, &tmpl);
+
+	if (policy_expand_hostname(tmpl, who, s->hostname, sizeof(s->hostname)) < 0) {
+		snprintf(err, err_size,
+			 "hostname '%.64s' (%s) for user %.64s is not a valid hostname of at most %d characters", tmpl,
+			 s->source[KEY_HOSTNAME], who->user, POLICY_HOSTNAME_MAX);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+const char *policy_value_text(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	switch (k) {
+	case KEY_NAMESPACES: return ns_mask_to_words(s->ns_mask, buf, size);
+	case KEY_HOSTNAME: snprintf(buf, size, "%s", s->hostname); break;
+	case KEY_USERNS: snprintf(buf, size, "%s", s->userns == USERNS_KEEP_ID ? "keep-id" : "keep-id+subuid"); break;
+	case KEY_TMP: snprintf(buf, size, "%s", s->tmp == TMP_SHARED ? "shared" : "private"); break;
+	case KEY_HOME: snprintf(buf, size, "%s", s->home == HOME_READ_ONLY ? "read-only" : "shared"); break;
+	case KEY_LINGER:
+		if (s->linger == POLICY_LINGER_FOREVER)
+			snprintf(buf, size, "yes");
+		else if (s->linger == 0)
+			snprintf(buf, size, "no");
+		else
+			snprintf(buf, size, "%" PRId64, s->linger);
+		break;
+	default: snprintf(buf, size, "?");
+	}
+	return buf;
 }

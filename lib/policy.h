@@ -3,70 +3,141 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
+#include <stdint.h>
 
-/* The policy: iniparser in, plain structs out, no other syscalls.
+/* The policy: iniparser in, plain structs out; no syscalls but reading the
+ * files. See nsiso.conf(5).
  *
- * A file is a list of rules (INI sections). Today the only section is
- * [default]; the per-user and per-group sections of the policy language slot
- * in as further rule kinds that policy_resolve() merges in order. */
+ *   [global]        on_error, exempt
+ *   [default]       every user
+ *   [group NAME]    members of NAME (primary or supplementary)
+ *   [user NAME]     one user
+ *
+ * The main file, then the files named .conf in the directory of the same
+ * name plus ".d" (nsiso.conf.d), in lexical order. A user's settings: the built-in defaults, then every
+ * [default] in reading order, then every [group] the user is in, in reading
+ * order (so the later section wins between two groups), then the [user]
+ * section. */
 
+#define POLICY_NAME_MAX 64
 #define POLICY_HOSTNAME_TEMPLATE_MAX 128
 #define POLICY_HOSTNAME_MAX 64 /* HOST_NAME_MAX on Linux */
-#define POLICY_ERROR_MAX 512
+#define POLICY_ERROR_MAX 4096
 #define POLICY_RULES_MAX 1024
+#define POLICY_FILES_MAX 64
+#define POLICY_EXEMPT_MAX 128
+#define POLICY_PATH_MAX 256
+#define POLICY_SOURCE_MAX (POLICY_PATH_MAX + POLICY_NAME_MAX + 16)
+#define POLICY_LINGER_MAX_S 31536000 /* a year */
+#define POLICY_LINGER_FOREVER (-1)
 
 enum policy_key {
 	KEY_NAMESPACES = 0,
 	KEY_HOSTNAME,
+	KEY_USERNS,
+	KEY_TMP,
+	KEY_HOME,
+	KEY_LINGER,
 	KEY_COUNT
 };
 
-enum rule_kind {
-	RULE_DEFAULT = 0,
-};
+enum userns_mode { USERNS_KEEP_ID_SUBUID = 0, USERNS_KEEP_ID };
+enum tmp_mode { TMP_PRIVATE = 0, TMP_SHARED };
+enum home_mode { HOME_SHARED = 0, HOME_READ_ONLY };
+enum rule_kind { RULE_DEFAULT = 0, RULE_GROUP, RULE_USER };
 
 /* Values one section sets; set has a bit per enum policy_key. */
 struct policy_values {
 	unsigned set;
 	unsigned ns_mask;
 	char hostname[POLICY_HOSTNAME_TEMPLATE_MAX];
+	enum userns_mode userns;
+	enum tmp_mode tmp;
+	enum home_mode home;
+	int64_t linger; /* seconds; 0 no; POLICY_LINGER_FOREVER yes */
 };
 
 struct policy_rule {
 	enum rule_kind kind;
+	char name[POLICY_NAME_MAX + 1]; /* user or group; "" for [default] */
+	unsigned file;                  /* index in policy.files */
+	int line;
 	struct policy_values values;
 };
 
+struct policy_exempt {
+	bool group;
+	char name[POLICY_NAME_MAX + 1];
+};
+
 struct policy {
-	char path[256];
-	bool builtin; /* no file: built-in defaults */
+	char path[POLICY_PATH_MAX]; /* the main file */
+	bool builtin;               /* no file at all: built-in defaults */
+	size_t n_files;
+	char files[POLICY_FILES_MAX][POLICY_PATH_MAX];
+	bool on_error_allow;
+	int on_error_file; /* -1: built-in */
+	size_t n_exempt;
+	struct policy_exempt exempt[POLICY_EXEMPT_MAX];
+	int exempt_file;
 	size_t n_rules;
 	struct policy_rule rules[POLICY_RULES_MAX];
 };
 
-/* What one user gets. */
-struct policy_settings {
-	unsigned ns_mask;
-	char hostname[POLICY_HOSTNAME_MAX + 1];
+/* Who a policy is resolved for. in_group answers membership (primary or
+ * supplementary) of a group name, through NSS in the helper and the CLI, from
+ * a table in the tests. */
+struct policy_who {
+	const char *user;
+	uint32_t uid;
+	const char *group; /* primary group name, for %g */
+	const char *host;  /* the host's hostname, for %h */
+	bool (*in_group)(const char *group, void *ctx);
+	void *ctx;
 };
 
-/* Built-in defaults: every namespace, hostname = user name. */
+/* What one user gets, and where each value came from. */
+struct policy_settings {
+	bool exempt;
+	char exempt_source[POLICY_SOURCE_MAX];
+	bool on_error_allow;
+	char on_error_source[POLICY_SOURCE_MAX];
+	unsigned ns_mask;
+	char hostname[POLICY_HOSTNAME_MAX + 1];
+	enum userns_mode userns;
+	enum tmp_mode tmp;
+	enum home_mode home;
+	int64_t linger;
+	char source[KEY_COUNT][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */
+};
+
+extern const char *const policy_key_names[KEY_COUNT];
+
+/* Built-in defaults: every namespace, hostname = user name, keep-id+subuid,
+ * private /tmp, shared home, no linger, on_error = deny, nobody exempt. */
 void policy_init_builtin(struct policy *p);
 
-/* Load the file at path (opened through open_trusted_file()). An absent file
- * yields the built-in defaults with p->builtin set. Returns 0 or -errno with
- * a message naming the file, section and key in err. */
+/* Load the main file at path and its drop-ins, every one through
+ * open_trusted_*(). With neither, the built-in defaults and p->builtin.
+ * Returns 0 or the first -errno; err gets every error found, a line each,
+ * naming file, line, section and key. Nothing of a policy with an error
+ * may be used. */
 int policy_load(struct policy *p, const char *path, char *err, size_t err_size);
 
-/* Parse an already-open, already-trusted file (fd is not closed). */
+/* Parse one more, already-open and already-trusted file into p (the fd is
+ * not closed). For tests and the fuzzer: policy_init_empty() first. */
+void policy_init_empty(struct policy *p, const char *main_path);
 int policy_load_fd(struct policy *p, int fd, const char *name, char *err, size_t err_size);
 
-/* The settings for a user. Returns 0, or -EINVAL with err set when the
+/* The settings for one user. Returns 0, or -EINVAL with err set when the
  * result is unusable for this user (a hostname the kernel would refuse). */
-int policy_resolve(const struct policy *p, const char *user, struct policy_settings *out,
-		   char *err, size_t err_size);
+int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *out, char *err,
+		   size_t err_size);
 
-/* Expand a hostname template (%u: the user name) and check the result is a
- * hostname the kernel accepts and a person can read. 0 or -EINVAL. */
-int policy_expand_hostname(const char *tmpl, const char *user, char *out, size_t out_size);
+/* Expand a hostname template (%u user, %U uid, %g primary group, %h host's
+ * hostname) and check the result is a hostname the kernel accepts and a
+ * person can read. 0 or -EINVAL. */
+int policy_expand_hostname(const char *tmpl, const struct policy_who *who, char *out, size_t out_size);
+
+/* Text of a value, for nsiso explain. */
+const char *policy_value_text(const struct policy_settings *s, enum policy_key k, char *buf, size_t size);

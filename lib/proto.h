@@ -41,6 +41,8 @@ const char *nsiso_step_name(enum nsiso_step step);
 enum {
 	REPLY_CREATED = 1u << 0,         /* this login created the container */
 	REPLY_BUILTIN_POLICY = 1u << 1,  /* no policy file: built-in defaults */
+	REPLY_EXEMPT = 1u << 2,          /* the policy exempts the user: no container */
+	REPLY_ON_ERROR_ALLOW = 1u << 3,  /* on a failure, let the session in unisolated */
 };
 
 /* helper -> module, with one fd per bit of ns_mask in enum ns_index order. */
@@ -71,6 +73,7 @@ struct attach_reply {
 	uint32_t version;
 	int32_t error;
 	uint32_t step; /* of a failure */
+	uint32_t flags; /* REPLY_EXEMPT, REPLY_ON_ERROR_ALLOW */
 	uint32_t ns_mask;
 	uint32_t init_pid;
 	uint32_t sessions;

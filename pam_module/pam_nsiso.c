@@ -88,6 +88,22 @@ static void refuse_log(pam_handle_t *pamh, const char *user, enum nsiso_step ste
 		   detail && detail[0] ? detail : strerror(-error));
 }
 
+/* A failed isolation: refused, or with on_error = allow let in on the host
+ * with a loud line. */
+static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, enum nsiso_step step, int error,
+			   const char *detail)
+{
+	if (!allow) {
+		refuse_log(pamh, user, step, error, detail);
+		return pam_code(error);
+	}
+	pam_syslog(pamh, LOG_WARNING,
+		   "UNISOLATED: user=%s step=%s error=%s errno=%d on_error=allow detail=\"%s\": the session runs on the host",
+		   user, nsiso_step_name(step), strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
+		   detail && detail[0] ? detail : strerror(-error));
+	return PAM_SUCCESS;
+}
+
 /* Runs the helper; on success the namespace fds are in fds[] (by enum
  * ns_index, -EBADF where absent). */
 static int run_helper(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT])
@@ -176,7 +192,7 @@ static int threads_of_self(void)
  * back; the others are undone if a later one fails. */
 static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT };
 
-static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_size)
+static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_size, bool *joined_user)
 {
 	int saved[NS_COUNT];
 	int r = 0;
@@ -220,6 +236,7 @@ static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_si
 		}
 		/* From here on there is no way back: a failure is fatal for the
 		 * caller (sshd and su end the login on a failed open_session). */
+		*joined_user = true;
 		if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 			r = neg_errno();
 			snprintf(why, why_size, "becoming container root");
@@ -279,29 +296,44 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		refuse_log(pamh, user, STEP_USER, -ENOENT, "no such user");
 		return PAM_SESSION_ERR;
 	}
+	if (pw->pw_uid == 0) {
+		/* keep-id would map host uid 0: root is never put in a container. */
+		pam_syslog(pamh, LOG_INFO, "session user=%s uid=0 container=none exempt=\"uid 0\"", user);
+		return PAM_SUCCESS;
+	}
 
 	/* The usual case, a user whose container is up: no helper at all. */
 	memset(&rep, 0, sizeof(rep));
 	struct attach_reply ar;
 	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &ar, fds);
-	if (r == 0) {
-		rep.ns_mask = ar.ns_mask;
+	if (r == 0 || (self >= 0 && !attach_no_container(r))) {
+		rep.error = r;
+		rep.step = ar.step;
+		rep.flags = ar.flags;
+		rep.ns_mask = r == 0 ? ar.ns_mask : 0;
 		rep.init_pid = ar.init_pid;
-		rep.uid = (uint32_t)pw->pw_uid;
 		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
-	} else if (self >= 0 && attach_no_container(r)) {
+		snprintf(rep.detail, sizeof(rep.detail), "%s", ar.detail);
+	} else if (self >= 0) {
 		r = run_helper(user, a.config, &rep, fds);
-		if (r < 0) {
-			refuse_log(pamh, user, rep.step, r, rep.detail);
-			return pam_code(r);
-		}
 	} else {
-		refuse_log(pamh, user, self < 0 ? STEP_ATTACH : ar.step, r, self < 0 ? "pidfd_open" : ar.detail);
-		return pam_code(r);
+		rep.step = STEP_ATTACH;
+		snprintf(rep.detail, sizeof(rep.detail), "pidfd_open of the session process");
 	}
+	rep.uid = (uint32_t)pw->pw_uid;
+	bool allow = rep.flags & REPLY_ON_ERROR_ALLOW;
+	if (r < 0)
+		return refuse_or_allow(pamh, user, allow, rep.step, r, rep.detail);
+	if (rep.flags & REPLY_EXEMPT) {
+		pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=none exempt=\"%s\"", user, rep.uid,
+			   rep.detail);
+		return PAM_SUCCESS;
+	}
+
 	enum nsiso_step step = STEP_VERIFY;
 	uint64_t ino[NS_COUNT] = { 0 };
+	bool joined_user = false;
 	r = ns_verify_set(fds, rep.ns_mask, ino, why, sizeof(why));
 	for (int i = 0; r == 0 && i < NS_COUNT; i++)
 		if ((rep.ns_mask & NS_BIT(i)) && ino[i] != rep.ns_ino[i]) {
@@ -310,14 +342,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		}
 	if (r == 0) {
 		step = STEP_JOIN;
-		r = join(fds, rep.ns_mask, why, sizeof(why));
+		r = join(fds, rep.ns_mask, why, sizeof(why), &joined_user);
 	}
 	for (int i = 0; i < NS_COUNT; i++)
 		closep(&fds[i]);
-	if (r < 0) {
-		refuse_log(pamh, user, step, r, why);
-		return PAM_SESSION_ERR;
-	}
+	if (r < 0)
+		/* Past the user namespace there is no way back to the host. */
+		return refuse_or_allow(pamh, user, allow && !joined_user, step, r, why);
 
 	char words[64];
 	if (rep.flags & REPLY_BUILTIN_POLICY)

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Table-driven tests of the policy language: given these files and these
+ * group memberships, the resolved policy is exactly this. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
@@ -11,89 +13,240 @@
 static struct policy pol;
 static char err[POLICY_ERROR_MAX];
 
-static int load_text(const char *text)
+/* Load texts as file 0, 1, ... ("main.conf", "main.conf.d/NN.conf"). */
+static int load(const char *const *texts)
 {
-	int fd = memfd_create("policy", MFD_CLOEXEC);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return -EIO;
+	policy_init_empty(&pol, "main.conf");
+	int first = 0;
 	err[0] = '\0';
-	int r = policy_load_fd(&pol, fd, "test.conf", err, sizeof(err));
-	close(fd);
-	return r;
+	for (int i = 0; texts[i]; i++) {
+		int fd = memfd_create("policy", MFD_CLOEXEC);
+		if (fd < 0 || write(fd, texts[i], strlen(texts[i])) != (ssize_t)strlen(texts[i]))
+			return -EIO;
+		char name[64], e[POLICY_ERROR_MAX];
+		if (i == 0)
+			snprintf(name, sizeof(name), "main.conf");
+		else
+			snprintf(name, sizeof(name), "main.conf.d/%02d.conf", i);
+		int r = policy_load_fd(&pol, fd, name, e, sizeof(e));
+		close(fd);
+		if (r < 0 && !first) {
+			first = r;
+			snprintf(err, sizeof(err), "%s", e);
+		}
+	}
+	return first;
+}
+static int load1(const char *text)
+{
+	const char *t[] = { text, NULL };
+	return load(t);
 }
 
-static int contains(const char *hay, const char *needle)
+/* Memberships: "user:group,group;user:group". */
+static const char *memberships;
+static const char *current_user;
+static bool in_group(const char *group, void *ctx)
 {
-	return strstr(hay, needle) != NULL;
+	(void)ctx;
+	char want[128];
+	const char *p = memberships;
+	size_t ul = strlen(current_user);
+	while (p && *p) {
+		if (strncmp(p, current_user, ul) == 0 && p[ul] == ':') {
+			const char *g = p + ul + 1;
+			const char *end = strchr(g, ';');
+			size_t len = end ? (size_t)(end - g) : strlen(g);
+			snprintf(want, sizeof(want), ",%.*s,", (int)len, g);
+			char needle[80];
+			snprintf(needle, sizeof(needle), ",%s,", group);
+			return strstr(want, needle) != NULL;
+		}
+		p = strchr(p, ';');
+		if (p)
+			p++;
+	}
+	return false;
 }
+
+static struct policy_settings st;
+static int resolve(const char *user, uint32_t uid, const char *members)
+{
+	struct policy_who who = { .user = user, .uid = uid, .group = "staff", .host = "labhost", .in_group = in_group };
+	memberships = members;
+	current_user = user;
+	err[0] = '\0';
+	return policy_resolve(&pol, &who, &st, err, sizeof(err));
+}
+
+static const char *val(enum policy_key k)
+{
+	static char buf[128];
+	return policy_value_text(&st, k, buf, sizeof(buf));
+}
+
+static int contains(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
 
 int main(void)
 {
-	struct policy_settings s;
-	char words[128];
-
 	/* Built-in defaults. */
 	policy_init_builtin(&pol);
-	TAP_EQ_INT(policy_resolve(&pol, "alice", &s, err, sizeof(err)), 0, "builtin resolves");
-	TAP_EQ_INT(s.ns_mask, NS_ALL, "builtin isolates every namespace");
-	TAP_EQ_STR(s.hostname, "alice", "builtin hostname is the user name");
-
-	/* An absent file means the built-in defaults. */
+	TAP_EQ_INT(resolve("alice", 1001, ""), 0, "builtin resolves");
+	TAP_EQ_STR(val(KEY_NAMESPACES), "user mount pid ipc uts net cgroup", "builtin: every namespace");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "alice", "builtin: hostname is the user name");
+	TAP_EQ_STR(val(KEY_USERNS), "keep-id+subuid", "builtin: userns keep-id+subuid");
+	TAP_EQ_STR(val(KEY_TMP), "private", "builtin: private /tmp");
+	TAP_EQ_STR(val(KEY_HOME), "shared", "builtin: shared home");
+	TAP_EQ_STR(val(KEY_LINGER), "no", "builtin: no linger");
+	TAP_OK(!st.on_error_allow && !st.exempt, "builtin: on_error deny, not exempt");
+	TAP_EQ_STR(st.source[KEY_HOSTNAME], "built-in", "builtin: source says built-in");
 	TAP_EQ_INT(policy_load(&pol, "/nonexistent/nsiso.conf", err, sizeof(err)), 0, "absent file loads");
-	TAP_OK(pol.builtin, "absent file is flagged builtin");
+	TAP_OK(pol.builtin, "absent file and drop-ins: flagged builtin");
 
-	/* A subset of namespaces disables the others. */
-	TAP_EQ_INT(load_text("[default]\nnamespaces = mount pid uts\nhostname = lab-%u\n"), 0, "subset parses");
-	TAP_EQ_INT(policy_resolve(&pol, "bob", &s, err, sizeof(err)), 0, "subset resolves");
-	TAP_EQ_STR(ns_mask_to_words(s.ns_mask, words, sizeof(words)), "mount pid uts", "subset mask");
-	TAP_EQ_STR(s.hostname, "lab-bob", "hostname template expands %%u");
+	/* The language. */
+	const char *lab = "[global]\n"
+			  "on_error = deny\n"
+			  "exempt = root, admin, @wheel\n"
+			  "[default]\n"
+			  "namespaces = pid mount ipc uts net user cgroup\n"
+			  "hostname = %u\n"
+			  "[group students]\n"
+			  "hostname = stu-%u\n"
+			  "tmp = private\n"
+			  "home = read-only\n"
+			  "[group staff]\n"
+			  "namespaces = pid mount user\n"
+			  "hostname = staff-%u\n"
+			  "linger = 3600\n"
+			  "[user carol]\n"
+			  "hostname = carol-box\n"
+			  "userns = keep-id\n";
+	TAP_EQ_INT(load1(lab), 0, "the lab policy parses: %s", err);
 
-	/* Commas, tabs, case (iniparser lower-cases keys and sections). */
-	TAP_EQ_INT(load_text("[DEFAULT]\nNamespaces = user,\tmount ,pid\n"), 0, "commas, tabs and case parse");
-	TAP_EQ_INT(policy_resolve(&pol, "bob", &s, err, sizeof(err)), 0, "resolves");
-	TAP_EQ_INT(s.ns_mask, NS_BIT(NS_USER) | NS_BIT(NS_MNT) | NS_BIT(NS_PID), "mask from commas");
-	TAP_EQ_STR(s.hostname, "bob", "hostname defaults to %%u when unset");
+	TAP_EQ_INT(resolve("sam", 2001, "sam:students"), 0, "student resolves");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "stu-sam", "student: group hostname");
+	TAP_EQ_STR(val(KEY_HOME), "read-only", "student: read-only home");
+	TAP_EQ_STR(val(KEY_NAMESPACES), "user mount pid ipc uts net cgroup", "student: namespaces from [default]");
+	TAP_EQ_STR(st.source[KEY_HOSTNAME], "main.conf:7:[group students]", "student: hostname's source");
+	TAP_EQ_STR(st.source[KEY_NAMESPACES], "main.conf:4:[default]", "student: namespaces' source");
 
-	TAP_EQ_INT(load_text("[default]\nhostname = 100%%-%u\n"), -EINVAL, "a template yielding '%%' is rejected");
+	TAP_EQ_INT(resolve("tom", 2002, "tom:staff"), 0, "staff resolves");
+	TAP_EQ_STR(val(KEY_NAMESPACES), "user mount pid", "staff: fewer namespaces");
+	TAP_EQ_STR(val(KEY_LINGER), "3600", "staff: linger");
+	TAP_EQ_STR(val(KEY_HOME), "shared", "staff: home stays shared");
 
-	/* Every error names file, section and key. */
-	TAP_EQ_INT(load_text("[default]\nnamespaces = pid mount bogus\n"), -EINVAL, "unknown namespace rejected");
-	TAP_OK(contains(err, "test.conf") && contains(err, "[default]") && contains(err, "namespaces") &&
-		       contains(err, "bogus"),
-	       "error names file, section, key, value: %s", err);
-	TAP_EQ_INT(load_text("[default]\nnamespaces = pid\n"), -EINVAL, "pid without mount rejected");
-	TAP_EQ_INT(load_text("[default]\nnamespaces = pid pid mount\n"), -EINVAL, "duplicate namespace rejected");
-	TAP_EQ_INT(load_text("[default]\nnamespaces =\n"), -EINVAL, "empty namespace list rejected");
-	TAP_EQ_INT(load_text("[default]\ncolour = blue\n"), -EINVAL, "unknown key rejected");
-	TAP_OK(contains(err, "colour"), "error names the unknown key: %s", err);
-	TAP_EQ_INT(load_text("[nonsense]\nhostname = x\n"), -EINVAL, "unknown section rejected");
-	TAP_OK(contains(err, "nonsense"), "error names the unknown section: %s", err);
-	TAP_EQ_INT(load_text("hostname = x\n[default]\n"), -EINVAL, "key outside a section rejected");
-	TAP_EQ_INT(load_text("[default]\nhostname = a b\n"), -EINVAL, "space in hostname rejected");
-	TAP_EQ_INT(load_text("[default]\nhostname = %x\n"), -EINVAL, "unknown %% escape rejected");
-	TAP_EQ_INT(load_text("[default]\nhostname = \"a;rm -rf /\"\n"), -EINVAL, "shell metacharacters rejected");
-	TAP_EQ_INT(load_text("[default]\nhostname = $(id)\n"), -EINVAL, "command substitution rejected");
-	TAP_EQ_INT(load_text("[default]\nhostname = ../x\n"), -EINVAL, "a slash is rejected");
-	TAP_EQ_INT(load_text("[default]\nhostname = "
-			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"),
+	TAP_EQ_INT(resolve("nobody-in-particular", 2003, ""), 0, "a user in no group resolves");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "nobody-in-particular", "no group: [default]");
+
+	/* Two groups set the same key: the later section in reading order wins. */
+	TAP_EQ_INT(resolve("ann", 2004, "ann:staff,students"), 0, "member of both resolves");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "staff-ann", "two groups: the later section wins");
+	TAP_EQ_STR(st.source[KEY_HOSTNAME], "main.conf:11:[group staff]", "two groups: source is the later section");
+	TAP_EQ_STR(val(KEY_HOME), "read-only", "two groups: keys only one sets still apply");
+
+	/* user beats group beats default. */
+	TAP_EQ_INT(resolve("carol", 2005, "carol:staff,students"), 0, "carol resolves");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "carol-box", "user section beats groups");
+	TAP_EQ_STR(val(KEY_USERNS), "keep-id", "user section: userns");
+	TAP_EQ_STR(st.source[KEY_HOSTNAME], "main.conf:15:[user carol]", "user section: source");
+
+	/* exempt */
+	TAP_EQ_INT(resolve("admin", 2006, ""), 0, "exempt user resolves");
+	TAP_OK(st.exempt, "exempt user is exempt");
+	TAP_OK(contains(st.exempt_source, "exempt admin"), "exempt source names the entry: %s", st.exempt_source);
+	TAP_EQ_INT(resolve("will", 2007, "will:wheel"), 0, "exempt group member resolves");
+	TAP_OK(st.exempt, "@wheel member is exempt");
+	TAP_OK(contains(st.exempt_source, "@wheel"), "exempt source names @wheel: %s", st.exempt_source);
+	TAP_EQ_INT(resolve("sam", 2001, "sam:students"), 0, "student again");
+	TAP_OK(!st.exempt, "a student is not exempt");
+	TAP_EQ_INT(resolve("toor", 0, ""), 0, "uid 0 resolves");
+	TAP_OK(st.exempt, "uid 0 is always exempt");
+
+	/* on_error */
+	TAP_EQ_INT(load1("[global]\non_error = allow\n"), 0, "on_error allow parses");
+	TAP_EQ_INT(resolve("x", 3000, ""), 0, "resolves");
+	TAP_OK(st.on_error_allow, "on_error allow");
+	TAP_EQ_STR(st.on_error_source, "main.conf:[global]", "on_error source");
+
+	/* Drop-ins: later files override earlier ones. */
+	const char *two[] = { "[default]\nhostname = main-%u\ntmp = shared\n", "[default]\nhostname = dropin-%u\n",
+			      "[group students]\nlinger = yes\n", NULL };
+	TAP_EQ_INT(load(two), 0, "main file and two drop-ins parse");
+	TAP_EQ_INT(resolve("sam", 2001, "sam:students"), 0, "resolves");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "dropin-sam", "a drop-in overrides the main file");
+	TAP_EQ_STR(st.source[KEY_HOSTNAME], "main.conf.d/01.conf:1:[default]", "source names the drop-in");
+	TAP_EQ_STR(val(KEY_TMP), "shared", "what the drop-in does not set stays");
+	TAP_EQ_STR(val(KEY_LINGER), "yes", "group section in a drop-in applies");
+
+	/* hostname escapes */
+	TAP_EQ_INT(load1("[default]\nhostname = %u-%U-%g-%h\n"), 0, "all escapes parse");
+	TAP_EQ_INT(resolve("sam", 2001, ""), 0, "resolves");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "sam-2001-staff-labhost", "%%u %%U %%g %%h expand");
+
+	/* Errors: each rejects the whole policy and names file, line, section, key. */
+	TAP_EQ_INT(load1("[default]\nnamespaces = pid mount bogus\n"), -EINVAL, "unknown namespace rejected");
+	TAP_OK(contains(err, "main.conf:1: [default] namespaces: unknown namespace 'bogus'"), "error text: %s", err);
+	TAP_EQ_INT(load1("[default]\ncolour = blue\n"), -EINVAL, "unknown key rejected");
+	TAP_OK(contains(err, "unknown key 'colour'"), "names the key: %s", err);
+	TAP_EQ_INT(load1("[global]\nhostname = x\n"), -EINVAL, "a rule key in [global] rejected");
+	TAP_EQ_INT(load1("[nonsense]\nhostname = x\n"), -EINVAL, "unknown section rejected");
+	TAP_OK(contains(err, "unknown section [nonsense]"), "names the section: %s", err);
+	TAP_EQ_INT(load1("[user bob]\nhostname = a\n[default]\n[user bob]\nhostname = b\n"), -EINVAL,
+		   "duplicate user section rejected");
+	TAP_OK(contains(err, "main.conf:4: section [user bob] appears twice (first at line 1)"), "names both lines: %s",
+	       err);
+	const char *dup[] = { "[user bob]\nhostname = a\n", "[user bob]\nhostname = b\n", NULL };
+	TAP_EQ_INT(load(dup), -EINVAL, "a user section in two files rejected");
+	TAP_OK(contains(err, "[user bob] is already in main.conf:1"), "names the first file: %s", err);
+	TAP_EQ_INT(load1("[user b/ad]\nhostname = a\n"), -EINVAL, "a bad user name rejected");
+	TAP_EQ_INT(load1("[default]\ntmp = maybe\n"), -EINVAL, "tmp = maybe rejected");
+	TAP_EQ_INT(load1("[default]\nhome = rw\n"), -EINVAL, "home = rw rejected");
+	TAP_EQ_INT(load1("[default]\nuserns = none\n"), -EINVAL, "userns = none rejected");
+	TAP_EQ_INT(load1("[default]\nlinger = -1\n"), -EINVAL, "negative linger rejected");
+	TAP_EQ_INT(load1("[default]\nlinger = 99999999999999999999\n"), -ERANGE, "overflowing linger rejected");
+	TAP_EQ_INT(load1("[default]\nlinger = 31536001\n"), -ERANGE, "linger over a year rejected");
+	TAP_EQ_INT(load1("[global]\non_error = maybe\n"), -EINVAL, "on_error = maybe rejected");
+	TAP_EQ_INT(load1("[global]\nexempt = root, @\n"), -EINVAL, "an empty @group rejected");
+	TAP_EQ_INT(load1("[global]\nexempt = ro;ot\n"), 0, "';' starts a comment (iniparser)");
+	TAP_EQ_INT(load1("[default]\nnamespaces = pid\n"), -EINVAL, "pid without mount rejected");
+	TAP_EQ_INT(load1("[default]\nnamespaces = pid pid mount\n"), -EINVAL, "duplicate namespace rejected");
+	TAP_EQ_INT(load1("[default]\nnamespaces =\n"), -EINVAL, "empty namespace list rejected");
+	TAP_EQ_INT(load1("hostname = x\n[default]\n"), -EINVAL, "key outside a section rejected");
+	TAP_EQ_INT(load1("[default]\nhostname = a b\n"), -EINVAL, "space in hostname rejected");
+	TAP_EQ_INT(load1("[default]\nhostname = %x\n"), -EINVAL, "unknown %% escape rejected");
+	TAP_EQ_INT(load1("[default]\nhostname = 100%%-%u\n"), -EINVAL, "a template yielding '%%' rejected");
+	TAP_EQ_INT(load1("[default]\nhostname = \"a;rm -rf /\"\n"), -EINVAL, "shell metacharacters rejected");
+	TAP_EQ_INT(load1("[default]\nhostname = $(id)\n"), -EINVAL, "command substitution rejected");
+	TAP_EQ_INT(load1("[default]\nhostname = ../x\n"), -EINVAL, "a slash rejected");
+	TAP_EQ_INT(load1("[default]\nhostname = "
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"),
 		   -EINVAL, "hostname longer than 64 rejected");
-	TAP_EQ_INT(load_text("[default]\nhostname = %u\n"), 0, "plain %%u parses");
-	TAP_EQ_INT(policy_resolve(&pol, "a-very-long-user-name-that-makes-the-hostname-longer-than-the-kernel-allows",
-				  &s, err, sizeof(err)),
-		   -EINVAL, "expanded hostname too long for this user is refused at resolve");
-	TAP_EQ_INT(load_text("[default\nhostname = x\n"), -EINVAL, "syntax error rejected");
-	TAP_OK(contains(err, "test.conf"), "syntax error names the file: %s", err);
+	TAP_EQ_INT(load1("[default]\nhostname = %u-%u\n"), 0, "plain template parses");
+	TAP_EQ_INT(resolve("a-very-long-user-name-that-makes-the-hostname-longer", 1, ""), -EINVAL,
+		   "expanded hostname too long for this user is refused at resolve");
+	TAP_EQ_INT(load1("[default\nhostname = x\n"), -EINVAL, "syntax error rejected");
+	TAP_OK(contains(err, "main.conf"), "syntax error names the file: %s", err);
+
+	/* Every error is reported, not only the first (nsiso check). */
+	TAP_EQ_INT(load1("[default]\ncolour = blue\ntmp = maybe\n[bogus]\n"), -EINVAL, "three errors rejected");
+	TAP_OK(contains(err, "colour") && contains(err, "tmp") && contains(err, "bogus"), "all three reported: %s", err);
 
 	/* Garbage (THREATS 29). */
-	char big[3000];
+	char line[3100], big[3000];
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	char line[3100];
 	snprintf(line, sizeof(line), "[default]\nhostname = %s\n", big);
-	TAP_EQ_INT(load_text(line), -EINVAL, "a megabyte-ish line is rejected");
-	TAP_EQ_INT(load_text("\xef\xbb\xbf[default]\nhostname = x\n"), -EINVAL, "a BOM is rejected, not skipped");
-	TAP_EQ_INT(load_text("[default]\r\nhostname = lab\r\n"), 0, "CRLF line ends parse");
-	TAP_EQ_INT(policy_resolve(&pol, "u", &s, err, sizeof(err)), 0, "CRLF resolves");
-	TAP_EQ_STR(s.hostname, "lab", "CRLF does not leak into values");
+	TAP_EQ_INT(load1(line), -EINVAL, "an over-long line rejected");
+	TAP_EQ_INT(load1("\xef\xbb\xbf[default]\nhostname = x\n"), -EINVAL, "a BOM rejected");
+	TAP_OK(contains(err, "byte order mark"), "says so: %s", err);
+	char nul[] = "[default]\nhostname = x\0y\n";
+	int fd = memfd_create("nul", MFD_CLOEXEC);
+	TAP_OK(fd >= 0 && write(fd, nul, sizeof(nul) - 1) == (ssize_t)(sizeof(nul) - 1), "memfd for NUL");
+	policy_init_empty(&pol, "nul.conf");
+	TAP_EQ_INT(policy_load_fd(&pol, fd, "nul.conf", err, sizeof(err)), -EINVAL, "a NUL byte rejected");
+	close(fd);
+	TAP_EQ_INT(load1("[default]\r\nhostname = lab\r\n"), 0, "CRLF line ends parse");
+	TAP_EQ_INT(resolve("u", 5, ""), 0, "CRLF resolves");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "lab", "CRLF does not leak into values");
 	return tap_done();
 }

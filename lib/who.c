@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "who.h"
+
+static bool nss_in_group(const char *name, void *ctx)
+{
+	const struct nss_who *w = ctx;
+	struct group gr, *res = NULL;
+	char buf[16384];
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	for (int i = 0; i < w->n_gids; i++)
+		if (w->gids[i] == gr.gr_gid)
+			return true;
+	return false;
+}
+
+int nss_who_fill(struct nss_who *w, const char *user)
+{
+	struct passwd pw, *res = NULL;
+	struct group gr, *gres = NULL;
+	char buf[16384];
+
+	memset(w, 0, sizeof(*w));
+	if (strlen(user) > POLICY_NAME_MAX)
+		return -ENAMETOOLONG;
+	int r = getpwnam_r(user, &pw, buf, sizeof(buf), &res);
+	if (r != 0)
+		return -r;
+	if (!res)
+		return -ENOENT;
+	strcpy(w->user, user);
+	w->who.user = w->user;
+	w->who.uid = pw.pw_uid;
+	gid_t gid = pw.pw_gid;
+	w->n_gids = WHO_GROUPS_MAX;
+	if (getgrouplist(user, gid, w->gids, &w->n_gids) < 0)
+		return -E2BIG;
+	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &gres) == 0 && gres)
+		snprintf(w->group, sizeof(w->group), "%s", gr.gr_name);
+	else
+		snprintf(w->group, sizeof(w->group), "%u", (unsigned)gid);
+	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
+		w->host[0] = '\0';
+	w->who.group = w->group;
+	w->who.host = w->host;
+	w->who.in_group = nss_in_group;
+	w->who.ctx = w;
+	return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "policy.h"
+
+#define WHO_GROUPS_MAX 1024
+
+/* A struct policy_who filled through NSS (so that directory users and groups
+ * work): primary group name, the host's hostname, and group membership by
+ * name against the user's getgrouplist(). */
+struct nss_who {
+	struct policy_who who;
+	char user[POLICY_NAME_MAX + 1];
+	char group[POLICY_NAME_MAX + 1];
+	char host[POLICY_HOSTNAME_MAX + 1];
+	int n_gids;
+	gid_t gids[WHO_GROUPS_MAX];
+};
+
+/* 0, -ENOENT for no such user, or -errno. */
+int nss_who_fill(struct nss_who *w, const char *user);
