@@ -1,0 +1,115 @@
+#!/bin/bash
+# The policy language end to end: per-group namespace sets and hostnames,
+# exempt users on the host, on_error deny/allow, read-only home, linger,
+# drop-ins; and nsiso check / nsiso explain on the installed tree.
+. "$(dirname "$0")/lib.sh"
+t_init
+nsiso="$NSISO_PREFIX/sbin/nsiso"
+ga=nsga$$; gb=nsgb$$
+groupadd "$ga" && groupadd "$gb" || exit 1
+T_GROUPS=("$ga" "$gb")
+trap 't_cleanup; for g in "${T_GROUPS[@]}"; do groupdel "$g" 2>/dev/null; done' EXIT
+ua=nspa$$; ub=nspb$$; ux=nspx$$; un=nspn$$
+t_sshd_later=1
+pol=$(t_policy nsiso.conf "[global]
+exempt = $ux
+on_error = deny
+[default]
+hostname = def-%u
+[group $ga]
+namespaces = pid mount user uts
+hostname = a-%u
+home = read-only
+[group $gb]
+hostname = b-%u
+linger = 3")
+t_sshd "config=$pol" || exit 1
+t_user "$ua" && t_user "$ub" && t_user "$ux" && t_user "$un" nosubids || exit 1
+usermod -aG "$ga" "$ua" && usermod -aG "$gb" "$ub" || exit 1
+
+nsline='for t in user mnt pid ipc uts net cgroup; do printf "%s:%s " $t $(stat -L -c %i /proc/self/ns/$t); done'
+host_ns=$(t_ns_of $$)
+ns_of() { echo "$1" | grep -o "$2:[0-9]*"; }
+
+# nsiso check and explain, before anyone logs in.
+out=$("$nsiso" check --config "$pol"); rc=$?
+expect_eq "nsiso check: a valid policy exits 0" "$rc" 0
+expect_match "nsiso check says valid" "$out" "valid \(1 file, 3 sections: 2 group, 0 user; on_error = deny; 1 exempt\)"
+out=$("$nsiso" explain "$ua" --config "$pol")
+expect_match "explain: group A's hostname and its source" "$out" "hostname += a-$ua +# $pol:6:\[group $ga\]"
+expect_match "explain: group A's namespaces" "$out" "namespaces = user mount pid uts "
+expect_match "explain: home read-only from group A" "$out" "home += read-only +# $pol:6:\[group $ga\]"
+out=$("$nsiso" explain "$ux" --config "$pol")
+expect_match "explain: exempt user" "$out" "exempt: yes \($pol:\[global\] exempt $ux\)"
+out=$("$nsiso" explain "$ub" --config "$pol" --json)
+expect_match "explain --json: hostname and source" "$out" "\"hostname\":\{\"value\":\"b-$ub\",\"source\":\"$pol:10:\[group $gb\]\"\}"
+"$nsiso" explain nosuchuser$$ --config "$pol" >/dev/null 2>&1
+expect_eq "explain: unknown user exits 3" "$?" 3
+"$nsiso" bogus >/dev/null 2>&1
+expect_eq "a bad verb exits 2" "$?" 2
+
+# Group A: its namespace set and hostname; the host's net and ipc.
+out=$(t_ssh "$ua" -- "$nsline; echo; hostname; touch ~/w 2>&1 | grep -c 'Read-only'")
+ns=$(echo "$out" | sed -n 1p)
+expect_eq "group A: hostname" "$(echo "$out" | sed -n 2p)" "a-$ua"
+for t in user mnt pid uts; do
+	expect_ne "group A: $t namespace is its own" "$(ns_of "$ns" $t)" "$(ns_of "$host_ns" $t)"
+done
+for t in net ipc cgroup; do
+	expect_eq "group A: $t namespace is the host's (not in its set)" "$(ns_of "$ns" $t)" "$(ns_of "$host_ns" $t)"
+done
+expect_eq "group A: home is read-only" "$(echo "$out" | sed -n 3p)" 1
+
+# Group B: every namespace, its hostname, a writable home.
+out=$(t_ssh "$ub" -- "$nsline; echo; hostname; touch ~/w && echo writable")
+ns=$(echo "$out" | sed -n 1p)
+expect_eq "group B: hostname" "$(echo "$out" | sed -n 2p)" "b-$ub"
+for t in user mnt pid ipc uts net cgroup; do
+	expect_ne "group B: $t namespace is its own" "$(ns_of "$ns" $t)" "$(ns_of "$host_ns" $t)"
+done
+expect_eq "group B: home is writable" "$(echo "$out" | sed -n 3p)" writable
+
+# Linger: B's container outlives its last session by about 3 s.
+uidb=$(id -u "$ub")
+sleep 1
+expect_eq "linger: the container is still up 1 s after the last logout" "$([ -S /run/nsiso/$uidb.sock ] && echo up)" up
+for i in $(seq 1 80); do [ -S /run/nsiso/$uidb.sock ] || break; sleep 0.1; done
+expect_eq "linger: it ends after the linger time" "$([ -S /run/nsiso/$uidb.sock ] && echo up || echo gone)" gone
+
+# Exempt: on the host, and logged.
+out=$(t_ssh "$ux" -- "$nsline")
+for t in user mnt pid net; do
+	expect_eq "exempt user: $t namespace is the host's" "$(ns_of "$out" $t)" "$(ns_of "$host_ns" $t)"
+done
+sleep 0.2
+expect_match "exempt user: logged" "$(grep pam_nsiso "$T_DIR/syslog" | grep "user=$ux")" "container=none exempt=\"$pol:\[global\] exempt $ux\""
+
+# on_error = deny: a user whose isolation fails (no subordinate ids) is refused.
+out=$(t_ssh "$un" -- 'echo RAN' 2>/dev/null)
+expect_eq "on_error=deny: a failed isolation refuses the login" "$out" ""
+# on_error = allow: the same login gets in, on the host, with a loud line.
+sed -i 's/^on_error = deny/on_error = allow/' "$pol"
+out=$(t_ssh "$un" -- "$nsline")
+expect_eq "on_error=allow: the login gets in unisolated" "$(ns_of "$out" mnt)" "$(ns_of "$host_ns" mnt)"
+sleep 0.2
+expect_match "on_error=allow: logged loudly" "$(grep pam_nsiso "$T_DIR/syslog" | grep "user=$un" | tail -n1)" \
+	"UNISOLATED: user=$un step=idmap error=ERANGE .*on_error=allow"
+
+# Drop-ins: a later file overrides; a broken one makes check fail and refuses logins.
+install -d -m 0755 "$pol.d"
+printf '[group %s]\nhostname = dropin-%%u\n' "$ga" > "$pol.d/50-a.conf"
+expect_eq "a drop-in overrides the main file" "$(t_ssh "$ua" -- hostname)" "dropin-$ua"
+expect_match "explain names the drop-in" "$("$nsiso" explain "$ua" --config "$pol")" "# $pol.d/50-a.conf:1:\[group $ga\]"
+printf '[default]\ncolour = red\n' > "$pol.d/60-bad.conf"
+out=$("$nsiso" check --config "$pol" 2>&1); rc=$?
+expect_eq "nsiso check: a broken drop-in exits 1" "$rc" 1
+expect_match "nsiso check names the drop-in, line, section and key" "$out" "$pol.d/60-bad.conf:1: \[default\] unknown key 'colour'"
+expect_eq "a broken drop-in refuses logins" "$(t_ssh "$ua" -- 'echo RAN' 2>/dev/null)" ""
+chmod 0666 "$pol.d/60-bad.conf"
+out=$("$nsiso" check --config "$pol" 2>&1)
+expect_match "nsiso check: an unsafe drop-in is named" "$out" "60-bad.conf is group- or world-writable"
+rm -f "$pol.d/60-bad.conf"
+
+t_wait_no_containers 10
+expect_eq "no container is left" "$(t_user_supervisors)" 0
+t_finish
