@@ -10,6 +10,7 @@ packages=(
 	passwd login procps iproute2 util-linux libcap2-bin    # useradd, ps, ip, unshare, capsh
 	pamtester                                              # PAM-stack checks
 	bubblewrap                                             # benchmark reference
+	clang                                                  # libFuzzer target of the policy parser
 )
 
 [ "$(id -u)" = 0 ] || { echo "deps.sh: run as root (it installs packages)" >&2; exit 1; }
