@@ -1,0 +1,83 @@
+#!/bin/bash
+# What a tenant tries (../shared/design/THREATS.md), through real sshd
+# logins: each attempt must fail with the exact effect named.
+. "$(dirname "$0")/lib.sh"
+t_init
+pol=$(t_policy threats.conf '[default]')
+t_sshd "config=$pol" || exit 1
+a=nstha$$; b=nsthb$$
+t_user "$a" && t_user "$b" || exit 1
+t_ssh_bg "$b" -- 'sleep 60'; hold_b=$T_BG
+t_ssh_bg "$a" -- 'sleep 60'; hold_a=$T_BG
+for i in $(seq 1 50); do
+	[ -S "/run/nsiso/$(id -u "$a").sock" ] && [ -S "/run/nsiso/$(id -u "$b").sock" ] && break
+	sleep 0.1
+done
+
+# 1, 3. The init's /proc entries are out of reach; /proc/<pid>/exe is not writable.
+expect_match "THREATS 1: /proc/1/root of the init is not readable" \
+	"$(t_ssh "$a" -- 'ls /proc/1/root/ 2>&1; echo rc=$?')" "Permission denied"
+expect_match "THREATS 3: /proc/1/exe cannot be opened for writing" \
+	"$(t_ssh "$a" -- 'echo x > /proc/1/exe 2>&1; echo rc=$?')" "rc=1$"
+# 4. sysrq and kernel sysctls are not writable.
+expect_match "THREATS 4: /proc/sysrq-trigger is not writable" \
+	"$(t_ssh "$a" -- 'echo h > /proc/sysrq-trigger 2>&1; echo rc=$?')" "rc=1$"
+expect_match "THREATS 4: /proc/sys/kernel/panic is not writable" \
+	"$(t_ssh "$a" -- 'echo 1 > /proc/sys/kernel/panic 2>&1; echo rc=$?')" "rc=1$"
+# 7. cgroup v1 release_agent: no cgroupfs reachable, none mountable.
+expect_match "THREATS 7: cgroup v1 cannot be mounted even as nested root" \
+	"$(t_ssh "$a" -- 'unshare -rm sh -c "mkdir -p /tmp/c && mount -t cgroup -o memory none /tmp/c" 2>&1; echo rc=$?')" "rc=(1|32)$"
+expect_eq "THREATS 7: /sys/fs/cgroup shows no host hierarchy" "$(t_ssh "$a" -- 'ls /sys/fs/cgroup | wc -l')" 0
+# 12. Dropping supplementary groups is impossible.
+expect_match "THREATS 12: setgroups() is refused" \
+	"$(t_ssh "$a" -- 'setpriv --clear-groups true 2>&1; echo rc=$?')" "setgroups failed: Operation not permitted"
+# 13. A setuid-root binary gives nothing: no_new_privs, owner unmapped.
+expect_eq "THREATS 13: NoNewPrivs is set" "$(t_ssh "$a" -- 'grep NoNewPrivs /proc/self/status | tr -d "\t "')" "NoNewPrivs:1"
+expect_nomatch "THREATS 13: su does not make uid 0" "$(t_ssh "$a" -- 'su -c id root </dev/null 2>&1')" "uid=0"
+# 14. SysV IPC and /dev/shm do not cross tenants or reach the host.
+host_shm=$(ipcs -m | grep -c 0x); host_msg=$(ipcs -q | grep -c 0x)
+t_ssh "$a" -- 'ipcmk -M 4096 >/dev/null; ipcmk -Q >/dev/null'
+expect_eq "THREATS 14: a's SysV segment exists in a's container" "$(t_ssh "$a" -- 'ipcs -m | grep -c 0x')" 1
+expect_eq "THREATS 14: b does not see it" "$(t_ssh "$b" -- 'ipcs -m | grep -c 0x')" 0
+expect_eq "THREATS 14: b does not see a's message queue" "$(t_ssh "$b" -- 'ipcs -q | grep -c 0x')" 0
+expect_eq "THREATS 14: the host's segments are as before" "$(ipcs -m | grep -c 0x)" "$host_shm"
+expect_eq "THREATS 14: the host's message queues are as before" "$(ipcs -q | grep -c 0x)" "$host_msg"
+# 15. kill -9 -1, guessed pids, sethostname: nothing outside changes.
+t_ssh "$a" -- 'kill -9 -1' 2>/dev/null
+expect_eq "THREATS 15: b's session survives a's kill -9 -1" "$(kill -0 "$hold_b" 2>/dev/null && echo alive)" alive
+expect_eq "THREATS 15: the host's sshd survives it" "$(kill -0 "$T_SSHD_PID" 2>/dev/null && echo alive)" alive
+expect_eq "THREATS 15: the host's hostname is unchanged" "$(t_ssh "$a" -- 'hostname h4x 2>/dev/null'; hostname)" "$(hostname)"
+# a's own sessions died with its kill -9 -1: hold its container again.
+wait "$hold_a" 2>/dev/null
+t_ssh_bg "$a" -- 'sleep 60'; hold_a=$T_BG
+for i in $(seq 1 50); do [ -S "/run/nsiso/$(id -u "$a").sock" ] && break; sleep 0.1; done
+# 16. Files a tenant creates as a container uid land in its own host range.
+t_ssh "$a" -- 'unshare -r sh -c "touch ~/as-nested-root"'
+sub=$(grep "^$a:" /etc/subuid | cut -d: -f2)
+expect_eq "THREATS 16: a file made as nested root is owned by the user outside" \
+	"$(stat -c %u "$(getent passwd "$a" | cut -d: -f6)/as-nested-root")" "$(id -u "$a")"
+expect_ne "THREATS 16: container root is the user's subordinate range, not host 0" "$sub" 0
+# 36. Filling /tmp fills the container's tmpfs, not the host's disk.
+expect_eq "THREATS 36: /tmp is a tmpfs of the container" "$(t_ssh "$a" -- 'findmnt -n -o FSTYPE,SOURCE /tmp')" "tmpfs  none"
+
+# 19. A deleted user's uid reused by a new user never gets the old container.
+uid_a=$(id -u "$a")
+userdel -f "$a" 2>/dev/null
+c=nsthc$$
+useradd -m -u "$uid_a" -s /bin/bash "$c" && T_USERS+=("$c")
+install -d -m 0700 -o "$c" -g "$c" "/home/$c/.ssh"
+install -m 0600 -o "$c" -g "$c" "$T_DIR/id.pub" "/home/$c/.ssh/authorized_keys"
+cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+out=$(t_ssh "$c" -- 'echo RAN' 2>/dev/null)
+expect_eq "THREATS 19: the new user is refused while the old container lives" "$out" ""
+sleep 0.2
+expect_match "THREATS 19: refused with ESTALE at attach" \
+	"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep pam_nsiso)" "user=$c step=attach error=ESTALE"
+kill "$hold_a" 2>/dev/null; wait "$hold_a" 2>/dev/null
+for i in $(seq 1 50); do [ -S "/run/nsiso/$uid_a.sock" ] || break; sleep 0.1; done
+expect_eq "THREATS 19: once it ended, the new user gets a container of its own" "$(t_ssh "$c" -- 'hostname')" "$c"
+
+kill "$hold_b" 2>/dev/null; wait "$hold_b" 2>/dev/null
+t_wait_no_containers 10
+expect_eq "no container is left" "$(t_user_supervisors)" 0
+t_finish
