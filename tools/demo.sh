@@ -5,16 +5,9 @@
 # it made when it ends, also on failure. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh
+tools/build.sh
 build=${NSISO_BUILDDIR:-build}
 prefix="$PWD/$build/prefix"
-if [ -f "$build/build.ninja" ]; then
-	meson configure "$build" --prefix="$prefix" >/dev/null
-else
-	meson setup "$build" --prefix="$prefix" >/dev/null
-fi
-meson compile -C "$build" >/dev/null
-meson install -C "$build" --quiet >/dev/null
 
 export NSISO_PREFIX="$prefix" NSISO_LOGCATCH="$PWD/$build/tests/logcatch" NSISO_REAPER="$PWD/$build/tests/reaper"
 set +e

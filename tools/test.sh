@@ -4,16 +4,8 @@
 # NSISO_MUST_WORK=1 (set by .ci/run) turns every skipped test into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh
+tools/build.sh -Dwerror=true
 build=${NSISO_BUILDDIR:-build}
-prefix="$PWD/$build/prefix"
-if [ -f "$build/build.ninja" ]; then
-	meson configure "$build" --prefix="$prefix" -Dwerror=true >/dev/null
-else
-	meson setup "$build" --prefix="$prefix" -Dwerror=true
-fi
-meson compile -C "$build"
-meson install -C "$build" --quiet
 rc=0
 meson test -C "$build" --print-errorlogs --num-processes 1 "$@" || rc=$?
 # The policy parser's fuzzer, bounded in time (FUZZ_SECONDS, default 60).
