@@ -104,6 +104,10 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 		snprintf(rep->detail, sizeof(rep->detail), "%s", set.exempt_source);
 		return 0;
 	}
+	/* keep-id never maps host 0 (THREATS 16, 30). */
+	if (u.uid == 0 || u.gid == 0)
+		return fail(f, STEP_USER, -EPERM, "uid or primary gid 0 is never put in a container; exempt %s instead",
+			    u.name);
 	if (set.ns_mask & NS_BIT(NS_USER)) {
 		r = user_build_idmaps(&u, set.userns, f);
 		if (r < 0)

@@ -31,8 +31,6 @@ int user_resolve(const char *name, struct user_info *u, struct failure *f)
 		return fail(f, STEP_USER, -ENOENT, "no such user %s", name);
 	if (strcmp(pw.pw_name, name) != 0)
 		return fail(f, STEP_USER, -EINVAL, "NSS returned user %s for %s", pw.pw_name, name);
-	if (pw.pw_uid == 0 || pw.pw_gid == 0)
-		return fail(f, STEP_USER, -EPERM, "uid or primary gid 0 is never put in a container");
 	memcpy(u->name, name, len + 1);
 	if (strlen(pw.pw_dir) >= sizeof(u->home))
 		return fail(f, STEP_USER, -ENAMETOOLONG, "home of %s is too long a path", name);

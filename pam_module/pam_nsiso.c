@@ -42,15 +42,18 @@
  * "Joining the user namespace and then letting sshd switch identity").
  *
  * Everything else (policy, ids, creating, tracking) is the helper's. Every
- * failure refuses the session with one log line naming user, step and cause;
- * no failure returns PAM_IGNORE or PAM_SUCCESS. */
+ * failure refuses the session with one log line naming user, step and cause,
+ * and never returns PAM_IGNORE; the one exception is the admin's explicit
+ * on_error = allow, which lets a session whose isolation failed in on the
+ * host with a loud line, and only while nothing of the caller was changed
+ * for good. */
 
 struct args {
 	const char *config;
 	bool debug;
 };
 
-static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
+static int parse_args(pam_handle_t *pamh, const char *user, int argc, const char **argv, struct args *a)
 {
 	a->config = NSISO_DEFAULT_CONFIG;
 	a->debug = false;
@@ -60,8 +63,9 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 		else if (strcmp(argv[i], "debug") == 0)
 			a->debug = true;
 		else {
-			pam_syslog(pamh, LOG_ERR, "refused: step=args error=EINVAL detail=\"unknown or invalid argument '%s'\"",
-				   argv[i]);
+			pam_syslog(pamh, LOG_ERR,
+				   "refused: user=%s step=args error=EINVAL errno=22 detail=\"unknown or invalid module argument '%s'\"",
+				   user, argv[i]);
 			return -EINVAL;
 		}
 	}
@@ -129,8 +133,12 @@ static int run_helper(const char *user, const char *config, struct helper_reply 
 		sigset_t none;
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Lift both above 0-2 first: the caller may have had them closed,
+		 * and dup2() onto the same number would keep FD_CLOEXEC. */
+		int sock = fcntl(theirs, F_DUPFD, 3);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null < 0 || dup2(theirs, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+		int high_null = null < 0 ? -1 : fcntl(null, F_DUPFD, 3);
+		if (sock < 0 || high_null < 0 || dup2(sock, 0) < 0 || dup2(high_null, 1) < 0 || dup2(high_null, 2) < 0 ||
 		    close_range(3, ~0u, 0) < 0)
 			_exit(127);
 		char *const argv[] = { (char *)"nsiso-helper", (char *)"open", (char *)user, (char *)config, NULL };
@@ -192,7 +200,9 @@ static int threads_of_self(void)
  * back; the others are undone if a later one fails. */
 static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT };
 
-static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_size, bool *joined_user)
+/* *committed tells whether the caller was changed for good (then a failure
+ * can only end the caller, never let it go on unisolated). */
+static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_size, bool *committed)
 {
 	int saved[NS_COUNT];
 	int r = 0;
@@ -236,13 +246,14 @@ static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_si
 		}
 		/* From here on there is no way back: a failure is fatal for the
 		 * caller (sshd and su end the login on a failed open_session). */
-		*joined_user = true;
+		*committed = true;
 		if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 			r = neg_errno();
 			snprintf(why, why_size, "becoming container root");
 			goto out;
 		}
 	}
+	*committed = true;
 	/* Nothing started from the session may ever gain a capability or a
 	 * privilege through exec: empty bounding set, no_new_privs. */
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
@@ -283,13 +294,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 	for (int i = 0; i < NS_COUNT; i++)
 		fds[i] = -EBADF;
-	if (parse_args(pamh, argc, argv, &a) < 0)
-		return PAM_SESSION_ERR;
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user || !user[0] ||
 	    strlen(user) > NSISO_USER_MAX) {
 		pam_syslog(pamh, LOG_ERR, "refused: user=? step=user error=EINVAL detail=\"no usable PAM_USER\"");
 		return PAM_SESSION_ERR;
 	}
+	if (parse_args(pamh, user, argc, argv, &a) < 0)
+		return PAM_SESSION_ERR;
 
 	const struct passwd *pw = pam_modutil_getpwnam(pamh, user);
 	if (!pw) {
@@ -333,7 +344,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 	enum nsiso_step step = STEP_VERIFY;
 	uint64_t ino[NS_COUNT] = { 0 };
-	bool joined_user = false;
+	bool committed = false;
 	r = ns_verify_set(fds, rep.ns_mask, ino, why, sizeof(why));
 	for (int i = 0; r == 0 && i < NS_COUNT; i++)
 		if ((rep.ns_mask & NS_BIT(i)) && ino[i] != rep.ns_ino[i]) {
@@ -342,13 +353,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		}
 	if (r == 0) {
 		step = STEP_JOIN;
-		r = join(fds, rep.ns_mask, why, sizeof(why), &joined_user);
+		r = join(fds, rep.ns_mask, why, sizeof(why), &committed);
 	}
 	for (int i = 0; i < NS_COUNT; i++)
 		closep(&fds[i]);
 	if (r < 0)
-		/* Past the user namespace there is no way back to the host. */
-		return refuse_or_allow(pamh, user, allow && !joined_user, step, r, why);
+		/* Once joined for good there is no way back to the host. */
+		return refuse_or_allow(pamh, user, allow && !committed, step, r, why);
 
 	char words[64];
 	if (rep.flags & REPLY_BUILTIN_POLICY)
