@@ -91,7 +91,7 @@ static int explain(const char *user, const char *config, int json)
 	int r = load(config);
 	if (r)
 		return r;
-	r = nss_who_fill(&w, user);
+	r = nss_who_fill(&w, user, true);
 	if (r == -ENOENT) {
 		fprintf(stderr, "nsiso: no such user: %s\n", user);
 		return 3;

@@ -68,4 +68,5 @@ int state_lock_user(int rundir, uid_t uid, struct failure *f);
 int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f);
 
 /* main.c: resolve the policy for a user through NSS. */
-int resolve_for(const struct policy *p, const char *user, struct policy_settings *s, char *err, size_t err_size);
+int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s, char *err,
+		size_t err_size);

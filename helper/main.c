@@ -58,13 +58,18 @@ static int check_caller(struct failure *f)
 	return pidfd;
 }
 
-int resolve_for(const struct policy *p, const char *user, struct policy_settings *s, char *err, size_t err_size)
+int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s, char *err,
+		size_t err_size)
 {
 	static struct nss_who w;
-	int r = nss_who_fill(&w, user);
+	int r = nss_who_fill(&w, user, true);
 	if (r < 0) {
 		snprintf(err, err_size, "user %s cannot be resolved through NSS", user);
 		return r;
+	}
+	if (global_only) {
+		policy_resolve_global(p, &w.who, s);
+		return 0;
 	}
 	return policy_resolve(p, &w.who, s, err, err_size);
 }
@@ -93,7 +98,7 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 		return fail(f, STEP_POLICY, r, "%s", err);
 	if (pol.builtin)
 		rep->flags |= REPLY_BUILTIN_POLICY;
-	r = resolve_for(&pol, u.name, &set, err, sizeof(err));
+	r = resolve_for(&pol, u.name, false, &set, err, sizeof(err));
 	if (r < 0)
 		return fail(f, STEP_POLICY, r, "%s", err);
 	/* From here on a failure is a failed isolation: on_error decides. */

@@ -194,7 +194,7 @@ static void supervisor_accept(struct supervisor *sv)
 	if (r == -EINVAL && req.config[0] != '/')
 		snprintf(err, sizeof(err), "policy path is not absolute");
 	if (r == 0)
-		r = resolve_for(&pol, sv->u->name, &set, err, sizeof(err));
+		r = resolve_for(&pol, sv->u->name, true, &set, err, sizeof(err));
 	if (r < 0)
 		return supervisor_answer(conn, sv, r, STEP_POLICY, err);
 	sv->reply_flags = set.on_error_allow ? REPLY_ON_ERROR_ALLOW : 0;

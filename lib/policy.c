@@ -696,16 +696,13 @@ static void apply(const struct policy *p, const struct policy_rule *r, struct po
 	}
 }
 
-int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *s, char *err,
-		   size_t err_size)
+void policy_resolve_global(const struct policy *p, const struct policy_who *who, struct policy_settings *s)
 {
-	const char *tmpl = "%u";
 	memset(s, 0, sizeof(*s));
 	s->ns_mask = NS_ALL;
 	for (int k = 0; k < KEY_COUNT; k++)
 		strcpy(s->source[k], "built-in");
 	strcpy(s->on_error_source, "built-in");
-	strcpy(s->exempt_source, "");
 	s->on_error_allow = p->on_error_allow;
 	if (p->on_error_file >= 0)
 		snprintf(s->on_error_source, sizeof(s->on_error_source), "%s:[global]", p->files[p->on_error_file]);
@@ -724,7 +721,13 @@ int policy_resolve(const struct policy *p, const struct policy_who *who, struct 
 				 p->exempt_file >= 0 ? p->files[p->exempt_file] : "?", x->group ? "@" : "", x->name);
 		}
 	}
+}
 
+int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *s, char *err,
+		   size_t err_size)
+{
+	const char *tmpl = "%u";
+	policy_resolve_global(p, who, s);
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (p->rules[i].kind == RULE_DEFAULT)
 			apply(p, &p->rules[i], s, &tmpl);

@@ -134,6 +134,11 @@ int policy_load_fd(struct policy *p, int fd, const char *name, char *err, size_t
 int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *out, char *err,
 		   size_t err_size);
 
+/* Only what a live container's supervisor needs at every attach: exempt
+ * and on_error (no hostname, no NSS group lookups unless an @group is
+ * exempted). */
+void policy_resolve_global(const struct policy *p, const struct policy_who *who, struct policy_settings *out);
+
 /* Expand a hostname template (%u user, %U uid, %g primary group, %h host's
  * hostname) and check the result is a hostname the kernel accepts and a
  * person can read. 0 or -EINVAL. */

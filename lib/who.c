@@ -11,9 +11,16 @@
 
 static bool nss_in_group(const char *name, void *ctx)
 {
-	const struct nss_who *w = ctx;
+	struct nss_who *w = ctx;
 	struct group gr, *res = NULL;
 	char buf[16384];
+	if (w->n_gids < 0) {
+		w->n_gids = WHO_GROUPS_MAX;
+		/* On failure, membership of nothing: a group section does not apply
+		 * and an @group exemption does not exempt (fail closed). */
+		if (getgrouplist(w->user, w->gid, w->gids, &w->n_gids) < 0)
+			w->n_gids = 0;
+	}
 	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
 		return false;
 	for (int i = 0; i < w->n_gids; i++)
@@ -22,7 +29,7 @@ static bool nss_in_group(const char *name, void *ctx)
 	return false;
 }
 
-int nss_who_fill(struct nss_who *w, const char *user)
+int nss_who_fill(struct nss_who *w, const char *user, bool full)
 {
 	struct passwd pw, *res = NULL;
 	struct group gr, *gres = NULL;
@@ -40,18 +47,19 @@ int nss_who_fill(struct nss_who *w, const char *user)
 	w->who.user = w->user;
 	w->who.uid = pw.pw_uid;
 	gid_t gid = pw.pw_gid;
-	w->n_gids = WHO_GROUPS_MAX;
-	if (getgrouplist(user, gid, w->gids, &w->n_gids) < 0)
-		return -E2BIG;
+	w->gid = gid;
+	w->n_gids = -1;
+	w->who.in_group = nss_in_group;
+	w->who.ctx = w;
+	w->who.group = w->group;
+	w->who.host = w->host;
+	if (!full)
+		return 0;
 	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &gres) == 0 && gres)
 		snprintf(w->group, sizeof(w->group), "%s", gr.gr_name);
 	else
 		snprintf(w->group, sizeof(w->group), "%u", (unsigned)gid);
 	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
 		w->host[0] = '\0';
-	w->who.group = w->group;
-	w->who.host = w->host;
-	w->who.in_group = nss_in_group;
-	w->who.ctx = w;
 	return 0;
 }

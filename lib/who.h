@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "policy.h"
@@ -15,9 +16,12 @@ struct nss_who {
 	char user[POLICY_NAME_MAX + 1];
 	char group[POLICY_NAME_MAX + 1];
 	char host[POLICY_HOSTNAME_MAX + 1];
-	int n_gids;
+	gid_t gid;
+	int n_gids; /* -1 until read */
 	gid_t gids[WHO_GROUPS_MAX];
 };
 
-/* 0, -ENOENT for no such user, or -errno. */
-int nss_who_fill(struct nss_who *w, const char *user);
+/* 0, -ENOENT for no such user, or -errno. With full false, only the user
+ * and uid (enough for policy_resolve_global()); the group list is read only
+ * when a membership is first asked either way. */
+int nss_who_fill(struct nss_who *w, const char *user, bool full);
