@@ -28,6 +28,10 @@ host_ns=$(t_ns_of $$)
 # that were not alive at the same time would prove nothing.
 t_ssh_bg "$a" -- 'sleep 120'; hold_a=$T_BG
 t_ssh_bg "$b" -- 'sleep 120'; hold_b=$T_BG
+for i in $(seq 1 100); do
+	pgrep -u "$a" -x sleep >/dev/null && pgrep -u "$b" -x sleep >/dev/null && break
+	sleep 0.1
+done
 
 out_a=$(t_ssh "$a" -- "$probe"); rc=$?
 expect_eq "key login of $a runs the command" "$rc" 0
