@@ -75,7 +75,9 @@ t_cleanup() {
 		wait "$T_LOG_PID" 2>/dev/null
 	fi
 	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
-	rmdir /run/sshd-nsiso-test 2>/dev/null
+	[ -n "${T_MADE_SSHD_DIR:-}" ] && rmdir /run/sshd 2>/dev/null
+	# The helper's state directory, when no container is left in it.
+	rmdir /run/nsiso 2>/dev/null
 	true
 }
 
@@ -152,7 +154,9 @@ session  required  $T_MODULE $args
 PAM
 	T_PAMFILES+=("/etc/pam.d/$T_SERVICE")
 	t_logcatch
-	mkdir -p /run/sshd
+	if [ ! -d /run/sshd ]; then
+		mkdir -p /run/sshd && T_MADE_SSHD_DIR=1
+	fi
 	local try
 	for try in 1 2 3 4 5; do
 		T_PORT=$((20000 + RANDOM % 20000))
