@@ -99,7 +99,26 @@ expect_eq "threaded caller refused" "$out" "open_session: PAM_SESSION_ERR"
 expect_eq "threaded caller's namespaces unchanged" \
 	"$(grep ns-after "$T_DIR/err" | cut -d: -f2-)" "$(grep ns-before "$T_DIR/err" | cut -d: -f2-)"
 
-# 4. pamtester, through a service in /etc/pam.d.
+# 4. A hostile caller's environment and limits (THREATS 21, 22).
+rm -f /run/nsiso-evil.*
+out=$(env LD_PRELOAD="$NSISO_EVIL_PRELOAD" NSISO_DEBUG=1 PATH=/nonexistent IFS=x TMPDIR=/nonexistent \
+	"$NSISO_PAMDRIVE" "$conf" good "$u" -- /bin/true 2>&1)
+expect_eq "THREATS 21: a session opens with a hostile environment" "$?" 0
+expect_eq "THREATS 21: LD_PRELOAD reaches no nsiso process" "$(ls /run/nsiso-evil.* 2>/dev/null | wc -l)" 0
+rm -f /run/nsiso-evil.*
+t_wait_no_containers 10
+out=$( (umask 0777; "$NSISO_PAMDRIVE" "$conf" good "$u" -- /bin/true) 2>&1 )
+expect_eq "THREATS 22: an odd umask changes nothing" "$?" 0
+expect_eq "THREATS 22: the state directory is still 0700" "$(stat -c %a /run/nsiso)" 700
+t_wait_no_containers 10
+out=$( (ulimit -n 9; "$NSISO_PAMDRIVE" "$conf" good "$u" -- /bin/true) 2>/dev/null )
+expect_match "THREATS 22: with 9 fds the session is refused, not half-built" "$out" "open_session: PAM_(SESSION|BUF)_ERR"
+t_wait_no_containers 10
+expect_eq "THREATS 22: nothing is left of it" "$(t_user_supervisors)" 0
+out=$("$NSISO_PAMDRIVE" "$conf" good "$u" -- /bin/true 2>&1)
+expect_eq "THREATS 22: the next login works" "$?" 0
+
+# 5. pamtester, through a service in /etc/pam.d.
 svc="nsiso-pamtester-$$"
 printf 'session required %s config=%s\n' "$NSISO_MODULE" "$good" > "/etc/pam.d/$svc"
 T_PAMFILES+=("/etc/pam.d/$svc")
@@ -110,7 +129,7 @@ out=$(pamtester "$svc" "$u" open_session 2>&1); rc=$?
 expect_ne "pamtester: an invalid policy fails open_session" "$rc" 0
 expect_match "pamtester: with PAM_SESSION_ERR's message" "$out" "Cannot make/remove an entry for the specified session"
 
-# 5. No container is left once the callers have exited.
+# 6. No container is left once the callers have exited.
 t_wait_no_containers 10
 expect_eq "no supervisor left for the test users" "$(t_user_supervisors)" 0
 
