@@ -118,6 +118,23 @@ expect_eq "THREATS 22: nothing is left of it" "$(t_user_supervisors)" 0
 out=$("$NSISO_PAMDRIVE" "$conf" good "$u" -- /bin/true 2>&1)
 expect_eq "THREATS 22: the next login works" "$?" 0
 
+# THREATS 37: the helper SIGKILLed at various points of a first login: that
+# login fails closed, the next one works, nothing is left.
+t_wait_no_containers 10
+for delay in 0 0.002 0.004 0.006 0.008 0.012 0.016; do
+	"$NSISO_PAMDRIVE" "$conf" good "$u" -- /bin/true >/dev/null 2>&1 &
+	drv=$!
+	sleep "$delay"
+	pkill -KILL -x nsiso-helper
+	wait "$drv"
+	after=$("$NSISO_PAMDRIVE" "$conf" good "$u" -- /bin/true 2>&1)
+	rc=$?
+	expect_eq "THREATS 37: after a helper killed at +${delay}s the next login works" "$rc" 0
+done
+t_wait_no_containers 10
+expect_eq "THREATS 37: no container is left" "$(t_user_supervisors)" 0
+expect_eq "THREATS 37: no lock or socket is left" "$(ls /run/nsiso 2>/dev/null | wc -l)" 0
+
 # 5. pamtester, through a service in /etc/pam.d.
 svc="nsiso-pamtester-$$"
 printf 'session required %s config=%s\n' "$NSISO_MODULE" "$good" > "/etc/pam.d/$svc"
