@@ -51,10 +51,11 @@ static void add_error(struct errbuf *e, int error, const char *fmt, ...)
 
 /* ---- values ---------------------------------------------------------- */
 
-typedef int (*key_parser)(struct policy_values *v, const char *value, char *why, size_t why_size);
+typedef int (*key_parser)(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size);
 
-static int parse_namespaces(struct policy_values *v, const char *value, char *why, size_t why_size)
+static int parse_namespaces(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
+	(void)k;
 	char buf[256];
 	if (strlen(value) >= sizeof(buf)) {
 		snprintf(why, why_size, "value too long");
@@ -89,8 +90,9 @@ static int parse_namespaces(struct policy_values *v, const char *value, char *wh
 	return 0;
 }
 
-static int parse_hostname(struct policy_values *v, const char *value, char *why, size_t why_size)
+static int parse_hostname(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
+	(void)k;
 	char probe[POLICY_HOSTNAME_MAX + 1];
 	struct policy_who stand_in = { .user = "u", .uid = 1, .group = "g", .host = "h" };
 	if (strlen(value) >= sizeof(v->hostname)) {
@@ -110,50 +112,36 @@ static int parse_hostname(struct policy_values *v, const char *value, char *why,
 	return 0;
 }
 
-static int parse_word(const char *value, const char *const *words, int n, const char *key, char *why, size_t why_size)
+/* Keys whose value is one word of a list; the index is the enum value. */
+static const char *const choice_words[KEY_COUNT][3] = {
+	[KEY_USERNS] = { "keep-id+subuid", "keep-id", NULL },
+	[KEY_TMP] = { "private", "shared", NULL },
+	[KEY_HOME] = { "shared", "read-only", NULL },
+};
+
+static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
-	for (int i = 0; i < n; i++)
-		if (strcmp(value, words[i]) == 0)
-			return i;
+	const char *const *words = choice_words[k];
+	for (int i = 0; words[i]; i++) {
+		if (strcmp(value, words[i]) != 0)
+			continue;
+		if (k == KEY_USERNS)
+			v->userns = (enum userns_mode)i;
+		else if (k == KEY_TMP)
+			v->tmp = (enum tmp_mode)i;
+		else
+			v->home = (enum home_mode)i;
+		return 0;
+	}
 	snprintf(why, why_size, "'%.64s' is not one of:", value);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; words[i]; i++)
 		snprintf(why + strlen(why), why_size - strlen(why), " %s", words[i]);
-	(void)key;
 	return -EINVAL;
 }
 
-static int parse_userns(struct policy_values *v, const char *value, char *why, size_t why_size)
+static int parse_linger(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
-	static const char *const w[] = { "keep-id+subuid", "keep-id" };
-	int i = parse_word(value, w, 2, "userns", why, why_size);
-	if (i < 0)
-		return i;
-	v->userns = (enum userns_mode)i;
-	return 0;
-}
-
-static int parse_tmp(struct policy_values *v, const char *value, char *why, size_t why_size)
-{
-	static const char *const w[] = { "private", "shared" };
-	int i = parse_word(value, w, 2, "tmp", why, why_size);
-	if (i < 0)
-		return i;
-	v->tmp = (enum tmp_mode)i;
-	return 0;
-}
-
-static int parse_home(struct policy_values *v, const char *value, char *why, size_t why_size)
-{
-	static const char *const w[] = { "shared", "read-only" };
-	int i = parse_word(value, w, 2, "home", why, why_size);
-	if (i < 0)
-		return i;
-	v->home = (enum home_mode)i;
-	return 0;
-}
-
-static int parse_linger(struct policy_values *v, const char *value, char *why, size_t why_size)
-{
+	(void)k;
 	if (strcmp(value, "no") == 0) {
 		v->linger = 0;
 		return 0;
@@ -178,8 +166,8 @@ static int parse_linger(struct policy_values *v, const char *value, char *why, s
 }
 
 static const key_parser key_parsers[KEY_COUNT] = {
-	[KEY_NAMESPACES] = parse_namespaces, [KEY_HOSTNAME] = parse_hostname, [KEY_USERNS] = parse_userns,
-	[KEY_TMP] = parse_tmp,               [KEY_HOME] = parse_home,         [KEY_LINGER] = parse_linger,
+	[KEY_NAMESPACES] = parse_namespaces, [KEY_HOSTNAME] = parse_hostname, [KEY_USERNS] = parse_choice,
+	[KEY_TMP] = parse_choice,            [KEY_HOME] = parse_choice,       [KEY_LINGER] = parse_linger,
 };
 
 /* A user or group name as it may stand in a section or in exempt. */
@@ -513,7 +501,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 				  line, section, key);
 			continue;
 		}
-		r = key_parsers[ki](&rule->values, value, why, sizeof(why));
+		r = key_parsers[ki](&rule->values, (enum policy_key)ki, value, why, sizeof(why));
 		if (r < 0) {
 			add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, why);
 			continue;
