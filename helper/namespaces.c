@@ -76,6 +76,12 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 	if (RETRY_EINTR(read(go, &c, 1)) != 1)
 		_exit(1);
 	(void)close(go);
+	/* Keep the report pipe and the lifeline above 0-3, which are arranged
+	 * for the init at the end and must clobber neither. */
+	report = fcntl(report, F_DUPFD_CLOEXEC, 10);
+	lifeline = fcntl(lifeline, F_DUPFD_CLOEXEC, 10);
+	if (report < 0 || lifeline < 0)
+		_exit(1);
 
 	if (creds_become(u, userns, &f) < 0)
 		report_and_exit(report, &f);
