@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <syslog.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -132,6 +133,8 @@ struct supervisor {
 	uint32_t reply_flags;  /* for the answer being built */
 	int64_t linger;        /* seconds to stay up without sessions; -1 for ever */
 	int64_t empty_since;   /* ms, when the last session left */
+	int64_t started;       /* ms */
+	unsigned long attached; /* sessions over the container's life */
 };
 
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
@@ -209,6 +212,7 @@ static void supervisor_accept(struct supervisor *sv)
 	if (sv->n_holders >= SESSIONS_MAX)
 		return supervisor_answer(conn, sv, -EUSERS, STEP_ATTACH, "too many sessions in this container");
 	sv->holders[sv->n_holders++] = TAKE_FD(h);
+	sv->attached++;
 	sv->armed = true;
 	supervisor_answer(conn, sv, 0, STEP_NONE, NULL);
 }
@@ -297,6 +301,9 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	/* Ending the init ends every process of the PID namespace. */
 	(void)syscall(SYS_pidfd_send_signal, sv->c.init_pidfd, SIGKILL, NULL, 0);
 	close_fd(&sv->c.lifeline);
+	syslog(LOG_INFO, "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
+	       sv->u->name, (unsigned)sv->u->uid, (int)sv->c.init_pid, (double)(now_ms() - sv->started) / 1000.0,
+	       sv->attached, init_died ? "init-died" : sv->armed ? "last-session-ended" : "no-first-session");
 	(void)RETRY_EINTR(waitpid(sv->c.init_pid, NULL, 0));
 	_exit(0);
 }
@@ -346,6 +353,9 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.u = u;
 	sv.linger = s->linger;
 	sv.empty_since = -1;
+	sv.started = now_ms();
+	/* The supervisor's one log line, at the end: authpriv like the module's. */
+	openlog("nsiso-sup", LOG_PID, LOG_AUTHPRIV);
 	if (r == 0)
 		r = container_create(u, s, &sv.c, &f);
 	if (r < 0) {

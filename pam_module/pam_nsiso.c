@@ -371,13 +371,16 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 }
 
 /* The session ends when the process that opened it exits: the container's
- * supervisor holds a pidfd of it. Nothing to do here, and nothing that could
- * fail when sshd was killed and never calls it. */
+ * supervisor holds a pidfd of it. Nothing to undo here (and nothing that
+ * could fail when sshd was killed and never calls it); one log line. */
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void)pamh;
 	(void)flags;
 	(void)argc;
 	(void)argv;
+	const char *user = NULL;
+	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user)
+		user = "?";
+	pam_syslog(pamh, LOG_INFO, "session closed user=%s pid=%d", user, (int)getpid());
 	return PAM_SUCCESS;
 }

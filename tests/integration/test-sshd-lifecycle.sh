@@ -49,6 +49,10 @@ up() { [ -n "$(init_of "$u")" ]; }
 ns1=$(t_ssh "$u" -- "$userns_cmd")
 expect_match "a session reports its user namespace" "$ns1" '^[0-9]+$'
 if wait_until 5 gone "$ns1"; then ok "the container is gone within 5 s of the last logout"; else not_ok "the container outlived its last session"; fi
+sleep 0.2
+expect_match "the session's end is logged" "$(grep "pam_nsiso" "$T_DIR/syslog" | grep "session closed user=$u" | head -n1)" "session closed user=$u pid=[0-9]+"
+expect_match "the container's end is logged with its lifetime" "$(grep "nsiso-sup" "$T_DIR/syslog" | grep "user=$u " | head -n1)" \
+	"container ended user=$u uid=$uid init_pid=[0-9]+ lifetime_s=[0-9.]+ sessions=1 reason=last-session-ended"
 
 # 2. First of two sessions logs out: the second lives on, new logins join it.
 t_ssh_bg "$u" -- 'sleep 60'; s1=$T_BG
@@ -82,6 +86,11 @@ ns3=$(t_ssh "$u" -- "$userns_cmd")
 init3=$(init_of "$u")
 kill -9 "$init3"
 if wait_until 5 gone "$ns3"; then ok "a container whose init died is torn down"; else not_ok "a dead init left its container behind"; fi
+sleep 0.2
+# (its reason may read last-session-ended: the init finishes dying only once
+# its sessions were reaped, and their sshd monitors exit first)
+expect_match "the end of a container whose init died is logged" "$(grep "nsiso-sup" "$T_DIR/syslog" | grep "init_pid=$init3 ")" \
+	"container ended user=$u uid=$uid init_pid=$init3 lifetime_s=[0-9.]+ sessions=[0-9]+ reason=(init-died|last-session-ended)"
 wait "$s3" 2>/dev/null
 # Namespace inode numbers are recycled once freed: identify by the init.
 t_ssh_bg "$u" -- 'sleep 5'; s3b=$T_BG
