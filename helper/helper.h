@@ -46,6 +46,9 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, str
 /* network.c */
 int network_setup_loopback(struct failure *f);
 
+/* seccomp.c: the default filter as a sealed memfd of raw BPF. */
+int seccomp_build(int *out, struct failure *f);
+
 /* caps.c */
 int creds_become(const struct user_info *u, bool userns, struct failure *f);
 int caps_drop_all(struct failure *f);

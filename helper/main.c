@@ -75,7 +75,7 @@ int resolve_for(const struct policy *p, const char *user, bool global_only, stru
 }
 
 static int helper_open(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT],
-		       struct failure *f)
+		       int *seccomp_fd, struct failure *f)
 {
 	static struct user_info u;
 	static struct policy pol;
@@ -135,13 +135,13 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 	/* Under the lock: the container we find cannot retire before we are
 	 * registered in it, and two first logins make one container. */
 	struct attach_reply ar;
-	r = attach_container(u.uid, u.name, config, holder, &ar, fds);
+	r = attach_container(u.uid, u.name, config, holder, &ar, fds, seccomp_fd);
 	if (attach_no_container(r)) {
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0)
 			return r;
 		rep->flags |= REPLY_CREATED;
-		r = attach_container(u.uid, u.name, config, holder, &ar, fds);
+		r = attach_container(u.uid, u.name, config, holder, &ar, fds, seccomp_fd);
 		if (attach_no_container(r))
 			return fail(f, STEP_ATTACH, r, "the new container's supervisor is not answering");
 	}
@@ -162,6 +162,7 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 			return fail(f, STEP_VERIFY, -ESTALE, "%s namespace changed under us", ns_types[i].proc_name);
 	rep->ns_mask = ar.ns_mask;
 	rep->init_pid = ar.init_pid;
+	rep->hard = ar.hard;
 	return 0;
 }
 
@@ -170,6 +171,7 @@ int main(int argc, char **argv)
 	struct helper_reply rep = { .version = NSISO_PROTO_VERSION };
 	struct failure f = { 0 };
 	int fds[NS_COUNT];
+	int seccomp_fd = -EBADF;
 
 	for (int i = 0; i < NS_COUNT; i++)
 		fds[i] = -EBADF;
@@ -185,9 +187,9 @@ int main(int argc, char **argv)
 	(void)alarm(HELPER_TIMEOUT_S);
 	(void)umask(077);
 
-	int r = helper_open(argv[2], argv[3], &rep, fds, &f);
+	int r = helper_open(argv[2], argv[3], &rep, fds, &seccomp_fd, &f);
 	size_t n = 0;
-	int send[NS_COUNT];
+	int send[NS_COUNT + 1];
 	if (r < 0) {
 		rep.error = f.error;
 		rep.step = f.step;
@@ -197,9 +199,12 @@ int main(int argc, char **argv)
 		for (int i = 0; i < NS_COUNT; i++)
 			if (rep.ns_mask & NS_BIT(i))
 				send[n++] = fds[i];
+		if (rep.hard.flags & HARDEN_SECCOMP)
+			send[n++] = seccomp_fd;
 	}
 	r = fdpass_send(0, &rep, sizeof(rep), send, n);
 	for (int i = 0; i < NS_COUNT; i++)
 		closep(&fds[i]);
+	closep(&seccomp_fd);
 	return r < 0 || rep.error < 0 ? 1 : 0;
 }

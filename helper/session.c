@@ -134,6 +134,8 @@ struct supervisor {
 	int64_t linger;        /* seconds to stay up without sessions; -1 for ever */
 	int64_t empty_since;   /* ms, when the last session left */
 	int64_t started;       /* ms */
+	struct session_hardening hard; /* what every session gets */
+	int seccomp_fd;
 	unsigned long attached; /* sessions over the container's life */
 };
 
@@ -141,7 +143,7 @@ static void supervisor_answer(int conn, struct supervisor *sv, int error, enum n
 {
 	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .error = error, .step = step,
 				    .flags = sv->reply_flags };
-	int fds[NS_COUNT] = { 0 };
+	int fds[NS_COUNT + 1] = { 0 };
 	size_t n = 0;
 	sv->reply_flags = 0;
 	if (error == 0 && !(rep.flags & REPLY_EXEMPT)) {
@@ -153,6 +155,9 @@ static void supervisor_answer(int conn, struct supervisor *sv, int error, enum n
 				rep.ns_ino[i] = sv->c.ns_ino[i];
 				fds[n++] = sv->c.ns_fds[i];
 			}
+		rep.hard = sv->hard;
+		if (sv->hard.flags & HARDEN_SECCOMP)
+			fds[n++] = sv->seccomp_fd;
 	}
 	snprintf(rep.detail, sizeof(rep.detail), "%s", detail ? detail : "");
 	if (fdpass_send(conn, &rep, sizeof(rep), fds, n) < 0 && error == 0 && n > 0 && sv->n_holders > 0) {
@@ -354,6 +359,15 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.linger = s->linger;
 	sv.empty_since = -1;
 	sv.started = now_ms();
+	sv.seccomp_fd = -EBADF;
+	sv.hard.cap_keep = s->capabilities;
+	if (s->no_new_privs == YES)
+		sv.hard.flags |= HARDEN_NO_NEW_PRIVS;
+	if (r == 0 && s->seccomp == SECCOMP_DEFAULT) {
+		r = seccomp_build(&sv.seccomp_fd, &f);
+		if (r == 0)
+			sv.hard.flags |= HARDEN_SECCOMP;
+	}
 	/* The supervisor's one log line, at the end: authpriv like the module's. */
 	openlog("nsiso-sup", LOG_PID, LOG_AUTHPRIV);
 	if (r == 0)

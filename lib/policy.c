@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "fsutil.h"
@@ -21,6 +22,8 @@
 const char *const policy_key_names[KEY_COUNT] = {
 	[KEY_NAMESPACES] = "namespaces", [KEY_HOSTNAME] = "hostname", [KEY_USERNS] = "userns",
 	[KEY_TMP] = "tmp",               [KEY_HOME] = "home",         [KEY_LINGER] = "linger",
+	[KEY_SECCOMP] = "seccomp",       [KEY_NO_NEW_PRIVS] = "no_new_privs",
+	[KEY_CAPABILITIES] = "capabilities",
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -117,6 +120,8 @@ static const char *const choice_words[KEY_COUNT][3] = {
 	[KEY_USERNS] = { "keep-id+subuid", "keep-id", NULL },
 	[KEY_TMP] = { "private", "shared", NULL },
 	[KEY_HOME] = { "shared", "read-only", NULL },
+	[KEY_SECCOMP] = { "default", "off", NULL },
+	[KEY_NO_NEW_PRIVS] = { "yes", "no", NULL },
 };
 
 static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
@@ -125,12 +130,13 @@ static int parse_choice(struct policy_values *v, enum policy_key k, const char *
 	for (int i = 0; words[i]; i++) {
 		if (strcmp(value, words[i]) != 0)
 			continue;
-		if (k == KEY_USERNS)
-			v->userns = (enum userns_mode)i;
-		else if (k == KEY_TMP)
-			v->tmp = (enum tmp_mode)i;
-		else
-			v->home = (enum home_mode)i;
+		switch (k) {
+		case KEY_USERNS: v->userns = (enum userns_mode)i; break;
+		case KEY_TMP: v->tmp = (enum tmp_mode)i; break;
+		case KEY_HOME: v->home = (enum home_mode)i; break;
+		case KEY_SECCOMP: v->seccomp = (enum seccomp_mode)i; break;
+		default: v->no_new_privs = (enum yes_no)i; break;
+		}
 		return 0;
 	}
 	snprintf(why, why_size, "'%.64s' is not one of:", value);
@@ -165,9 +171,53 @@ static int parse_linger(struct policy_values *v, enum policy_key k, const char *
 	return 0;
 }
 
+/* Capability names as capabilities(7) spells them, without libcap: the
+ * policy library stays free of it. */
+static const char *const cap_names[] = {
+	"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid", "cap_kill",
+	"cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable", "cap_net_bind_service",
+	"cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner", "cap_sys_module",
+	"cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot",
+	"cap_sys_nice", "cap_sys_resource", "cap_sys_time", "cap_sys_tty_config", "cap_mknod", "cap_lease",
+	"cap_audit_write", "cap_audit_control", "cap_setfcap", "cap_mac_override", "cap_mac_admin", "cap_syslog",
+	"cap_wake_alarm", "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf", "cap_checkpoint_restore",
+};
+
+static int parse_capabilities(struct policy_values *v, enum policy_key k, const char *value, char *why,
+			      size_t why_size)
+{
+	(void)k;
+	char buf[1024];
+	if (strlen(value) >= sizeof(buf)) {
+		snprintf(why, why_size, "value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, value);
+	uint64_t mask = 0;
+	char *save = NULL;
+	for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+		if (strcmp(w, "none") == 0)
+			continue;
+		int found = -1;
+		for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+			if (strcasecmp(w, cap_names[i]) == 0 ||
+			    (strncasecmp(w, "cap_", 4) != 0 && strcasecmp(w, cap_names[i] + 4) == 0))
+				found = (int)i;
+		if (found < 0) {
+			snprintf(why, why_size, "unknown capability '%.32s'", w);
+			return -EINVAL;
+		}
+		mask |= UINT64_C(1) << found;
+	}
+	v->capabilities = mask;
+	return 0;
+}
+
 static const key_parser key_parsers[KEY_COUNT] = {
 	[KEY_NAMESPACES] = parse_namespaces, [KEY_HOSTNAME] = parse_hostname, [KEY_USERNS] = parse_choice,
 	[KEY_TMP] = parse_choice,            [KEY_HOME] = parse_choice,       [KEY_LINGER] = parse_linger,
+	[KEY_SECCOMP] = parse_choice,        [KEY_NO_NEW_PRIVS] = parse_choice,
+	[KEY_CAPABILITIES] = parse_capabilities,
 };
 
 /* A user or group name as it may stand in a section or in exempt. */
@@ -497,7 +547,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 				ki = j;
 		if (ki < 0) {
 			add_error(e, -EINVAL,
-				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger)", name,
+				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities)", name,
 				  line, section, key);
 			continue;
 		}
@@ -678,6 +728,9 @@ static void apply(const struct policy *p, const struct policy_rule *r, struct po
 		case KEY_TMP: s->tmp = v->tmp; break;
 		case KEY_HOME: s->home = v->home; break;
 		case KEY_LINGER: s->linger = v->linger; break;
+		case KEY_SECCOMP: s->seccomp = v->seccomp; break;
+		case KEY_NO_NEW_PRIVS: s->no_new_privs = v->no_new_privs; break;
+		case KEY_CAPABILITIES: s->capabilities = v->capabilities; break;
 		case KEY_COUNT: break;
 		}
 		source_of(p, r, s->source[k], sizeof(s->source[k]));
@@ -751,6 +804,22 @@ const char *policy_value_text(const struct policy_settings *s, enum policy_key k
 		else
 			snprintf(buf, size, "%" PRId64, s->linger);
 		break;
+	case KEY_SECCOMP: snprintf(buf, size, "%s", s->seccomp == SECCOMP_OFF ? "off" : "default"); break;
+	case KEY_NO_NEW_PRIVS: snprintf(buf, size, "%s", s->no_new_privs == NO ? "no" : "yes"); break;
+	case KEY_CAPABILITIES: {
+		size_t used = 0;
+		buf[0] = '\0';
+		for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+			if (s->capabilities & (UINT64_C(1) << i)) {
+				int n = snprintf(buf + used, size - used, "%s%s", used ? " " : "", cap_names[i]);
+				if (n < 0 || (size_t)n >= size - used)
+					break;
+				used += (size_t)n;
+			}
+		if (!buf[0])
+			snprintf(buf, size, "none");
+		break;
+	}
 	default: snprintf(buf, size, "?");
 	}
 	return buf;

@@ -38,12 +38,17 @@ enum policy_key {
 	KEY_TMP,
 	KEY_HOME,
 	KEY_LINGER,
+	KEY_SECCOMP,
+	KEY_NO_NEW_PRIVS,
+	KEY_CAPABILITIES,
 	KEY_COUNT
 };
 
 enum userns_mode { USERNS_KEEP_ID_SUBUID = 0, USERNS_KEEP_ID };
 enum tmp_mode { TMP_PRIVATE = 0, TMP_SHARED };
 enum home_mode { HOME_SHARED = 0, HOME_READ_ONLY };
+enum seccomp_mode { SECCOMP_DEFAULT = 0, SECCOMP_OFF };
+enum yes_no { YES = 0, NO };
 enum rule_kind { RULE_DEFAULT = 0, RULE_GROUP, RULE_USER };
 
 /* Values one section sets; set has a bit per enum policy_key. */
@@ -55,6 +60,9 @@ struct policy_values {
 	enum tmp_mode tmp;
 	enum home_mode home;
 	int64_t linger; /* seconds; 0 no; POLICY_LINGER_FOREVER yes */
+	enum seccomp_mode seccomp;
+	enum yes_no no_new_privs;
+	uint64_t capabilities; /* bit n: capability n stays in the bounding set */
 };
 
 struct policy_rule {
@@ -108,13 +116,17 @@ struct policy_settings {
 	enum tmp_mode tmp;
 	enum home_mode home;
 	int64_t linger;
+	enum seccomp_mode seccomp;
+	enum yes_no no_new_privs;
+	uint64_t capabilities;
 	char source[KEY_COUNT][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */
 };
 
 extern const char *const policy_key_names[KEY_COUNT];
 
 /* Built-in defaults: every namespace, hostname = user name, keep-id+subuid,
- * private /tmp, shared home, no linger, on_error = deny, nobody exempt. */
+ * private /tmp, shared home, no linger, the default seccomp filter,
+ * no_new_privs, an empty bounding set, on_error = deny, nobody exempt. */
 void policy_init_builtin(struct policy *p);
 
 /* Load the main file at path and its drop-ins, every one through

@@ -45,6 +45,21 @@ enum {
 	REPLY_ON_ERROR_ALLOW = 1u << 3,  /* on a failure, let the session in unisolated */
 };
 
+/* What the module applies to the session after joining (policy keys
+ * seccomp, no_new_privs, capabilities). With HARDEN_SECCOMP, one more fd
+ * follows the namespace fds: a sealed memfd of raw BPF. */
+enum {
+	HARDEN_SECCOMP = 1u << 0,
+	HARDEN_NO_NEW_PRIVS = 1u << 1,
+};
+#define SECCOMP_INSNS_MAX 4096
+
+struct session_hardening {
+	uint32_t flags;
+	uint32_t reserved;
+	uint64_t cap_keep; /* bounding set kept: bit n = capability n */
+};
+
 /* helper -> module, with one fd per bit of ns_mask in enum ns_index order. */
 struct helper_reply {
 	uint32_t version;
@@ -56,6 +71,7 @@ struct helper_reply {
 	uint32_t uid;
 	uint32_t gid;
 	uint64_t ns_ino[NS_COUNT];
+	struct session_hardening hard;
 	char detail[NSISO_DETAIL_MAX];
 };
 
@@ -78,6 +94,7 @@ struct attach_reply {
 	uint32_t init_pid;
 	uint32_t sessions;
 	uint64_t ns_ino[NS_COUNT];
+	struct session_hardening hard;
 	char detail[NSISO_DETAIL_MAX];
 };
 

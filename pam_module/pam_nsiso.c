@@ -10,7 +10,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/capability.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -110,7 +113,8 @@ static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, enu
 
 /* Runs the helper; on success the namespace fds are in fds[] (by enum
  * ns_index, -EBADF where absent). */
-static int run_helper(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT])
+static int run_helper(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT],
+		      int *seccomp_fd)
 {
 	int sv[2];
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
@@ -151,9 +155,9 @@ static int run_helper(const char *user, const char *config, struct helper_reply 
 	}
 	close_fd(&theirs);
 
-	int got[NS_COUNT];
+	int got[NS_COUNT + 1];
 	size_t n = 0;
-	int r = fdpass_recv(mine, rep, sizeof(*rep), got, NS_COUNT, &n);
+	int r = fdpass_recv(mine, rep, sizeof(*rep), got, NS_COUNT + 1, &n);
 	(void)RETRY_EINTR(waitpid(pid, NULL, 0));
 	(void)sigaction(SIGCHLD, &old_chld, NULL);
 	if (r < 0) {
@@ -171,7 +175,8 @@ static int run_helper(const char *user, const char *config, struct helper_reply 
 		return -EPROTO;
 	}
 	rep->detail[sizeof(rep->detail) - 1] = '\0';
-	if (rep->error < 0 || n != (size_t)__builtin_popcount(rep->ns_mask & NS_ALL)) {
+	size_t want = (size_t)__builtin_popcount(rep->ns_mask & NS_ALL) + !!(rep->hard.flags & HARDEN_SECCOMP);
+	if (rep->error < 0 || n != want) {
 		for (size_t i = 0; i < n; i++)
 			(void)close(got[i]);
 		return rep->error < 0 ? rep->error : -EBADMSG;
@@ -179,6 +184,49 @@ static int run_helper(const char *user, const char *config, struct helper_reply 
 	size_t k = 0;
 	for (int i = 0; i < NS_COUNT; i++)
 		fds[i] = (rep->ns_mask & NS_BIT(i)) ? got[k++] : -EBADF;
+	*seccomp_fd = (rep->hard.flags & HARDEN_SECCOMP) ? got[k++] : -EBADF;
+	return 0;
+}
+
+/* What the policy asks of every session (seccomp, no_new_privs,
+ * capabilities), applied to the caller, so that the session child and the
+ * shell inherit it. The filter comes ready-made from the supervisor as a
+ * sealed memfd of raw BPF. */
+static int harden(const struct session_hardening *h, int seccomp_fd, char *why, size_t why_size)
+{
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (!(h->cap_keep & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
+			snprintf(why, why_size, "dropping capability %d from the bounding set", c);
+			return neg_errno();
+		}
+	if ((h->flags & HARDEN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(why, why_size, "PR_SET_NO_NEW_PRIVS");
+		return neg_errno();
+	}
+	if (!(h->flags & HARDEN_SECCOMP))
+		return 0;
+	struct stat st;
+	int seals = fcntl(seccomp_fd, F_GET_SEALS);
+	if (fstat(seccomp_fd, &st) < 0 || seals < 0 || !(seals & F_SEAL_WRITE) || st.st_size <= 0 ||
+	    st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    st.st_size / (off_t)sizeof(struct sock_filter) > SECCOMP_INSNS_MAX) {
+		snprintf(why, why_size, "the seccomp filter is not a sealed BPF program of at most %d instructions",
+			 SECCOMP_INSNS_MAX);
+		return -EINVAL;
+	}
+	_cleanup_free_ struct sock_filter *insns = malloc((size_t)st.st_size);
+	if (!insns)
+		return -ENOMEM;
+	if (pread(seccomp_fd, insns, (size_t)st.st_size, 0) != st.st_size) {
+		snprintf(why, why_size, "reading the seccomp filter");
+		return -EIO;
+	}
+	struct sock_fprog prog = { .len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter)),
+				   .filter = insns };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
+		snprintf(why, why_size, "installing the seccomp filter");
+		return neg_errno();
+	}
 	return 0;
 }
 
@@ -202,7 +250,8 @@ static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_
 
 /* *committed tells whether the caller was changed for good (then a failure
  * can only end the caller, never let it go on unisolated). */
-static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_size, bool *committed)
+static int join(const int fds[NS_COUNT], unsigned mask, const struct session_hardening *hard, int seccomp_fd,
+		char *why, size_t why_size, bool *committed)
 {
 	int saved[NS_COUNT];
 	int r = 0;
@@ -254,18 +303,7 @@ static int join(const int fds[NS_COUNT], unsigned mask, char *why, size_t why_si
 		}
 	}
 	*committed = true;
-	/* Nothing started from the session may ever gain a capability or a
-	 * privilege through exec: empty bounding set, no_new_privs. */
-	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
-			r = neg_errno();
-			snprintf(why, why_size, "dropping capability %d from the bounding set", c);
-			goto out;
-		}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		r = neg_errno();
-		snprintf(why, why_size, "PR_SET_NO_NEW_PRIVS");
-	}
+	r = harden(hard, seccomp_fd, why, why_size);
 	goto out;
 
 undo:
@@ -317,17 +355,19 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	memset(&rep, 0, sizeof(rep));
 	struct attach_reply ar;
 	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &ar, fds);
+	_cleanup_close_ int seccomp = -EBADF;
+	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &ar, fds, &seccomp);
 	if (r == 0 || (self >= 0 && !attach_no_container(r))) {
 		rep.error = r;
 		rep.step = ar.step;
 		rep.flags = ar.flags;
 		rep.ns_mask = r == 0 ? ar.ns_mask : 0;
 		rep.init_pid = ar.init_pid;
+		rep.hard = ar.hard;
 		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
 		snprintf(rep.detail, sizeof(rep.detail), "%s", ar.detail);
 	} else if (self >= 0) {
-		r = run_helper(user, a.config, &rep, fds);
+		r = run_helper(user, a.config, &rep, fds, &seccomp);
 	} else {
 		rep.step = STEP_ATTACH;
 		snprintf(rep.detail, sizeof(rep.detail), "pidfd_open of the session process");
@@ -353,7 +393,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		}
 	if (r == 0) {
 		step = STEP_JOIN;
-		r = join(fds, rep.ns_mask, why, sizeof(why), &committed);
+		r = join(fds, rep.ns_mask, &rep.hard, seccomp, why, sizeof(why), &committed);
 	}
 	for (int i = 0; i < NS_COUNT; i++)
 		closep(&fds[i]);

@@ -5,10 +5,11 @@ set -euo pipefail
 
 packages=(
 	gcc libc6-dev meson ninja-build pkg-config            # build
-	libpam0g-dev libcap-dev libiniparser-dev               # dependencies
+	libpam0g-dev libcap-dev libiniparser-dev libseccomp-dev # dependencies
 	openssh-server openssh-client                          # the real sshd the tests drive
 	passwd login procps iproute2 util-linux libcap2-bin    # useradd, ps, ip, unshare, capsh
 	pamtester                                              # PAM-stack checks
+	keyutils strace gdb                                    # hardening tests: keyctl, ptrace
 	bubblewrap                                             # benchmark reference
 	clang                                                  # libFuzzer target of the policy parser
 )
