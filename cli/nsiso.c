@@ -45,6 +45,21 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
+static const char *rlimit_text(const struct policy_settings *s, int i, char *buf, size_t size)
+{
+	char soft[24], hard[24];
+	if (s->rlimit[i].soft == POLICY_RLIM_INFINITY)
+		snprintf(soft, sizeof(soft), "unlimited");
+	else
+		snprintf(soft, sizeof(soft), "%llu", (unsigned long long)s->rlimit[i].soft);
+	if (s->rlimit[i].hard == POLICY_RLIM_INFINITY)
+		snprintf(hard, sizeof(hard), "unlimited");
+	else
+		snprintf(hard, sizeof(hard), "%llu", (unsigned long long)s->rlimit[i].hard);
+	snprintf(buf, size, "%s:%s", soft, hard);
+	return buf;
+}
+
 static int load(const char *config)
 {
 	char err[POLICY_ERROR_MAX];
@@ -126,6 +141,14 @@ static int explain(const char *user, const char *config, int json)
 			json_string(s.source[k]);
 			printf("}");
 		}
+		for (int i = 0; i < POLICY_RLIMITS; i++)
+			if (s.rlimit_set & (1u << i)) {
+				printf(",\"rlimit_%s\":{\"value\":", policy_rlimit_names[i].name);
+				json_string(rlimit_text(&s, i, buf, sizeof(buf)));
+				printf(",\"source\":");
+				json_string(s.rlimit_source[i]);
+				printf("}");
+			}
 		printf("}}\n");
 		return 0;
 	}
@@ -135,10 +158,16 @@ static int explain(const char *user, const char *config, int json)
 		printf("exempt: yes (%s): sessions run on the host, with no container\n", s.exempt_source);
 		return 0;
 	}
-	printf("%-10s = %-40s  # %s\n", "on_error", s.on_error_allow ? "allow" : "deny", s.on_error_source);
+	printf("%-12s = %-40s  # %s\n", "on_error", s.on_error_allow ? "allow" : "deny", s.on_error_source);
 	for (int k = 0; k < KEY_COUNT; k++)
-		printf("%-10s = %-40s  # %s\n", policy_key_names[k], policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)),
+		printf("%-12s = %-40s  # %s\n", policy_key_names[k], policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)),
 		       s.source[k]);
+	for (int i = 0; i < POLICY_RLIMITS; i++)
+		if (s.rlimit_set & (1u << i)) {
+			char key[32];
+			snprintf(key, sizeof(key), "rlimit_%s", policy_rlimit_names[i].name);
+			printf("%-12s = %-40s  # %s\n", key, rlimit_text(&s, i, buf, sizeof(buf)), s.rlimit_source[i]);
+		}
 	return 0;
 }
 

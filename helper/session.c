@@ -361,6 +361,13 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.started = now_ms();
 	sv.seccomp_fd = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
+	for (int i = 0; i < POLICY_RLIMITS && sv.hard.n_rlimits < HARDEN_RLIMITS; i++)
+		if (s->rlimit_set & (1u << i)) {
+			sv.hard.rlimit[sv.hard.n_rlimits].resource = policy_rlimit_names[i].resource;
+			sv.hard.rlimit[sv.hard.n_rlimits].soft = s->rlimit[i].soft;
+			sv.hard.rlimit[sv.hard.n_rlimits].hard = s->rlimit[i].hard;
+			sv.hard.n_rlimits++;
+		}
 	if (s->no_new_privs == YES)
 		sv.hard.flags |= HARDEN_NO_NEW_PRIVS;
 	if (r == 0 && s->seccomp == SECCOMP_DEFAULT) {

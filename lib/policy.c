@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "fsutil.h"
@@ -210,6 +211,69 @@ static int parse_capabilities(struct policy_values *v, enum policy_key k, const 
 		mask |= UINT64_C(1) << found;
 	}
 	v->capabilities = mask;
+	return 0;
+}
+
+const struct policy_rlimit_name policy_rlimit_names[POLICY_RLIMITS] = {
+	{ "cpu", RLIMIT_CPU },         { "fsize", RLIMIT_FSIZE },   { "data", RLIMIT_DATA },
+	{ "stack", RLIMIT_STACK },     { "core", RLIMIT_CORE },     { "nproc", RLIMIT_NPROC },
+	{ "nofile", RLIMIT_NOFILE },   { "memlock", RLIMIT_MEMLOCK }, { "as", RLIMIT_AS },
+	{ "locks", RLIMIT_LOCKS },     { "sigpending", RLIMIT_SIGPENDING }, { "msgqueue", RLIMIT_MSGQUEUE },
+	{ "nice", RLIMIT_NICE },       { "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+};
+
+static int parse_limit_number(const char *s, uint64_t *out)
+{
+	if (strcmp(s, "unlimited") == 0 || strcmp(s, "infinity") == 0) {
+		*out = POLICY_RLIM_INFINITY;
+		return 0;
+	}
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v >= POLICY_RLIM_INFINITY)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* rlimit_<name> = soft[:hard]; a soft limit alone sets both. */
+static int parse_rlimit(struct policy_values *v, const char *name, const char *value, char *why, size_t why_size)
+{
+	int idx = -1;
+	for (int i = 0; i < POLICY_RLIMITS; i++)
+		if (strcmp(name, policy_rlimit_names[i].name) == 0)
+			idx = i;
+	if (idx < 0) {
+		snprintf(why, why_size, "unknown limit '%.32s' (known: cpu fsize data stack core nproc nofile memlock as "
+			 "locks sigpending msgqueue nice rtprio rttime)", name);
+		return -EINVAL;
+	}
+	char buf[64], *colon;
+	if (strlen(value) >= sizeof(buf)) {
+		snprintf(why, why_size, "value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, value);
+	colon = strchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	struct policy_rlimit l;
+	int r = parse_limit_number(buf, &l.soft);
+	if (r == 0)
+		r = colon ? parse_limit_number(colon + 1, &l.hard) : (l.hard = l.soft, 0);
+	if (r < 0) {
+		snprintf(why, why_size, "'%.32s' is not soft[:hard], each a number or unlimited", value);
+		return r;
+	}
+	if (l.soft > l.hard) {
+		snprintf(why, why_size, "soft limit above the hard limit");
+		return -EINVAL;
+	}
+	v->rlimit[idx] = l;
+	v->rlimit_set |= 1u << idx;
 	return 0;
 }
 
@@ -541,13 +605,19 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 			add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
 			continue;
 		}
+		if (strncmp(key, "rlimit_", 7) == 0) {
+			r = parse_rlimit(&rule->values, key + 7, value, why, sizeof(why));
+			if (r < 0)
+				add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, why);
+			continue;
+		}
 		int ki = -1;
 		for (int j = 0; j < KEY_COUNT; j++)
 			if (strcmp(key, policy_key_names[j]) == 0)
 				ki = j;
 		if (ki < 0) {
 			add_error(e, -EINVAL,
-				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities)", name,
+				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities rlimit_*)", name,
 				  line, section, key);
 			continue;
 		}
@@ -718,6 +788,12 @@ static void source_of(const struct policy *p, const struct policy_rule *r, char 
 static void apply(const struct policy *p, const struct policy_rule *r, struct policy_settings *s, const char **tmpl)
 {
 	const struct policy_values *v = &r->values;
+	for (int i = 0; i < POLICY_RLIMITS; i++)
+		if (v->rlimit_set & (1u << i)) {
+			s->rlimit[i] = v->rlimit[i];
+			s->rlimit_set |= 1u << i;
+			source_of(p, r, s->rlimit_source[i], sizeof(s->rlimit_source[i]));
+		}
 	for (int k = 0; k < KEY_COUNT; k++) {
 		if (!(v->set & (1u << k)))
 			continue;

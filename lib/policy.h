@@ -51,6 +51,18 @@ enum seccomp_mode { SECCOMP_DEFAULT = 0, SECCOMP_OFF };
 enum yes_no { YES = 0, NO };
 enum rule_kind { RULE_DEFAULT = 0, RULE_GROUP, RULE_USER };
 
+/* rlimit_<name> = soft[:hard]: the names, in RLIMIT_* order of this table. */
+#define POLICY_RLIMITS 15
+#define POLICY_RLIM_INFINITY UINT64_MAX
+extern const struct policy_rlimit_name {
+	const char *name;
+	int resource; /* RLIMIT_* */
+} policy_rlimit_names[POLICY_RLIMITS];
+
+struct policy_rlimit {
+	uint64_t soft, hard;
+};
+
 /* Values one section sets; set has a bit per enum policy_key. */
 struct policy_values {
 	unsigned set;
@@ -63,6 +75,8 @@ struct policy_values {
 	enum seccomp_mode seccomp;
 	enum yes_no no_new_privs;
 	uint64_t capabilities; /* bit n: capability n stays in the bounding set */
+	uint32_t rlimit_set;   /* bit i: policy_rlimit_names[i] */
+	struct policy_rlimit rlimit[POLICY_RLIMITS];
 };
 
 struct policy_rule {
@@ -119,7 +133,10 @@ struct policy_settings {
 	enum seccomp_mode seccomp;
 	enum yes_no no_new_privs;
 	uint64_t capabilities;
-	char source[KEY_COUNT][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */
+	uint32_t rlimit_set;
+	struct policy_rlimit rlimit[POLICY_RLIMITS];
+	char source[KEY_COUNT][POLICY_SOURCE_MAX];
+	char rlimit_source[POLICY_RLIMITS][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */
 };
 
 extern const char *const policy_key_names[KEY_COUNT];

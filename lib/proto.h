@@ -54,10 +54,17 @@ enum {
 };
 #define SECCOMP_INSNS_MAX 4096
 
+#define HARDEN_RLIMITS 15
+
 struct session_hardening {
 	uint32_t flags;
-	uint32_t reserved;
+	uint32_t n_rlimits;
 	uint64_t cap_keep; /* bounding set kept: bit n = capability n */
+	struct {
+		int32_t resource; /* RLIMIT_* */
+		uint32_t reserved;
+		uint64_t soft, hard; /* UINT64_MAX: unlimited */
+	} rlimit[HARDEN_RLIMITS];
 };
 
 /* helper -> module, with one fd per bit of ns_mask in enum ns_index order. */

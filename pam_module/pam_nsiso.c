@@ -15,6 +15,7 @@
 #include <sys/capability.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -265,6 +266,24 @@ static int join(const int fds[NS_COUNT], unsigned mask, const struct session_har
 	if (threads != 1) {
 		snprintf(why, why_size, "caller has %d threads; setns needs one", threads);
 		return -EINVAL;
+	}
+	/* Resource limits first, while the caller is still host root: raising a
+	 * hard limit needs CAP_SYS_RESOURCE of the initial user namespace. */
+	struct rlimit old[HARDEN_RLIMITS];
+	uint32_t n_rl = hard->n_rlimits < HARDEN_RLIMITS ? hard->n_rlimits : HARDEN_RLIMITS;
+	for (uint32_t j = 0; j < n_rl; j++) {
+		int res = hard->rlimit[j].resource;
+		struct rlimit want = {
+			.rlim_cur = hard->rlimit[j].soft == UINT64_MAX ? RLIM_INFINITY : (rlim_t)hard->rlimit[j].soft,
+			.rlim_max = hard->rlimit[j].hard == UINT64_MAX ? RLIM_INFINITY : (rlim_t)hard->rlimit[j].hard,
+		};
+		if (getrlimit(res, &old[j]) < 0 || setrlimit(res, &want) < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "setting resource limit %d", res);
+			while (j-- > 0)
+				(void)setrlimit(hard->rlimit[j].resource, &old[j]);
+			return r;
+		}
 	}
 	for (size_t j = 0; j < ARRAY_SIZE(join_order); j++) {
 		int i = join_order[j];

@@ -37,7 +37,7 @@ expect_eq "nsiso check: a valid policy exits 0" "$rc" 0
 expect_match "nsiso check says valid" "$out" "valid \(1 file, 3 sections: 2 group, 0 user; on_error = deny; 1 exempt\)"
 out=$("$nsiso" explain "$ua" --config "$pol")
 expect_match "explain: group A's hostname and its source" "$out" "hostname += a-$ua +# $pol:6:\[group $ga\]"
-expect_match "explain: group A's namespaces" "$out" "namespaces = user mount pid uts "
+expect_match "explain: group A's namespaces" "$out" "namespaces += user mount pid uts "
 expect_match "explain: home read-only from group A" "$out" "home += read-only +# $pol:6:\[group $ga\]"
 out=$("$nsiso" explain "$ux" --config "$pol")
 expect_match "explain: exempt user" "$out" "exempt: yes \($pol:\[global\] exempt $ux\)"

@@ -183,6 +183,34 @@ int main(void)
 	TAP_EQ_INT(resolve("sam", 2001, ""), 0, "resolves");
 	TAP_EQ_STR(val(KEY_HOSTNAME), "sam-2001-staff-labhost", "%%u %%U %%g %%h expand");
 
+	/* Hardening keys. */
+	policy_init_builtin(&pol);
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "builtin resolves");
+	TAP_EQ_STR(val(KEY_SECCOMP), "default", "builtin: default seccomp filter");
+	TAP_EQ_STR(val(KEY_NO_NEW_PRIVS), "yes", "builtin: no_new_privs");
+	TAP_EQ_STR(val(KEY_CAPABILITIES), "none", "builtin: empty bounding set");
+	TAP_EQ_INT(st.rlimit_set, 0, "builtin: no rlimit");
+	TAP_EQ_INT(load1("[default]\nseccomp = off\nno_new_privs = no\ncapabilities = cap_net_raw, NET_BIND_SERVICE\n"
+			 "rlimit_nofile = 1024:4096\nrlimit_core = 0\nrlimit_as = unlimited\n"),
+		   0, "hardening keys parse: %s", err);
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
+	TAP_EQ_STR(val(KEY_SECCOMP), "off", "seccomp off");
+	TAP_EQ_STR(val(KEY_NO_NEW_PRIVS), "no", "no_new_privs no");
+	TAP_EQ_STR(val(KEY_CAPABILITIES), "cap_net_bind_service cap_net_raw", "capabilities by either spelling");
+	TAP_EQ_INT(st.capabilities, (1 << 10) | (1 << 13), "capability bits 10 and 13");
+	TAP_EQ_INT(st.rlimit_set, (1 << 6) | (1 << 4) | (1 << 8), "nofile, core and as are set");
+	TAP_EQ_INT(st.rlimit[6].soft, 1024, "nofile soft");
+	TAP_EQ_INT(st.rlimit[6].hard, 4096, "nofile hard");
+	TAP_EQ_INT(st.rlimit[4].hard, 0, "core 0 sets both");
+	TAP_OK(st.rlimit[8].soft == POLICY_RLIM_INFINITY && st.rlimit[8].hard == POLICY_RLIM_INFINITY, "as unlimited");
+	TAP_EQ_STR(st.rlimit_source[6], "main.conf:1:[default]", "rlimit source");
+	TAP_EQ_INT(load1("[default]\nseccomp = strict\n"), -EINVAL, "seccomp = strict rejected");
+	TAP_EQ_INT(load1("[default]\ncapabilities = cap_fly\n"), -EINVAL, "unknown capability rejected");
+	TAP_EQ_INT(load1("[default]\nrlimit_bogus = 1\n"), -EINVAL, "unknown rlimit rejected");
+	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 10:5\n"), -EINVAL, "soft above hard rejected");
+	TAP_EQ_INT(load1("[default]\nrlimit_nofile = -1\n"), -EINVAL, "negative rlimit rejected");
+	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 99999999999999999999999\n"), -ERANGE, "overflowing rlimit rejected");
+
 	/* Errors: each rejects the whole policy and names file, line, section, key. */
 	TAP_EQ_INT(load1("[default]\nnamespaces = pid mount bogus\n"), -EINVAL, "unknown namespace rejected");
 	TAP_OK(contains(err, "main.conf:1: [default] namespaces: unknown namespace 'bogus'"), "error text: %s", err);
