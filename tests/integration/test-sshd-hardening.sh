@@ -22,7 +22,11 @@ expect_match "THREATS 17: keyctl add_key is refused with EPERM" "$(t_ssh "$d" --
 	"add_key: Operation not permitted"
 expect_match "THREATS 17: the session keyring cannot be read" "$(t_ssh "$d" -- 'keyctl show @s 2>&1')" \
 	"Operation not permitted"
-expect_eq "THREATS 9: TIOCSTI on the session's tty is refused" "$(t_ssh "$d" -tt -- "$NSISO_TIOCSTI" | tr -d '\r')" EPERM
+# (copied into the home: the build tree may live under /tmp or /var/tmp,
+# which are the container's own)
+home_d=$(getent passwd "$d" | cut -d: -f6)
+install -m 0755 "$NSISO_TIOCSTI" "$home_d/tiocsti"
+expect_eq "THREATS 9: TIOCSTI on the session's tty is refused" "$(t_ssh "$d" -tt -- "$home_d/tiocsti" | tr -d '\r')" EPERM
 expect_eq "strace still works on the user's own processes" "$(t_ssh "$d" -- 'strace -f -o /dev/null true; echo $?')" 0
 expect_match "gdb -batch still works" "$(t_ssh "$d" -- 'gdb -batch -ex run --args /bin/true 2>&1 | tail -n1')" \
 	"exited normally"
