@@ -328,10 +328,17 @@ static int parse_exempt(struct policy *p, const char *value, char *why, size_t w
 
 void policy_init_empty(struct policy *p, const char *main_path)
 {
-	memset(p, 0, sizeof(*p));
+	/* Only the counters: the tables are large (a long-lived supervisor
+	 * holds one) and every entry is written before it is counted, so their
+	 * pages are touched only as far as a policy really goes. */
 	snprintf(p->path, sizeof(p->path), "%s", main_path);
+	p->builtin = false;
+	p->n_files = 0;
+	p->on_error_allow = false;
 	p->on_error_file = -1;
+	p->n_exempt = 0;
 	p->exempt_file = -1;
+	p->n_rules = 0;
 }
 
 void policy_init_builtin(struct policy *p)
