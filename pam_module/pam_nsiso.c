@@ -257,6 +257,8 @@ static int join(const int fds[NS_COUNT], unsigned mask, const struct session_har
 	int saved[NS_COUNT];
 	int r = 0;
 	size_t done = 0;
+	struct rlimit old[HARDEN_RLIMITS];
+	uint32_t n_rl = hard->n_rlimits < HARDEN_RLIMITS ? hard->n_rlimits : HARDEN_RLIMITS;
 
 	for (int i = 0; i < NS_COUNT; i++)
 		saved[i] = -EBADF;
@@ -269,8 +271,6 @@ static int join(const int fds[NS_COUNT], unsigned mask, const struct session_har
 	}
 	/* Resource limits first, while the caller is still host root: raising a
 	 * hard limit needs CAP_SYS_RESOURCE of the initial user namespace. */
-	struct rlimit old[HARDEN_RLIMITS];
-	uint32_t n_rl = hard->n_rlimits < HARDEN_RLIMITS ? hard->n_rlimits : HARDEN_RLIMITS;
 	for (uint32_t j = 0; j < n_rl; j++) {
 		int res = hard->rlimit[j].resource;
 		struct rlimit want = {
@@ -295,7 +295,7 @@ static int join(const int fds[NS_COUNT], unsigned mask, const struct session_har
 		if (saved[i] < 0) {
 			r = neg_errno();
 			snprintf(why, why_size, "opening %s", path);
-			goto out;
+			goto undo; /* nothing joined yet: only the limits to restore */
 		}
 	}
 	for (done = 0; done < ARRAY_SIZE(join_order); done++) {
@@ -331,9 +331,12 @@ undo:
 		if ((mask & NS_BIT(i)) && setns(saved[i], ns_types[i].clone_flag) < 0) {
 			snprintf(why + strlen(why), why_size - strlen(why), "; undoing %s failed too",
 				 ns_types[i].proc_name);
+			*committed = true; /* half-joined: never let it go on */
 			break;
 		}
 	}
+	for (uint32_t j = 0; j < n_rl; j++)
+		(void)setrlimit(hard->rlimit[j].resource, &old[j]);
 out:
 	for (int i = 0; i < NS_COUNT; i++)
 		closep(&saved[i]);
