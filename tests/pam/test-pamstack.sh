@@ -135,6 +135,26 @@ t_wait_no_containers 10
 expect_eq "THREATS 37: no container is left" "$(t_user_supervisors)" 0
 expect_eq "THREATS 37: no lock or socket is left" "$(ls /run/nsiso 2>/dev/null | wc -l)" 0
 
+# THREATS 35: a hundred parallel logins of one user: one container, and
+# nothing left once they are gone (no supervisor, socket, lock or mount).
+t_wait_no_containers 10
+mounts_before=$(wc -l < /proc/self/mountinfo)
+pids=()
+for i in $(seq 1 100); do
+	"$NSISO_PAMDRIVE" "$conf" good "$u" -- sh -c 'stat -L -c %i /proc/self/ns/user; sleep 2' \
+		> "$T_DIR/par.$i" 2>/dev/null &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+expect_eq "THREATS 35: 100 parallel logins all got in" "$(cat "$T_DIR"/par.* | grep -c '^[0-9]')" 100
+expect_eq "THREATS 35: they share one user namespace" "$(sort -u "$T_DIR"/par.* | wc -l)" 1
+t_wait_no_containers 10
+# (a supervisor removes its socket first, then waits for its init to be reaped)
+for i in $(seq 1 100); do [ "$(pgrep -x nsiso-sup | wc -l)" = 0 ] && break; sleep 0.1; done
+expect_eq "THREATS 35: no supervisor is left" "$(pgrep -x nsiso-sup | wc -l)" 0
+expect_eq "THREATS 35: no state file is left" "$(ls /run/nsiso 2>/dev/null | wc -l)" 0
+expect_eq "THREATS 35: the host's mount table is as before" "$(wc -l < /proc/self/mountinfo)" "$mounts_before"
+
 # 5. pamtester, through a service in /etc/pam.d.
 svc="nsiso-pamtester-$$"
 printf 'session required %s config=%s\n' "$NSISO_MODULE" "$good" > "/etc/pam.d/$svc"
