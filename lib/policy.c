@@ -57,18 +57,31 @@ static void add_error(struct errbuf *e, int error, const char *fmt, ...)
 
 typedef int (*key_parser)(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size);
 
-static int parse_namespaces(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+/* Lists are words separated by spaces, tabs or commas. */
+#define LIST_SEPARATORS " \t,"
+#define FOR_EACH_WORD(w, buf, save) \
+	for (char *w = strtok_r((buf), LIST_SEPARATORS, &(save)); w; w = strtok_r(NULL, LIST_SEPARATORS, &(save)))
+
+/* A writable copy of a list value, refused when longer than the buffer. */
+static int copy_list(const char *value, char *buf, size_t size, char *why, size_t why_size)
 {
-	(void)k;
-	char buf[256];
-	if (strlen(value) >= sizeof(buf)) {
+	if (strlen(value) >= size) {
 		snprintf(why, why_size, "value too long");
 		return -EINVAL;
 	}
 	strcpy(buf, value);
+	return 0;
+}
+
+static int parse_namespaces(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+{
+	(void)k;
+	char buf[256];
+	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+		return -EINVAL;
 	unsigned mask = 0;
 	char *save = NULL;
-	for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+	FOR_EACH_WORD(w, buf, save) {
 		int i = ns_index_from_word(w);
 		if (i < 0) {
 			snprintf(why, why_size, "unknown namespace '%.32s' (known: pid mount ipc uts net user cgroup)", w);
@@ -189,14 +202,11 @@ static int parse_capabilities(struct policy_values *v, enum policy_key k, const 
 {
 	(void)k;
 	char buf[1024];
-	if (strlen(value) >= sizeof(buf)) {
-		snprintf(why, why_size, "value too long");
+	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
 		return -EINVAL;
-	}
-	strcpy(buf, value);
 	uint64_t mask = 0;
 	char *save = NULL;
-	for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+	FOR_EACH_WORD(w, buf, save) {
 		if (strcmp(w, "none") == 0)
 			continue;
 		int found = -1;
@@ -252,11 +262,8 @@ static int parse_rlimit(struct policy_values *v, const char *name, const char *v
 		return -EINVAL;
 	}
 	char buf[64], *colon;
-	if (strlen(value) >= sizeof(buf)) {
-		snprintf(why, why_size, "value too long");
+	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
 		return -EINVAL;
-	}
-	strcpy(buf, value);
 	colon = strchr(buf, ':');
 	if (colon)
 		*colon = '\0';
@@ -299,14 +306,11 @@ static bool name_ok(const char *n)
 static int parse_exempt(struct policy *p, const char *value, char *why, size_t why_size)
 {
 	char buf[4096];
-	if (strlen(value) >= sizeof(buf)) {
-		snprintf(why, why_size, "value too long");
+	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
 		return -EINVAL;
-	}
-	strcpy(buf, value);
 	p->n_exempt = 0;
 	char *save = NULL;
-	for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+	FOR_EACH_WORD(w, buf, save) {
 		bool group = w[0] == '@';
 		const char *name = group ? w + 1 : w;
 		if (!name_ok(name)) {
