@@ -136,7 +136,7 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 	}
 	char *const argv[] = { (char *)"nsiso-init", NULL };
 	char *const envp[] = { NULL };
-	syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+	(void)syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH); /* returns only on failure */
 	(void)fail(&f, STEP_INIT, neg_errno(), "executing %s", NSISO_INIT_PATH);
 	report_and_exit(report, &f);
 	_exit(1);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <iniparser/iniparser.h>
@@ -696,7 +697,7 @@ int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
 	if (dir < 0 && dir != -ENOENT)
 		add_error(&e, dir, "%s: %s", dpath, why[0] ? why : strerror(-dir));
 	if (dir >= 0) {
-		int dfd = dup(dir);
+		int dfd = fcntl(dir, F_DUPFD_CLOEXEC, 3);
 		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 		if (!d) {
 			if (dfd >= 0)
@@ -721,7 +722,7 @@ int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
 				}
 				n++;
 			}
-			closedir(d);
+			(void)closedir(d);
 			qsort(names, n, sizeof(names[0]), cmp_names);
 			for (size_t i = 0; i < n; i++) {
 				char full[sizeof(dpath) + 258];

@@ -43,7 +43,15 @@ wait_until() { # wait_until SECONDS COMMAND...
 	return 1
 }
 gone() { [ ! -e "/run/nsiso/$uid.sock" ] && [ "$(in_userns "$1")" = 0 ]; }
+userns_empty() { [ "$(in_userns "$1")" = 0 ]; }
 up() { [ -n "$(init_of "$u")" ]; }
+# hold SECONDS: a background session of $u that keeps its container up;
+# waits until the container is there. Sets HOLD (the ssh pid) and HOLD_INIT.
+hold() {
+	t_ssh_bg "$u" -- "sleep $1"; HOLD=$T_BG
+	wait_until 10 up
+	HOLD_INIT=$(init_of "$u")
+}
 
 # 1. The container ends after the last logout.
 ns1=$(t_ssh "$u" -- "$userns_cmd")
@@ -93,30 +101,24 @@ expect_match "the end of a container whose init died is logged" "$(grep "nsiso-s
 	"container ended user=$u uid=$uid init_pid=$init3 lifetime_s=[0-9.]+ sessions=[0-9]+ reason=(init-died|last-session-ended)"
 wait "$s3" 2>/dev/null
 # Namespace inode numbers are recycled once freed: identify by the init.
-t_ssh_bg "$u" -- 'sleep 5'; s3b=$T_BG
-wait_until 10 up
-init4=$(init_of "$u")
-expect_match "the next login works" "$init4" '^[0-9]+$'
-expect_ne "the next login gets a fresh container, never the dead one" "$init4" "$init3"
-kill "$s3b" 2>/dev/null; wait "$s3b" 2>/dev/null
+hold 5
+expect_match "the next login works" "$HOLD_INIT" '^[0-9]+$'
+expect_ne "the next login gets a fresh container, never the dead one" "$HOLD_INIT" "$init3"
+kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
 
 # 6. Stale state: the supervisor is SIGKILLed and leaves its socket file.
 wait_until 5 gone "$ns3"
-t_ssh_bg "$u" -- 'sleep 60'; s4=$T_BG
-wait_until 10 up
+hold 60; s4=$HOLD; init5=$HOLD_INIT
 ns5=$(t_ssh "$u" -- "$userns_cmd")
-init5=$(init_of "$u")
 sup=$(t_supervisor_of "$u")
 kill -9 "$sup"
 wait "$s4" 2>/dev/null
-if wait_until 5 test "$(in_userns "$ns5")" = 0; then ok "the container dies with its supervisor"; else not_ok "the container outlived its supervisor"; fi
+if wait_until 5 userns_empty "$ns5"; then ok "the container dies with its supervisor"; else not_ok "the container outlived its supervisor"; fi
 expect_eq "the stale socket file is still there" "$([ -S /run/nsiso/$uid.sock ] && echo stale)" stale
-t_ssh_bg "$u" -- 'sleep 5'; s6=$T_BG
-wait_until 10 up
-init6=$(init_of "$u")
+hold 5; init6=$HOLD_INIT
 expect_match "a login after a crashed supervisor works" "$init6" '^[0-9]+$'
 expect_ne "it gets a new container" "$init6" "$init5"
-kill "$s6" 2>/dev/null; wait "$s6" 2>/dev/null
+kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
 ns6=$(stat -L -c %i /proc/$init6/ns/user 2>/dev/null)
 wait_until 5 gone "${ns6:-0}"
 
