@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "idmap.h"
 #include "policy.h"
 #include "proto.h"
@@ -62,8 +63,9 @@ struct container {
 	uint64_t ns_ino[NS_COUNT];
 	unsigned ns_mask;
 };
-int container_create(const struct user_info *u, const struct policy_settings *s, struct container *c,
-		     struct failure *f);
+/* Every process of the container starts in the cgroups behind cg_procs. */
+int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
+		     struct container *c, struct failure *f);
 
 /* session.c: state directory, the per-user lock, the supervisor. */
 int state_open_rundir(struct failure *f);

@@ -74,8 +74,8 @@ int resolve_for(const struct policy *p, const char *user, bool global_only, stru
 	return policy_resolve(p, &w.who, s, err, err_size);
 }
 
-static int helper_open(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT],
-		       int *seccomp_fd, struct failure *f)
+static int helper_open(const char *user, const char *config, struct helper_reply *rep, struct session_fds *fds,
+		       struct failure *f)
 {
 	static struct user_info u;
 	static struct policy pol;
@@ -135,13 +135,13 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 	/* Under the lock: the container we find cannot retire before we are
 	 * registered in it, and two first logins make one container. */
 	struct attach_reply ar;
-	r = attach_container(u.uid, u.name, config, holder, &ar, fds, seccomp_fd);
+	r = attach_container(u.uid, u.name, config, holder, &ar, fds);
 	if (attach_no_container(r)) {
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0)
 			return r;
 		rep->flags |= REPLY_CREATED;
-		r = attach_container(u.uid, u.name, config, holder, &ar, fds, seccomp_fd);
+		r = attach_container(u.uid, u.name, config, holder, &ar, fds);
 		if (attach_no_container(r))
 			return fail(f, STEP_ATTACH, r, "the new container's supervisor is not answering");
 	}
@@ -154,7 +154,7 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 	}
 
 	char why[200] = "";
-	r = ns_verify_set(fds, ar.ns_mask, rep->ns_ino, why, sizeof(why));
+	r = ns_verify_set(fds->ns, ar.ns_mask, rep->ns_ino, why, sizeof(why));
 	if (r < 0)
 		return fail(f, STEP_VERIFY, r, "%s", why);
 	for (int i = 0; i < NS_COUNT; i++)
@@ -170,11 +170,9 @@ int main(int argc, char **argv)
 {
 	struct helper_reply rep = { .version = NSISO_PROTO_VERSION };
 	struct failure f = { 0 };
-	int fds[NS_COUNT];
-	int seccomp_fd = -EBADF;
+	struct session_fds fds;
 
-	for (int i = 0; i < NS_COUNT; i++)
-		fds[i] = -EBADF;
+	session_fds_init(&fds);
 	if (getuid() != 0 || geteuid() != 0) {
 		fprintf(stderr, "nsiso-helper: only root may run this; it is started by pam_nsiso.so\n");
 		return 1;
@@ -187,24 +185,19 @@ int main(int argc, char **argv)
 	(void)alarm(HELPER_TIMEOUT_S);
 	(void)umask(077);
 
-	int r = helper_open(argv[2], argv[3], &rep, fds, &seccomp_fd, &f);
+	int r = helper_open(argv[2], argv[3], &rep, &fds, &f);
 	size_t n = 0;
-	int send[NS_COUNT + 1];
+	int send[SESSION_FDS_MAX];
 	if (r < 0) {
 		rep.error = f.error;
 		rep.step = f.step;
 		snprintf(rep.detail, sizeof(rep.detail), "%s", f.detail);
 		rep.ns_mask = 0;
+		memset(&rep.hard, 0, sizeof(rep.hard));
 	} else {
-		for (int i = 0; i < NS_COUNT; i++)
-			if (rep.ns_mask & NS_BIT(i))
-				send[n++] = fds[i];
-		if (rep.hard.flags & HARDEN_SECCOMP)
-			send[n++] = seccomp_fd;
+		n = session_fds_pack(&fds, rep.ns_mask, &rep.hard, send);
 	}
 	r = fdpass_send(0, &rep, sizeof(rep), send, n);
-	for (int i = 0; i < NS_COUNT; i++)
-		closep(&fds[i]);
-	closep(&seccomp_fd);
+	session_fds_close(&fds);
 	return r < 0 || rep.error < 0 ? 1 : 0;
 }

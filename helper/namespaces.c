@@ -66,7 +66,8 @@ static void report_and_exit(int fd, const struct failure *f)
 /* In the child: PID 1 of the new PID namespace, root of the new user
  * namespace. Never returns. */
 static void __attribute__((noreturn)) child_main(const struct user_info *u, const struct policy_settings *s,
-						 int go, int report, int lifeline, int init_exe)
+						 int go, int report, int lifeline, int init_exe, const int *cg_procs,
+						 size_t n_cg)
 {
 	struct failure f = { 0 };
 	bool userns = s->ns_mask & NS_BIT(NS_USER);
@@ -82,6 +83,19 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 	lifeline = fcntl(lifeline, F_DUPFD_CLOEXEC, 10);
 	if (report < 0 || lifeline < 0)
 		_exit(1);
+
+	/* Into the container's cgroups, and only then a cgroup namespace:
+	 * its root is the cgroup this process is in. The fds were opened by
+	 * host root, whose credentials the kernel checks. */
+	int r = cg_enter(cg_procs, n_cg);
+	if (r < 0) {
+		(void)fail(&f, STEP_CGROUP, r, "entering the container's cgroups");
+		report_and_exit(report, &f);
+	}
+	if ((s->ns_mask & NS_BIT(NS_CGROUP)) && unshare(CLONE_NEWCGROUP) < 0) {
+		(void)fail(&f, STEP_CLONE, neg_errno(), "unshare(CLONE_NEWCGROUP)");
+		report_and_exit(report, &f);
+	}
 
 	if (creds_become(u, userns, &f) < 0)
 		report_and_exit(report, &f);
@@ -142,8 +156,8 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 	_exit(1);
 }
 
-int container_create(const struct user_info *u, const struct policy_settings *s, struct container *c,
-		     struct failure *f)
+int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
+		     struct container *c, struct failure *f)
 {
 	_cleanup_close_ int go_r = -EBADF, go_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF;
 	_cleanup_close_ int life_r = -EBADF, life_w = -EBADF, pidfd = -EBADF;
@@ -173,7 +187,8 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	life_r = p[0], life_w = p[1];
 
 	struct clone_args args = {
-		.flags = (uint64_t)ns_clone_flags(s->ns_mask) | CLONE_PIDFD,
+		/* The cgroup namespace comes later, from the child (see child_main). */
+		.flags = (uint64_t)ns_clone_flags(s->ns_mask & ~NS_BIT(NS_CGROUP)) | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 	};
@@ -181,7 +196,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	if (pid < 0)
 		return fail(f, STEP_CLONE, neg_errno(), "clone3 with namespaces %#x", (unsigned)s->ns_mask);
 	if (pid == 0)
-		child_main(u, s, go_r, rep_w, life_r, init_exe);
+		child_main(u, s, go_r, rep_w, life_r, init_exe, cg_procs, n_cg);
 
 	close_fd(&go_r);
 	close_fd(&rep_w);

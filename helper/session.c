@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <syslog.h>
 #include <sys/prctl.h>
@@ -138,27 +139,33 @@ struct supervisor {
 	struct session_hardening hard; /* what every session gets */
 	int seccomp_fd;
 	unsigned long attached; /* sessions over the container's life */
+	struct cg_layout cg_layout;
+	struct cg_group cg;    /* the container's cgroups */
+	int retire_lock;       /* held from retiring until the cgroups are gone */
 };
 
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
 {
 	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .error = error, .step = step,
 				    .flags = sv->reply_flags };
-	int fds[NS_COUNT + 1] = { 0 };
+	int fds[SESSION_FDS_MAX];
 	size_t n = 0;
 	sv->reply_flags = 0;
 	if (error == 0 && !(rep.flags & REPLY_EXEMPT)) {
+		struct session_fds sf;
+		session_fds_init(&sf);
 		rep.ns_mask = sv->c.ns_mask;
 		rep.init_pid = (uint32_t)sv->c.init_pid;
 		rep.sessions = (uint32_t)sv->n_holders;
-		for (int i = 0; i < NS_COUNT; i++)
-			if (sv->c.ns_mask & NS_BIT(i)) {
-				rep.ns_ino[i] = sv->c.ns_ino[i];
-				fds[n++] = sv->c.ns_fds[i];
-			}
+		for (int i = 0; i < NS_COUNT; i++) {
+			rep.ns_ino[i] = sv->c.ns_ino[i];
+			sf.ns[i] = sv->c.ns_fds[i];
+		}
 		rep.hard = sv->hard;
-		if (sv->hard.flags & HARDEN_SECCOMP)
-			fds[n++] = sv->seccomp_fd;
+		sf.seccomp = sv->seccomp_fd;
+		for (size_t i = 0; i < sv->cg.n; i++)
+			sf.cgroup[i] = sv->cg.g[i].procs;
+		n = session_fds_pack(&sf, rep.ns_mask, &rep.hard, fds);
 	}
 	snprintf(rep.detail, sizeof(rep.detail), "%s", detail ? detail : "");
 	if (fdpass_send(conn, &rep, sizeof(rep), fds, n) < 0 && error == 0 && n > 0 && sv->n_holders > 0) {
@@ -243,9 +250,35 @@ static bool supervisor_try_retire(struct supervisor *sv, bool force)
 		return false;
 	state_name(name, sizeof(name), sv->u->uid, "sock");
 	(void)unlinkat(sv->rundir, name, 0);
-	state_name(name, sizeof(name), sv->u->uid, "lock");
-	(void)unlinkat(sv->rundir, name, 0);
 	close_fd(&sv->listen_fd);
+	/* Keep the lock until the cgroups are gone: a next login of this user
+	 * waits for them instead of reusing a group being removed. */
+	sv->retire_lock = TAKE_FD(lock);
+	return true;
+}
+
+/* cg_sweep(): an empty nsiso/NAME group may go when NAME has no container
+ * being made, i.e. its lock is free. */
+static bool sweep_may_remove(const char *name, void *ctx)
+{
+	struct supervisor *sv = ctx;
+	struct passwd pw, *res = NULL;
+	char buf[4096], lock_name[32];
+	if (strcmp(name, sv->u->name) == 0)
+		return false;
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0)
+		return false;
+	if (!res)
+		return true; /* no such user any more: nobody can make it */
+	int lock = open_lock(sv->rundir, pw.pw_uid, LOCK_EX | LOCK_NB);
+	if (lock < 0)
+		return false;
+	/* Held: no helper is making that container. Its lock file goes too,
+	 * unless a live supervisor is there (then the group is not empty and
+	 * we are not asked). */
+	state_name(lock_name, sizeof(lock_name), pw.pw_uid, "lock");
+	(void)unlinkat(sv->rundir, lock_name, 0);
+	(void)close(lock);
 	return true;
 }
 
@@ -307,10 +340,20 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	/* Ending the init ends every process of the PID namespace. */
 	(void)syscall(SYS_pidfd_send_signal, sv->c.init_pidfd, SIGKILL, NULL, 0);
 	close_fd(&sv->c.lifeline);
+	(void)RETRY_EINTR(waitpid(sv->c.init_pid, NULL, 0));
+	int cg_left = cg_remove(&sv->cg, 2000);
+	char name[32];
+	state_name(name, sizeof(name), sv->u->uid, "lock");
+	(void)unlinkat(sv->rundir, name, 0);
+	close_fd(&sv->retire_lock);
+	/* Groups a crashed supervisor left behind. */
+	(void)cg_sweep(&sv->cg_layout, sweep_may_remove, sv);
+	if (cg_left < 0)
+		syslog(LOG_WARNING, "container cgroups left user=%s uid=%u error=%s detail=\"processes still in %s/%s\"",
+		       sv->u->name, (unsigned)sv->u->uid, strerrorname_np(-cg_left), CG_DIR, sv->u->name);
 	syslog(LOG_INFO, "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
 	       sv->u->name, (unsigned)sv->u->uid, (int)sv->c.init_pid, (double)(now_ms() - sv->started) / 1000.0,
 	       sv->attached, init_died ? "init-died" : sv->armed ? "last-session-ended" : "no-first-session");
-	(void)RETRY_EINTR(waitpid(sv->c.init_pid, NULL, 0));
 	_exit(0);
 }
 
@@ -361,6 +404,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.empty_since = -1;
 	sv.started = now_ms();
 	sv.seccomp_fd = -EBADF;
+	sv.retire_lock = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
 	for (int i = 0; i < POLICY_RLIMITS && sv.hard.n_rlimits < HARDEN_RLIMITS; i++)
 		if (s->rlimit_set & (1u << i)) {
@@ -381,9 +425,23 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	}
 	/* The supervisor's one log line, at the end: authpriv like the module's. */
 	openlog("nsiso-sup", LOG_PID, LOG_AUTHPRIV);
-	if (r == 0)
-		r = container_create(u, s, &sv.c, &f);
+	if (r == 0) {
+		char why[NSISO_DETAIL_MAX] = "";
+		r = cg_discover(&sv.cg_layout);
+		if (r < 0)
+			(void)fail(&f, STEP_CGROUP, r, "reading the cgroup mounts");
+		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, why, sizeof(why))) < 0)
+			(void)fail(&f, STEP_CGROUP, r, "%s", why);
+		sv.hard.n_cgroups = (uint32_t)sv.cg.n;
+	}
+	if (r == 0) {
+		int procs[CG_HIER_MAX];
+		for (size_t i = 0; i < sv.cg.n; i++)
+			procs[i] = sv.cg.g[i].procs;
+		r = container_create(u, s, procs, sv.cg.n, &sv.c, &f);
+	}
 	if (r < 0) {
+		(void)cg_remove(&sv.cg, 1000);
 		state_name(name, sizeof(name), u->uid, "sock");
 		(void)unlinkat(rundir, name, 0);
 		rep.error = f.error;

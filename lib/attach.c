@@ -21,16 +21,14 @@ static int fail_reply(struct attach_reply *reply, int error, const char *detail)
 }
 
 int attach_container(uid_t uid, const char *user, const char *config, int holder_pidfd,
-		     struct attach_reply *reply, int fds[NS_COUNT], int *seccomp_fd)
+		     struct attach_reply *reply, struct session_fds *fds)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid };
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
-	for (int i = 0; i < NS_COUNT; i++)
-		fds[i] = -EBADF;
-	*seccomp_fd = -EBADF;
+	session_fds_init(fds);
 	if (strlen(user) > NSISO_USER_MAX || strlen(config) >= sizeof(req.config))
 		return fail_reply(reply, -ENAMETOOLONG, "user name or policy path too long");
 	strcpy(req.user, user);
@@ -59,31 +57,27 @@ int attach_container(uid_t uid, const char *user, const char *config, int holder
 	if (r < 0)
 		return fail_reply(reply, r, "sending the session to the supervisor");
 
-	int got[NS_COUNT + 1];
+	int got[SESSION_FDS_MAX];
 	size_t n = 0;
-	r = fdpass_recv(s, reply, sizeof(*reply), got, NS_COUNT + 1, &n);
+	r = fdpass_recv(s, reply, sizeof(*reply), got, SESSION_FDS_MAX, &n);
 	if (r == -ECONNRESET)
 		return r;
 	if (r < 0)
 		return fail_reply(reply, r, r == -EAGAIN ? "the supervisor did not answer in time"
 							  : "reading the supervisor's answer");
-	size_t want = (size_t)__builtin_popcount(reply->ns_mask & NS_ALL) + !!(reply->hard.flags & HARDEN_SECCOMP);
-	if (reply->version != NSISO_PROTO_VERSION || reply->error < 0 || n != want) {
+	reply->detail[sizeof(reply->detail) - 1] = '\0';
+	if (reply->version == NSISO_PROTO_VERSION && reply->error < 0) {
 		for (size_t i = 0; i < n; i++)
 			(void)close(got[i]);
-		reply->detail[sizeof(reply->detail) - 1] = '\0';
-		if (reply->version == NSISO_PROTO_VERSION && reply->error < 0) {
-			if (reply->step == STEP_NONE || reply->step >= STEP_COUNT)
-				reply->step = STEP_ATTACH;
-			return reply->error;
-		}
+		if (reply->step == STEP_NONE || reply->step >= STEP_COUNT)
+			reply->step = STEP_ATTACH;
+		return reply->error;
+	}
+	if (reply->version != NSISO_PROTO_VERSION || session_fds_unpack(fds, reply->ns_mask, &reply->hard, got, n) < 0) {
+		if (reply->version != NSISO_PROTO_VERSION)
+			for (size_t i = 0; i < n; i++)
+				(void)close(got[i]);
 		return fail_reply(reply, -EBADMSG, "malformed answer from the supervisor");
 	}
-	size_t k = 0;
-	for (int i = 0; i < NS_COUNT; i++)
-		if (reply->ns_mask & NS_BIT(i))
-			fds[i] = got[k++];
-	if (reply->hard.flags & HARDEN_SECCOMP)
-		*seccomp_fd = got[k++];
 	return 0;
 }

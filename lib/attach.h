@@ -6,8 +6,8 @@
 #include "proto.h"
 
 /* Register a session with the live container of uid and receive its
- * namespace fds (fds[i] for each bit i of reply->ns_mask, -EBADF elsewhere)
- * and, with HARDEN_SECCOMP in reply->hard.flags, its seccomp filter.
+ * namespace fds, seccomp filter and cgroup.procs fds (see struct
+ * session_fds).
  *
  * The container's supervisor listens on NSISO_RUNDIR/<uid>.sock, a
  * directory only root can enter; its peer must be root. Returns 0; -ENOENT,
@@ -16,7 +16,7 @@
  * creates one through the helper; any other -errno is a refusal, with
  * reply->step and reply->detail saying why. */
 int attach_container(uid_t uid, const char *user, const char *config, int holder_pidfd,
-		     struct attach_reply *reply, int fds[NS_COUNT], int *seccomp_fd);
+		     struct attach_reply *reply, struct session_fds *fds);
 
 /* True for the errors of attach_container() that mean "no live container". */
 static inline int attach_no_container(int r)

@@ -25,7 +25,9 @@ const char *const policy_key_names[KEY_COUNT] = {
 	[KEY_NAMESPACES] = "namespaces", [KEY_HOSTNAME] = "hostname", [KEY_USERNS] = "userns",
 	[KEY_TMP] = "tmp",               [KEY_HOME] = "home",         [KEY_LINGER] = "linger",
 	[KEY_SECCOMP] = "seccomp",       [KEY_NO_NEW_PRIVS] = "no_new_privs",
-	[KEY_CAPABILITIES] = "capabilities",
+	[KEY_CAPABILITIES] = "capabilities", [KEY_MEMORY_MAX] = "memory_max", [KEY_MEMORY_HIGH] = "memory_high",
+	[KEY_PIDS_MAX] = "pids_max",       [KEY_CPU_WEIGHT] = "cpu_weight", [KEY_CPU_MAX] = "cpu_max",
+	[KEY_IO_WEIGHT] = "io_weight",
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -285,11 +287,112 @@ static int parse_rlimit(struct policy_values *v, const char *name, const char *v
 	return 0;
 }
 
+/* memory_max, memory_high: bytes with an optional K, M, G or T (powers of
+ * 1024), or max. At least 1M: less would kill the shell at once. */
+static int parse_bytes(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+{
+	uint64_t bytes = CG_UNLIMITED;
+	if (strcmp(value, "max") != 0 && strcmp(value, "infinity") != 0) {
+		char *end;
+		errno = 0;
+		unsigned long long n = isdigit((unsigned char)value[0]) ? strtoull(value, &end, 10) : (end = (char *)value, 0);
+		unsigned shift = 0;
+		if (end != value && *end) {
+			const char *units = "KMGT";
+			const char *u = strchr(units, toupper((unsigned char)*end));
+			if (u && end[1] == '\0')
+				shift = 10 * (unsigned)(u - units + 1);
+			else
+				end = (char *)value;
+		}
+		if (end == value || errno || n == 0 || n > (UINT64_MAX >> shift) - 1 || (n << shift) < (1u << 20)) {
+			snprintf(why, why_size, "'%.32s' is not max or a size of at least 1M (a number with K, M, G or T)",
+				 value);
+			return -EINVAL;
+		}
+		bytes = (uint64_t)n << shift;
+	}
+	if (k == KEY_MEMORY_MAX)
+		v->cg.memory_max = bytes;
+	else
+		v->cg.memory_high = bytes;
+	return 0;
+}
+
+static int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno || *end || n < lo || n > hi)
+		return -ERANGE;
+	*out = n;
+	return 0;
+}
+
+/* pids_max, cpu_weight, io_weight: a number in range (pids_max also max). */
+static int parse_count(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+{
+	uint64_t n = CG_UNLIMITED;
+	bool pids = k == KEY_PIDS_MAX;
+	if (!(pids && strcmp(value, "max") == 0) && parse_uint(value, 1, pids ? 4194304 : 10000, &n) < 0) {
+		snprintf(why, why_size, "'%.32s' is not %s", value,
+			 pids ? "max or a number of processes (1..4194304)" : "a weight of 1..10000 (100 is the default)");
+		return -EINVAL;
+	}
+	if (pids)
+		v->cg.pids_max = n;
+	else if (k == KEY_CPU_WEIGHT)
+		v->cg.cpu_weight = (uint32_t)n;
+	else
+		v->cg.io_weight = (uint32_t)n;
+	return 0;
+}
+
+/* cpu_max: max, N% of one CPU (per 100 ms), or "QUOTA PERIOD" in
+ * microseconds as cgroup v2's cpu.max has it. */
+static int parse_cpu_max(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+{
+	(void)k;
+	uint64_t quota = CG_UNLIMITED, period = 100000;
+	char buf[64], extra;
+	size_t len = strlen(value);
+	int r = 0;
+	if (strcmp(value, "max") == 0) {
+		/* no quota */
+	} else if (len > 1 && len < sizeof(buf) && value[len - 1] == '%') {
+		memcpy(buf, value, len - 1);
+		buf[len - 1] = '\0';
+		r = parse_uint(buf, 1, 100000, &quota);
+		quota *= period / 100;
+	} else if (sscanf(value, "%31s %31s %c", buf, buf + 32, &extra) == 2) {
+		r = parse_uint(buf, 1000, UINT64_C(1) << 40, &quota);
+		if (r == 0)
+			r = parse_uint(buf + 32, 1000, 1000000, &period);
+	} else {
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		snprintf(why, why_size,
+			 "'%.32s' is not max, a percentage of one CPU (50%%, 200%%) or \"QUOTA PERIOD\" in microseconds "
+			 "(quota >= 1000, period 1000..1000000)",
+			 value);
+		return -EINVAL;
+	}
+	v->cg.cpu_quota = quota;
+	v->cg.cpu_period = period;
+	return 0;
+}
+
 static const key_parser key_parsers[KEY_COUNT] = {
 	[KEY_NAMESPACES] = parse_namespaces, [KEY_HOSTNAME] = parse_hostname, [KEY_USERNS] = parse_choice,
 	[KEY_TMP] = parse_choice,            [KEY_HOME] = parse_choice,       [KEY_LINGER] = parse_linger,
 	[KEY_SECCOMP] = parse_choice,        [KEY_NO_NEW_PRIVS] = parse_choice,
 	[KEY_CAPABILITIES] = parse_capabilities,
+	[KEY_MEMORY_MAX] = parse_bytes,      [KEY_MEMORY_HIGH] = parse_bytes,   [KEY_PIDS_MAX] = parse_count,
+	[KEY_CPU_WEIGHT] = parse_count,      [KEY_CPU_MAX] = parse_cpu_max,     [KEY_IO_WEIGHT] = parse_count,
 };
 
 /* A user or group name as it may stand in a section or in exempt. */
@@ -629,7 +732,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 				ki = j;
 		if (ki < 0) {
 			add_error(e, -EINVAL,
-				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities rlimit_*)", name,
+				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities memory_max memory_high pids_max cpu_weight cpu_max io_weight rlimit_*)", name,
 				  line, section, key);
 			continue;
 		}
@@ -819,6 +922,15 @@ static void apply(const struct policy *p, const struct policy_rule *r, struct po
 		case KEY_SECCOMP: s->seccomp = v->seccomp; break;
 		case KEY_NO_NEW_PRIVS: s->no_new_privs = v->no_new_privs; break;
 		case KEY_CAPABILITIES: s->capabilities = v->capabilities; break;
+		case KEY_MEMORY_MAX: s->cg.memory_max = v->cg.memory_max; break;
+		case KEY_MEMORY_HIGH: s->cg.memory_high = v->cg.memory_high; break;
+		case KEY_PIDS_MAX: s->cg.pids_max = v->cg.pids_max; break;
+		case KEY_CPU_WEIGHT: s->cg.cpu_weight = v->cg.cpu_weight; break;
+		case KEY_CPU_MAX:
+			s->cg.cpu_quota = v->cg.cpu_quota;
+			s->cg.cpu_period = v->cg.cpu_period;
+			break;
+		case KEY_IO_WEIGHT: s->cg.io_weight = v->cg.io_weight; break;
 		case KEY_COUNT: break;
 		}
 		source_of(p, r, s->source[k], sizeof(s->source[k]));
@@ -829,6 +941,7 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 {
 	memset(s, 0, sizeof(*s));
 	s->ns_mask = NS_ALL;
+	cg_limits_none(&s->cg);
 	for (int k = 0; k < KEY_COUNT; k++)
 		strcpy(s->source[k], "built-in");
 	strcpy(s->on_error_source, "built-in");
@@ -908,6 +1021,40 @@ const char *policy_value_text(const struct policy_settings *s, enum policy_key k
 			snprintf(buf, size, "none");
 		break;
 	}
+	case KEY_MEMORY_MAX:
+	case KEY_MEMORY_HIGH: {
+		uint64_t b = k == KEY_MEMORY_MAX ? s->cg.memory_max : s->cg.memory_high;
+		const char *units = "KMGT";
+		int u = -1;
+		while (b != CG_UNLIMITED && b >= 1024 && b % 1024 == 0 && u < 3) {
+			b /= 1024;
+			u++;
+		}
+		if (b == CG_UNLIMITED)
+			snprintf(buf, size, "max");
+		else
+			snprintf(buf, size, "%" PRIu64 "%.*s", b, u >= 0 ? 1 : 0, u >= 0 ? units + u : "");
+		break;
+	}
+	case KEY_PIDS_MAX:
+		if (s->cg.pids_max == CG_UNLIMITED)
+			snprintf(buf, size, "max");
+		else
+			snprintf(buf, size, "%" PRIu64, s->cg.pids_max);
+		break;
+	case KEY_CPU_WEIGHT: snprintf(buf, size, "%" PRIu32, s->cg.cpu_weight); break;
+	case KEY_CPU_MAX:
+		if (s->cg.cpu_quota == CG_UNLIMITED)
+			snprintf(buf, size, "max");
+		else
+			snprintf(buf, size, "%" PRIu64 " %" PRIu64, s->cg.cpu_quota, s->cg.cpu_period);
+		break;
+	case KEY_IO_WEIGHT:
+		if (s->cg.io_weight)
+			snprintf(buf, size, "%" PRIu32, s->cg.io_weight);
+		else
+			snprintf(buf, size, "unset");
+		break;
 	default: snprintf(buf, size, "?");
 	}
 	return buf;

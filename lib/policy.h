@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup.h"
+
 /* The policy: iniparser in, plain structs out; no syscalls but reading the
  * files. See nsiso.conf(5).
  *
@@ -41,6 +43,12 @@ enum policy_key {
 	KEY_SECCOMP,
 	KEY_NO_NEW_PRIVS,
 	KEY_CAPABILITIES,
+	KEY_MEMORY_MAX,
+	KEY_MEMORY_HIGH,
+	KEY_PIDS_MAX,
+	KEY_CPU_WEIGHT,
+	KEY_CPU_MAX,
+	KEY_IO_WEIGHT,
 	KEY_COUNT
 };
 
@@ -75,6 +83,7 @@ struct policy_values {
 	enum seccomp_mode seccomp;
 	enum yes_no no_new_privs;
 	uint64_t capabilities; /* bit n: capability n stays in the bounding set */
+	struct cg_limits cg;   /* the cgroup keys; each key sets its own fields */
 	uint32_t rlimit_set;   /* bit i: policy_rlimit_names[i] */
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
 };
@@ -133,6 +142,7 @@ struct policy_settings {
 	enum seccomp_mode seccomp;
 	enum yes_no no_new_privs;
 	uint64_t capabilities;
+	struct cg_limits cg;
 	uint32_t rlimit_set;
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
 	char source[KEY_COUNT][POLICY_SOURCE_MAX];

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <unistd.h>
+
+#include "cgroup.h"
 #include "proto.h"
+
+_Static_assert(SESSION_CGROUPS_MAX >= CG_HIER_MAX, "every cgroup hierarchy must fit in a reply");
 
 static const char *const step_names[STEP_COUNT] = {
 	[STEP_NONE] = "none",       [STEP_HELPER] = "helper", [STEP_CALLER] = "caller",
@@ -7,10 +13,69 @@ static const char *const step_names[STEP_COUNT] = {
 	[STEP_IDMAP] = "idmap",     [STEP_CLONE] = "clone",   [STEP_MOUNT] = "mount",
 	[STEP_UTS] = "hostname",    [STEP_NET] = "net",       [STEP_CREDS] = "creds",
 	[STEP_INIT] = "init",       [STEP_ATTACH] = "attach", [STEP_VERIFY] = "verify",
-	[STEP_JOIN] = "join",
+	[STEP_JOIN] = "join",       [STEP_CGROUP] = "cgroup",
 };
 
 const char *nsiso_step_name(enum nsiso_step step)
 {
 	return (unsigned)step < STEP_COUNT && step_names[step] ? step_names[step] : "unknown";
+}
+
+void session_fds_init(struct session_fds *s)
+{
+	for (int i = 0; i < NS_COUNT; i++)
+		s->ns[i] = -EBADF;
+	s->seccomp = -EBADF;
+	s->n_cgroups = 0;
+	for (int i = 0; i < SESSION_CGROUPS_MAX; i++)
+		s->cgroup[i] = -EBADF;
+}
+
+void session_fds_close(struct session_fds *s)
+{
+	for (int i = 0; i < NS_COUNT; i++)
+		if (s->ns[i] >= 0)
+			(void)close(s->ns[i]);
+	if (s->seccomp >= 0)
+		(void)close(s->seccomp);
+	for (uint32_t i = 0; i < s->n_cgroups && i < SESSION_CGROUPS_MAX; i++)
+		if (s->cgroup[i] >= 0)
+			(void)close(s->cgroup[i]);
+	session_fds_init(s);
+}
+
+size_t session_fds_pack(const struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h,
+			int out[SESSION_FDS_MAX])
+{
+	size_t n = 0;
+	for (int i = 0; i < NS_COUNT; i++)
+		if (ns_mask & NS_BIT(i))
+			out[n++] = s->ns[i];
+	if (h->flags & HARDEN_SECCOMP)
+		out[n++] = s->seccomp;
+	for (uint32_t i = 0; i < h->n_cgroups && i < SESSION_CGROUPS_MAX; i++)
+		out[n++] = s->cgroup[i];
+	return n;
+}
+
+int session_fds_unpack(struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h, int *got,
+		       size_t n)
+{
+	size_t want = (size_t)__builtin_popcount(ns_mask & NS_ALL) + !!(h->flags & HARDEN_SECCOMP) + h->n_cgroups;
+	session_fds_init(s);
+	if ((ns_mask & ~NS_ALL) || h->n_cgroups > SESSION_CGROUPS_MAX || n != want) {
+		for (size_t i = 0; i < n; i++)
+			(void)close(got[i]);
+		return -EBADMSG;
+	}
+	size_t k = 0;
+	for (int i = 0; i < NS_COUNT; i++)
+		if (ns_mask & NS_BIT(i))
+			s->ns[i] = got[k++];
+	if (h->flags & HARDEN_SECCOMP)
+		s->seccomp = got[k++];
+	s->n_cgroups = h->n_cgroups;
+	for (uint32_t i = 0; i < h->n_cgroups; i++)
+		s->cgroup[i] = got[k++];
+	return 0;
 }

@@ -10,7 +10,7 @@
 
 #include "nstable.h"
 
-#define NSISO_PROTO_VERSION 1u
+#define NSISO_PROTO_VERSION 2u
 #define NSISO_USER_MAX 64 /* longest user name nsiso handles */
 #define NSISO_DETAIL_MAX 256
 #define NSISO_CONFIG_MAX 512 /* longest policy path */
@@ -33,6 +33,7 @@ enum nsiso_step {
 	STEP_ATTACH,    /* registering the session with the container */
 	STEP_VERIFY,    /* verifying the namespaces handed back */
 	STEP_JOIN,      /* setns() into the container */
+	STEP_CGROUP,    /* the container's cgroups and their limits */
 	STEP_COUNT
 };
 
@@ -55,10 +56,13 @@ enum {
 #define SECCOMP_INSNS_MAX 4096
 
 #define HARDEN_RLIMITS 15
+#define SESSION_CGROUPS_MAX 6
 
 struct session_hardening {
 	uint32_t flags;
 	uint32_t n_rlimits;
+	uint32_t n_cgroups; /* cgroup.procs fds that follow the seccomp fd */
+	uint32_t reserved;
 	uint64_t cap_keep; /* bounding set kept: bit n = capability n */
 	struct {
 		int32_t resource; /* RLIMIT_* */
@@ -104,6 +108,27 @@ struct attach_reply {
 	struct session_hardening hard;
 	char detail[NSISO_DETAIL_MAX];
 };
+
+/* The fds that come with a reply, in this order: one per bit of ns_mask
+ * (enum ns_index order), the seccomp filter with HARDEN_SECCOMP, then
+ * hard.n_cgroups cgroup.procs fds. -EBADF where absent. */
+struct session_fds {
+	int ns[NS_COUNT];
+	int seccomp;
+	uint32_t n_cgroups;
+	int cgroup[SESSION_CGROUPS_MAX];
+};
+#define SESSION_FDS_MAX (NS_COUNT + 1 + SESSION_CGROUPS_MAX)
+
+void session_fds_init(struct session_fds *s);
+void session_fds_close(struct session_fds *s);
+/* Into the order above; returns the count. */
+size_t session_fds_pack(const struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h,
+			int out[SESSION_FDS_MAX]);
+/* From n received fds; every fd is closed and -EBADMSG returned when n is
+ * not what ns_mask and h announce. */
+int session_fds_unpack(struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h, int *got,
+		       size_t n);
 
 /* supervisor -> helper that spawned it, once the container is built. */
 struct ready_report {

@@ -28,6 +28,7 @@
 #include <security/pam_modutil.h>
 
 #include "attach.h"
+#include "cgroup.h"
 #include "fdpass.h"
 #include "nsverify.h"
 #include "proto.h"
@@ -112,10 +113,8 @@ static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, enu
 	return PAM_SUCCESS;
 }
 
-/* Runs the helper; on success the namespace fds are in fds[] (by enum
- * ns_index, -EBADF where absent). */
-static int run_helper(const char *user, const char *config, struct helper_reply *rep, int fds[NS_COUNT],
-		      int *seccomp_fd)
+/* Runs the helper; on success its fds are in fds. */
+static int run_helper(const char *user, const char *config, struct helper_reply *rep, struct session_fds *fds)
 {
 	int sv[2];
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
@@ -156,9 +155,9 @@ static int run_helper(const char *user, const char *config, struct helper_reply 
 	}
 	close_fd(&theirs);
 
-	int got[NS_COUNT + 1];
+	int got[SESSION_FDS_MAX];
 	size_t n = 0;
-	int r = fdpass_recv(mine, rep, sizeof(*rep), got, NS_COUNT + 1, &n);
+	int r = fdpass_recv(mine, rep, sizeof(*rep), got, SESSION_FDS_MAX, &n);
 	(void)RETRY_EINTR(waitpid(pid, NULL, 0));
 	(void)sigaction(SIGCHLD, &old_chld, NULL);
 	if (r < 0) {
@@ -176,16 +175,16 @@ static int run_helper(const char *user, const char *config, struct helper_reply 
 		return -EPROTO;
 	}
 	rep->detail[sizeof(rep->detail) - 1] = '\0';
-	size_t want = (size_t)__builtin_popcount(rep->ns_mask & NS_ALL) + !!(rep->hard.flags & HARDEN_SECCOMP);
-	if (rep->error < 0 || n != want) {
+	if (rep->error < 0) {
 		for (size_t i = 0; i < n; i++)
 			(void)close(got[i]);
-		return rep->error < 0 ? rep->error : -EBADMSG;
+		return rep->error;
 	}
-	size_t k = 0;
-	for (int i = 0; i < NS_COUNT; i++)
-		fds[i] = (rep->ns_mask & NS_BIT(i)) ? got[k++] : -EBADF;
-	*seccomp_fd = (rep->hard.flags & HARDEN_SECCOMP) ? got[k++] : -EBADF;
+	if (session_fds_unpack(fds, rep->ns_mask, &rep->hard, got, n) < 0) {
+		rep->step = STEP_HELPER;
+		snprintf(rep->detail, sizeof(rep->detail), "malformed answer from %s", NSISO_HELPER_PATH);
+		return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -251,9 +250,10 @@ static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_
 
 /* *committed tells whether the caller was changed for good (then a failure
  * can only end the caller, never let it go on unisolated). */
-static int join(const int fds[NS_COUNT], unsigned mask, const struct session_hardening *hard, int seccomp_fd,
-		char *why, size_t why_size, bool *committed)
+static int join(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard, char *why,
+		size_t why_size, bool *committed)
 {
+	const int *fds = sf->ns;
 	int saved[NS_COUNT];
 	int r = 0;
 	size_t done = 0;
@@ -306,6 +306,17 @@ static int join(const int fds[NS_COUNT], unsigned mask, const struct session_har
 			goto undo;
 		}
 	}
+	/* The caller into the container's cgroups, so that everything it
+	 * forks from now on counts against the container's limits. There is
+	 * no moving back out: from here on a failure is final. */
+	if (sf->n_cgroups > 0) {
+		*committed = true;
+		r = cg_enter(sf->cgroup, sf->n_cgroups);
+		if (r < 0) {
+			snprintf(why, why_size, "entering the container's cgroups");
+			goto out;
+		}
+	}
 	if (mask & NS_BIT(NS_USER)) {
 		if (setns(fds[NS_USER], CLONE_NEWUSER) < 0) {
 			r = neg_errno();
@@ -322,7 +333,7 @@ static int join(const int fds[NS_COUNT], unsigned mask, const struct session_har
 		}
 	}
 	*committed = true;
-	r = harden(hard, seccomp_fd, why, why_size);
+	r = harden(hard, sf->seccomp, why, why_size);
 	goto out;
 
 undo:
@@ -349,11 +360,10 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	struct args a;
 	const char *user = NULL;
 	struct helper_reply rep;
-	int fds[NS_COUNT];
+	struct session_fds fds;
 	char why[256] = "";
 
-	for (int i = 0; i < NS_COUNT; i++)
-		fds[i] = -EBADF;
+	session_fds_init(&fds);
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user || !user[0] ||
 	    strlen(user) > NSISO_USER_MAX) {
 		pam_syslog(pamh, LOG_ERR, "refused: user=? step=user error=EINVAL detail=\"no usable PAM_USER\"");
@@ -377,8 +387,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	memset(&rep, 0, sizeof(rep));
 	struct attach_reply ar;
 	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	_cleanup_close_ int seccomp = -EBADF;
-	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &ar, fds, &seccomp);
+	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &ar, &fds);
 	if (r == 0 || (self >= 0 && !attach_no_container(r))) {
 		rep.error = r;
 		rep.step = ar.step;
@@ -389,13 +398,15 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
 		snprintf(rep.detail, sizeof(rep.detail), "%s", ar.detail);
 	} else if (self >= 0) {
-		r = run_helper(user, a.config, &rep, fds, &seccomp);
+		r = run_helper(user, a.config, &rep, &fds);
 	} else {
 		rep.step = STEP_ATTACH;
 		snprintf(rep.detail, sizeof(rep.detail), "pidfd_open of the session process");
 	}
 	rep.uid = (uint32_t)pw->pw_uid;
 	bool allow = rep.flags & REPLY_ON_ERROR_ALLOW;
+	if (r < 0 || (rep.flags & REPLY_EXEMPT))
+		session_fds_close(&fds);
 	if (r < 0)
 		return refuse_or_allow(pamh, user, allow, rep.step, r, rep.detail);
 	if (rep.flags & REPLY_EXEMPT) {
@@ -407,7 +418,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	enum nsiso_step step = STEP_VERIFY;
 	uint64_t ino[NS_COUNT] = { 0 };
 	bool committed = false;
-	r = ns_verify_set(fds, rep.ns_mask, ino, why, sizeof(why));
+	r = ns_verify_set(fds.ns, rep.ns_mask, ino, why, sizeof(why));
 	for (int i = 0; r == 0 && i < NS_COUNT; i++)
 		if ((rep.ns_mask & NS_BIT(i)) && ino[i] != rep.ns_ino[i]) {
 			snprintf(why, sizeof(why), "%s namespace inode differs from the helper's", ns_types[i].proc_name);
@@ -415,10 +426,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		}
 	if (r == 0) {
 		step = STEP_JOIN;
-		r = join(fds, rep.ns_mask, &rep.hard, seccomp, why, sizeof(why), &committed);
+		r = join(&fds, rep.ns_mask, &rep.hard, why, sizeof(why), &committed);
 	}
-	for (int i = 0; i < NS_COUNT; i++)
-		closep(&fds[i]);
+	session_fds_close(&fds);
 	if (r < 0)
 		/* Once joined for good there is no way back to the host. */
 		return refuse_or_allow(pamh, user, allow && !committed, step, r, why);

@@ -211,6 +211,46 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = -1\n"), -EINVAL, "negative rlimit rejected");
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 99999999999999999999999\n"), -ERANGE, "overflowing rlimit rejected");
 
+	/* cgroup limit keys. */
+	policy_init_builtin(&pol);
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "builtin resolves");
+	TAP_EQ_STR(val(KEY_MEMORY_MAX), "max", "builtin: memory_max max");
+	TAP_EQ_STR(val(KEY_PIDS_MAX), "max", "builtin: pids_max max");
+	TAP_EQ_STR(val(KEY_CPU_WEIGHT), "100", "builtin: cpu_weight 100");
+	TAP_EQ_STR(val(KEY_CPU_MAX), "max", "builtin: cpu_max max");
+	TAP_EQ_STR(val(KEY_IO_WEIGHT), "unset", "builtin: io_weight unset");
+	TAP_EQ_INT(cg_limits_controllers(&st.cg), 0, "builtin: no controller needed");
+	TAP_EQ_INT(load1("[default]\nmemory_max = 512M\nmemory_high = 1536k\npids_max = 200\ncpu_weight = 50\n"
+			 "cpu_max = 150%\nio_weight = 300\n[group lab]\nmemory_max = 2G\ncpu_max = 20000 50000\n"
+			 "[user h]\npids_max = max\n"),
+		   0, "limit keys parse: %s", err);
+	TAP_EQ_INT(resolve("h", 7, "h:lab"), 0, "resolves");
+	TAP_EQ_INT(st.cg.memory_max, 2ull << 30, "memory_max from [group lab]: 2G");
+	TAP_EQ_STR(val(KEY_MEMORY_MAX), "2G", "memory_max shown as 2G");
+	TAP_EQ_INT(st.cg.memory_high, 1536ull << 10, "memory_high 1536k");
+	TAP_EQ_STR(val(KEY_MEMORY_HIGH), "1536K", "memory_high shown as 1536K");
+	TAP_OK(st.cg.pids_max == CG_UNLIMITED, "pids_max = max from [user h]");
+	TAP_EQ_INT(st.cg.cpu_weight, 50, "cpu_weight 50");
+	TAP_EQ_INT(st.cg.cpu_quota, 20000, "cpu_max quota from the group");
+	TAP_EQ_INT(st.cg.cpu_period, 50000, "cpu_max period from the group");
+	TAP_EQ_INT(st.cg.io_weight, 300, "io_weight 300");
+	TAP_EQ_STR(st.source[KEY_MEMORY_MAX], "main.conf:8:[group lab]", "memory_max source");
+	TAP_EQ_INT(cg_limits_controllers(&st.cg), CG_MEMORY | CG_CPU | CG_IO, "controllers needed");
+	TAP_EQ_INT(resolve("x", 8, ""), 0, "resolves for a non-member");
+	TAP_EQ_INT(st.cg.cpu_quota, 150000, "150%% is 150000 us per 100000");
+	TAP_EQ_INT(st.cg.pids_max, 200, "pids_max 200 from [default]");
+	TAP_EQ_INT(cg_limits_controllers(&st.cg), CG_MEMORY | CG_PIDS | CG_CPU | CG_IO, "all four controllers needed");
+	TAP_EQ_INT(load1("[default]\nmemory_max = 1000\n"), -EINVAL, "memory_max below 1M rejected");
+	TAP_EQ_INT(load1("[default]\nmemory_max = 5X\n"), -EINVAL, "memory_max with an unknown unit rejected");
+	TAP_EQ_INT(load1("[default]\nmemory_max = 99999999999T\n"), -EINVAL, "memory_max overflow rejected");
+	TAP_EQ_INT(load1("[default]\npids_max = 0\n"), -EINVAL, "pids_max 0 rejected");
+	TAP_EQ_INT(load1("[default]\ncpu_weight = 10001\n"), -EINVAL, "cpu_weight 10001 rejected");
+	TAP_EQ_INT(load1("[default]\ncpu_max = 0%\n"), -EINVAL, "cpu_max 0%% rejected");
+	TAP_EQ_INT(load1("[default]\ncpu_max = 500 100000\n"), -EINVAL, "cpu_max quota below 1000 us rejected");
+	TAP_EQ_INT(load1("[default]\ncpu_max = 5000 100000 7\n"), -EINVAL, "cpu_max with three words rejected");
+	TAP_EQ_INT(load1("[default]\nio_weight = max\n"), -EINVAL, "io_weight max rejected");
+	TAP_OK(contains(err, "main.conf:1: [default] io_weight: 'max' is not a weight of 1..10000"), "error text: %s", err);
+
 	/* Errors: each rejects the whole policy and names file, line, section, key. */
 	TAP_EQ_INT(load1("[default]\nnamespaces = pid mount bogus\n"), -EINVAL, "unknown namespace rejected");
 	TAP_OK(contains(err, "main.conf:1: [default] namespaces: unknown namespace 'bogus'"), "error text: %s", err);

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "util.h"
+
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+void cg_limits_none(struct cg_limits *l)
+{
+	*l = (struct cg_limits){ .memory_max = CG_UNLIMITED, .memory_high = CG_UNLIMITED, .pids_max = CG_UNLIMITED,
+				 .cpu_quota = CG_UNLIMITED, .cpu_period = 100000, .cpu_weight = 100 };
+}
+
+unsigned cg_limits_controllers(const struct cg_limits *l)
+{
+	unsigned c = 0;
+	if (l->memory_max != CG_UNLIMITED || l->memory_high != CG_UNLIMITED)
+		c |= CG_MEMORY;
+	if (l->pids_max != CG_UNLIMITED)
+		c |= CG_PIDS;
+	if (l->cpu_quota != CG_UNLIMITED || l->cpu_weight != 100)
+		c |= CG_CPU;
+	if (l->io_weight)
+		c |= CG_IO;
+	return c;
+}
+
+bool cg_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 0 && len < sizeof(((struct cg_group *)0)->name) && !strchr(name, '/') && strcmp(name, ".") != 0 &&
+	       strcmp(name, "..") != 0 && name[0] != '\n';
+}
+
+/* ---- discovery ----------------------------------------------------------- */
+
+static unsigned v1_controllers(const char *superopts)
+{
+	static const struct { const char *word; unsigned bit; } words[] = {
+		{ "memory", CG_MEMORY }, { "pids", CG_PIDS }, { "cpu", CG_CPU }, { "blkio", CG_IO },
+	};
+	unsigned c = 0;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", superopts);
+	char *save = NULL;
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+			if (strcmp(w, words[i].word) == 0)
+				c |= words[i].bit;
+	return c;
+}
+
+int cg_parse_mountinfo(const char *text, struct cg_layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	unsigned seen = 0; /* v1 controllers already taken; a hierarchy mounted twice counts once */
+	bool have_v2 = false;
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[1024];
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			/* id parent major:minor root mountpoint opts [optional...] - fstype source superopts */
+			char *f[6] = { 0 }, *save = NULL, *w;
+			int i = 0;
+			for (w = strtok_r(buf, " ", &save); w && i < 5; w = strtok_r(NULL, " ", &save))
+				f[i++] = w;
+			while (w && strcmp(w, "-") != 0)
+				w = strtok_r(NULL, " ", &save);
+			char *fstype = w ? strtok_r(NULL, " ", &save) : NULL;
+			char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
+			char *superopts = source ? strtok_r(NULL, " ", &save) : NULL;
+			/* Only whole hierarchies, at a plain path (no escaped characters). */
+			bool usable = i == 5 && superopts && strcmp(f[3], "/") == 0 && !strchr(f[4], '\\') &&
+				      strlen(f[4]) < sizeof(l->h[0].path) && l->n < CG_HIER_MAX;
+			if (usable && strcmp(fstype, "cgroup2") == 0 && !have_v2) {
+				have_v2 = true;
+				l->h[l->n].v2 = true;
+				snprintf(l->h[l->n++].path, sizeof(l->h[0].path), "%s", f[4]);
+			} else if (usable && strcmp(fstype, "cgroup") == 0) {
+				unsigned c = v1_controllers(superopts);
+				if (c && !(c & seen)) {
+					seen |= c;
+					l->h[l->n].ctrls = c;
+					snprintf(l->h[l->n++].path, sizeof(l->h[0].path), "%s", f[4]);
+				}
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+static ssize_t read_small(int dir, const char *name, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	ssize_t n = RETRY_EINTR(read(fd, buf, size - 1));
+	if (n < 0)
+		return neg_errno();
+	buf[n] = '\0';
+	return n;
+}
+
+static unsigned v2_controllers(const char *text)
+{
+	static const struct { const char *word; unsigned bit; } words[] = {
+		{ "memory", CG_MEMORY }, { "pids", CG_PIDS }, { "cpu", CG_CPU }, { "io", CG_IO },
+	};
+	unsigned c = 0;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", text);
+	char *save = NULL;
+	for (char *w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+			if (strcmp(w, words[i].word) == 0)
+				c |= words[i].bit;
+	return c;
+}
+
+/* The mount point, opened without following symlinks and checked to be a
+ * cgroup file system of the expected version. */
+static int open_hier(const struct cg_hier *h)
+{
+	int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	struct statfs sfs;
+	if (fstatfs(fd, &sfs) < 0 || (unsigned long)sfs.f_type != (h->v2 ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC)) {
+		(void)close(fd);
+		return -EMEDIUMTYPE;
+	}
+	return fd;
+}
+
+int cg_discover(struct cg_layout *l)
+{
+	static char text[65536];
+	_cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	size_t used = 0;
+	for (;;) {
+		ssize_t n = RETRY_EINTR(read(fd, text + used, sizeof(text) - 1 - used));
+		if (n < 0)
+			return neg_errno();
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used == sizeof(text) - 1)
+			return -EFBIG;
+	}
+	text[used] = '\0';
+	cg_parse_mountinfo(text, l);
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->h[i].v2)
+			continue;
+		_cleanup_close_ int root = open_hier(&l->h[i]);
+		char buf[512];
+		if (root >= 0 && read_small(root, "cgroup.controllers", buf, sizeof(buf)) >= 0)
+			l->h[i].ctrls = v2_controllers(buf);
+	}
+	return 0;
+}
+
+/* ---- writing --------------------------------------------------------------- */
+
+static int write_at(int dir, const char *name, const char *value, char *why, size_t why_size)
+{
+	_cleanup_close_ int fd = openat(dir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : RETRY_EINTR(write(fd, value, strlen(value)));
+	if (n == (ssize_t)strlen(value))
+		return 0;
+	int r = n < 0 ? neg_errno() : -EIO;
+	snprintf(why, why_size, "writing '%s' to %s: %s", value, name, strerror(-r));
+	return r;
+}
+
+static void number_or(char *buf, size_t size, uint64_t v, const char *unlimited)
+{
+	if (v == CG_UNLIMITED)
+		snprintf(buf, size, "%s", unlimited);
+	else
+		snprintf(buf, size, "%" PRIu64, v);
+}
+
+static bool file_exists(int dir, const char *name)
+{
+	return faccessat(dir, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *lim, char *why, size_t why_size)
+{
+	char v[64];
+	int r = 0;
+	if (ctrls & CG_MEMORY) {
+		number_or(v, sizeof(v), lim->memory_max, v2 ? "max" : "-1");
+		r = write_at(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, why, why_size);
+		number_or(v, sizeof(v), lim->memory_high, v2 ? "max" : "-1");
+		if (r == 0)
+			r = write_at(dir, v2 ? "memory.high" : "memory.soft_limit_in_bytes", v, why, why_size);
+	}
+	if (r == 0 && (ctrls & CG_PIDS)) {
+		number_or(v, sizeof(v), lim->pids_max, "max");
+		r = write_at(dir, "pids.max", v, why, why_size);
+	}
+	if (r == 0 && (ctrls & CG_CPU)) {
+		if (v2) {
+			snprintf(v, sizeof(v), "%" PRIu32, lim->cpu_weight);
+			r = write_at(dir, "cpu.weight", v, why, why_size);
+			number_or(v, sizeof(v), lim->cpu_quota, "max");
+			snprintf(v + strlen(v), sizeof(v) - strlen(v), " %" PRIu64, lim->cpu_period);
+			if (r == 0)
+				r = write_at(dir, "cpu.max", v, why, why_size);
+		} else {
+			/* cpu.shares 1024 is weight 100 (the kernel's own mapping). */
+			uint64_t shares = (uint64_t)lim->cpu_weight * 1024 / 100;
+			snprintf(v, sizeof(v), "%" PRIu64, shares < 2 ? 2 : shares);
+			r = write_at(dir, "cpu.shares", v, why, why_size);
+			snprintf(v, sizeof(v), "%" PRIu64, lim->cpu_period);
+			if (r == 0)
+				r = write_at(dir, "cpu.cfs_period_us", v, why, why_size);
+			number_or(v, sizeof(v), lim->cpu_quota, "-1");
+			if (r == 0)
+				r = write_at(dir, "cpu.cfs_quota_us", v, why, why_size);
+		}
+	}
+	if (r == 0 && (ctrls & CG_IO) && lim->io_weight) {
+		/* The weight file depends on the block layer: iocost or BFQ (v2),
+		 * CFQ or BFQ (v1). Without one there is no weight to set. */
+		uint32_t w = lim->io_weight;
+		if (v2 && file_exists(dir, "io.weight")) {
+			snprintf(v, sizeof(v), "default %" PRIu32, w);
+			r = write_at(dir, "io.weight", v, why, why_size);
+		} else if (file_exists(dir, v2 ? "io.bfq.weight" : "blkio.bfq.weight")) {
+			snprintf(v, sizeof(v), "%" PRIu32, w > 1000 ? 1000 : w);
+			r = write_at(dir, v2 ? "io.bfq.weight" : "blkio.bfq.weight", v, why, why_size);
+		} else if (!v2 && file_exists(dir, "blkio.weight")) {
+			uint32_t b = w / 10 < 10 ? 10 : w / 10 > 1000 ? 1000 : w / 10;
+			snprintf(v, sizeof(v), "%" PRIu32, b);
+			r = write_at(dir, "blkio.weight", v, why, why_size);
+		} else {
+			snprintf(why, why_size,
+				 "io_weight: this host's block layer offers no weight (no %s); use the bfq scheduler or drop "
+				 "io_weight",
+				 v2 ? "io.weight or io.bfq.weight" : "blkio.weight or blkio.bfq.weight");
+			r = -EOPNOTSUPP;
+		}
+	}
+	return r;
+}
+
+/* v2: make the controllers available to the groups below dir. */
+static int v2_enable(int dir, unsigned ctrls, char *why, size_t why_size)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ CG_MEMORY, "memory" }, { CG_PIDS, "pids" }, { CG_CPU, "cpu" }, { CG_IO, "io" },
+	};
+	char have[512];
+	if (read_small(dir, "cgroup.subtree_control", have, sizeof(have)) < 0)
+		have[0] = '\0';
+	unsigned on = v2_controllers(have);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!(ctrls & names[i].bit) || (on & names[i].bit))
+			continue;
+		char w[16];
+		snprintf(w, sizeof(w), "+%s", names[i].name);
+		int r = write_at(dir, "cgroup.subtree_control", w, why, why_size);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static const char *ctrl_names(unsigned c, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s", c & CG_MEMORY ? " memory" : "", c & CG_PIDS ? " pids" : "",
+		 c & CG_CPU ? " cpu" : "", c & CG_IO ? " io" : "");
+	return buf[0] ? buf + 1 : buf;
+}
+
+void cg_close(struct cg_group *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		close_fd(&g->g[i].procs);
+		close_fd(&g->g[i].dir);
+		close_fd(&g->g[i].parent);
+	}
+	g->n = 0;
+}
+
+/* mkdir that accepts an existing directory, then open it without following
+ * symlinks. */
+static int make_dir(int at, const char *name)
+{
+	if (mkdirat(at, name, 0755) < 0 && errno != EEXIST)
+		return neg_errno();
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? neg_errno() : fd;
+}
+
+int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
+	      char *why, size_t why_size)
+{
+	unsigned need = cg_limits_controllers(lim), avail = 0;
+	char names[64];
+	int r = 0;
+
+	memset(g, 0, sizeof(*g));
+	if (why_size)
+		why[0] = '\0';
+	if (!cg_name_ok(name)) {
+		snprintf(why, why_size, "'%.64s' cannot name a cgroup", name);
+		return -EINVAL;
+	}
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	for (size_t i = 0; i < l->n; i++)
+		avail |= l->h[i].ctrls;
+	if (need & ~avail) {
+		snprintf(why, why_size, "the policy sets limits of controllers this host does not offer: %s",
+			 ctrl_names(need & ~avail, names, sizeof(names)));
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < l->n && r == 0; i++) {
+		const struct cg_hier *h = &l->h[i];
+		/* v1: memory and pids always (usage), the others when limited. */
+		unsigned use = h->ctrls & (need | CG_MEMORY | CG_PIDS);
+		if (!h->v2 && !use)
+			continue;
+		_cleanup_close_ int root = open_hier(h);
+		if (root < 0) {
+			snprintf(why, why_size, "opening the cgroup hierarchy %s", h->path);
+			r = root;
+			break;
+		}
+		int k = (int)g->n;
+		g->g[k].v2 = h->v2;
+		g->g[k].parent = g->g[k].dir = g->g[k].procs = -EBADF;
+		g->n++;
+		/* Another supervisor may remove an empty nsiso/ between our two
+		 * mkdirs: try again then. */
+		for (int attempt = 0; attempt < 3; attempt++) {
+			close_fd(&g->g[k].parent);
+			r = h->v2 ? v2_enable(root, use, why, why_size) : 0;
+			if (r < 0)
+				break;
+			g->g[k].parent = make_dir(root, CG_DIR);
+			if (g->g[k].parent < 0) {
+				r = g->g[k].parent;
+				snprintf(why, why_size, "creating %s/%s: %s", h->path, CG_DIR, strerror(-r));
+				break;
+			}
+			r = h->v2 ? v2_enable(g->g[k].parent, use, why, why_size) : 0;
+			if (r < 0)
+				break;
+			g->g[k].dir = make_dir(g->g[k].parent, name);
+			r = g->g[k].dir < 0 ? g->g[k].dir : 0;
+			if (r != -ENOENT)
+				break;
+		}
+		if (r < 0) {
+			if (g->g[k].dir < 0 && !why[0])
+				snprintf(why, why_size, "creating %s/%s/%s: %s", h->path, CG_DIR, name, strerror(-r));
+			break;
+		}
+		r = cg_write_limits(g->g[k].dir, h->v2, use, lim, why, why_size);
+		if (r < 0)
+			break;
+		g->g[k].ctrls = use;
+		g->g[k].procs = openat(g->g[k].dir, "cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (g->g[k].procs < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "opening %s/%s/%s/cgroup.procs", h->path, CG_DIR, name);
+		}
+	}
+	if (r < 0)
+		(void)cg_remove(g, 0);
+	return r;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	(void)nanosleep(&ts, NULL);
+}
+
+int cg_remove(struct cg_group *g, int timeout_ms)
+{
+	int result = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		close_fd(&g->g[i].procs);
+		close_fd(&g->g[i].dir);
+		if (g->g[i].parent < 0)
+			continue;
+		/* The last processes of a killed PID namespace take a moment to
+		 * leave the group. */
+		int waited = 0, r;
+		while ((r = unlinkat(g->g[i].parent, g->name, AT_REMOVEDIR)) < 0 && errno == EBUSY && waited < timeout_ms) {
+			sleep_ms(5);
+			waited += 5;
+		}
+		if (r < 0 && errno != ENOENT)
+			result = neg_errno();
+		/* nsiso/ itself when no other container uses it; a creator that
+		 * loses this race makes it again. */
+		_cleanup_close_ int root = openat(g->g[i].parent, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root >= 0)
+			(void)unlinkat(root, CG_DIR, AT_REMOVEDIR);
+		close_fd(&g->g[i].parent);
+	}
+	g->n = 0;
+	return result;
+}
+
+int cg_enter(const int *procs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct statfs sfs;
+		if (fstatfs(procs[i], &sfs) < 0)
+			return neg_errno();
+		if ((unsigned long)sfs.f_type != CGROUP_SUPER_MAGIC && (unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC)
+			return -EMEDIUMTYPE;
+		/* "0": the writing process itself. */
+		if (RETRY_EINTR(write(procs[i], "0", 1)) != 1)
+			return neg_errno();
+	}
+	return 0;
+}
+
+static bool group_empty(int parent, const char *name)
+{
+	_cleanup_close_ int dir = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char buf[16];
+	return dir >= 0 && read_small(dir, "cgroup.procs", buf, sizeof(buf)) == 0;
+}
+
+int cg_sweep(const struct cg_layout *l, bool (*may_remove)(const char *name, void *ctx), void *ctx)
+{
+	int removed = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		_cleanup_close_ int root = open_hier(&l->h[i]);
+		if (root < 0)
+			continue;
+		int parent = openat(root, CG_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (parent < 0)
+			continue;
+		DIR *d = fdopendir(parent);
+		if (!d) {
+			(void)close(parent);
+			continue;
+		}
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_type != DT_DIR || !cg_name_ok(e->d_name) || !group_empty(parent, e->d_name))
+				continue;
+			/* Under the owner's lock: not a group being created. */
+			if (may_remove(e->d_name, ctx) && group_empty(parent, e->d_name) &&
+			    unlinkat(parent, e->d_name, AT_REMOVEDIR) == 0)
+				removed++;
+		}
+		(void)closedir(d);
+		(void)unlinkat(root, CG_DIR, AT_REMOVEDIR);
+	}
+	return removed;
+}
+
+static uint64_t read_number(int dir, const char *name)
+{
+	char buf[64];
+	if (read_small(dir, name, buf, sizeof(buf)) <= 0)
+		return CG_UNLIMITED;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(buf, &end, 10);
+	return errno || end == buf ? CG_UNLIMITED : (uint64_t)v;
+}
+
+void cg_usage(const struct cg_layout *l, const char *name, uint64_t *memory, uint64_t *pids)
+{
+	*memory = *pids = CG_UNLIMITED;
+	if (!cg_name_ok(name))
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		_cleanup_close_ int root = open_hier(&l->h[i]);
+		char path[128];
+		snprintf(path, sizeof(path), "%s/%s", CG_DIR, name);
+		_cleanup_close_ int dir = root < 0 ? -EBADF : openat(root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dir < 0)
+			continue;
+		if ((l->h[i].ctrls & CG_MEMORY) && *memory == CG_UNLIMITED)
+			*memory = read_number(dir, l->h[i].v2 ? "memory.current" : "memory.usage_in_bytes");
+		if ((l->h[i].ctrls & CG_PIDS) && *pids == CG_UNLIMITED)
+			*pids = read_number(dir, "pids.current");
+	}
+}

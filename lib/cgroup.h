@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One cgroup per user container, NAME = the user name, in every hierarchy
+ * nsiso uses:
+ *
+ *   cgroup v2 (<mount>/nsiso/NAME): always, with the memory, pids, cpu and
+ *     io controllers it offers enabled as the limits need them;
+ *   cgroup v1 (hybrid hosts): the memory and pids hierarchies always, the
+ *     cpu and blkio hierarchies when a limit needs them.
+ *
+ * The supervisor creates the groups and writes the limits (as host root);
+ * every process of the container enters them by writing "0" to a
+ * cgroup.procs fd the supervisor opened (the kernel checks the opener's
+ * credentials, so container root can use it). Nothing here follows a
+ * symlink or trusts a path below the hierarchy's mount point. */
+
+#define CG_HIER_MAX 6
+#define CG_UNLIMITED UINT64_MAX
+#define CG_DIR "nsiso"
+
+enum {
+	CG_MEMORY = 1u << 0,
+	CG_PIDS = 1u << 1,
+	CG_CPU = 1u << 2,
+	CG_IO = 1u << 3,
+};
+
+struct cg_limits {
+	uint64_t memory_max;  /* bytes or CG_UNLIMITED */
+	uint64_t memory_high; /* bytes or CG_UNLIMITED */
+	uint64_t pids_max;    /* or CG_UNLIMITED */
+	uint64_t cpu_quota;   /* us per period, or CG_UNLIMITED */
+	uint64_t cpu_period;  /* us */
+	uint32_t cpu_weight;  /* 1..10000, 100 is the kernel's default */
+	uint32_t io_weight;   /* 1..10000; 0: not set */
+};
+
+/* The limits that impose nothing. */
+void cg_limits_none(struct cg_limits *l);
+/* The controllers that limits other than the defaults need. */
+unsigned cg_limits_controllers(const struct cg_limits *l);
+
+struct cg_hier {
+	bool v2;
+	unsigned ctrls; /* CG_*: v1 the hierarchy's; v2 those in cgroup.controllers */
+	char path[256]; /* mount point */
+};
+
+struct cg_layout {
+	size_t n;
+	struct cg_hier h[CG_HIER_MAX];
+};
+
+/* The hierarchies of /proc/self/mountinfo text that nsiso may use: cgroup2
+ * mounts and v1 mounts of memory, pids, cpu or blkio, each mounted at the
+ * hierarchy's root. The v2 controllers are not read here (ctrls = 0). */
+int cg_parse_mountinfo(const char *text, struct cg_layout *l);
+/* The same for this process, with the v2 controllers read. 0 or -errno. */
+int cg_discover(struct cg_layout *l);
+
+/* A container's groups: fds to each group's directory, its parent
+ * (<mount>/nsiso) and its cgroup.procs. */
+struct cg_group {
+	size_t n;
+	char name[80];
+	struct {
+		bool v2;
+		unsigned ctrls; /* controllers whose limits were written */
+		int parent;
+		int dir;
+		int procs;
+	} g[CG_HIER_MAX];
+};
+
+/* Create (or reuse, after a crash) NAME in every hierarchy of l that the
+ * limits need, and write the limits. The hierarchies used: v2 always; v1
+ * memory and pids always, cpu and blkio when the limits need them. A limit
+ * that no hierarchy can apply is -EOPNOTSUPP. On failure nothing created is
+ * left. why names the file and value. */
+int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
+	      char *why, size_t why_size);
+
+/* Write the limits of ctrls into the group directory dir (a v2 or v1
+ * group). Exposed for the tests. */
+int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *lim, char *why, size_t why_size);
+
+/* Remove the groups, waiting up to timeout_ms for their last processes to
+ * finish exiting; then the nsiso directories, if empty. Closes every fd.
+ * 0, or -EBUSY when a group still had processes. */
+int cg_remove(struct cg_group *g, int timeout_ms);
+
+/* Close the fds without removing anything. */
+void cg_close(struct cg_group *g);
+
+/* Move the calling process into the groups behind the cgroup.procs fds. */
+int cg_enter(const int *procs, size_t n);
+
+/* Remove the empty groups under nsiso/ in every hierarchy of l whose owner
+ * may_remove() allows (it takes that user's lock); returns how many names
+ * were removed. */
+int cg_sweep(const struct cg_layout *l, bool (*may_remove)(const char *name, void *ctx), void *ctx);
+
+/* Usage of NAME's groups: memory in bytes and number of processes;
+ * CG_UNLIMITED where unknown. */
+void cg_usage(const struct cg_layout *l, const char *name, uint64_t *memory, uint64_t *pids);
+
+/* Whether a name can be a group name (a user name without '/', not . or ..). */
+bool cg_name_ok(const char *name);
