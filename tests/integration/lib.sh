@@ -70,6 +70,11 @@ t_cleanup() {
 		userdel -r -f "$u" >/dev/null 2>&1
 	done
 	for f in "${T_PAMFILES[@]}"; do rm -f "$f"; done
+	# cgroups of our users that a failure left behind, then nsiso/ if empty.
+	for u in "${T_USERS[@]}"; do
+		rmdir /sys/fs/cgroup/*/nsiso/"$u" /sys/fs/cgroup/nsiso/"$u" 2>/dev/null
+	done
+	rmdir /sys/fs/cgroup/*/nsiso /sys/fs/cgroup/nsiso 2>/dev/null
 	if [ -n "$T_LOG_PID" ]; then
 		kill "$T_LOG_PID" 2>/dev/null
 		wait "$T_LOG_PID" 2>/dev/null

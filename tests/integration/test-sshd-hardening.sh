@@ -18,6 +18,7 @@ status='grep -E "^(Seccomp|NoNewPrivs|CapBnd):" /proc/self/status | tr -d "\t " 
 # Defaults.
 expect_eq "default: seccomp filter, no_new_privs, empty bounding set" "$(t_ssh "$d" -- "$status")" \
 	"CapBnd:0000000000000000,NoNewPrivs:1,Seccomp:2,"
+expect_match "capsh --print agrees: empty bounding set" "$(t_ssh "$d" -- '/usr/sbin/capsh --print' | grep '^Bounding set')" "^Bounding set =$"
 expect_match "THREATS 17: keyctl add_key is refused with EPERM" "$(t_ssh "$d" -- 'keyctl add user k v @u 2>&1')" \
 	"add_key: Operation not permitted"
 expect_match "THREATS 17: the session keyring cannot be read" "$(t_ssh "$d" -- 'keyctl show @s 2>&1')" \
@@ -35,6 +36,7 @@ expect_match "a setuid binary gains nothing" "$(t_ssh "$d" -- 'su -c id root </d
 # Per-user overrides.
 expect_eq "override: no filter, no no_new_privs, cap_net_raw kept" "$(t_ssh "$o" -- "$status")" \
 	"CapBnd:0000000000002000,NoNewPrivs:0,Seccomp:0,"
+expect_eq "capsh --print agrees: cap_net_raw only" "$(t_ssh "$o" -- '/usr/sbin/capsh --print' | grep '^Bounding set')" "Bounding set =cap_net_raw"
 expect_match "override: keyctl works without the filter" "$(t_ssh "$o" -- 'keyctl add user k v @u 2>&1')" "^[0-9]+$"
 expect_eq "rlimit_nofile soft" "$(t_ssh "$o" -- 'ulimit -Sn')" 1000
 expect_eq "rlimit_nofile hard" "$(t_ssh "$o" -- 'ulimit -Hn')" 2000
