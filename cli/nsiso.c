@@ -3,14 +3,23 @@
  *
  *   nsiso check [--config PATH]
  *   nsiso explain USER [--config PATH] [--json]
+ *   nsiso list [--json]
+ *   nsiso show USER [--json]
+ *   nsiso enter USER [--root] [--config PATH] [-- CMD...]
+ *   nsiso stop USER [--timeout SECONDS]
  *
  * Exit codes: 0 fine; 1 the policy is invalid or unsafe (every error is
- * printed, like sshd -t); 2 usage; 3 no such user. */
+ * printed, like sshd -t), or the operation failed; 2 usage; 3 no such
+ * user; 4 no live container. enter: the command's status, 125 when nsiso
+ * failed. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "cli.h"
 #include "nstable.h"
 #include "policy.h"
 #include "who.h"
@@ -21,16 +30,27 @@ static int usage(FILE *out, int code)
 {
 	fprintf(out, "usage: nsiso check [--config PATH]\n"
 		     "       nsiso explain USER [--config PATH] [--json]\n"
+		     "       nsiso list [--json]\n"
+		     "       nsiso show USER [--json]\n"
+		     "       nsiso enter USER [--root] [--config PATH] [-- CMD [ARG...]]\n"
+		     "       nsiso stop USER [--timeout SECONDS]\n"
 		     "\n"
 		     "check    validate the policy and its drop-ins (PATH.d/*.conf); print every error\n"
 		     "explain  show what USER gets and which file:line:[section] set each value\n"
+		     "list     the live containers: user, init pid, sessions, network, memory, pids, age\n"
+		     "show     one container: namespaces, id maps, mounts, network, limits, usage, sessions\n"
+		     "enter    run CMD (default: the user's login shell) in USER's live container, as USER,\n"
+		     "         or as container root with --root\n"
+		     "stop     end every session of USER's container (SIGTERM), then the container;\n"
+		     "         by force after --timeout (default 10 s)\n"
 		     "\n"
 		     "Default policy: " NSISO_DEFAULT_CONFIG "\n"
-		     "Exit: 0 valid, 1 invalid or unsafe policy, 2 usage, 3 no such user.\n");
+		     "Exit: 0 fine, 1 invalid policy or failed, 2 usage, 3 no such user, 4 no live container;\n"
+		     "enter: the command's status, or 125 when nsiso failed.\n");
 	return code;
 }
 
-static void json_string(const char *s)
+void json_string(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -174,27 +194,60 @@ static int explain(const char *user, const char *config, int json)
 int main(int argc, char **argv)
 {
 	const char *config = NSISO_DEFAULT_CONFIG, *user = NULL;
-	int json = 0;
+	int json = 0, root = 0;
+	unsigned timeout = 10;
+	char **cmd = NULL;
 	if (argc < 2)
 		return usage(stderr, 2);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return usage(stdout, 0);
 	const char *verb = argv[1];
 	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return usage(stdout, 0);
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config = argv[++i];
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			config = argv[i] + 9;
 		else if (strcmp(argv[i], "--json") == 0)
 			json = 1;
-		else if (argv[i][0] != '-' && !user)
+		else if (strcmp(argv[i], "--root") == 0)
+			root = 1;
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			char *end;
+			unsigned long t = strtoul(argv[++i], &end, 10);
+			if (*end || end == argv[i] || t > 600) {
+				fprintf(stderr, "nsiso: --timeout takes 0..600 seconds\n");
+				return 2;
+			}
+			timeout = (unsigned)t;
+		} else if (strcmp(argv[i], "--") == 0) {
+			cmd = argv + i + 1;
+			break;
+		} else if (argv[i][0] != '-' && !user)
 			user = argv[i];
 		else
 			return usage(stderr, 2);
 	}
+	bool is_enter = strcmp(verb, "enter") == 0;
+	if ((cmd && !is_enter) || (root && !is_enter))
+		return usage(stderr, 2);
 	if (strcmp(verb, "check") == 0 && !user && !json)
 		return check(config);
 	if (strcmp(verb, "explain") == 0 && user)
 		return explain(user, config, json);
+	if (strcmp(verb, "list") == 0 && !user)
+		return cmd_list(json);
+	if (strcmp(verb, "show") == 0 && user)
+		return cmd_show(user, json);
+	if (strcmp(verb, "stop") == 0 && user && !json)
+		return cmd_stop(user, timeout);
+	if (is_enter && user && !json) {
+		if (config[0] != '/') {
+			fprintf(stderr, "nsiso: --config needs an absolute path\n");
+			return 125;
+		}
+		return cmd_enter(user, config, root, cmd);
+	}
 	return usage(stderr, 2);
 }

@@ -17,7 +17,7 @@
 #include "util.h"
 #include "who.h"
 
-/* nsiso-helper open USER CONFIG
+/* nsiso-helper open USER CONFIG [SERVICE TTY RHOST]
  *
  * Run by pam_nsiso.so (as root, empty environment, fd 0 a SOCK_SEQPACKET
  * socket to the module, 1 and 2 /dev/null). Finds USER's live container or
@@ -74,8 +74,8 @@ int resolve_for(const struct policy *p, const char *user, bool global_only, stru
 	return policy_resolve(p, &w.who, s, err, err_size);
 }
 
-static int helper_open(const char *user, const char *config, struct helper_reply *rep, struct session_fds *fds,
-		       struct failure *f)
+static int helper_open(const char *user, const char *config, const struct session_origin *origin,
+		       struct helper_reply *rep, struct session_fds *fds, struct failure *f)
 {
 	static struct user_info u;
 	static struct policy pol;
@@ -135,13 +135,13 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 	/* Under the lock: the container we find cannot retire before we are
 	 * registered in it, and two first logins make one container. */
 	struct attach_reply ar;
-	r = attach_container(u.uid, u.name, config, holder, &ar, fds);
+	r = attach_container(u.uid, u.name, config, holder, origin, &ar, fds);
 	if (attach_no_container(r)) {
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0)
 			return r;
 		rep->flags |= REPLY_CREATED;
-		r = attach_container(u.uid, u.name, config, holder, &ar, fds);
+		r = attach_container(u.uid, u.name, config, holder, origin, &ar, fds);
 		if (attach_no_container(r))
 			return fail(f, STEP_ATTACH, r, "the new container's supervisor is not answering");
 	}
@@ -154,6 +154,8 @@ static int helper_open(const char *user, const char *config, struct helper_reply
 	}
 
 	char why[200] = "";
+	if ((ar.ns_mask & NS_ALL) == 0)
+		return fail(f, STEP_VERIFY, -EBADMSG, "the supervisor answered with no namespace to join");
 	r = ns_verify_set(fds->ns, ar.ns_mask, rep->ns_ino, why, sizeof(why));
 	if (r < 0)
 		return fail(f, STEP_VERIFY, r, "%s", why);
@@ -177,15 +179,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nsiso-helper: only root may run this; it is started by pam_nsiso.so\n");
 		return 1;
 	}
-	if (argc != 4 || strcmp(argv[1], "open") != 0) {
-		fprintf(stderr, "usage: nsiso-helper open USER CONFIG (started by pam_nsiso.so)\n");
+	if ((argc != 4 && argc != 7) || strcmp(argv[1], "open") != 0) {
+		fprintf(stderr, "usage: nsiso-helper open USER CONFIG [SERVICE TTY RHOST] (started by pam_nsiso.so)\n");
 		return 2;
+	}
+	struct session_origin origin = { 0 };
+	if (argc == 7) {
+		origin_copy(origin.service, sizeof(origin.service), argv[4]);
+		origin_copy(origin.tty, sizeof(origin.tty), argv[5]);
+		origin_copy(origin.rhost, sizeof(origin.rhost), argv[6]);
 	}
 	/* Bounded in time whatever happens below (THREATS 22, 23). */
 	(void)alarm(HELPER_TIMEOUT_S);
 	(void)umask(077);
 
-	int r = helper_open(argv[2], argv[3], &rep, &fds, &f);
+	int r = helper_open(argv[2], argv[3], &origin, &rep, &fds, &f);
 	size_t n = 0;
 	int send[SESSION_FDS_MAX];
 	if (r < 0) {

@@ -124,14 +124,25 @@ static int set_timeouts(int fd)
 
 /* ---- the supervisor ---------------------------------------------------- */
 
+struct holder {
+	int pidfd;
+	pid_t pid;
+	int64_t started; /* CLOCK_REALTIME s */
+	struct session_origin origin;
+};
+
 struct supervisor {
 	int rundir;
 	int listen_fd;
 	const struct user_info *u;
+	const struct policy_settings *s;
 	struct container c;
 	size_t n_holders;
-	int holders[SESSIONS_MAX];
+	struct holder holders[SESSIONS_MAX];
 	bool armed;
+	bool stopping;          /* nsiso stop: sessions were asked to end */
+	int64_t stop_deadline;  /* ms; then by force */
+	int64_t started_real;   /* CLOCK_REALTIME s */
 	uint32_t reply_flags;  /* for the answer being built */
 	int64_t linger;        /* seconds to stay up without sessions; -1 for ever */
 	int64_t empty_since;   /* ms, when the last session left */
@@ -170,8 +181,87 @@ static void supervisor_answer(int conn, struct supervisor *sv, int error, enum n
 	snprintf(rep.detail, sizeof(rep.detail), "%s", detail ? detail : "");
 	if (fdpass_send(conn, &rep, sizeof(rep), fds, n) < 0 && error == 0 && n > 0 && sv->n_holders > 0) {
 		/* The helper went away: forget the session it was adding. */
-		(void)close(sv->holders[--sv->n_holders]);
+		(void)close(sv->holders[--sv->n_holders].pidfd);
 	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_real(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* The pid behind a pidfd (its fdinfo), or -1. */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : RETRY_EINTR(read(fd, buf, sizeof(buf) - 1));
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nPid:");
+	return p ? (pid_t)atoi(p + 5) : -1;
+}
+
+static void supervisor_status(int conn, struct supervisor *sv)
+{
+	static struct container_status st;
+	memset(&st, 0, sizeof(st));
+	st.version = NSISO_PROTO_VERSION;
+	st.uid = (uint32_t)sv->u->uid;
+	st.init_pid = (uint32_t)sv->c.init_pid;
+	st.supervisor_pid = (uint32_t)getpid();
+	st.ns_mask = sv->c.ns_mask;
+	st.n_sessions = (uint32_t)sv->n_holders;
+	st.stopping = sv->stopping;
+	st.started = sv->started_real;
+	st.linger = sv->linger;
+	if (sv->n_holders == 0 && sv->empty_since >= 0)
+		st.empty_since = sv->started_real + (sv->empty_since - sv->started) / 1000;
+	memcpy(st.ns_ino, sv->c.ns_ino, sizeof(st.ns_ino));
+	snprintf(st.user, sizeof(st.user), "%s", sv->u->name);
+	snprintf(st.hostname, sizeof(st.hostname), "%s", (sv->c.ns_mask & NS_BIT(NS_UTS)) ? sv->s->hostname : "");
+	if (sv->cg.n)
+		snprintf(st.cgroup, sizeof(st.cgroup), "%s/%s", CG_DIR, sv->cg.name);
+	snprintf(st.network, sizeof(st.network), "%s", (sv->c.ns_mask & NS_BIT(NS_NET)) ? "none" : "host");
+	const struct cg_limits *l = &sv->s->cg;
+	uint64_t lim[] = { l->memory_max, l->memory_high, l->pids_max, l->cpu_quota, l->cpu_period, l->cpu_weight,
+			   l->io_weight };
+	memcpy(st.limits, lim, sizeof(lim));
+	st.hard = sv->hard;
+	for (size_t i = 0; i < sv->n_holders && i < STATUS_SESSIONS_MAX; i++) {
+		st.session[i].pid = sv->holders[i].pid;
+		st.session[i].started = sv->holders[i].started;
+		st.session[i].origin = sv->holders[i].origin;
+	}
+	(void)fdpass_send(conn, &st, sizeof(st), NULL, 0);
+}
+
+/* nsiso stop: ask every session to end (SIGTERM to the process that opened
+ * it: sshd closes the session, su ends its shell); the loop ends the
+ * container when the last is gone, or by force at the deadline. */
+static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
+{
+	if (!sv->stopping) {
+		sv->stopping = true;
+		sv->stop_deadline = now_ms() + (grace_ms > 600000 ? 600000 : grace_ms);
+		for (size_t i = 0; i < sv->n_holders; i++)
+			(void)syscall(SYS_pidfd_send_signal, sv->holders[i].pidfd, SIGTERM, NULL, 0);
+	}
+	sv->armed = true;
+	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .init_pid = (uint32_t)sv->c.init_pid,
+				    .sessions = (uint32_t)sv->n_holders };
+	(void)fdpass_send(conn, &rep, sizeof(rep), NULL, 0);
 }
 
 static void supervisor_accept(struct supervisor *sv)
@@ -193,8 +283,16 @@ static void supervisor_accept(struct supervisor *sv)
 	_cleanup_close_ int h = n == 1 ? holder : -EBADF;
 	req.user[NSISO_USER_MAX] = '\0';
 	req.config[sizeof(req.config) - 1] = '\0';
-	if (req.version != NSISO_PROTO_VERSION || n != 1)
+	if (req.version != NSISO_PROTO_VERSION || n != (req.op == OP_ATTACH ? 1u : 0u))
 		return supervisor_answer(conn, sv, -EBADMSG, STEP_ATTACH, "malformed request");
+	if (req.op == OP_STATUS)
+		return supervisor_status(conn, sv);
+	if (req.op == OP_STOP)
+		return supervisor_stop(conn, sv, req.stop_grace_ms);
+	if (req.op != OP_ATTACH)
+		return supervisor_answer(conn, sv, -EBADMSG, STEP_ATTACH, "unknown request");
+	if (sv->stopping)
+		return supervisor_answer(conn, sv, -ESHUTDOWN, STEP_ATTACH, "the container is being stopped (nsiso stop)");
 	/* A uid reused by another user never gets the old user's container
 	 * (THREATS 19). */
 	if (req.uid != sv->u->uid || strcmp(req.user, sv->u->name) != 0)
@@ -224,7 +322,13 @@ static void supervisor_accept(struct supervisor *sv)
 		return supervisor_answer(conn, sv, -ESRCH, STEP_ATTACH, "the session process is gone");
 	if (sv->n_holders >= SESSIONS_MAX)
 		return supervisor_answer(conn, sv, -EUSERS, STEP_ATTACH, "too many sessions in this container");
-	sv->holders[sv->n_holders++] = TAKE_FD(h);
+	struct holder *ho = &sv->holders[sv->n_holders++];
+	ho->pidfd = TAKE_FD(h);
+	ho->pid = pidfd_pid(ho->pidfd);
+	ho->started = now_real();
+	origin_copy(ho->origin.service, sizeof(ho->origin.service), req.origin.service);
+	origin_copy(ho->origin.tty, sizeof(ho->origin.tty), req.origin.tty);
+	origin_copy(ho->origin.rhost, sizeof(ho->origin.rhost), req.origin.rhost);
 	sv->attached++;
 	sv->armed = true;
 	supervisor_answer(conn, sv, 0, STEP_NONE, NULL);
@@ -282,13 +386,6 @@ static bool sweep_may_remove(const char *name, void *ctx)
 	return true;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 {
 	static struct pollfd pfd[2 + SESSIONS_MAX];
@@ -305,16 +402,23 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		 * for ever, for tmux/screen/nohup users. */
 		int64_t linger_end = sv->linger == POLICY_LINGER_FOREVER ? INT64_MAX
 				     : empty ? sv->empty_since + sv->linger * 1000 : INT64_MAX;
-		bool want_end = init_died || (sv->armed ? empty && now_ms() >= linger_end : now_ms() >= deadline);
-		if (want_end && supervisor_try_retire(sv, init_died))
+		bool forced = sv->stopping && now_ms() >= sv->stop_deadline;
+		bool want_end = init_died || forced || (sv->stopping && sv->n_holders == 0) ||
+				(sv->armed ? empty && now_ms() >= linger_end : now_ms() >= deadline);
+		if (forced)
+			for (size_t i = 0; i < sv->n_holders; i++)
+				(void)syscall(SYS_pidfd_send_signal, sv->holders[i].pidfd, SIGKILL, NULL, 0);
+		if (want_end && supervisor_try_retire(sv, init_died || forced))
 			break;
 		pfd[0] = (struct pollfd){ .fd = sv->listen_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = init_died ? -1 : sv->c.init_pidfd, .events = POLLIN };
 		for (size_t i = 0; i < sv->n_holders; i++)
-			pfd[2 + i] = (struct pollfd){ .fd = sv->holders[i], .events = POLLIN };
+			pfd[2 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
 		int timeout = -1;
 		if (want_end)
 			timeout = 5; /* a helper holds the lock: it is about to attach */
+		else if (sv->stopping)
+			timeout = (int)(sv->stop_deadline - now_ms() > 0 ? sv->stop_deadline - now_ms() : 0);
 		else if (!sv->armed)
 			timeout = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
 		else if (empty && linger_end != INT64_MAX)
@@ -331,7 +435,7 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		for (size_t i = sv->n_holders; i-- > 0;) {
 			if (!pfd[2 + i].revents)
 				continue;
-			(void)close(sv->holders[i]);
+			(void)close(sv->holders[i].pidfd);
 			sv->holders[i] = sv->holders[--sv->n_holders];
 		}
 		if (pfd[0].revents & POLLIN)
@@ -353,7 +457,7 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		       sv->u->name, (unsigned)sv->u->uid, strerrorname_np(-cg_left), CG_DIR, sv->u->name);
 	syslog(LOG_INFO, "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
 	       sv->u->name, (unsigned)sv->u->uid, (int)sv->c.init_pid, (double)(now_ms() - sv->started) / 1000.0,
-	       sv->attached, init_died ? "init-died" : sv->armed ? "last-session-ended" : "no-first-session");
+	       sv->attached, sv->stopping ? "stopped" : init_died ? "init-died" : sv->armed ? "last-session-ended" : "no-first-session");
 	_exit(0);
 }
 
@@ -403,6 +507,8 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.linger = s->linger;
 	sv.empty_since = -1;
 	sv.started = now_ms();
+	sv.started_real = now_real();
+	sv.s = s;
 	sv.seccomp_fd = -EBADF;
 	sv.retire_lock = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
@@ -452,6 +558,11 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	}
 	(void)!write(ready, &rep, sizeof(rep));
 	(void)close(ready);
+	char words[64];
+	syslog(LOG_INFO, "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s",
+	       u->name, (unsigned)u->uid, (int)sv.c.init_pid, ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)),
+	       (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-", sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "",
+	       sv.cg.n ? u->name : "", (sv.c.ns_mask & NS_BIT(NS_NET)) ? "none" : "host");
 	supervisor_loop(&sv);
 }
 

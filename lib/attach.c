@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/un.h>
 
 #include "attach.h"
@@ -20,11 +22,69 @@ static int fail_reply(struct attach_reply *reply, int error, const char *detail)
 	return error;
 }
 
-int attach_container(uid_t uid, const char *user, const char *config, int holder_pidfd,
-		     struct attach_reply *reply, struct session_fds *fds)
+/* A connected socket to uid's supervisor, checked to be served by root.
+ * On a connect failure -errno with *what empty (no live container). */
+static int connect_supervisor(uid_t uid, pid_t *peer, const char **what)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%u.sock", NSISO_RUNDIR, (unsigned)uid);
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		*what = "socket";
+		return neg_errno();
+	}
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return neg_errno();
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		*what = "SO_PEERCRED";
+		return neg_errno();
+	}
+	if (cred.uid != 0) {
+		*what = "the container socket is not served by root";
+		return -EPERM;
+	}
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		*what = "socket timeouts";
+		return neg_errno();
+	}
+	if (peer)
+		*peer = cred.pid;
+	return TAKE_FD(s);
+}
+
+int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, size_t reply_size, int *peer_pidfd)
+{
+	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid, .op = op,
+				      .stop_grace_ms = grace_ms };
+	const char *what = "";
+	pid_t peer = -1;
+	_cleanup_close_ int s = connect_supervisor(uid, &peer, &what);
+	if (s < 0)
+		return s;
+	/* While connected the supervisor is alive: its pid is not recycled. */
+	if (peer_pidfd) {
+		*peer_pidfd = (int)syscall(SYS_pidfd_open, peer, 0);
+		if (*peer_pidfd < 0)
+			return neg_errno();
+	}
+	int r = fdpass_send(s, &req, sizeof(req), NULL, 0);
+	int none[1];
+	size_t n_fds = 0;
+	if (r == 0)
+		r = fdpass_recv(s, reply, reply_size, none, 0, &n_fds);
+	if (r < 0 && peer_pidfd)
+		close_fd(peer_pidfd);
+	return r;
+}
+
+int attach_container(uid_t uid, const char *user, const char *config, int holder_pidfd,
+		     const struct session_origin *origin, struct attach_reply *reply, struct session_fds *fds)
+{
+	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid, .op = OP_ATTACH };
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
@@ -33,23 +93,15 @@ int attach_container(uid_t uid, const char *user, const char *config, int holder
 		return fail_reply(reply, -ENAMETOOLONG, "user name or policy path too long");
 	strcpy(req.user, user);
 	strcpy(req.config, config);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%u.sock", NSISO_RUNDIR, (unsigned)uid);
-
-	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (origin) {
+		origin_copy(req.origin.service, sizeof(req.origin.service), origin->service);
+		origin_copy(req.origin.tty, sizeof(req.origin.tty), origin->tty);
+		origin_copy(req.origin.rhost, sizeof(req.origin.rhost), origin->rhost);
+	}
+	const char *what = "";
+	_cleanup_close_ int s = connect_supervisor(uid, NULL, &what);
 	if (s < 0)
-		return fail_reply(reply, neg_errno(), "socket");
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return neg_errno();
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return fail_reply(reply, neg_errno(), "SO_PEERCRED");
-	if (cred.uid != 0)
-		return fail_reply(reply, -EPERM, "the container socket is not served by root");
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		return fail_reply(reply, neg_errno(), "socket timeouts");
+		return what[0] ? fail_reply(reply, s, what) : s;
 
 	r = fdpass_send(s, &req, sizeof(req), &holder_pidfd, 1);
 	if (r == -EPIPE || r == -ECONNRESET)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -78,4 +79,16 @@ int session_fds_unpack(struct session_fds *s, uint32_t ns_mask, const struct ses
 	for (uint32_t i = 0; i < h->n_cgroups; i++)
 		s->cgroup[i] = got[k++];
 	return 0;
+}
+
+void origin_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+	if (size == 0)
+		return;
+	for (; src && src[n] && n + 1 < size; n++) {
+		unsigned char c = (unsigned char)src[n];
+		dst[n] = c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '\'' ? (char)c : '?';
+	}
+	dst[n] = '\0';
 }

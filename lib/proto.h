@@ -86,13 +86,67 @@ struct helper_reply {
 	char detail[NSISO_DETAIL_MAX];
 };
 
-/* module or helper -> supervisor, with the session holder's pidfd. The
- * supervisor checks the policy at config is still valid before it answers. */
+/* What a request to a supervisor asks. */
+enum {
+	OP_ATTACH = 0, /* register a session (its holder's pidfd comes along); answer: attach_reply */
+	OP_STATUS = 1, /* answer: container_status (nsiso list, show) */
+	OP_STOP = 2,   /* end every session, then the container (nsiso stop); answer: attach_reply */
+};
+
+/* Where a session comes from (PAM_SERVICE, PAM_TTY, PAM_RHOST), printable
+ * ASCII only, for the logs and nsiso show. */
+struct session_origin {
+	char service[32];
+	char tty[64];
+	char rhost[128];
+};
+
+/* module, helper or nsiso -> supervisor. With OP_ATTACH the session
+ * holder's pidfd comes along, and the supervisor checks the policy at
+ * config is still valid before it answers. */
 struct attach_request {
 	uint32_t version;
 	uint32_t uid;
+	uint32_t op;
+	uint32_t stop_grace_ms; /* OP_STOP: how long sessions get to end */
 	char user[NSISO_USER_MAX + 1];
 	char config[NSISO_CONFIG_MAX];
+	struct session_origin origin;
+};
+
+/* Keep only printable ASCII of src, without spaces, quotes or backslashes
+ * (they would break key=value log lines): others become '?'. */
+void origin_copy(char *dst, size_t size, const char *src);
+
+#define STATUS_SESSIONS_MAX 64
+
+/* supervisor -> nsiso, for OP_STATUS. */
+struct container_status {
+	uint32_t version;
+	int32_t error;
+	uint32_t uid;
+	uint32_t init_pid;
+	uint32_t supervisor_pid;
+	uint32_t ns_mask;
+	uint32_t n_sessions; /* all of them; the first STATUS_SESSIONS_MAX are in session[] */
+	uint32_t stopping;
+	int64_t started;     /* CLOCK_REALTIME seconds */
+	int64_t linger;      /* seconds; -1 for ever */
+	int64_t empty_since; /* CLOCK_REALTIME seconds, or 0 with sessions */
+	uint64_t ns_ino[NS_COUNT];
+	char user[NSISO_USER_MAX + 1];
+	char hostname[65];
+	char cgroup[128];   /* nsiso/USER, or "" */
+	char network[64];   /* none, host or a network name */
+	char address[64];   /* the container's address on it, or "" */
+	uint64_t limits[8]; /* memory_max, memory_high, pids_max, cpu_quota, cpu_period, cpu_weight, io_weight */
+	struct session_hardening hard;
+	struct {
+		int32_t pid;
+		uint32_t reserved;
+		int64_t started; /* CLOCK_REALTIME seconds */
+		struct session_origin origin;
+	} session[STATUS_SESSIONS_MAX];
 };
 
 /* supervisor -> module or helper, with the namespace fds as in helper_reply. */

@@ -30,6 +30,7 @@
 #include "attach.h"
 #include "cgroup.h"
 #include "fdpass.h"
+#include "join.h"
 #include "nsverify.h"
 #include "proto.h"
 #include "util.h"
@@ -114,7 +115,8 @@ static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, enu
 }
 
 /* Runs the helper; on success its fds are in fds. */
-static int run_helper(const char *user, const char *config, struct helper_reply *rep, struct session_fds *fds)
+static int run_helper(const char *user, const char *config, const struct session_origin *o, struct helper_reply *rep,
+		      struct session_fds *fds)
 {
 	int sv[2];
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
@@ -145,7 +147,8 @@ static int run_helper(const char *user, const char *config, struct helper_reply 
 		if (sock < 0 || high_null < 0 || dup2(sock, 0) < 0 || dup2(high_null, 1) < 0 || dup2(high_null, 2) < 0 ||
 		    close_range(3, ~0u, 0) < 0)
 			_exit(127);
-		char *const argv[] = { (char *)"nsiso-helper", (char *)"open", (char *)user, (char *)config, NULL };
+		char *const argv[] = { (char *)"nsiso-helper", (char *)"open", (char *)user, (char *)config,
+				       (char *)o->service, (char *)o->tty, (char *)o->rhost, NULL };
 		char *const envp[] = { NULL };
 		execve(NSISO_HELPER_PATH, argv, envp);
 		struct helper_reply err = { .version = NSISO_PROTO_VERSION, .error = neg_errno(), .step = STEP_HELPER };
@@ -188,172 +191,6 @@ static int run_helper(const char *user, const char *config, struct helper_reply 
 	return 0;
 }
 
-/* What the policy asks of every session (seccomp, no_new_privs,
- * capabilities), applied to the caller, so that the session child and the
- * shell inherit it. The filter comes ready-made from the supervisor as a
- * sealed memfd of raw BPF. */
-static int harden(const struct session_hardening *h, int seccomp_fd, char *why, size_t why_size)
-{
-	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (!(h->cap_keep & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
-			snprintf(why, why_size, "dropping capability %d from the bounding set", c);
-			return neg_errno();
-		}
-	if ((h->flags & HARDEN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		snprintf(why, why_size, "PR_SET_NO_NEW_PRIVS");
-		return neg_errno();
-	}
-	if (!(h->flags & HARDEN_SECCOMP))
-		return 0;
-	struct stat st;
-	int seals = fcntl(seccomp_fd, F_GET_SEALS);
-	if (fstat(seccomp_fd, &st) < 0 || seals < 0 || !(seals & F_SEAL_WRITE) || st.st_size <= 0 ||
-	    st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
-	    st.st_size / (off_t)sizeof(struct sock_filter) > SECCOMP_INSNS_MAX) {
-		snprintf(why, why_size, "the seccomp filter is not a sealed BPF program of at most %d instructions",
-			 SECCOMP_INSNS_MAX);
-		return -EINVAL;
-	}
-	_cleanup_free_ struct sock_filter *insns = malloc((size_t)st.st_size);
-	if (!insns)
-		return -ENOMEM;
-	if (pread(seccomp_fd, insns, (size_t)st.st_size, 0) != st.st_size) {
-		snprintf(why, why_size, "reading the seccomp filter");
-		return -EIO;
-	}
-	struct sock_fprog prog = { .len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter)),
-				   .filter = insns };
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
-		snprintf(why, why_size, "installing the seccomp filter");
-		return neg_errno();
-	}
-	return 0;
-}
-
-static int threads_of_self(void)
-{
-	char buf[4096];
-	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	ssize_t n = RETRY_EINTR(read(fd, buf, sizeof(buf) - 1));
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	const char *t = strstr(buf, "\nThreads:");
-	return t ? atoi(t + 9) : -EIO;
-}
-
-/* Order of joining: the user namespace last, since after it there is no way
- * back; the others are undone if a later one fails. */
-static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT };
-
-/* *committed tells whether the caller was changed for good (then a failure
- * can only end the caller, never let it go on unisolated). */
-static int join(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard, char *why,
-		size_t why_size, bool *committed)
-{
-	const int *fds = sf->ns;
-	int saved[NS_COUNT];
-	int r = 0;
-	size_t done = 0;
-	struct rlimit old[HARDEN_RLIMITS];
-	uint32_t n_rl = hard->n_rlimits < HARDEN_RLIMITS ? hard->n_rlimits : HARDEN_RLIMITS;
-
-	for (int i = 0; i < NS_COUNT; i++)
-		saved[i] = -EBADF;
-	/* setns() into a user or mount namespace needs a single-threaded caller;
-	 * find out before changing anything (THREATS 33). */
-	int threads = threads_of_self();
-	if (threads != 1) {
-		snprintf(why, why_size, "caller has %d threads; setns needs one", threads);
-		return -EINVAL;
-	}
-	/* Resource limits first, while the caller is still host root: raising a
-	 * hard limit needs CAP_SYS_RESOURCE of the initial user namespace. */
-	for (uint32_t j = 0; j < n_rl; j++) {
-		int res = hard->rlimit[j].resource;
-		struct rlimit want = {
-			.rlim_cur = hard->rlimit[j].soft == UINT64_MAX ? RLIM_INFINITY : (rlim_t)hard->rlimit[j].soft,
-			.rlim_max = hard->rlimit[j].hard == UINT64_MAX ? RLIM_INFINITY : (rlim_t)hard->rlimit[j].hard,
-		};
-		if (getrlimit(res, &old[j]) < 0 || setrlimit(res, &want) < 0) {
-			r = neg_errno();
-			snprintf(why, why_size, "setting resource limit %d", res);
-			while (j-- > 0)
-				(void)setrlimit(hard->rlimit[j].resource, &old[j]);
-			return r;
-		}
-	}
-	for (size_t j = 0; j < ARRAY_SIZE(join_order); j++) {
-		int i = join_order[j];
-		if (!(mask & NS_BIT(i)))
-			continue;
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", i == NS_PID ? "pid_for_children" : ns_types[i].proc_name);
-		saved[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (saved[i] < 0) {
-			r = neg_errno();
-			snprintf(why, why_size, "opening %s", path);
-			goto undo; /* nothing joined yet: only the limits to restore */
-		}
-	}
-	for (done = 0; done < ARRAY_SIZE(join_order); done++) {
-		int i = join_order[done];
-		if ((mask & NS_BIT(i)) && setns(fds[i], ns_types[i].clone_flag) < 0) {
-			r = neg_errno();
-			snprintf(why, why_size, "setns into the %s namespace", ns_types[i].proc_name);
-			goto undo;
-		}
-	}
-	/* The caller into the container's cgroups, so that everything it
-	 * forks from now on counts against the container's limits. There is
-	 * no moving back out: from here on a failure is final. */
-	if (sf->n_cgroups > 0) {
-		*committed = true;
-		r = cg_enter(sf->cgroup, sf->n_cgroups);
-		if (r < 0) {
-			snprintf(why, why_size, "entering the container's cgroups");
-			goto out;
-		}
-	}
-	if (mask & NS_BIT(NS_USER)) {
-		if (setns(fds[NS_USER], CLONE_NEWUSER) < 0) {
-			r = neg_errno();
-			snprintf(why, why_size, "setns into the user namespace");
-			goto undo;
-		}
-		/* From here on there is no way back: a failure is fatal for the
-		 * caller (sshd and su end the login on a failed open_session). */
-		*committed = true;
-		if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-			r = neg_errno();
-			snprintf(why, why_size, "becoming container root");
-			goto out;
-		}
-	}
-	*committed = true;
-	r = harden(hard, sf->seccomp, why, why_size);
-	goto out;
-
-undo:
-	while (done-- > 0) {
-		int i = join_order[done];
-		if ((mask & NS_BIT(i)) && setns(saved[i], ns_types[i].clone_flag) < 0) {
-			snprintf(why + strlen(why), why_size - strlen(why), "; undoing %s failed too",
-				 ns_types[i].proc_name);
-			*committed = true; /* half-joined: never let it go on */
-			break;
-		}
-	}
-	for (uint32_t j = 0; j < n_rl; j++)
-		(void)setrlimit(hard->rlimit[j].resource, &old[j]);
-out:
-	for (int i = 0; i < NS_COUNT; i++)
-		closep(&saved[i]);
-	return r;
-}
-
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
@@ -387,7 +224,16 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	memset(&rep, 0, sizeof(rep));
 	struct attach_reply ar;
 	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &ar, &fds);
+	/* Where the session comes from, for the logs and nsiso show. */
+	struct session_origin origin;
+	const char *item;
+	origin_copy(origin.service, sizeof(origin.service),
+		    pam_get_item(pamh, PAM_SERVICE, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
+	origin_copy(origin.tty, sizeof(origin.tty),
+		    pam_get_item(pamh, PAM_TTY, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
+	origin_copy(origin.rhost, sizeof(origin.rhost),
+		    pam_get_item(pamh, PAM_RHOST, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
+	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &origin, &ar, &fds);
 	if (r == 0 || (self >= 0 && !attach_no_container(r))) {
 		rep.error = r;
 		rep.step = ar.step;
@@ -398,7 +244,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
 		snprintf(rep.detail, sizeof(rep.detail), "%s", ar.detail);
 	} else if (self >= 0) {
-		r = run_helper(user, a.config, &rep, &fds);
+		r = run_helper(user, a.config, &origin, &rep, &fds);
 	} else {
 		rep.step = STEP_ATTACH;
 		snprintf(rep.detail, sizeof(rep.detail), "pidfd_open of the session process");
@@ -418,7 +264,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	enum nsiso_step step = STEP_VERIFY;
 	uint64_t ino[NS_COUNT] = { 0 };
 	bool committed = false;
-	r = ns_verify_set(fds.ns, rep.ns_mask, ino, why, sizeof(why));
+	/* A container always has namespaces: an answer without any would
+	 * leave the session on the host (fail closed). */
+	r = (rep.ns_mask & NS_ALL) ? 0 : -EBADMSG;
+	if (r < 0)
+		snprintf(why, sizeof(why), "the answer names no namespace to join");
+	if (r == 0)
+		r = ns_verify_set(fds.ns, rep.ns_mask, ino, why, sizeof(why));
 	for (int i = 0; r == 0 && i < NS_COUNT; i++)
 		if ((rep.ns_mask & NS_BIT(i)) && ino[i] != rep.ns_ino[i]) {
 			snprintf(why, sizeof(why), "%s namespace inode differs from the helper's", ns_types[i].proc_name);
@@ -426,19 +278,24 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		}
 	if (r == 0) {
 		step = STEP_JOIN;
-		r = join(&fds, rep.ns_mask, &rep.hard, why, sizeof(why), &committed);
+		r = join_container(&fds, rep.ns_mask, &rep.hard, false, why, sizeof(why), &committed);
 	}
 	session_fds_close(&fds);
 	if (r < 0)
 		/* Once joined for good there is no way back to the host. */
 		return refuse_or_allow(pamh, user, allow && !committed, step, r, why);
 
-	char words[64];
+	char words[64], cgroup[NSISO_USER_MAX + 8] = "-";
+	if (rep.hard.n_cgroups)
+		snprintf(cgroup, sizeof(cgroup), "nsiso/%s", user);
 	if (rep.flags & REPLY_BUILTIN_POLICY)
 		pam_syslog(pamh, LOG_NOTICE, "policy=%s absent: built-in defaults apply", a.config);
-	pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=%s init_pid=%u namespaces=\"%s\" userns=%llu",
-		   user, rep.uid, (rep.flags & REPLY_CREATED) ? "created" : "joined", rep.init_pid,
-		   ns_mask_to_words(rep.ns_mask, words, sizeof(words)), (unsigned long long)rep.ns_ino[NS_USER]);
+	pam_syslog(pamh, LOG_INFO,
+		   "session user=%s uid=%u service=%s tty=%s rhost=%s container=%s init_pid=%u namespaces=\"%s\" "
+		   "userns=%llu cgroup=%s",
+		   user, rep.uid, origin.service, origin.tty, origin.rhost, (rep.flags & REPLY_CREATED) ? "created" : "joined",
+		   rep.init_pid, ns_mask_to_words(rep.ns_mask, words, sizeof(words)),
+		   (unsigned long long)rep.ns_ino[NS_USER], cgroup);
 	return PAM_SUCCESS;
 }
 
@@ -450,9 +307,13 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	(void)flags;
 	(void)argc;
 	(void)argv;
-	const char *user = NULL;
+	const char *user = NULL, *service = NULL;
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user)
 		user = "?";
-	pam_syslog(pamh, LOG_INFO, "session closed user=%s pid=%d", user, (int)getpid());
+	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS || !service)
+		service = "?";
+	char svc[32];
+	origin_copy(svc, sizeof(svc), service);
+	pam_syslog(pamh, LOG_INFO, "session closed user=%s service=%s pid=%d", user, svc, (int)getpid());
 	return PAM_SUCCESS;
 }

@@ -10,6 +10,7 @@ packages=(
 	passwd login procps iproute2 util-linux libcap2-bin    # useradd, ps, ip, unshare, capsh
 	pamtester                                              # PAM-stack checks
 	keyutils strace gdb                                    # hardening tests: keyctl, ptrace
+	jq sudo                                                # nsiso list --json checks; sudo -u as a way in
 	bubblewrap                                             # benchmark reference
 	clang                                                  # libFuzzer target of the policy parser
 )

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+/* Print s as a JSON string. */
+void json_string(const char *s);
+
+/* containers.c: each returns the exit status (see nsiso(8)). */
+int cmd_list(bool json);
+int cmd_show(const char *user, bool json);
+int cmd_stop(const char *user, unsigned timeout_s);
+int cmd_enter(const char *user, const char *config, bool as_root, char **cmd);

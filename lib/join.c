@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "join.h"
+#include "util.h"
+
+/* What the policy asks of every session (seccomp, no_new_privs,
+ * capabilities), applied to the caller, so that the session child and the
+ * shell inherit it. The filter comes ready-made from the supervisor as a
+ * sealed memfd of raw BPF. */
+static int harden(const struct session_hardening *h, int seccomp_fd, bool keep_bounding, char *why, size_t why_size)
+{
+	for (int c = 0; !keep_bounding && c <= CAP_LAST_CAP; c++)
+		if (!(h->cap_keep & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
+			snprintf(why, why_size, "dropping capability %d from the bounding set", c);
+			return neg_errno();
+		}
+	if ((h->flags & HARDEN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(why, why_size, "PR_SET_NO_NEW_PRIVS");
+		return neg_errno();
+	}
+	if (!(h->flags & HARDEN_SECCOMP))
+		return 0;
+	struct stat st;
+	int seals = fcntl(seccomp_fd, F_GET_SEALS);
+	if (fstat(seccomp_fd, &st) < 0 || seals < 0 || !(seals & F_SEAL_WRITE) || st.st_size <= 0 ||
+	    st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    st.st_size / (off_t)sizeof(struct sock_filter) > SECCOMP_INSNS_MAX) {
+		snprintf(why, why_size, "the seccomp filter is not a sealed BPF program of at most %d instructions",
+			 SECCOMP_INSNS_MAX);
+		return -EINVAL;
+	}
+	_cleanup_free_ struct sock_filter *insns = malloc((size_t)st.st_size);
+	if (!insns)
+		return -ENOMEM;
+	if (pread(seccomp_fd, insns, (size_t)st.st_size, 0) != st.st_size) {
+		snprintf(why, why_size, "reading the seccomp filter");
+		return -EIO;
+	}
+	struct sock_fprog prog = { .len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter)),
+				   .filter = insns };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
+		snprintf(why, why_size, "installing the seccomp filter");
+		return neg_errno();
+	}
+	return 0;
+}
+
+static int threads_of_self(void)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	ssize_t n = RETRY_EINTR(read(fd, buf, sizeof(buf) - 1));
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	const char *t = strstr(buf, "\nThreads:");
+	return t ? atoi(t + 9) : -EIO;
+}
+
+/* Order of joining: the user namespace last, since after it there is no way
+ * back; the others are undone if a later one fails. */
+static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT };
+
+/* *committed tells whether the caller was changed for good (then a failure
+ * can only end the caller, never let it go on unisolated). */
+int join_container(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
+		   bool keep_bounding, char *why, size_t why_size, bool *committed)
+{
+	const int *fds = sf->ns;
+	int saved[NS_COUNT];
+	int r = 0;
+	size_t done = 0;
+	struct rlimit old[HARDEN_RLIMITS];
+	uint32_t n_rl = hard->n_rlimits < HARDEN_RLIMITS ? hard->n_rlimits : HARDEN_RLIMITS;
+
+	for (int i = 0; i < NS_COUNT; i++)
+		saved[i] = -EBADF;
+	/* setns() into a user or mount namespace needs a single-threaded caller;
+	 * find out before changing anything (THREATS 33). */
+	int threads = threads_of_self();
+	if (threads != 1) {
+		snprintf(why, why_size, "caller has %d threads; setns needs one", threads);
+		return -EINVAL;
+	}
+	/* Resource limits first, while the caller is still host root: raising a
+	 * hard limit needs CAP_SYS_RESOURCE of the initial user namespace. */
+	for (uint32_t j = 0; j < n_rl; j++) {
+		int res = hard->rlimit[j].resource;
+		struct rlimit want = {
+			.rlim_cur = hard->rlimit[j].soft == UINT64_MAX ? RLIM_INFINITY : (rlim_t)hard->rlimit[j].soft,
+			.rlim_max = hard->rlimit[j].hard == UINT64_MAX ? RLIM_INFINITY : (rlim_t)hard->rlimit[j].hard,
+		};
+		if (getrlimit(res, &old[j]) < 0 || setrlimit(res, &want) < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "setting resource limit %d", res);
+			while (j-- > 0)
+				(void)setrlimit(hard->rlimit[j].resource, &old[j]);
+			return r;
+		}
+	}
+	for (size_t j = 0; j < ARRAY_SIZE(join_order); j++) {
+		int i = join_order[j];
+		if (!(mask & NS_BIT(i)))
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", i == NS_PID ? "pid_for_children" : ns_types[i].proc_name);
+		saved[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (saved[i] < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "opening %s", path);
+			goto undo; /* nothing joined yet: only the limits to restore */
+		}
+	}
+	for (done = 0; done < ARRAY_SIZE(join_order); done++) {
+		int i = join_order[done];
+		if ((mask & NS_BIT(i)) && setns(fds[i], ns_types[i].clone_flag) < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "setns into the %s namespace", ns_types[i].proc_name);
+			goto undo;
+		}
+	}
+	/* The caller into the container's cgroups, so that everything it
+	 * forks from now on counts against the container's limits. There is
+	 * no moving back out: from here on a failure is final. */
+	if (sf->n_cgroups > 0) {
+		*committed = true;
+		r = cg_enter(sf->cgroup, sf->n_cgroups);
+		if (r < 0) {
+			snprintf(why, why_size, "entering the container's cgroups");
+			goto out;
+		}
+	}
+	if (mask & NS_BIT(NS_USER)) {
+		if (setns(fds[NS_USER], CLONE_NEWUSER) < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "setns into the user namespace");
+			goto undo;
+		}
+		/* From here on there is no way back: a failure is fatal for the
+		 * caller (sshd and su end the login on a failed open_session). */
+		*committed = true;
+		if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			r = neg_errno();
+			snprintf(why, why_size, "becoming container root");
+			goto out;
+		}
+	}
+	*committed = true;
+	r = harden(hard, sf->seccomp, keep_bounding, why, why_size);
+	goto out;
+
+undo:
+	while (done-- > 0) {
+		int i = join_order[done];
+		if ((mask & NS_BIT(i)) && setns(saved[i], ns_types[i].clone_flag) < 0) {
+			snprintf(why + strlen(why), why_size - strlen(why), "; undoing %s failed too",
+				 ns_types[i].proc_name);
+			*committed = true; /* half-joined: never let it go on */
+			break;
+		}
+	}
+	for (uint32_t j = 0; j < n_rl; j++)
+		(void)setrlimit(hard->rlimit[j].resource, &old[j]);
+out:
+	for (int i = 0; i < NS_COUNT; i++)
+		closep(&saved[i]);
+	return r;
+}
+
