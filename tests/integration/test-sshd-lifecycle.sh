@@ -58,8 +58,10 @@ ns1=$(t_ssh "$u" -- "$userns_cmd")
 expect_match "a session reports its user namespace" "$ns1" '^[0-9]+$'
 if wait_until 5 gone "$ns1"; then ok "the container is gone within 5 s of the last logout"; else not_ok "the container outlived its last session"; fi
 sleep 0.2
-expect_match "the session's end is logged" "$(grep "pam_nsiso" "$T_DIR/syslog" | grep "session closed user=$u" | head -n1)" "session closed user=$u pid=[0-9]+"
-expect_match "the container's end is logged with its lifetime" "$(grep "nsiso-sup" "$T_DIR/syslog" | grep "user=$u " | head -n1)" \
+expect_match "the session's end is logged" "$(grep "pam_nsiso" "$T_DIR/syslog" | grep "session closed user=$u" | head -n1)" "session closed user=$u service=$T_SERVICE pid=[0-9]+"
+expect_match "the container's start is logged" "$(grep "nsiso-sup" "$T_DIR/syslog" | grep "user=$u " | head -n1)" \
+	"container created user=$u uid=$uid init_pid=[0-9]+ namespaces=\"user mount pid ipc uts net cgroup\" hostname=$u cgroup=nsiso/$u network=none"
+expect_match "the container's end is logged with its lifetime" "$(grep "nsiso-sup" "$T_DIR/syslog" | grep "container ended user=$u " | head -n1)" \
 	"container ended user=$u uid=$uid init_pid=[0-9]+ lifetime_s=[0-9.]+ sessions=1 reason=last-session-ended"
 
 # 2. First of two sessions logs out: the second lives on, new logins join it.
