@@ -191,6 +191,33 @@ static int run_helper(const char *user, const char *config, const struct session
 	return 0;
 }
 
+/* login(1) hands the terminal to the user (chown uid:tty, mode 0620) after
+ * open_session, when it is container root and can no longer change a file
+ * of the host. Do it for login now, as it would, while still host root:
+ * only for service login, and only the terminal that is its stdin and
+ * PAM_TTY both. Afterwards owner and group are mapped in the container, and
+ * login's own chown succeeds there. */
+static int prepare_login_tty(pam_handle_t *pamh, const struct passwd *pw, char *why, size_t why_size)
+{
+	const char *service = NULL, *tty = NULL;
+	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS || !service ||
+	    strcmp(service, "login") != 0)
+		return 0;
+	if (pam_get_item(pamh, PAM_TTY, (const void **)&tty) != PAM_SUCCESS || !tty || !isatty(0))
+		return 0;
+	char path[128];
+	snprintf(path, sizeof(path), "%s%s", tty[0] == '/' ? "" : "/dev/", tty);
+	struct stat in, named;
+	if (fstat(0, &in) < 0 || stat(path, &named) < 0 || !S_ISCHR(in.st_mode) || in.st_rdev != named.st_rdev)
+		return 0;
+	const struct group *g = getgrnam("tty");
+	if (fchown(0, pw->pw_uid, g ? g->gr_gid : 5) < 0 || fchmod(0, 0620) < 0) {
+		snprintf(why, why_size, "handing %s to %s", path, pw->pw_name);
+		return neg_errno();
+	}
+	return 0;
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
@@ -208,6 +235,14 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	if (parse_args(pamh, user, argc, argv, &a) < 0)
 		return PAM_SESSION_ERR;
+	/* Listed twice in one stack (su-l includes su, a common-session line
+	 * and a service's own): this handle's process already joined. */
+	const void *joined = NULL;
+	if (pam_get_data(pamh, "pam_nsiso_joined", &joined) == PAM_SUCCESS && joined) {
+		pam_syslog(pamh, LOG_INFO, "session user=%s already in its container (pam_nsiso is in this stack twice)",
+			   user);
+		return PAM_SUCCESS;
+	}
 
 	const struct passwd *pw = pam_modutil_getpwnam(pamh, user);
 	if (!pw) {
@@ -278,13 +313,17 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		}
 	if (r == 0) {
 		step = STEP_JOIN;
-		r = join_container(&fds, rep.ns_mask, &rep.hard, false, why, sizeof(why), &committed);
+		r = prepare_login_tty(pamh, pw, why, sizeof(why));
 	}
+	if (r == 0)
+		r = join_container(&fds, rep.ns_mask, &rep.hard, false, why, sizeof(why), &committed);
 	session_fds_close(&fds);
 	if (r < 0)
 		/* Once joined for good there is no way back to the host. */
 		return refuse_or_allow(pamh, user, allow && !committed, step, r, why);
 
+	/* (a static string: nothing to free, and fork copies see it too) */
+	(void)pam_set_data(pamh, "pam_nsiso_joined", (void *)"yes", NULL);
 	char words[64], cgroup[NSISO_USER_MAX + 8] = "-";
 	if (rep.hard.n_cgroups)
 		snprintf(cgroup, sizeof(cgroup), "nsiso/%s", user);

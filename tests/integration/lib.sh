@@ -13,6 +13,7 @@ T_PASSES=0
 T_DIR=""
 T_USERS=()
 T_PAMFILES=()
+T_PAMSAVED=()
 T_SSHD_PID=""
 T_LOG_PID=""
 T_PORT=""
@@ -55,7 +56,11 @@ t_finish() {
 }
 
 t_cleanup() {
-	local u
+	local u f
+	# Services of the host that a test extended: back as they were.
+	for f in "${T_PAMSAVED[@]}"; do
+		[ -f "$T_DIR/pam-saved/$(basename "$f")" ] && cp -p "$T_DIR/pam-saved/$(basename "$f")" "$f"
+	done
 	if [ -n "$T_SSHD_PID" ]; then
 		kill "$T_SSHD_PID" 2>/dev/null
 		wait "$T_SSHD_PID" 2>/dev/null
@@ -198,6 +203,18 @@ CONF
 	done
 	echo "sshd did not start:"; cat "$T_DIR/sshd.log"
 	return 1
+}
+
+# t_pam_extend SERVICE ARGS: append "session required pam_nsiso.so ARGS"
+# to the host's /etc/pam.d/SERVICE (su, login, ...: their service names are
+# fixed), saved first and restored by t_cleanup.
+t_pam_extend() {
+	local f="/etc/pam.d/$1"
+	[ -f "$f" ] || return 1
+	install -d -m 0700 "$T_DIR/pam-saved"
+	cp -p "$f" "$T_DIR/pam-saved/$1" || return 1
+	T_PAMSAVED+=("$f")
+	printf '# added by an nsiso test; restored at its exit\nsession required %s %s\n' "$T_MODULE" "$2" >> "$f"
 }
 
 # Restart sshd's PAM session stack with other module arguments.
