@@ -115,6 +115,20 @@ static int check(const char *config)
 	       pol.on_error_allow ? "allow" : "deny", pol.n_exempt);
 	for (size_t i = 0; i < pol.n_files; i++)
 		printf("  read %s\n", pol.files[i]);
+	for (size_t i = 0; i < pol.n_rules; i++) {
+		const struct policy_rule *rule = &pol.rules[i];
+		if ((rule->values.set & (1u << KEY_NETWORK)) && strcmp(rule->values.network, "host") == 0)
+			printf("warning: %s:%d: network = host: these sessions share the host's network (no network "
+			       "namespace)\n",
+			       pol.files[rule->file], rule->line);
+	}
+	for (size_t i = 0; i < pol.n_networks; i++) {
+		char a[16];
+		const struct policy_network *n = &pol.networks[i];
+		printf("  network %s: bridge %s, subnet %s/%u, nat %s, isolate %s, %u host port%s open\n", n->name, n->bridge,
+		       policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix, n->nat ? "yes" : "no",
+		       n->isolate ? "yes" : "no", n->n_ports, n->n_ports == 1 ? "" : "s");
+	}
 	return 0;
 }
 

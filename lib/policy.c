@@ -27,7 +27,7 @@ const char *const policy_key_names[KEY_COUNT] = {
 	[KEY_SECCOMP] = "seccomp",       [KEY_NO_NEW_PRIVS] = "no_new_privs",
 	[KEY_CAPABILITIES] = "capabilities", [KEY_MEMORY_MAX] = "memory_max", [KEY_MEMORY_HIGH] = "memory_high",
 	[KEY_PIDS_MAX] = "pids_max",       [KEY_CPU_WEIGHT] = "cpu_weight", [KEY_CPU_MAX] = "cpu_max",
-	[KEY_IO_WEIGHT] = "io_weight",
+	[KEY_IO_WEIGHT] = "io_weight",       [KEY_NETWORK] = "network",
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -386,6 +386,30 @@ static int parse_cpu_max(struct policy_values *v, enum policy_key k, const char 
 	return 0;
 }
 
+static bool net_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > POLICY_NET_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(islower((unsigned char)n[i]) || isdigit((unsigned char)n[i]) || n[i] == '-' || n[i] == '_'))
+			return false;
+	return true;
+}
+
+/* network = none | host | NAME */
+static int parse_network(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+{
+	(void)k;
+	if (!net_name_ok(value)) {
+		snprintf(why, why_size, "'%.40s' is not none, host or a network name (a-z 0-9 - _, at most %d)", value,
+			 POLICY_NET_NAME_MAX);
+		return -EINVAL;
+	}
+	strcpy(v->network, value);
+	return 0;
+}
+
 static const key_parser key_parsers[KEY_COUNT] = {
 	[KEY_NAMESPACES] = parse_namespaces, [KEY_HOSTNAME] = parse_hostname, [KEY_USERNS] = parse_choice,
 	[KEY_TMP] = parse_choice,            [KEY_HOME] = parse_choice,       [KEY_LINGER] = parse_linger,
@@ -393,7 +417,169 @@ static const key_parser key_parsers[KEY_COUNT] = {
 	[KEY_CAPABILITIES] = parse_capabilities,
 	[KEY_MEMORY_MAX] = parse_bytes,      [KEY_MEMORY_HIGH] = parse_bytes,   [KEY_PIDS_MAX] = parse_count,
 	[KEY_CPU_WEIGHT] = parse_count,      [KEY_CPU_MAX] = parse_cpu_max,     [KEY_IO_WEIGHT] = parse_count,
+	[KEY_NETWORK] = parse_network,
 };
+
+/* ---- [network NAME] ---------------------------------------------------- */
+
+const char *policy_ipv4_text(uint32_t a, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return buf;
+}
+
+static int parse_ipv4(const char *s, uint32_t *out)
+{
+	unsigned b[4];
+	char extra;
+	if (sscanf(s, "%3u.%3u.%3u.%3u%c", &b[0], &b[1], &b[2], &b[3], &extra) != 4 || b[0] > 255 || b[1] > 255 ||
+	    b[2] > 255 || b[3] > 255 || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	*out = (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+	return 0;
+}
+
+static bool ifname_ok(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > 15 || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(isalnum((unsigned char)n[i]) || n[i] == '-' || n[i] == '_' || n[i] == '.'))
+			return false;
+	return true;
+}
+
+enum { NK_BRIDGE = 1, NK_SUBNET = 2, NK_NAT = 4, NK_HOST_ACCESS = 8, NK_ISOLATE = 16, NK_DNS = 32 };
+
+static int parse_network_key(struct policy_network *n, const char *key, const char *value, char *why, size_t why_size)
+{
+	char buf[512];
+	if (strcmp(key, "bridge") == 0) {
+		if (!ifname_ok(value)) {
+			snprintf(why, why_size, "'%.32s' is not an interface name (1..15 of a-z A-Z 0-9 - _ .)", value);
+			return -EINVAL;
+		}
+		strcpy(n->bridge, value);
+		n->set |= NK_BRIDGE;
+	} else if (strcmp(key, "subnet") == 0) {
+		const char *slash = strchr(value, '/');
+		uint64_t prefix = 0;
+		uint32_t a = 0;
+		if (!slash || (size_t)(slash - value) >= 16) {
+			snprintf(why, why_size, "'%.40s' is not an IPv4 network (like 10.20.0.0/24)", value);
+			return -EINVAL;
+		}
+		memcpy(buf, value, (size_t)(slash - value));
+		buf[slash - value] = '\0';
+		if (parse_ipv4(buf, &a) < 0 || parse_uint(slash + 1, 8, 29, &prefix) < 0) {
+			snprintf(why, why_size, "'%.40s' is not an IPv4 network with a prefix of /8../29", value);
+			return -EINVAL;
+		}
+		uint32_t mask = ~0u << (32 - prefix);
+		if (a & ~mask) {
+			snprintf(why, why_size, "'%.40s' has host bits set (the network is %s/%u)", value,
+				 policy_ipv4_text(a & mask, buf, sizeof(buf)), (unsigned)prefix);
+			return -EINVAL;
+		}
+		n->subnet = a;
+		n->prefix = (uint8_t)prefix;
+		n->set |= NK_SUBNET;
+	} else if (strcmp(key, "nat") == 0 || strcmp(key, "isolate") == 0) {
+		bool yes = strcmp(value, "yes") == 0;
+		if (!yes && strcmp(value, "no") != 0) {
+			snprintf(why, why_size, "'%.32s' is not yes or no", value);
+			return -EINVAL;
+		}
+		if (key[0] == 'n') {
+			n->nat = yes;
+			n->set |= NK_NAT;
+		} else {
+			n->isolate = yes;
+			n->set |= NK_ISOLATE;
+		}
+	} else if (strcmp(key, "host_access") == 0 || strcmp(key, "dns") == 0) {
+		bool ports = key[0] == 'h';
+		if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+			return -EINVAL;
+		char *save = NULL;
+		uint8_t count = 0;
+		FOR_EACH_WORD(w, buf, save) {
+			uint64_t port;
+			uint32_t addr;
+			if (ports && strcmp(w, "none") == 0)
+				continue;
+			if (ports ? parse_uint(w, 1, 65535, &port) < 0 : parse_ipv4(w, &addr) < 0) {
+				snprintf(why, why_size, ports ? "'%.16s' is not none or a port (1..65535)"
+							    : "'%.16s' is not an IPv4 address", w);
+				return -EINVAL;
+			}
+			if (count >= (ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX)) {
+				snprintf(why, why_size, "more than %d %s", ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX,
+					 ports ? "ports" : "addresses");
+				return -E2BIG;
+			}
+			if (ports)
+				n->ports[count++] = (uint16_t)port;
+			else
+				n->dns[count++] = addr;
+		}
+		if (ports) {
+			n->n_ports = count;
+			n->set |= NK_HOST_ACCESS;
+		} else {
+			n->n_dns = count;
+			n->set |= NK_DNS;
+		}
+	} else {
+		snprintf(why, why_size, "unknown key (known: bridge subnet nat host_access isolate dns)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const struct policy_network *policy_find_network(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_networks; i++)
+		if (strcmp(p->networks[i].name, name) == 0)
+			return &p->networks[i];
+	return NULL;
+}
+
+int policy_check_networks(struct policy *p, char *err, size_t err_size)
+{
+	struct errbuf e = { .buf = err, .size = err_size, .used = err_size ? strlen(err) : 0 };
+	char a[16], b[16];
+	for (size_t i = 0; i < p->n_networks; i++) {
+		const struct policy_network *n = &p->networks[i];
+		const char *f = p->files[n->file];
+		if (!(n->set & NK_BRIDGE))
+			add_error(&e, -EINVAL, "%s:%d: [network %s] has no bridge", f, n->line, n->name);
+		if (!(n->set & NK_SUBNET))
+			add_error(&e, -EINVAL, "%s:%d: [network %s] has no subnet", f, n->line, n->name);
+		for (size_t j = 0; j < i; j++) {
+			const struct policy_network *o = &p->networks[j];
+			uint8_t pre = n->prefix < o->prefix ? n->prefix : o->prefix;
+			uint32_t mask = ~0u << (32 - pre);
+			if ((n->set & NK_BRIDGE) && strcmp(n->bridge, o->bridge) == 0)
+				add_error(&e, -EINVAL, "%s:%d: [network %s] uses bridge %s, as [network %s] does", f, n->line,
+					  n->name, n->bridge, o->name);
+			if ((n->set & o->set & NK_SUBNET) && (n->subnet & mask) == (o->subnet & mask))
+				add_error(&e, -EINVAL, "%s:%d: [network %s] %s/%u overlaps [network %s] %s/%u", f, n->line,
+					  n->name, policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix, o->name,
+					  policy_ipv4_text(o->subnet, b, sizeof(b)), o->prefix);
+		}
+	}
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		if (!(r->values.set & (1u << KEY_NETWORK)) || strcmp(r->values.network, "none") == 0 ||
+		    strcmp(r->values.network, "host") == 0 || policy_find_network(p, r->values.network))
+			continue;
+		add_error(&e, -EINVAL, "%s:%d: network = %s: there is no [network %s]", p->files[r->file], r->line,
+			  r->values.network, r->values.network);
+	}
+	return e.first;
+}
 
 /* A user or group name as it may stand in a section or in exempt. */
 static bool name_ok(const char *n)
@@ -447,6 +633,7 @@ void policy_init_empty(struct policy *p, const char *main_path)
 	p->n_exempt = 0;
 	p->exempt_file = -1;
 	p->n_rules = 0;
+	p->n_networks = 0;
 }
 
 void policy_init_builtin(struct policy *p)
@@ -588,6 +775,46 @@ static struct policy_rule *rule_for(struct policy *p, unsigned file, int line, e
 	return r;
 }
 
+/* A line of a [network NAME] section: its header (key NULL) or a key. */
+static void network_section(struct policy *p, unsigned file, const char *fname, int line, const char *section,
+			    const char *key, const char *value, struct errbuf *e)
+{
+	const char *name = section + 8;
+	while (*name == ' ')
+		name++;
+	if (!net_name_ok(name)) {
+		if (!key)
+			add_error(e, -EINVAL, "%s:%d: [%.64s]: '%.40s' is not a network name (a-z 0-9 - _, at most %d)", fname,
+				  line, section, name, POLICY_NET_NAME_MAX);
+		return;
+	}
+	struct policy_network *n = (struct policy_network *)policy_find_network(p, name);
+	if (n && n->file != file) {
+		if (!key)
+			add_error(e, -EINVAL, "%s:%d: [network %s] is already in %s:%d", fname, line, name, p->files[n->file],
+				  n->line);
+		return;
+	}
+	if (!n) {
+		if (p->n_networks >= POLICY_NETWORKS_MAX) {
+			if (!key)
+				add_error(e, -E2BIG, "%s:%d: more than %d networks", fname, line, POLICY_NETWORKS_MAX);
+			return;
+		}
+		n = &p->networks[p->n_networks++];
+		memset(n, 0, sizeof(*n));
+		strcpy(n->name, name);
+		n->file = file;
+		n->line = line;
+	}
+	if (!key)
+		return;
+	char why[512] = "";
+	int r = parse_network_key(n, key, value ? value : "", why, sizeof(why));
+	if (r < 0)
+		add_error(e, r, "%s:%d: [network %s] %s: %s", fname, line, name, key, why);
+}
+
 static void load_text(struct policy *p, unsigned file, const char *name, int fd, struct errbuf *e)
 {
 	char procpath[64];
@@ -662,6 +889,10 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 		memcpy(section, k, slen);
 		section[slen] = '\0';
 		int line = section_line(&scan, section);
+		if (strncmp(section, "network ", 8) == 0) {
+			network_section(p, file, name, line, section, colon ? colon + 1 : NULL, d->val[i], e);
+			continue;
+		}
 		bool global;
 		enum rule_kind kind = RULE_DEFAULT;
 		const char *who;
@@ -845,6 +1076,8 @@ int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
 			}
 		}
 	}
+	if (e.first == 0)
+		e.first = policy_check_networks(p, err, err_size);
 	p->builtin = p->n_files == 0 && e.first == 0;
 	return e.first;
 }
@@ -931,6 +1164,7 @@ static void apply(const struct policy *p, const struct policy_rule *r, struct po
 			s->cg.cpu_period = v->cg.cpu_period;
 			break;
 		case KEY_IO_WEIGHT: s->cg.io_weight = v->cg.io_weight; break;
+		case KEY_NETWORK: strcpy(s->network, v->network); break;
 		case KEY_COUNT: break;
 		}
 		source_of(p, r, s->source[k], sizeof(s->source[k]));
@@ -942,6 +1176,7 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 	memset(s, 0, sizeof(*s));
 	s->ns_mask = NS_ALL;
 	cg_limits_none(&s->cg);
+	strcpy(s->network, "none");
 	for (int k = 0; k < KEY_COUNT; k++)
 		strcpy(s->source[k], "built-in");
 	strcpy(s->on_error_source, "built-in");
@@ -980,6 +1215,22 @@ int policy_resolve(const struct policy *p, const struct policy_who *who, struct 
 		if (p->rules[i].kind == RULE_USER && strcmp(p->rules[i].name, who->user) == 0)
 			apply(p, &p->rules[i], s, &tmpl);
 
+	/* host: no network namespace at all; a named network needs one. */
+	if (strcmp(s->network, "host") == 0) {
+		s->ns_mask &= ~NS_BIT(NS_NET);
+	} else if (strcmp(s->network, "none") != 0) {
+		const struct policy_network *n = policy_find_network(p, s->network);
+		if (!n) {
+			snprintf(err, err_size, "network %.40s (%s) is not defined", s->network, s->source[KEY_NETWORK]);
+			return -EINVAL;
+		}
+		if (!(s->ns_mask & NS_BIT(NS_NET))) {
+			snprintf(err, err_size, "network %.40s (%s) needs the net namespace, which namespaces (%s) leaves out",
+				 s->network, s->source[KEY_NETWORK], s->source[KEY_NAMESPACES]);
+			return -EINVAL;
+		}
+		s->net = *n;
+	}
 	if (policy_expand_hostname(tmpl, who, s->hostname, sizeof(s->hostname)) < 0) {
 		snprintf(err, err_size,
 			 "hostname '%.64s' (%s) for user %.64s is not a valid hostname of at most %d characters", tmpl,
@@ -1048,6 +1299,19 @@ const char *policy_value_text(const struct policy_settings *s, enum policy_key k
 			snprintf(buf, size, "max");
 		else
 			snprintf(buf, size, "%" PRIu64 " %" PRIu64, s->cg.cpu_quota, s->cg.cpu_period);
+		break;
+	case KEY_NETWORK:
+		if (strcmp(s->network, "none") == 0 || strcmp(s->network, "host") == 0) {
+			snprintf(buf, size, "%s", s->network);
+		} else {
+			char sub[16], ports[POLICY_NET_PORTS_MAX * 6 + 8] = "";
+			for (int i = 0; i < s->net.n_ports; i++)
+				snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "",
+					 s->net.ports[i]);
+			snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s, isolate %s, host_access %s)", s->network,
+				 s->net.bridge, policy_ipv4_text(s->net.subnet, sub, sizeof(sub)), s->net.prefix,
+				 s->net.nat ? "yes" : "no", s->net.isolate ? "yes" : "no", ports[0] ? ports : "none");
+		}
 		break;
 	case KEY_IO_WEIGHT:
 		if (s->cg.io_weight)

@@ -49,6 +49,7 @@ enum policy_key {
 	KEY_CPU_WEIGHT,
 	KEY_CPU_MAX,
 	KEY_IO_WEIGHT,
+	KEY_NETWORK,
 	KEY_COUNT
 };
 
@@ -58,6 +59,26 @@ enum home_mode { HOME_SHARED = 0, HOME_READ_ONLY };
 enum seccomp_mode { SECCOMP_DEFAULT = 0, SECCOMP_OFF };
 enum yes_no { YES = 0, NO };
 enum rule_kind { RULE_DEFAULT = 0, RULE_GROUP, RULE_USER };
+
+/* network = none | host | NAME: a [network NAME] section. */
+#define POLICY_NETWORKS_MAX 32
+#define POLICY_NET_NAME_MAX 32
+#define POLICY_NET_PORTS_MAX 32
+#define POLICY_NET_DNS_MAX 3
+struct policy_network {
+	char name[POLICY_NET_NAME_MAX + 1];
+	char bridge[16];      /* IFNAMSIZ */
+	uint32_t subnet;      /* host byte order, the network address */
+	uint8_t prefix;       /* 8..29 */
+	bool nat;
+	bool isolate;
+	uint8_t n_ports, n_dns;
+	uint16_t ports[POLICY_NET_PORTS_MAX]; /* host_access */
+	uint32_t dns[POLICY_NET_DNS_MAX];     /* host byte order */
+	unsigned file;
+	int line;
+	unsigned set; /* bit per key seen: bridge subnet nat host_access isolate dns */
+};
 
 /* rlimit_<name> = soft[:hard]: the names, in RLIMIT_* order of this table. */
 #define POLICY_RLIMITS 15
@@ -84,6 +105,7 @@ struct policy_values {
 	enum yes_no no_new_privs;
 	uint64_t capabilities; /* bit n: capability n stays in the bounding set */
 	struct cg_limits cg;   /* the cgroup keys; each key sets its own fields */
+	char network[POLICY_NET_NAME_MAX + 1]; /* none, host or a network's name */
 	uint32_t rlimit_set;   /* bit i: policy_rlimit_names[i] */
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
 };
@@ -113,6 +135,8 @@ struct policy {
 	int exempt_file;
 	size_t n_rules;
 	struct policy_rule rules[POLICY_RULES_MAX];
+	size_t n_networks;
+	struct policy_network networks[POLICY_NETWORKS_MAX];
 };
 
 /* Who a policy is resolved for. in_group answers membership (primary or
@@ -143,6 +167,8 @@ struct policy_settings {
 	enum yes_no no_new_privs;
 	uint64_t capabilities;
 	struct cg_limits cg;
+	char network[POLICY_NET_NAME_MAX + 1]; /* none, host or NAME */
+	struct policy_network net;             /* NAME's definition */
 	uint32_t rlimit_set;
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
 	char source[KEY_COUNT][POLICY_SOURCE_MAX];
@@ -167,6 +193,14 @@ int policy_load(struct policy *p, const char *path, char *err, size_t err_size);
  * not closed). For tests and the fuzzer: policy_init_empty() first. */
 void policy_init_empty(struct policy *p, const char *main_path);
 int policy_load_fd(struct policy *p, int fd, const char *name, char *err, size_t err_size);
+/* The checks across files (policy_load does them): every network named by
+ * a network key is defined, has a bridge and a subnet, and no two share a
+ * bridge or overlap. 0 or -EINVAL with every error in err. */
+int policy_check_networks(struct policy *p, char *err, size_t err_size);
+/* The network of that name, or NULL. */
+const struct policy_network *policy_find_network(const struct policy *p, const char *name);
+/* "10.1.2.3" of a host-order address. */
+const char *policy_ipv4_text(uint32_t addr, char *buf, size_t size);
 
 /* The settings for one user. Returns 0, or -EINVAL with err set when the
  * result is unusable for this user (a hostname the kernel would refuse). */

@@ -35,6 +35,8 @@ static int load(const char *const *texts)
 			snprintf(err, sizeof(err), "%s", e);
 		}
 	}
+	if (!first)
+		first = policy_check_networks(&pol, err, sizeof(err));
 	return first;
 }
 static int load1(const char *text)
@@ -250,6 +252,48 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\ncpu_max = 5000 100000 7\n"), -EINVAL, "cpu_max with three words rejected");
 	TAP_EQ_INT(load1("[default]\nio_weight = max\n"), -EINVAL, "io_weight max rejected");
 	TAP_OK(contains(err, "main.conf:1: [default] io_weight: 'max' is not a weight of 1..10000"), "error text: %s", err);
+
+	/* Networks. */
+	policy_init_builtin(&pol);
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "builtin resolves");
+	TAP_EQ_STR(val(KEY_NETWORK), "none", "builtin: network none");
+	TAP_OK(st.ns_mask & NS_BIT(NS_NET), "builtin: a net namespace");
+	TAP_EQ_INT(load1("[network lab]\nbridge = nslab0\nsubnet = 10.77.0.0/24\nnat = yes\nhost_access = 53, 8080\n"
+			 "dns = 10.77.0.1\n[network other]\nbridge = nsoth0\nsubnet = 10.78.0.0/16\nisolate = yes\n"
+			 "[default]\nnetwork = lab\n[group ta]\nnetwork = other\n[user root2]\nnetwork = host\n"),
+		   0, "networks parse: %s", err);
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
+	TAP_EQ_STR(st.network, "lab", "network from [default]");
+	TAP_EQ_STR(val(KEY_NETWORK), "lab (bridge nslab0, subnet 10.77.0.0/24, nat yes, isolate no, host_access 53,8080)",
+		   "explain text of a network");
+	TAP_EQ_INT(st.net.dns[0], 0x0a4d0001, "dns 10.77.0.1");
+	TAP_EQ_INT(resolve("t", 8, "t:ta"), 0, "resolves for a group member");
+	TAP_EQ_STR(st.net.bridge, "nsoth0", "the group's network");
+	TAP_OK(st.net.isolate && !st.net.nat && st.net.prefix == 16, "isolate yes, nat no, /16");
+	TAP_EQ_INT(resolve("root2", 9, ""), 0, "resolves for network = host");
+	TAP_OK(!(st.ns_mask & NS_BIT(NS_NET)), "network = host drops the net namespace");
+	TAP_EQ_INT(load1("[default]\nnetwork = nowhere\n"), -EINVAL, "an undefined network rejected");
+	TAP_OK(contains(err, "main.conf:1: network = nowhere: there is no [network nowhere]"), "says which: %s", err);
+	TAP_EQ_INT(load1("[network a]\nbridge = br-a\nsubnet = 10.1.0.0/16\n[network b]\nbridge = br-b\n"
+			 "subnet = 10.1.2.0/24\n"),
+		   -EINVAL, "overlapping subnets rejected");
+	TAP_OK(contains(err, "[network b] 10.1.2.0/24 overlaps [network a] 10.1.0.0/16"), "names both: %s", err);
+	TAP_EQ_INT(load1("[network a]\nbridge = br0\nsubnet = 10.1.0.0/24\n[network b]\nbridge = br0\n"
+			 "subnet = 10.2.0.0/24\n"),
+		   -EINVAL, "a shared bridge rejected");
+	TAP_EQ_INT(load1("[network a]\nsubnet = 10.1.0.0/24\n"), -EINVAL, "a network without a bridge rejected");
+	TAP_EQ_INT(load1("[network a]\nbridge = b\nsubnet = 10.1.0.1/24\n"), -EINVAL, "host bits in the subnet rejected");
+	TAP_EQ_INT(load1("[network a]\nbridge = b\nsubnet = 10.1.0.0/30\n"), -EINVAL, "a /30 rejected (too small)");
+	TAP_EQ_INT(load1("[network a]\nbridge = averyveryverylongname\nsubnet = 10.1.0.0/24\n"), -EINVAL,
+		   "a bridge name over 15 characters rejected");
+	TAP_EQ_INT(load1("[network a]\nbridge = b\nsubnet = 10.1.0.0/24\nhost_access = 70000\n"), -EINVAL,
+		   "port 70000 rejected");
+	TAP_EQ_INT(load1("[network a]\nbridge = b\nsubnet = 10.1.0.0/24\ncolour = red\n"), -EINVAL,
+		   "an unknown network key rejected");
+	TAP_EQ_INT(load1("[network a]\nbridge = b\nsubnet = 10.1.0.0/24\n[default]\nnamespaces = pid mount user\n"
+			 "network = a\n"),
+		   0, "loads");
+	TAP_EQ_INT(resolve("h", 7, ""), -EINVAL, "a named network without the net namespace is an error for the user");
 
 	/* Errors: each rejects the whole policy and names file, line, section, key. */
 	TAP_EQ_INT(load1("[default]\nnamespaces = pid mount bogus\n"), -EINVAL, "unknown namespace rejected");
