@@ -42,10 +42,27 @@ int user_resolve(const char *name, struct user_info *u, struct failure *f);
 int user_build_idmaps(struct user_info *u, enum userns_mode mode, struct failure *f);
 
 /* mounts.c: run inside the new namespaces, before the init is started. */
-int mounts_setup(const struct user_info *u, const struct policy_settings *s, struct failure *f);
+/* resolv_mnt: a detached read-only mount of the network's resolv.conf, or -1. */
+int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct failure *f);
 
 /* network.c */
 int network_setup_loopback(struct failure *f);
+bool network_is_named(const struct policy_settings *s);
+struct net_attachment {
+	bool active;
+	char name[POLICY_NET_NAME_MAX + 1]; /* "" when none */
+	char veth[16];                      /* host side */
+	uint32_t addr;                      /* the container's, host byte order */
+	int lease_fd;                       /* flock()ed while the container lives */
+	char lease[320];
+};
+/* Before the container is made: its resolv.conf (bound over /etc/resolv.conf). */
+int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct failure *f);
+/* After: bridge, lease, veth, addresses, route, nftables. */
+int network_attach(const struct user_info *u, const struct policy_settings *s, int netns, struct net_attachment *na,
+		   struct failure *f);
+/* At the end: veth, lease, and the network itself when it was the last. */
+void network_detach(struct net_attachment *na);
 
 /* seccomp.c: the default filter as a sealed memfd of raw BPF. */
 int seccomp_build(int *out, struct failure *f);
@@ -65,7 +82,7 @@ struct container {
 };
 /* Every process of the container starts in the cgroups behind cg_procs. */
 int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
-		     struct container *c, struct failure *f);
+		     int resolv_mnt, struct container *c, struct failure *f);
 
 /* session.c: state directory, the per-user lock, the supervisor. */
 int state_open_rundir(struct failure *f);

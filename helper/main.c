@@ -165,6 +165,9 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	rep->ns_mask = ar.ns_mask;
 	rep->init_pid = ar.init_pid;
 	rep->hard = ar.hard;
+	rep->net_addr = ar.net_addr;
+	memcpy(rep->network, ar.network, sizeof(rep->network));
+	rep->network[sizeof(rep->network) - 1] = '\0';
 	return 0;
 }
 

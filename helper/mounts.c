@@ -279,7 +279,23 @@ static int mount_home_read_only(const char *home, struct failure *f)
 	return 0;
 }
 
-int mounts_setup(const struct user_info *u, const struct policy_settings *s, struct failure *f)
+/* The network's resolv.conf: a detached mount the supervisor made on the
+ * host (the state directory is out of container root's reach), put over
+ * /etc/resolv.conf. /etc is root's: its resolv.conf may be a symlink the
+ * admin made (systemd-resolved's stub); bind over what it names. */
+static int mount_resolv(int resolv_mnt, struct failure *f)
+{
+	_cleanup_close_ int dst = open("/etc/resolv.conf", O_PATH | O_CLOEXEC);
+	if (dst == -1 && errno == ENOENT)
+		return 0;
+	if (dst < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "opening /etc/resolv.conf");
+	if (move_mount(resolv_mnt, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "binding the network's resolv.conf over /etc/resolv.conf");
+	return 0;
+}
+
+int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct failure *f)
 {
 	unsigned ns_mask = s->ns_mask;
 	bool userns = ns_mask & NS_BIT(NS_USER);
@@ -315,6 +331,12 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, str
 	}
 	if (s->home == HOME_READ_ONLY) {
 		r = mount_home_read_only(u->home, f);
+		if (r < 0)
+			return r;
+	}
+	/* A named network's own resolv.conf (see network.c), read-only. */
+	if (resolv_mnt >= 0) {
+		r = mount_resolv(resolv_mnt, f);
 		if (r < 0)
 			return r;
 	}

@@ -67,7 +67,7 @@ static void report_and_exit(int fd, const struct failure *f)
  * namespace. Never returns. */
 static void __attribute__((noreturn)) child_main(const struct user_info *u, const struct policy_settings *s,
 						 int go, int report, int lifeline, int init_exe, const int *cg_procs,
-						 size_t n_cg)
+						 size_t n_cg, int resolv_mnt)
 {
 	struct failure f = { 0 };
 	bool userns = s->ns_mask & NS_BIT(NS_USER);
@@ -117,7 +117,7 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 		(void)fail(&f, STEP_INIT, neg_errno(), "opening /dev/null");
 		report_and_exit(report, &f);
 	}
-	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s, &f) < 0)
+	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s, resolv_mnt, &f) < 0)
 		report_and_exit(report, &f);
 	if ((s->ns_mask & NS_BIT(NS_UTS)) && sethostname(s->hostname, strlen(s->hostname)) < 0) {
 		(void)fail(&f, STEP_UTS, neg_errno(), "sethostname(%s)", s->hostname);
@@ -157,7 +157,7 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 }
 
 int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
-		     struct container *c, struct failure *f)
+		     int resolv_mnt, struct container *c, struct failure *f)
 {
 	_cleanup_close_ int go_r = -EBADF, go_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF;
 	_cleanup_close_ int life_r = -EBADF, life_w = -EBADF, pidfd = -EBADF;
@@ -196,7 +196,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	if (pid < 0)
 		return fail(f, STEP_CLONE, neg_errno(), "clone3 with namespaces %#x", (unsigned)s->ns_mask);
 	if (pid == 0)
-		child_main(u, s, go_r, rep_w, life_r, init_exe, cg_procs, n_cg);
+		child_main(u, s, go_r, rep_w, life_r, init_exe, cg_procs, n_cg, resolv_mnt);
 
 	close_fd(&go_r);
 	close_fd(&rep_w);

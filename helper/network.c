@@ -1,13 +1,55 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The container's network.
+ *
+ * network = none: a new namespace with lo only (network_setup_loopback, run
+ * by the container child). network = NAME: in addition, done by the
+ * supervisor on the host under NSISO_RUNDIR/net/lock:
+ *
+ *   - the bridge of [network NAME] (created if absent, with the subnet's
+ *     first address as the gateway, and removed when its last port goes,
+ *     if nsiso created it);
+ *   - an address lease: NSISO_RUNDIR/net/NAME.leases/<address>, flock()ed
+ *     by the supervisor for its whole life (a lease whose lock is free is
+ *     stale: its supervisor died), the first free address from a hash of
+ *     the user and the network, so it stays the same while both do;
+ *   - a veth pair, "nsv<uid>" on the bridge (an isolated port with
+ *     isolate = yes) and "eth0" in the container, with the lease's address
+ *     and a default route through the gateway;
+ *   - table inet nsiso, one nftables table for every network in use,
+ *     replaced as a whole (nft -f from a pipe, one transaction) whenever a
+ *     network comes or goes: containers reach the host only on the ports
+ *     of host_access, never another network, and the outside only with
+ *     nat = yes (masquerade; net.ipv4.ip_forward is turned on while such a
+ *     network is in use and restored after).
+ *
+ * NSISO_RUNDIR/net/NAME.state keeps each network's definition as it was
+ * set up, so the ruleset and the cleanup never depend on a policy that
+ * changed since. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "helper.h"
+#include "netlink.h"
 #include "util.h"
+
+#define NET_DIR NSISO_RUNDIR "/net"
+#define NFT_PATH "/usr/sbin/nft"
+#define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 
 /* A new network namespace has only lo, and it is down: bring it up. */
 int network_setup_loopback(struct failure *f)
@@ -24,4 +66,553 @@ int network_setup_loopback(struct failure *f)
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 		return fail(f, STEP_NET, neg_errno(), "bringing lo up");
 	return 0;
+}
+
+bool network_is_named(const struct policy_settings *s)
+{
+	return (s->ns_mask & NS_BIT(NS_NET)) && strcmp(s->network, "none") != 0 && strcmp(s->network, "host") != 0;
+}
+
+struct net_state {
+	struct policy_network net;
+	bool created_bridge;
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = RETRY_EINTR(write(fd, p, len));
+		if (n <= 0)
+			return n < 0 ? neg_errno() : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* (the mode exactly: the helper runs with umask 077) */
+static int write_file(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 || fchmod(fd, mode) < 0)
+		return neg_errno();
+	return write_all(fd, buf, len);
+}
+
+static int lock_net(void)
+{
+	if (mkdir(NET_DIR, 0700) < 0 && errno != EEXIST)
+		return neg_errno();
+	int fd = open(NET_DIR "/lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return neg_errno();
+	if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0) {
+		int e = neg_errno();
+		(void)close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static uint32_t gateway_of(const struct policy_network *n)
+{
+	return n->subnet + 1;
+}
+
+/* ---- resolv.conf ------------------------------------------------------- */
+
+/* What the container's /etc/resolv.conf says: the network's dns servers;
+ * else, with nat, the host's servers that a container can reach (not
+ * loopback); else none (a lookup then fails at once instead of waiting on
+ * an unreachable 127.0.0.53). */
+static int write_resolv(const struct policy_network *n)
+{
+	char text[2048], path[256];
+	size_t used = (size_t)snprintf(text, sizeof(text), "# written by nsiso for network %s\n", n->name);
+	for (int i = 0; i < n->n_dns; i++) {
+		char a[16];
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "nameserver %s\n",
+					 policy_ipv4_text(n->dns[i], a, sizeof(a)));
+	}
+	if (n->n_dns == 0 && n->nat) {
+		FILE *f = fopen("/etc/resolv.conf", "re");
+		char line[256];
+		while (f && fgets(line, sizeof(line), f) && used < sizeof(text) - 300) {
+			char addr[64];
+			if (sscanf(line, "nameserver %63s", addr) != 1 || strncmp(addr, "127.", 4) == 0 ||
+			    strcmp(addr, "::1") == 0 || strchr(addr, ':'))
+				continue;
+			used += (size_t)snprintf(text + used, sizeof(text) - used, "nameserver %s\n", addr);
+		}
+		if (f)
+			fclose(f);
+	}
+	snprintf(path, sizeof(path), NET_DIR "/%s.resolv", n->name);
+	return write_file(path, text, strlen(text), 0644);
+}
+
+int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct failure *f)
+{
+	char path[256];
+	*resolv_mnt = -EBADF;
+	if (!network_is_named(s))
+		return 0;
+	_cleanup_close_ int lock = lock_net();
+	if (lock < 0)
+		return fail(f, STEP_NET, lock, "locking %s/lock", NET_DIR);
+	int r = write_resolv(&s->net);
+	if (r < 0)
+		return fail(f, STEP_NET, r, "writing the resolv.conf of network %s", s->net.name);
+	/* A detached, read-only bind of it, for the container child to put in
+	 * place: container root could not open it under the state directory. */
+	snprintf(path, sizeof(path), NET_DIR "/%s.resolv", s->net.name);
+	_cleanup_close_ int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (tree < 0)
+		return fail(f, STEP_NET, neg_errno(), "cloning %s", path);
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		return fail(f, STEP_NET, neg_errno(), "making the resolv.conf bind read-only");
+	*resolv_mnt = TAKE_FD(tree);
+	return 0;
+}
+
+/* ---- nftables ---------------------------------------------------------- */
+
+static size_t load_states(struct net_state *out, size_t max)
+{
+	size_t n = 0;
+	DIR *d = opendir(NET_DIR);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		size_t len = strlen(e->d_name);
+		if (len < 7 || strcmp(e->d_name + len - 6, ".state") != 0)
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), NET_DIR "/%s", e->d_name);
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && read(fd, &out[n], sizeof(out[n])) == (ssize_t)sizeof(out[n]))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int append(char *buf, size_t size, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *used, size - *used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - *used)
+		return -ENOBUFS;
+	*used += (size_t)n;
+	return 0;
+}
+
+/* The whole table for the networks in states[]; none: no table at all. */
+static int ruleset_text(const struct net_state *st, size_t n, char *buf, size_t size)
+{
+	size_t used = 0;
+	char a[16], all[POLICY_NETWORKS_MAX * 20] = "";
+	int r = append(buf, size, &used, "table inet nsiso\ndelete table inet nsiso\n");
+	if (r < 0 || n == 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s\"%s\"", i ? ", " : "", st[i].net.bridge);
+	r = append(buf, size, &used, "table inet nsiso {\n chain input {\n  type filter hook input priority 0; policy accept;\n");
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct policy_network *net = &st[i].net;
+		r = append(buf, size, &used,
+			   "  iifname \"%s\" ct state established,related accept\n"
+			   "  iifname \"%s\" icmp type echo-request accept\n",
+			   net->bridge, net->bridge);
+		if (r == 0 && net->n_ports) {
+			r = append(buf, size, &used, "  iifname \"%s\" meta l4proto { tcp, udp } th dport { ", net->bridge);
+			for (int p = 0; p < net->n_ports && r == 0; p++)
+				r = append(buf, size, &used, "%s%u", p ? ", " : "", net->ports[p]);
+			if (r == 0)
+				r = append(buf, size, &used, " } accept\n");
+		}
+		if (r == 0)
+			r = append(buf, size, &used, "  iifname \"%s\" drop\n", net->bridge);
+	}
+	if (r == 0)
+		r = append(buf, size, &used, " }\n chain forward {\n  type filter hook forward priority 0; policy accept;\n");
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *b = st[i].net.bridge;
+		/* Same bridge (seen here only with br_netfilter): the bridge's
+		 * own business (port isolation). Another nsiso network: never. */
+		r = append(buf, size, &used,
+			   "  iifname \"%s\" oifname \"%s\" accept\n"
+			   "  iifname \"%s\" oifname { %s } drop\n"
+			   "  oifname \"%s\" ct state established,related accept\n"
+			   "  oifname \"%s\" drop\n",
+			   b, b, b, all, b, b);
+		if (r == 0 && !st[i].net.nat)
+			r = append(buf, size, &used, "  iifname \"%s\" drop\n", b);
+	}
+	if (r == 0)
+		r = append(buf, size, &used,
+			   " }\n chain postrouting {\n  type nat hook postrouting priority 100; policy accept;\n");
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (st[i].net.nat)
+			r = append(buf, size, &used, "  ip saddr %s/%u oifname != \"%s\" masquerade\n",
+				   policy_ipv4_text(st[i].net.subnet, a, sizeof(a)), st[i].net.prefix, st[i].net.bridge);
+	if (r == 0)
+		r = append(buf, size, &used, " }\n}\n");
+	return r;
+}
+
+/* nft -f - with the text on a pipe: no shell, an empty environment. */
+static int run_nft(const char *text, char *why, size_t why_size)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return neg_errno();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = neg_errno();
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return e;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(p[0], 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(126);
+		char *const argv[] = { (char *)"nft", (char *)"-f", (char *)"-", NULL };
+		char *const envp[] = { NULL };
+		execve(NFT_PATH, argv, envp);
+		_exit(127);
+	}
+	(void)close(p[0]);
+	int r = write_all(p[1], text, strlen(text));
+	(void)close(p[1]);
+	int status = 0;
+	(void)RETRY_EINTR(waitpid(pid, &status, 0));
+	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		snprintf(why, why_size, code == 127 ? "%s is missing (install nftables)" : "%s -f refused the ruleset (exit %d)",
+			 NFT_PATH, code);
+		r = code == 127 ? -ENOENT : -EINVAL;
+	}
+	return r;
+}
+
+static int set_ip_forward(bool any_nat)
+{
+	char saved[4] = "", now[4] = "";
+	_cleanup_close_ int sf = open(NET_DIR "/ip_forward.saved", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (sf >= 0 && read(sf, saved, 1) != 1)
+		saved[0] = '\0';
+	if (any_nat) {
+		if (sf >= 0)
+			return 0; /* already on, by us */
+		_cleanup_close_ int fd = open(IP_FORWARD, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || read(fd, now, 1) != 1)
+			return -EIO;
+		if (now[0] == '1')
+			return 0; /* on already: nothing of ours to restore later */
+		int r = write_file(NET_DIR "/ip_forward.saved", now, 1, 0600);
+		if (r == 0 && pwrite(fd, "1", 1, 0) != 1)
+			r = neg_errno();
+		return r;
+	}
+	if (sf < 0)
+		return 0;
+	_cleanup_close_ int fd = open(IP_FORWARD, O_WRONLY | O_CLOEXEC);
+	int r = fd < 0 ? neg_errno() : write_all(fd, saved[0] == '1' ? "1" : "0", 1);
+	if (r == 0)
+		(void)unlink(NET_DIR "/ip_forward.saved");
+	return r;
+}
+
+/* The ruleset and ip_forward for the networks with a state file. */
+static int apply_rules(char *why, size_t why_size)
+{
+	static struct net_state st[POLICY_NETWORKS_MAX];
+	static char text[65536];
+	size_t n = load_states(st, POLICY_NETWORKS_MAX);
+	bool nat = false;
+	for (size_t i = 0; i < n; i++)
+		nat |= st[i].net.nat;
+	int r = ruleset_text(st, n, text, sizeof(text));
+	if (r < 0) {
+		snprintf(why, why_size, "the nftables ruleset is too long");
+		return r;
+	}
+	r = run_nft(text, why, why_size);
+	if (r < 0)
+		return r;
+	r = set_ip_forward(nat);
+	if (r < 0)
+		snprintf(why, why_size, "setting net.ipv4.ip_forward");
+	return r;
+}
+
+/* ---- bridges and leases ------------------------------------------------ */
+
+static int bridge_ports(const char *bridge)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/brif", bridge);
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? -ENODEV : neg_errno();
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* A network without ports: its bridge (if ours), state, leases, resolv. */
+static void retire_network(int nl, const struct net_state *st)
+{
+	char path[256];
+	int idx = nl_link_index(st->net.bridge);
+	if (st->created_bridge && idx > 0)
+		(void)nl_delete_link(nl, idx);
+	snprintf(path, sizeof(path), NET_DIR "/%s.state", st->net.name);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), NET_DIR "/%s.resolv", st->net.name);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), NET_DIR "/%s.leases", st->net.name);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		/* Only stale leases remain here (no port, no container). */
+		int fd = openat(dirfd(d), e->d_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+		if (fd >= 0)
+			(void)close(fd);
+	}
+	if (d)
+		closedir(d);
+	(void)rmdir(path);
+}
+
+static uint32_t fnv1a(const char *a, const char *b, uint32_t x)
+{
+	uint32_t h = 2166136261u;
+	for (const char *s = a; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (const char *s = b; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (int i = 0; i < 4; i++)
+		h = (h ^ ((x >> (8 * i)) & 255)) * 16777619u;
+	return h;
+}
+
+static int take_lease(const struct policy_network *n, const char *user, struct net_attachment *na)
+{
+	char dir[256], name[16];
+	snprintf(dir, sizeof(dir), NET_DIR "/%s.leases", n->name);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return neg_errno();
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return neg_errno();
+	uint32_t count = (1u << (32 - n->prefix)) - 3; /* not the network, gateway or broadcast */
+	uint32_t start = fnv1a(user, n->name, n->subnet ^ n->prefix) % count;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t addr = n->subnet + 2 + (start + i) % count;
+		policy_ipv4_text(addr, name, sizeof(name));
+		int fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return neg_errno();
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			(void)close(fd);
+			continue; /* a live container's */
+		}
+		/* Who holds it, for an admin looking: not used by nsiso. */
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, user, strlen(user), 0) < 0) {
+			int e = neg_errno();
+			(void)close(fd);
+			return e;
+		}
+		na->lease_fd = fd;
+		na->addr = addr;
+		snprintf(na->lease, sizeof(na->lease), "%s/%s", dir, name);
+		return 0;
+	}
+	return -EADDRNOTAVAIL;
+}
+
+static void release_lease(struct net_attachment *na)
+{
+	if (na->lease_fd < 0)
+		return;
+	(void)unlink(na->lease); /* under our flock: nobody holds it */
+	close_fd(&na->lease_fd);
+}
+
+/* In the container: eth0 gets its address and a default route. */
+static int configure_inside(int netns, const struct policy_network *n, uint32_t addr, char *why, size_t why_size)
+{
+	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || setns(netns, CLONE_NEWNET) < 0) {
+		snprintf(why, why_size, "entering the container's network namespace");
+		return neg_errno();
+	}
+	/* A netlink socket acts in the namespace it was made in. */
+	_cleanup_close_ int nl = nl_open();
+	int idx = nl_link_index("eth0");
+	/* Unprivileged ICMP echo sockets for every group, as Docker does:
+	 * ping works without CAP_NET_RAW (which sessions never have). The
+	 * sysctl is this namespace's own. */
+	_cleanup_close_ int pgr = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+	bool ping_ok = pgr >= 0 && write(pgr, "0 2147483647", 12) == 12;
+	if (setns(self, CLONE_NEWNET) < 0)
+		_exit(1); /* never go on in the wrong namespace */
+	if (nl < 0 || idx < 0) {
+		snprintf(why, why_size, "finding eth0 in the container");
+		return nl < 0 ? nl : idx;
+	}
+	if (!ping_ok) {
+		snprintf(why, why_size, "setting the container's net.ipv4.ping_group_range");
+		return -EIO;
+	}
+	int r = nl_add_address(nl, idx, addr, n->prefix);
+	if (r < 0) {
+		snprintf(why, why_size, "adding the address to eth0");
+		return r;
+	}
+	r = nl_set_link(nl, idx, 0, true);
+	if (r < 0) {
+		snprintf(why, why_size, "bringing eth0 up");
+		return r;
+	}
+	r = nl_add_default_route(nl, idx, gateway_of(n));
+	if (r < 0)
+		snprintf(why, why_size, "adding the default route");
+	return r;
+}
+
+int network_attach(const struct user_info *u, const struct policy_settings *s, int netns, struct net_attachment *na,
+		   struct failure *f)
+{
+	const struct policy_network *n = &s->net;
+	char why[200] = "", path[256];
+	memset(na, 0, sizeof(*na));
+	na->lease_fd = -EBADF;
+	if (!network_is_named(s))
+		return 0;
+	snprintf(na->name, sizeof(na->name), "%s", n->name);
+	snprintf(na->veth, sizeof(na->veth), "nsv%u", (unsigned)u->uid);
+
+	_cleanup_close_ int lock = lock_net();
+	if (lock < 0)
+		return fail(f, STEP_NET, lock, "locking %s/lock", NET_DIR);
+	_cleanup_close_ int nl = nl_open();
+	if (nl < 0)
+		return fail(f, STEP_NET, nl, "opening rtnetlink");
+
+	/* The bridge, and the network's state as set up now. */
+	struct net_state st = { .net = *n };
+	snprintf(path, sizeof(path), NET_DIR "/%s.state", n->name);
+	struct net_state old;
+	_cleanup_close_ int sfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd >= 0 && read(sfd, &old, sizeof(old)) == (ssize_t)sizeof(old))
+		st.created_bridge = old.created_bridge && strcmp(old.net.bridge, n->bridge) == 0;
+	int r, br = nl_link_index(n->bridge);
+	if (br == -ENODEV) {
+		r = nl_create_bridge(nl, n->bridge);
+		if (r < 0)
+			return fail(f, STEP_NET, r, "creating bridge %s", n->bridge);
+		st.created_bridge = true;
+		br = nl_link_index(n->bridge);
+	} else if (br > 0 && bridge_ports(n->bridge) == -ENODEV) {
+		return fail(f, STEP_NET, -EEXIST, "%s exists and is not a bridge", n->bridge);
+	}
+	if (br < 0)
+		return fail(f, STEP_NET, br, "finding bridge %s", n->bridge);
+	r = write_file(path, &st, sizeof(st), 0600);
+	if (r == 0)
+		r = nl_add_address(nl, br, gateway_of(n), n->prefix);
+	if (r == 0)
+		r = nl_set_link(nl, br, 0, true);
+	if (r < 0) {
+		(void)fail(f, STEP_NET, r, "setting up bridge %s", n->bridge);
+		goto undo;
+	}
+
+	r = take_lease(n, u->name, na);
+	if (r < 0) {
+		(void)fail(f, STEP_NET, r, "no free address in network %s", n->name);
+		goto undo;
+	}
+	/* A veth of this user's previous container (its namespace still held
+	 * by a session process of a crashed supervisor) goes first. */
+	int old_veth = nl_link_index(na->veth);
+	if (old_veth > 0)
+		(void)nl_delete_link(nl, old_veth);
+	r = nl_create_veth(nl, na->veth, "eth0", netns);
+	if (r < 0) {
+		(void)fail(f, STEP_NET, r, "creating the veth pair %s/eth0", na->veth);
+		goto undo;
+	}
+	int host = nl_link_index(na->veth);
+	r = host < 0 ? host : nl_set_link(nl, host, br, true);
+	if (r == 0 && n->isolate)
+		r = nl_set_port_isolated(nl, host);
+	if (r < 0) {
+		(void)fail(f, STEP_NET, r, "putting %s on bridge %s", na->veth, n->bridge);
+		goto undo;
+	}
+	r = configure_inside(netns, n, na->addr, why, sizeof(why));
+	if (r < 0) {
+		(void)fail(f, STEP_NET, r, "%s", why);
+		goto undo;
+	}
+	r = apply_rules(why, sizeof(why));
+	if (r < 0) {
+		(void)fail(f, STEP_NET, r, "%s", why);
+		goto undo;
+	}
+	na->active = true;
+	return 0;
+undo:
+	(void)close(TAKE_FD(lock));
+	network_detach(na);
+	return r;
+}
+
+void network_detach(struct net_attachment *na)
+{
+	static struct net_state st[POLICY_NETWORKS_MAX];
+	char why[200];
+	if (!na->name[0])
+		return;
+	_cleanup_close_ int lock = lock_net();
+	_cleanup_close_ int nl = nl_open();
+	if (lock < 0 || nl < 0)
+		return;
+	int idx = nl_link_index(na->veth);
+	if (idx > 0)
+		(void)nl_delete_link(nl, idx);
+	release_lease(na);
+	/* Every network left without a port: this one when it was the last,
+	 * and any a crashed supervisor left behind. */
+	size_t n = load_states(st, POLICY_NETWORKS_MAX);
+	bool retired = false;
+	for (size_t i = 0; i < n; i++)
+		if (bridge_ports(st[i].net.bridge) <= 0) {
+			retire_network(nl, &st[i]);
+			retired = true;
+		}
+	/* The rules are per network: they change only when one goes. */
+	if (retired)
+		(void)apply_rules(why, sizeof(why));
+	na->name[0] = '\0';
+	na->active = false;
 }

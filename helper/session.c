@@ -153,7 +153,13 @@ struct supervisor {
 	struct cg_layout cg_layout;
 	struct cg_group cg;    /* the container's cgroups */
 	int retire_lock;       /* held from retiring until the cgroups are gone */
+	struct net_attachment net;
 };
+
+static const char *network_word(const struct supervisor *sv)
+{
+	return sv->net.name[0] ? sv->net.name : (sv->c.ns_mask & NS_BIT(NS_NET)) ? "none" : "host";
+}
 
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
 {
@@ -173,6 +179,8 @@ static void supervisor_answer(int conn, struct supervisor *sv, int error, enum n
 			sf.ns[i] = sv->c.ns_fds[i];
 		}
 		rep.hard = sv->hard;
+		rep.net_addr = sv->net.addr;
+		snprintf(rep.network, sizeof(rep.network), "%s", network_word(sv));
 		sf.seccomp = sv->seccomp_fd;
 		for (size_t i = 0; i < sv->cg.n; i++)
 			sf.cgroup[i] = sv->cg.g[i].procs;
@@ -233,7 +241,9 @@ static void supervisor_status(int conn, struct supervisor *sv)
 	snprintf(st.hostname, sizeof(st.hostname), "%s", (sv->c.ns_mask & NS_BIT(NS_UTS)) ? sv->s->hostname : "");
 	if (sv->cg.n)
 		snprintf(st.cgroup, sizeof(st.cgroup), "%s/%s", CG_DIR, sv->cg.name);
-	snprintf(st.network, sizeof(st.network), "%s", (sv->c.ns_mask & NS_BIT(NS_NET)) ? "none" : "host");
+	snprintf(st.network, sizeof(st.network), "%s", network_word(sv));
+	if (sv->net.addr)
+		(void)policy_ipv4_text(sv->net.addr, st.address, sizeof(st.address));
 	const struct cg_limits *l = &sv->s->cg;
 	uint64_t lim[] = { l->memory_max, l->memory_high, l->pids_max, l->cpu_quota, l->cpu_period, l->cpu_weight,
 			   l->io_weight };
@@ -446,6 +456,7 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	close_fd(&sv->c.lifeline);
 	(void)RETRY_EINTR(waitpid(sv->c.init_pid, NULL, 0));
 	int cg_left = cg_remove(&sv->cg, 2000);
+	network_detach(&sv->net);
 	char name[32];
 	state_name(name, sizeof(name), sv->u->uid, "lock");
 	(void)unlinkat(sv->rundir, name, 0);
@@ -511,6 +522,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.s = s;
 	sv.seccomp_fd = -EBADF;
 	sv.retire_lock = -EBADF;
+	sv.net.lease_fd = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
 	for (int i = 0; i < POLICY_RLIMITS && sv.hard.n_rlimits < HARDEN_RLIMITS; i++)
 		if (s->rlimit_set & (1u << i)) {
@@ -540,11 +552,22 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 			(void)fail(&f, STEP_CGROUP, r, "%s", why);
 		sv.hard.n_cgroups = (uint32_t)sv.cg.n;
 	}
+	_cleanup_close_ int resolv_mnt = -EBADF;
+	if (r == 0)
+		r = network_prepare(s, &resolv_mnt, &f);
 	if (r == 0) {
 		int procs[CG_HIER_MAX];
 		for (size_t i = 0; i < sv.cg.n; i++)
 			procs[i] = sv.cg.g[i].procs;
-		r = container_create(u, s, procs, sv.cg.n, &sv.c, &f);
+		r = container_create(u, s, procs, sv.cg.n, resolv_mnt, &sv.c, &f);
+		close_fd(&resolv_mnt);
+		if (r == 0) {
+			r = network_attach(u, s, sv.c.ns_fds[NS_NET], &sv.net, &f);
+			if (r < 0) {
+				(void)syscall(SYS_pidfd_send_signal, sv.c.init_pidfd, SIGKILL, NULL, 0);
+				(void)RETRY_EINTR(waitpid(sv.c.init_pid, NULL, 0));
+			}
+		}
 	}
 	if (r < 0) {
 		(void)cg_remove(&sv.cg, 1000);
@@ -558,11 +581,14 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	}
 	(void)!write(ready, &rep, sizeof(rep));
 	(void)close(ready);
-	char words[64];
-	syslog(LOG_INFO, "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s",
+	char words[64], addr[16] = "-";
+	if (sv.net.addr)
+		(void)policy_ipv4_text(sv.net.addr, addr, sizeof(addr));
+	syslog(LOG_INFO,
+	       "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s address=%s",
 	       u->name, (unsigned)u->uid, (int)sv.c.init_pid, ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)),
 	       (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-", sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "",
-	       sv.cg.n ? u->name : "", (sv.c.ns_mask & NS_BIT(NS_NET)) ? "none" : "host");
+	       sv.cg.n ? u->name : "", network_word(&sv), addr);
 	supervisor_loop(&sv);
 }
 

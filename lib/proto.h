@@ -81,6 +81,8 @@ struct helper_reply {
 	uint32_t init_pid; /* host pid of the container's PID 1 */
 	uint32_t uid;
 	uint32_t gid;
+	uint32_t net_addr; /* the container's address on its network; 0: none */
+	char network[33];  /* none, host or the network's name */
 	uint64_t ns_ino[NS_COUNT];
 	struct session_hardening hard;
 	char detail[NSISO_DETAIL_MAX];
@@ -158,6 +160,8 @@ struct attach_reply {
 	uint32_t ns_mask;
 	uint32_t init_pid;
 	uint32_t sessions;
+	uint32_t net_addr;
+	char network[33];
 	uint64_t ns_ino[NS_COUNT];
 	struct session_hardening hard;
 	char detail[NSISO_DETAIL_MAX];

@@ -276,6 +276,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		rep.ns_mask = r == 0 ? ar.ns_mask : 0;
 		rep.init_pid = ar.init_pid;
 		rep.hard = ar.hard;
+		rep.net_addr = ar.net_addr;
+		memcpy(rep.network, ar.network, sizeof(rep.network));
 		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
 		snprintf(rep.detail, sizeof(rep.detail), "%s", ar.detail);
 	} else if (self >= 0) {
@@ -324,17 +326,22 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 	/* (a static string: nothing to free, and fork copies see it too) */
 	(void)pam_set_data(pamh, "pam_nsiso_joined", (void *)"yes", NULL);
-	char words[64], cgroup[NSISO_USER_MAX + 8] = "-";
+	char words[64], cgroup[NSISO_USER_MAX + 8] = "-", network[34], address[16] = "-";
+	rep.network[sizeof(rep.network) - 1] = '\0';
+	origin_copy(network, sizeof(network), rep.network[0] ? rep.network : "-");
+	if (rep.net_addr)
+		snprintf(address, sizeof(address), "%u.%u.%u.%u", rep.net_addr >> 24, (rep.net_addr >> 16) & 255,
+			 (rep.net_addr >> 8) & 255, rep.net_addr & 255);
 	if (rep.hard.n_cgroups)
 		snprintf(cgroup, sizeof(cgroup), "nsiso/%s", user);
 	if (rep.flags & REPLY_BUILTIN_POLICY)
 		pam_syslog(pamh, LOG_NOTICE, "policy=%s absent: built-in defaults apply", a.config);
 	pam_syslog(pamh, LOG_INFO,
 		   "session user=%s uid=%u service=%s tty=%s rhost=%s container=%s init_pid=%u namespaces=\"%s\" "
-		   "userns=%llu cgroup=%s",
+		   "userns=%llu cgroup=%s network=%s address=%s",
 		   user, rep.uid, origin.service, origin.tty, origin.rhost, (rep.flags & REPLY_CREATED) ? "created" : "joined",
 		   rep.init_pid, ns_mask_to_words(rep.ns_mask, words, sizeof(words)),
-		   (unsigned long long)rep.ns_ino[NS_USER], cgroup);
+		   (unsigned long long)rep.ns_ino[NS_USER], cgroup, network, address);
 	return PAM_SUCCESS;
 }
 

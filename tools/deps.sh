@@ -11,6 +11,8 @@ packages=(
 	pamtester                                              # PAM-stack checks
 	keyutils strace gdb                                    # hardening tests: keyctl, ptrace
 	jq sudo                                                # nsiso list --json checks; sudo -u as a way in
+	nftables                                               # the networks' filter and NAT (nft -f)
+	netcat-openbsd iputils-ping                            # network tests: TCP listeners and clients, ping
 	bubblewrap                                             # benchmark reference
 	clang                                                  # libFuzzer target of the policy parser
 )

@@ -86,7 +86,11 @@ t_cleanup() {
 	fi
 	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
 	[ -n "${T_MADE_SSHD_DIR:-}" ] && rmdir /run/sshd 2>/dev/null
-	# The helper's state directory, when no container is left in it.
+	# The helper's state directory, when no container is left in it (the
+	# network lock file stays while any network state does).
+	if [ -d /run/nsiso/net ] && [ -z "$(ls -A /run/nsiso/net | grep -vx lock)" ]; then
+		rm -f /run/nsiso/net/lock; rmdir /run/nsiso/net 2>/dev/null
+	fi
 	rmdir /run/nsiso 2>/dev/null
 	true
 }

@@ -17,6 +17,8 @@ uid=$(id -u "$u")
 home=$(getent passwd "$u" | cut -d: -f6)
 install -m 0755 "$NSISO_TIOCSTI" "$home/tiocsti"
 # su-l and runuser-l include su and runuser.
+# sudo makes /run/sudo on first use: remove it again if it is ours.
+[ -d /run/sudo ] || trap 'rm -rf /run/sudo; t_cleanup' EXIT
 for s in su runuser login sudo; do
 	t_pam_extend "$s" "config=$pol" || t_skip_or_fail "/etc/pam.d/$s is missing"
 done

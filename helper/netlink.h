@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* rtnetlink requests on a NETLINK_ROUTE socket, which acts in the network
+ * namespace it was created in. Addresses in host byte order. Each returns
+ * 0 or -errno. */
+int nl_open(void);
+int nl_link_index(const char *name); /* in the caller's namespace; -ENODEV */
+int nl_create_bridge(int fd, const char *name);
+int nl_create_veth(int fd, const char *host_name, const char *peer_name, int peer_netns_fd);
+int nl_set_link(int fd, int index, int master, bool up); /* master 0: unchanged */
+int nl_set_port_isolated(int fd, int index);
+int nl_add_address(int fd, int index, uint32_t addr, unsigned prefix);
+int nl_add_default_route(int fd, int index, uint32_t gateway);
+int nl_delete_link(int fd, int index);
