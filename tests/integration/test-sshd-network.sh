@@ -51,7 +51,8 @@ pol=$(write_policy no)
 net_cleanup() {
 	[ -n "${LISTENERS:-}" ] && kill $LISTENERS 2>/dev/null
 	ip netns del "$up_ns" 2>/dev/null
-	[ -n "${made_netns_dir:-}" ] && rmdir /run/netns 2>/dev/null
+	# (ip netns makes /run/netns a mount point of itself)
+	if [ -n "${made_netns_dir:-}" ]; then umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null; fi
 	ip link del "$up_h" 2>/dev/null
 	for l in $br_lab $br_oth $br_iso; do ip link del "$l" 2>/dev/null; done
 	echo "$fwd_before" > /proc/sys/net/ipv4/ip_forward
