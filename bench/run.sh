@@ -23,3 +23,26 @@ for i in $(seq 1 "${CONTAINERS:-20}"); do
 	users+=("$u")
 done
 "$build/bench/nsiso-bench" "$module" "$dir/bench.conf" "${ITERATIONS:-200}" "${users[@]}"
+
+# The same with a named network, nat = yes. First while another user's
+# container holds the network up (the usual case: bridge, table and
+# ip_forward exist; a cold login adds a lease, a veth, eth0's address and
+# route), then as the first container of the network (nsiso also makes the
+# bridge, the table and ip_forward, and removes them after each one).
+fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+printf '[network bench]\nbridge = nsbench0\nsubnet = 10.249.0.0/24\nnat = yes\n[default]\nnamespaces = pid mount ipc uts net user cgroup\nnetwork = bench\n' > "$dir/net.conf"
+chmod 0644 "$dir/net.conf"
+mkdir -p "$dir/pam.d"
+echo "session required $module config=$dir/net.conf" > "$dir/pam.d/bench-hold"
+useradd -M -s /bin/false nsbenchh; users+=(nsbenchh)
+"$build/tests/pamdrive" "$dir/pam.d" bench-hold nsbenchh -- /bin/sleep 600 >/dev/null 2>&1 & holder=$!
+for i in $(seq 1 100); do [ -e /sys/class/net/nsbench0 ] && break; sleep 0.05; done
+echo
+echo "with network = bench (nat = yes), another container holding the network up:"
+"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "${NET_ITERATIONS:-100}" "${users[@]:0:${#users[@]}-1}" | grep -E '^(nsiso|unshare|  nsiso)'
+kill "$holder"; wait "$holder" 2>/dev/null || true
+for i in $(seq 1 100); do [ -e /sys/class/net/nsbench0 ] || break; sleep 0.05; done
+echo
+echo "with network = bench (nat = yes), the first container of the network:"
+"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "${NET_ITERATIONS:-30}" "${users[@]:0:${#users[@]}-1}" | grep -E '^nsiso (cold|warm): open'
+echo "$fwd" > /proc/sys/net/ipv4/ip_forward

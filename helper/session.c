@@ -456,6 +456,9 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	close_fd(&sv->c.lifeline);
 	(void)RETRY_EINTR(waitpid(sv->c.init_pid, NULL, 0));
 	int cg_left = cg_remove(&sv->cg, 2000);
+	/* (the namespace fds stay open until the veth is gone: a namespace the
+	 * kernel freed meanwhile would take its veth off the bridge early, and
+	 * another container's teardown could retire the network under us) */
 	network_detach(&sv->net);
 	char name[32];
 	state_name(name, sizeof(name), sv->u->uid, "lock");
