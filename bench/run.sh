@@ -44,5 +44,5 @@ kill "$holder"; wait "$holder" 2>/dev/null || true
 for i in $(seq 1 100); do [ -e /sys/class/net/nsbench0 ] || break; sleep 0.05; done
 echo
 echo "with network = bench (nat = yes), the first container of the network:"
-"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "${NET_ITERATIONS:-30}" "${users[@]:0:${#users[@]}-1}" | grep -E '^nsiso (cold|warm): open'
+"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "$(( (${NET_ITERATIONS:-100} + 2) / 3 ))" "${users[@]:0:${#users[@]}-1}" | grep -E '^nsiso (cold|warm): open'
 echo "$fwd" > /proc/sys/net/ipv4/ip_forward
