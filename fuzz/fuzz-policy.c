@@ -34,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	policy_init_empty(&pol, "fuzz.conf");
 	int r = policy_load_fd(&pol, fd, "fuzz.conf", err, sizeof(err));
 	close(fd);
+	if (r == 0)
+		r = policy_check_networks(&pol, err, sizeof(err));
 	if (r < 0)
 		return 0;
 	const struct policy_who who[] = {
