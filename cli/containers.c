@@ -415,6 +415,10 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 	gid_t groups[256];
 	if (getgrouplist(name, pw.pw_gid, groups, &ngroups) < 0)
 		ngroups = 0;
+	if (config[0] && config[0] != '/') {
+		fprintf(stderr, "nsiso: --config needs an absolute path\n");
+		return 125;
+	}
 	if (ttyname(0))
 		origin_copy(origin.tty, sizeof(origin.tty), ttyname(0));
 

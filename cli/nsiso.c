@@ -209,6 +209,7 @@ int main(int argc, char **argv)
 {
 	const char *config = NSISO_DEFAULT_CONFIG, *user = NULL;
 	int json = 0, root = 0;
+	bool config_given = false;
 	unsigned timeout = 10;
 	char **cmd = NULL;
 	if (argc < 2)
@@ -220,9 +221,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return usage(stdout, 0);
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config = argv[++i];
+			config = argv[++i], config_given = true;
 		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config = argv[i] + 9;
+			config = argv[i] + 9, config_given = true;
 		else if (strcmp(argv[i], "--json") == 0)
 			json = 1;
 		else if (strcmp(argv[i], "--root") == 0)
@@ -256,12 +257,8 @@ int main(int argc, char **argv)
 		return cmd_show(user, json);
 	if (strcmp(verb, "stop") == 0 && user && !json)
 		return cmd_stop(user, timeout);
-	if (is_enter && user && !json) {
-		if (config[0] != '/') {
-			fprintf(stderr, "nsiso: --config needs an absolute path\n");
-			return 125;
-		}
-		return cmd_enter(user, config, root, cmd);
-	}
+	if (is_enter && user && !json)
+		/* Without --config: the policy the container was made with. */
+		return cmd_enter(user, config_given ? config : "", root, cmd);
 	return usage(stderr, 2);
 }

@@ -87,6 +87,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 /* session.c: state directory, the per-user lock, the supervisor. */
 int state_open_rundir(struct failure *f);
 int state_lock_user(int rundir, uid_t uid, struct failure *f);
+void state_remove_lock(int rundir, uid_t uid); /* under the lock only */
 int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f);
 
 /* main.c: resolve the policy for a user through NSS. */

@@ -138,8 +138,12 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	r = attach_container(u.uid, u.name, config, holder, origin, &ar, fds);
 	if (attach_no_container(r)) {
 		r = supervisor_spawn(rundir, &u, &set, f);
-		if (r < 0)
+		if (r < 0) {
+			/* Nothing half-built stays: not even the lock file (removed
+			 * while held; a waiter notices and opens a new one). */
+			state_remove_lock(rundir, u.uid);
 			return r;
+		}
 		rep->flags |= REPLY_CREATED;
 		r = attach_container(u.uid, u.name, config, holder, origin, &ar, fds);
 		if (attach_no_container(r))

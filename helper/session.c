@@ -97,6 +97,13 @@ static int open_lock(int rundir, uid_t uid, int op)
 	}
 }
 
+void state_remove_lock(int rundir, uid_t uid)
+{
+	char name[32];
+	state_name(name, sizeof(name), uid, "lock");
+	(void)unlinkat(rundir, name, 0);
+}
+
 int state_lock_user(int rundir, uid_t uid, struct failure *f)
 {
 	int fd = open_lock(rundir, uid, LOCK_EX);
@@ -154,6 +161,7 @@ struct supervisor {
 	struct cg_group cg;    /* the container's cgroups */
 	int retire_lock;       /* held from retiring until the cgroups are gone */
 	struct net_attachment net;
+	char config[NSISO_CONFIG_MAX]; /* the policy path of the first session */
 };
 
 static const char *network_word(const struct supervisor *sv)
@@ -314,6 +322,10 @@ static void supervisor_accept(struct supervisor *sv)
 	static struct policy pol;
 	struct policy_settings set;
 	char err[POLICY_ERROR_MAX];
+	/* No path (nsiso enter without --config): the policy the container's
+	 * first session named. */
+	if (req.config[0] == '\0')
+		memcpy(req.config, sv->config, sizeof(req.config));
 	int r = req.config[0] == '/' ? policy_load(&pol, req.config, err, sizeof(err)) : -EINVAL;
 	if (r == -EINVAL && req.config[0] != '/')
 		snprintf(err, sizeof(err), "policy path is not absolute");
@@ -341,6 +353,8 @@ static void supervisor_accept(struct supervisor *sv)
 	origin_copy(ho->origin.rhost, sizeof(ho->origin.rhost), req.origin.rhost);
 	sv->attached++;
 	sv->armed = true;
+	if (!sv->config[0])
+		memcpy(sv->config, req.config, sizeof(sv->config));
 	supervisor_answer(conn, sv, 0, STEP_NONE, NULL);
 }
 

@@ -110,10 +110,17 @@ t_init() {
 # Supervisors of live containers (host processes named nsiso-sup).
 t_containers() { pgrep -x nsiso-sup 2>/dev/null | wc -l; }
 
+# No live container of our users, and their supervisors done with the
+# teardown (the lock file goes last, after the cgroups and the network).
 t_wait_no_containers() {
-	local i
+	local i u uid locks
 	for i in $(seq 1 $((${1:-10} * 10))); do
-		[ "$(t_user_supervisors)" = 0 ] && return 0
+		locks=0
+		for u in "${T_USERS[@]}"; do
+			uid=$(id -u "$u" 2>/dev/null) || continue
+			[ -e "/run/nsiso/$uid.lock" ] && locks=$((locks + 1))
+		done
+		[ "$(t_user_supervisors)" = 0 ] && [ "$locks" = 0 ] && return 0
 		sleep 0.1
 	done
 	return 1

@@ -55,6 +55,21 @@ expect_eq "an absent policy means the built-in defaults" "$out" "$u"
 sleep 0.2
 expect_match "the defaults are logged" "$(grep pam_nsiso "$T_DIR/syslog" | tail -n 3)" "policy=$T_DIR/etc/absent.conf absent: built-in defaults apply"
 
+# A failure inside the supervisor, after the container exists (a network
+# whose bridge is not a bridge): refused, and everything undone.
+badnet=$(t_policy badnet.conf "[network bad]
+bridge = lo
+subnet = 10.239.0.0/24
+[default]
+network = bad")
+t_pam_args "config=$badnet"
+login_refused "a network whose bridge is an existing non-bridge" "$u" "user=$u step=net error=EEXIST errno=17 detail=\"lo exists and is not a bridge\""
+t_wait_no_containers 10
+expect_eq "the refused first login left no state file, cgroup or veth" \
+	"$(ls /run/nsiso 2>/dev/null | grep -vx net | wc -l) $(ls -d /sys/fs/cgroup/*/nsiso/"$u" 2>/dev/null | wc -l) $(ip -o link | grep -c ': nsv')" \
+	"0 0 0"
+expect_eq "nor a container process" "$(pgrep -u "$u" | wc -l)" 0
+
 # The module without its helper.
 sed -i "s|$T_MODULE.*|$NSISO_MODULE_NOHELPER config=$good|" "/etc/pam.d/$T_SERVICE"
 login_refused "missing helper" "$u" "user=$u step=helper error=ENOENT"
