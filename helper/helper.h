@@ -58,6 +58,7 @@ struct net_attachment {
 };
 /* Before the container is made: its resolv.conf (bound over /etc/resolv.conf). */
 int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct failure *f);
+void network_prepared(void); /* once the container exists (or failed): the file goes */
 /* After: bridge, lease, veth, addresses, route, nftables. */
 int network_attach(const struct user_info *u, const struct policy_settings *s, int netns, struct net_attachment *na,
 		   struct failure *f);

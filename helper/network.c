@@ -126,9 +126,9 @@ static uint32_t gateway_of(const struct policy_network *n)
  * else, with nat, the host's servers that a container can reach (not
  * loopback); else none (a lookup then fails at once instead of waiting on
  * an unreachable 127.0.0.53). */
-static int write_resolv(const struct policy_network *n)
+static int write_resolv(const struct policy_network *n, const char *path)
 {
-	char text[2048], path[256];
+	char text[2048];
 	size_t used = (size_t)snprintf(text, sizeof(text), "# written by nsiso for network %s\n", n->name);
 	for (int i = 0; i < n->n_dns; i++) {
 		char a[16];
@@ -148,7 +148,6 @@ static int write_resolv(const struct policy_network *n)
 		if (f)
 			fclose(f);
 	}
-	snprintf(path, sizeof(path), NET_DIR "/%s.resolv", n->name);
 	return write_file(path, text, strlen(text), 0644);
 }
 
@@ -161,20 +160,31 @@ int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct fai
 	_cleanup_close_ int lock = lock_net();
 	if (lock < 0)
 		return fail(f, STEP_NET, lock, "locking %s/lock", NET_DIR);
-	int r = write_resolv(&s->net);
+	/* A file of this supervisor's own (another may be preparing the same
+	 * network), removed by network_prepared() once the child bound it: a
+	 * mount of an unlinked file cannot be attached. */
+	snprintf(path, sizeof(path), NET_DIR "/resolv.%d", (int)getpid());
+	int r = write_resolv(&s->net, path);
 	if (r < 0)
 		return fail(f, STEP_NET, r, "writing the resolv.conf of network %s", s->net.name);
 	/* A detached, read-only bind of it, for the container child to put in
 	 * place: container root could not open it under the state directory. */
-	snprintf(path, sizeof(path), NET_DIR "/%s.resolv", s->net.name);
 	_cleanup_close_ int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
-	if (tree < 0)
-		return fail(f, STEP_NET, neg_errno(), "cloning %s", path);
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
-	if (mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
-		return fail(f, STEP_NET, neg_errno(), "making the resolv.conf bind read-only");
+	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
+		r = fail(f, STEP_NET, neg_errno(), "making a read-only bind of %s", path);
+		network_prepared();
+		return r;
+	}
 	*resolv_mnt = TAKE_FD(tree);
 	return 0;
+}
+
+void network_prepared(void)
+{
+	char path[64];
+	snprintf(path, sizeof(path), NET_DIR "/resolv.%d", (int)getpid());
+	(void)unlink(path);
 }
 
 /* ---- nftables ---------------------------------------------------------- */
@@ -390,8 +400,6 @@ static void retire_network(int nl, const struct net_state *st)
 	if (st->created_bridge && idx > 0)
 		(void)nl_delete_link(nl, idx);
 	snprintf(path, sizeof(path), NET_DIR "/%s.state", st->net.name);
-	(void)unlink(path);
-	snprintf(path, sizeof(path), NET_DIR "/%s.resolv", st->net.name);
 	(void)unlink(path);
 	snprintf(path, sizeof(path), NET_DIR "/%s.leases", st->net.name);
 	DIR *d = opendir(path);

@@ -578,6 +578,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 			procs[i] = sv.cg.g[i].procs;
 		r = container_create(u, s, procs, sv.cg.n, resolv_mnt, &sv.c, &f);
 		close_fd(&resolv_mnt);
+		network_prepared();
 		if (r == 0) {
 			r = network_attach(u, s, sv.c.ns_fds[NS_NET], &sv.net, &f);
 			if (r < 0) {

@@ -141,7 +141,7 @@ expect_eq "ip_forward is on while a NAT network is in use" "$(cat /proc/sys/net/
 
 # Other with NAT on: still no way into lab.
 kill "${HOLD[$c]}"; wait "${HOLD[$c]}" 2>/dev/null
-for i in $(seq 1 50); do [ -e "/sys/class/net/nsv$(id -u "$c")" ] || break; sleep 0.1; done
+for i in $(seq 1 50); do [ -e "/sys/class/net/nsv$(id -u "$c")" ] || [ -e "/sys/class/net/$br_oth" ] || break; sleep 0.1; done
 expect_eq "c's veth is gone with its container" "$(ls -d "/sys/class/net/nsv$(id -u "$c")" 2>/dev/null | wc -l)" 0
 expect_eq "other's bridge is gone with its last container" "$(ls -d "/sys/class/net/$br_oth" 2>/dev/null | wc -l)" 0
 pol=$(write_policy yes)
