@@ -104,6 +104,11 @@ expect_match "nsiso explain: the network" "$("$NSISO_PREFIX/sbin/nsiso" explain 
 expect_eq "ping in the container runs without any capability" \
 	"$(t_ssh "$a" -- 'ping -c1 -W2 10.231.0.1 >/dev/null && grep CapEff /proc/self/status' | tr -d '\t')" "CapEff:0000000000000000"
 
+hostpol=$(t_policy hostnet.conf "[user $a]
+network = host")
+expect_match "nsiso check warns about network = host" "$("$NSISO_PREFIX/sbin/nsiso" check --config "$hostpol")" \
+	"^warning: $hostpol:1: network = host: these sessions share the host's network"
+
 # Same network: ping and TCP both ways.
 t_ssh_bg "$b" -- "nc -l $port_peer >/dev/null"; lb=$T_BG
 sleep 0.5
@@ -124,7 +129,9 @@ kill "$la" 2>/dev/null; wait "$la" 2>/dev/null
 expect_eq "a reaches the host's listener on a host_access port" "$(can "$a" "nc -z -w3 10.231.0.1 $port_ok")" yes
 expect_eq "a does not reach a host listener on another port (bridge address)" "$(can "$a" "nc -z -w3 10.231.0.1 $port_no")" no
 expect_eq "nor on another host address" "$(can "$a" "nc -z -w3 198.51.100.1 $port_no")" no
-expect_eq "c (no host_access) reaches no host port" "$(can "$c" "nc -z -w3 10.232.0.1 $port_ok")" no
+expect_eq "c (no host_access) does not reach the host listener on every address, through its gateway" \
+	"$(can "$c" "nc -z -w3 10.232.0.1 $port_no")" no
+expect_eq "nor lab's host_access port on lab's bridge address" "$(can "$c" "nc -z -w3 10.231.0.1 $port_ok")" no
 
 # NAT: lab reaches the upstream host, other does not.
 expect_eq "a (nat = yes) reaches the upstream host" "$(can "$a" "nc -z -w3 198.51.100.2 $up_port")" yes
