@@ -173,6 +173,23 @@ expect_eq "no lease is left" "$(find /run/nsiso/net -name '*.leases' 2>/dev/null
 expect_eq "table inet nsiso is gone" "$(nft list table inet nsiso >/dev/null 2>&1 && echo present || echo gone)" gone
 expect_eq "ip_forward is as it was" "$(cat /proc/sys/net/ipv4/ip_forward)" "$fwd_before"
 
+# A crashed supervisor: its veth goes with the namespace, its lease is
+# stale (its lock is free), and the next logins clean up what is left.
+hold "$e"; wait_up "$e"
+ip_e1=$(addr_of "$e")
+init_e=$("$NSISO_PREFIX/sbin/nsiso" list --json | jq -r ".[] | select(.user == \"$e\") | .init_pid")
+kill -KILL "$(ps -o ppid= -p "$init_e" | tr -d ' ')"
+wait "${HOLD[$e]}" 2>/dev/null
+for i in $(seq 1 100); do [ -z "$(pgrep -u "$e")" ] && [ ! -e "/sys/class/net/nsv$(id -u "$e")" ] && break; sleep 0.1; done
+expect_eq "after the crash, e's veth went with its namespace" "$(ls -d "/sys/class/net/nsv$(id -u "$e")" 2>/dev/null | wc -l)" 0
+expect_eq "its lease is still there, stale" "$(ls /run/nsiso/net/iso.leases/ 2>/dev/null)" "$ip_e1"
+expect_eq "e logs in again and gets the same address (the stale lease is taken over)" "$(addr_of "$e")" "$ip_e1"
+t_wait_no_containers 10
+for i in $(seq 1 100); do [ "$(ip -o link | grep -c ': nsv[0-9]')" = 0 ] && ! nft list table inet nsiso >/dev/null 2>&1 && break; sleep 0.1; done
+expect_eq "then nothing of the crashed container or its network is left" \
+	"$(ip -o link | grep -c ': nsv[0-9]') $(ls -d /sys/class/net/$br_iso 2>/dev/null | wc -l) $(find /run/nsiso/net -path '*.leases*' 2>/dev/null | wc -l) $(nft list table inet nsiso >/dev/null 2>&1 && echo table || echo none)" \
+	"0 0 0 none"
+
 # 50 parallel first logins on one network: 50 distinct reachable addresses.
 many=()
 for i in $(seq 1 50); do
