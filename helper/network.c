@@ -236,10 +236,15 @@ static int ruleset_text(const struct net_state *st, size_t n, char *buf, size_t 
 	r = append(buf, size, &used, "table inet nsiso {\n chain input {\n  type filter hook input priority 0; policy accept;\n");
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct policy_network *net = &st[i].net;
+		/* Only the network's own IPv4 sources (THREATS 18: a container
+		 * that got a capability somehow still cannot spoof). */
 		r = append(buf, size, &used,
+			   "  iifname \"%s\" ip saddr != %s/%u drop\n"
+			   "  iifname \"%s\" meta nfproto ipv6 drop\n"
 			   "  iifname \"%s\" ct state established,related accept\n"
 			   "  iifname \"%s\" icmp type echo-request accept\n",
-			   net->bridge, net->bridge);
+			   net->bridge, policy_ipv4_text(net->subnet, a, sizeof(a)), net->prefix, net->bridge, net->bridge,
+			   net->bridge);
 		if (r == 0 && net->n_ports) {
 			r = append(buf, size, &used, "  iifname \"%s\" meta l4proto { tcp, udp } th dport { ", net->bridge);
 			for (int p = 0; p < net->n_ports && r == 0; p++)
@@ -257,6 +262,11 @@ static int ruleset_text(const struct net_state *st, size_t n, char *buf, size_t 
 		/* Same bridge (seen here only with br_netfilter): the bridge's
 		 * own business (port isolation). Another nsiso network: never. */
 		r = append(buf, size, &used,
+			   "  iifname \"%s\" ip saddr != %s/%u drop\n"
+			   "  iifname \"%s\" meta nfproto ipv6 drop\n",
+			   b, policy_ipv4_text(st[i].net.subnet, a, sizeof(a)), st[i].net.prefix, b);
+		if (r == 0)
+			r = append(buf, size, &used,
 			   "  iifname \"%s\" oifname \"%s\" accept\n"
 			   "  iifname \"%s\" oifname { %s } drop\n"
 			   "  oifname \"%s\" ct state established,related accept\n"

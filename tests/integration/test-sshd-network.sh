@@ -133,6 +133,20 @@ expect_eq "c (no host_access) does not reach the host listener on every address,
 	"$(can "$c" "nc -z -w3 10.232.0.1 $port_no")" no
 expect_eq "nor lab's host_access port on lab's bridge address" "$(can "$c" "nc -z -w3 10.231.0.1 $port_ok")" no
 
+# THREATS 18: a source address outside the network is dropped. (The
+# test, host root, gives a's eth0 a second address from its namespace: a
+# session has no capability to do so.)
+init_a=$("$NSISO_PREFIX/sbin/nsiso" list --json | jq -r ".[] | select(.user == \"$a\") | .init_pid")
+nc -lu 10.231.0.1 "$port_ok" > "$T_DIR/udp.in" 2>/dev/null & LISTENERS="$LISTENERS $!"
+sleep 0.3
+nsenter --net="/proc/$init_a/ns/net" ip addr add 10.99.0.5/32 dev eth0
+echo spoofed | nsenter --net="/proc/$init_a/ns/net" nc -u -w1 -s 10.99.0.5 10.231.0.1 "$port_ok" 2>/dev/null
+echo genuine | nsenter --net="/proc/$init_a/ns/net" nc -u -w1 -s "$ip_a" 10.231.0.1 "$port_ok" 2>/dev/null
+sleep 0.3
+expect_eq "a datagram from outside the network's subnet is dropped; one from a's address arrives" \
+	"$(tr -d '\r' < "$T_DIR/udp.in" | tr '\n' ' ')" "genuine "
+nsenter --net="/proc/$init_a/ns/net" ip addr del 10.99.0.5/32 dev eth0
+
 # NAT: lab reaches the upstream host, other does not.
 expect_eq "a (nat = yes) reaches the upstream host" "$(can "$a" "nc -z -w3 198.51.100.2 $up_port")" yes
 expect_eq "c (nat = no) does not" "$(can "$c" "nc -z -w3 198.51.100.2 $up_port")" no
