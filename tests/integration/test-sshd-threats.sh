@@ -28,6 +28,9 @@ expect_match "THREATS 4: /proc/sys/kernel/panic is not writable" \
 # 7. cgroup v1 release_agent: no cgroupfs reachable, none mountable.
 expect_match "THREATS 7: cgroup v1 cannot be mounted even as nested root" \
 	"$(t_ssh "$a" -- 'unshare -rm sh -c "mkdir -p /tmp/c && mount -t cgroup -o memory none /tmp/c" 2>&1; echo rc=$?')" "rc=(1|32)$"
+expect_match "THREATS 7: as nested root with its own cgroup namespace, the container's group is the top and its cgroup.procs is not writable" \
+	"$(t_ssh "$a" -- 'unshare -rmC sh -c "mkdir -p /tmp/c2 && mount -t cgroup2 none /tmp/c2 && cat /proc/self/cgroup && echo \$\$ > /tmp/c2/cgroup.procs" 2>&1; echo rc=$?' | tr '\n' ' ')" \
+	"(^| )0::/ .*(Permission denied|Operation not permitted).* rc=[12] $"
 expect_eq "THREATS 7: /sys/fs/cgroup shows no host hierarchy" "$(t_ssh "$a" -- 'ls /sys/fs/cgroup | wc -l')" 0
 # 12. Dropping supplementary groups is impossible.
 expect_match "THREATS 12: setgroups() is refused" \

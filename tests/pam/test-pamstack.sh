@@ -153,6 +153,7 @@ t_wait_no_containers 10
 for i in $(seq 1 100); do [ "$(pgrep -x nsiso-sup | wc -l)" = 0 ] && break; sleep 0.1; done
 expect_eq "THREATS 35: no supervisor is left" "$(pgrep -x nsiso-sup | wc -l)" 0
 expect_eq "THREATS 35: no state file is left" "$(ls /run/nsiso 2>/dev/null | wc -l)" 0
+expect_eq "THREATS 35: no cgroup is left" "$(ls -d /sys/fs/cgroup/*/nsiso/"$u" /sys/fs/cgroup/nsiso/"$u" 2>/dev/null | wc -l)" 0
 expect_eq "THREATS 35: the host's mount table is as before" "$(wc -l < /proc/self/mountinfo)" "$mounts_before"
 
 # 5. pamtester, through a service in /etc/pam.d.
