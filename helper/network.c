@@ -402,7 +402,7 @@ static int bridge_ports(const char *bridge)
 	return n;
 }
 
-/* A network without ports: its bridge (if ours), state, leases, resolv. */
+/* A network without ports: its bridge (if ours), state and leases. */
 static void retire_network(int nl, const struct net_state *st)
 {
 	char path[256];

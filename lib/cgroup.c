@@ -50,19 +50,26 @@ bool cg_name_ok(const char *name)
 
 /* ---- discovery ----------------------------------------------------------- */
 
-static unsigned v1_controllers(const char *superopts)
+/* The CG_* bits of a list of controller names: v1 mount options
+ * ("rw,cpu,cpuacct", block I/O is "blkio") or v2's cgroup.controllers
+ * ("cpu io memory pids", block I/O is "io"). */
+static unsigned controllers_in(const char *list, bool v2)
 {
 	static const struct { const char *word; unsigned bit; } words[] = {
-		{ "memory", CG_MEMORY }, { "pids", CG_PIDS }, { "cpu", CG_CPU }, { "blkio", CG_IO },
+		{ "memory", CG_MEMORY }, { "pids", CG_PIDS }, { "cpu", CG_CPU },
 	};
 	unsigned c = 0;
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", superopts);
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", list);
+	const char *seps = v2 ? " \n" : ",";
 	char *save = NULL;
-	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+	for (char *w = strtok_r(buf, seps, &save); w; w = strtok_r(NULL, seps, &save)) {
 		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
 			if (strcmp(w, words[i].word) == 0)
 				c |= words[i].bit;
+		if (strcmp(w, v2 ? "io" : "blkio") == 0)
+			c |= CG_IO;
+	}
 	return c;
 }
 
@@ -96,7 +103,7 @@ int cg_parse_mountinfo(const char *text, struct cg_layout *l)
 				l->h[l->n].v2 = true;
 				snprintf(l->h[l->n++].path, sizeof(l->h[0].path), "%s", f[4]);
 			} else if (usable && strcmp(fstype, "cgroup") == 0) {
-				unsigned c = v1_controllers(superopts);
+				unsigned c = controllers_in(superopts, false);
 				if (c && !(c & seen)) {
 					seen |= c;
 					l->h[l->n].ctrls = c;
@@ -119,22 +126,6 @@ static ssize_t read_small(int dir, const char *name, char *buf, size_t size)
 		return neg_errno();
 	buf[n] = '\0';
 	return n;
-}
-
-static unsigned v2_controllers(const char *text)
-{
-	static const struct { const char *word; unsigned bit; } words[] = {
-		{ "memory", CG_MEMORY }, { "pids", CG_PIDS }, { "cpu", CG_CPU }, { "io", CG_IO },
-	};
-	unsigned c = 0;
-	char buf[512];
-	snprintf(buf, sizeof(buf), "%s", text);
-	char *save = NULL;
-	for (char *w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
-		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-			if (strcmp(w, words[i].word) == 0)
-				c |= words[i].bit;
-	return c;
 }
 
 /* The mount point, opened without following symlinks and checked to be a
@@ -177,7 +168,7 @@ int cg_discover(struct cg_layout *l)
 		_cleanup_close_ int root = open_hier(&l->h[i]);
 		char buf[512];
 		if (root >= 0 && read_small(root, "cgroup.controllers", buf, sizeof(buf)) >= 0)
-			l->h[i].ctrls = v2_controllers(buf);
+			l->h[i].ctrls = controllers_in(buf, true);
 	}
 	return 0;
 }
@@ -278,7 +269,7 @@ static int v2_enable(int dir, unsigned ctrls, char *why, size_t why_size)
 	char have[512];
 	if (read_small(dir, "cgroup.subtree_control", have, sizeof(have)) < 0)
 		have[0] = '\0';
-	unsigned on = v2_controllers(have);
+	unsigned on = controllers_in(have, true);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (!(ctrls & names[i].bit) || (on & names[i].bit))
 			continue;
