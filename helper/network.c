@@ -545,6 +545,11 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 	_cleanup_close_ int nl = nl_open();
 	if (nl < 0)
 		return fail(f, STEP_NET, nl, "opening rtnetlink");
+	/* Other networks a crashed supervisor left without a port go first. */
+	static struct net_state others[POLICY_NETWORKS_MAX];
+	for (size_t i = 0, k = load_states(others, POLICY_NETWORKS_MAX); i < k; i++)
+		if (strcmp(others[i].net.name, n->name) != 0 && bridge_ports(others[i].net.bridge) <= 0)
+			retire_network(nl, &others[i]);
 
 	/* The bridge, and the network's state as set up now. */
 	struct net_state st = { .net = *n };

@@ -189,18 +189,34 @@ expect_eq "ip_forward is as it was" "$(cat /proc/sys/net/ipv4/ip_forward)" "$fwd
 
 # A crashed supervisor: its veth goes with the namespace, its lease is
 # stale (its lock is free), and the next logins clean up what is left.
+crash() { # USER: SIGKILL the supervisor of USER's container, wait for the aftermath
+	local init
+	init=$("$NSISO_PREFIX/sbin/nsiso" list --json | jq -r ".[] | select(.user == \"$1\") | .init_pid")
+	kill -KILL "$(ps -o ppid= -p "$init" | tr -d ' ')"
+	wait "${HOLD[$1]}" 2>/dev/null
+	for i in $(seq 1 100); do [ -z "$(pgrep -u "$1")" ] && [ ! -e "/sys/class/net/nsv$(id -u "$1")" ] && break; sleep 0.1; done
+}
+# 1. g keeps network iso up; e's container crashes; e logs in again.
+hold "$g"; wait_up "$g"
 hold "$e"; wait_up "$e"
 ip_e1=$(addr_of "$e")
-init_e=$("$NSISO_PREFIX/sbin/nsiso" list --json | jq -r ".[] | select(.user == \"$e\") | .init_pid")
-kill -KILL "$(ps -o ppid= -p "$init_e" | tr -d ' ')"
-wait "${HOLD[$e]}" 2>/dev/null
-for i in $(seq 1 100); do [ -z "$(pgrep -u "$e")" ] && [ ! -e "/sys/class/net/nsv$(id -u "$e")" ] && break; sleep 0.1; done
+crash "$e"
 expect_eq "after the crash, e's veth went with its namespace" "$(ls -d "/sys/class/net/nsv$(id -u "$e")" 2>/dev/null | wc -l)" 0
-expect_eq "its lease is still there, stale" "$(ls /run/nsiso/net/iso.leases/ 2>/dev/null)" "$ip_e1"
-expect_eq "e logs in again and gets the same address (the stale lease is taken over)" "$(addr_of "$e")" "$ip_e1"
+expect_eq "its lease is still there" "$(ls /run/nsiso/net/iso.leases/ 2>/dev/null | grep -cx "$ip_e1")" 1
+expect_eq "e logs in again and takes its stale lease over: the same address" "$(addr_of "$e")" "$ip_e1"
+kill "${HOLD[$g]}"; wait "${HOLD[$g]}" 2>/dev/null
+t_wait_no_containers 10
+# 2. e alone on iso crashes; a login on another network retires iso.
+hold "$e"; wait_up "$e"
+crash "$e"
+expect_eq "the crashed container's network keeps its bridge" "$(ls -d /sys/class/net/$br_iso 2>/dev/null | wc -l)" 1
+t_ssh "$b" -- true
+expect_eq "the next login, on another network, retires the orphaned one" \
+	"$(ls -d /sys/class/net/$br_iso /run/nsiso/net/iso.state /run/nsiso/net/iso.leases 2>/dev/null | wc -l)" 0
+expect_match "e logs in again on a new iso network" "$(addr_of "$e")" '^10\.233\.0\.[0-9]+$'
 t_wait_no_containers 10
 for i in $(seq 1 100); do [ "$(ip -o link | grep -c ': nsv[0-9]')" = 0 ] && ! nft list table inet nsiso >/dev/null 2>&1 && break; sleep 0.1; done
-expect_eq "then nothing of the crashed container or its network is left" \
+expect_eq "then nothing of the crashed containers or their network is left" \
 	"$(ip -o link | grep -c ': nsv[0-9]') $(ls -d /sys/class/net/$br_iso 2>/dev/null | wc -l) $(find /run/nsiso/net -path '*.leases*' 2>/dev/null | wc -l) $(nft list table inet nsiso >/dev/null 2>&1 && echo table || echo none)" \
 	"0 0 0 none"
 
