@@ -413,8 +413,10 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 	snprintf(name, sizeof(name), "%s", pw.pw_name);
 	int ngroups = 256;
 	gid_t groups[256];
-	if (getgrouplist(name, pw.pw_gid, groups, &ngroups) < 0)
-		ngroups = 0;
+	if (getgrouplist(name, pw.pw_gid, groups, &ngroups) < 0) {
+		fprintf(stderr, "nsiso: %s is in more than 256 groups\n", name);
+		return 125;
+	}
 	if (config[0] && config[0] != '/') {
 		fprintf(stderr, "nsiso: --config needs an absolute path\n");
 		return 125;
