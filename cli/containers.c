@@ -197,7 +197,7 @@ static void print_file_lines(const char *path, const char *indent, bool json)
 static void print_mounts(pid_t init, bool json)
 {
 	static const char *const ours[] = { "/proc", "/sys", "/dev", "/dev/pts", "/dev/ptmx", "/dev/shm", "/dev/mqueue",
-					    "/dev/log", "/tmp", "/var/tmp", "/run/nsiso", NULL };
+					    "/dev/log", "/tmp", "/var/tmp", "/run/nsiso", "/etc/resolv.conf", NULL };
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)init);
 	FILE *f = fopen(path, "re");

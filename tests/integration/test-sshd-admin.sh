@@ -8,7 +8,9 @@ pol=$(t_policy admin.conf "[default]
 hostname = box-%u
 [user $a]
 pids_max = 100
-memory_max = 256M")
+memory_max = 256M
+[user $b]
+linger = yes")
 t_sshd "config=$pol" || exit 1
 t_user "$a" && t_user "$b" && t_user "$c" || exit 1
 nsiso="$NSISO_PREFIX/sbin/nsiso"
@@ -138,7 +140,13 @@ expect_match "log: session closed with service" "$log" "session closed user=$a s
 expect_match "log: container ended by stop, with its lifetime" "$log" \
 	"container ended user=$a uid=$uid_a init_pid=$init_a lifetime_s=[0-9.]+ sessions=[0-9]+ reason=stopped"
 
+# A lingering container without sessions: stop ends it at once.
 kill "$hold_b" 2>/dev/null; wait "$hold_b" 2>/dev/null
+sleep 1
+expect_match "b's container lingers without sessions" "$("$nsiso" list)" "^$b +$uid_b +[0-9]+ +0 "
+out=$("$nsiso" stop "$b"); rc=$?
+expect_eq "stop of a lingering container" "$rc $out" "0 stopped $b's container (0 sessions ended)"
+expect_eq "it is gone" "$("$nsiso" list | grep -c "^$b ")" 0
 t_wait_no_containers 10
 expect_eq "no container is left" "$(t_user_supervisors)" 0
 t_finish

@@ -96,6 +96,7 @@ expect_eq "the host side of a's veth is on lab's bridge" "$(basename "$(readlink
 expect_match "a's resolv.conf is the network's" "$(t_ssh "$a" -- cat /etc/resolv.conf)" "^# written by nsiso for network lab"
 expect_match "with nat, the host's reachable nameservers" "$(t_ssh "$a" -- cat /etc/resolv.conf)" \
 	"$(grep -m1 '^nameserver' /etc/resolv.conf | grep -v ' 127\.' || echo '^# written')"
+expect_match "nsiso show: the resolv.conf mount" "$("$NSISO_PREFIX/sbin/nsiso" show "$a")" "^  /etc/resolv.conf +[a-z0-9]+ +ro,"
 expect_eq "nsiso show: network and address" "$("$NSISO_PREFIX/sbin/nsiso" show "$a" --json | jq -r '.network + " " + .address')" "lab $ip_a"
 expect_match "nsiso list: network and address" "$("$NSISO_PREFIX/sbin/nsiso" list)" "^$b .* lab +$ip_b "
 expect_match "nsiso explain: the network" "$("$NSISO_PREFIX/sbin/nsiso" explain "$a" --config "$pol")" \
