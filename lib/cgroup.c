@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -44,8 +45,12 @@ unsigned cg_limits_controllers(const struct cg_limits *l)
 bool cg_name_ok(const char *name)
 {
 	size_t len = strlen(name);
-	return len > 0 && len < sizeof(((struct cg_group *)0)->name) && !strchr(name, '/') && strcmp(name, ".") != 0 &&
-	       strcmp(name, "..") != 0 && name[0] != '\n';
+	if (len == 0 || len >= sizeof(((struct cg_group *)0)->name) || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '/' || (unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	return true;
 }
 
 /* ---- discovery ----------------------------------------------------------- */
@@ -73,44 +78,52 @@ static unsigned controllers_in(const char *list, bool v2)
 	return c;
 }
 
+/* One line of mountinfo into l; *seen: v1 controllers already taken (a
+ * hierarchy mounted twice counts once). */
+static void parse_mount_line(const char *line, size_t len, struct cg_layout *l, unsigned *seen)
+{
+	char buf[1024];
+	if (len >= sizeof(buf))
+		return; /* not a cgroup mount we could use anyway */
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	/* id parent major:minor root mountpoint opts [optional...] - fstype source superopts */
+	char *f[5] = { 0 }, *save = NULL, *w;
+	int i = 0;
+	for (w = strtok_r(buf, " \n", &save); w && i < 5; w = strtok_r(NULL, " \n", &save))
+		f[i++] = w;
+	while (w && strcmp(w, "-") != 0)
+		w = strtok_r(NULL, " \n", &save);
+	char *fstype = w ? strtok_r(NULL, " \n", &save) : NULL;
+	char *source = fstype ? strtok_r(NULL, " \n", &save) : NULL;
+	char *superopts = source ? strtok_r(NULL, " \n", &save) : NULL;
+	/* Only whole hierarchies, at a plain path (no escaped characters). */
+	if (i != 5 || !superopts || strcmp(f[3], "/") != 0 || strchr(f[4], '\\') ||
+	    strlen(f[4]) >= sizeof(l->h[0].path) || l->n >= CG_HIER_MAX)
+		return;
+	bool have_v2 = false;
+	for (size_t k = 0; k < l->n; k++)
+		have_v2 |= l->h[k].v2;
+	if (strcmp(fstype, "cgroup2") == 0 && !have_v2) {
+		l->h[l->n].v2 = true;
+		snprintf(l->h[l->n++].path, sizeof(l->h[0].path), "%s", f[4]);
+	} else if (strcmp(fstype, "cgroup") == 0) {
+		unsigned c = controllers_in(superopts, false);
+		if (c && !(c & *seen)) {
+			*seen |= c;
+			l->h[l->n].ctrls = c;
+			snprintf(l->h[l->n++].path, sizeof(l->h[0].path), "%s", f[4]);
+		}
+	}
+}
+
 int cg_parse_mountinfo(const char *text, struct cg_layout *l)
 {
+	unsigned seen = 0;
 	memset(l, 0, sizeof(*l));
-	unsigned seen = 0; /* v1 controllers already taken; a hierarchy mounted twice counts once */
-	bool have_v2 = false;
 	for (const char *line = text; line && *line;) {
 		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		char buf[1024];
-		if (len < sizeof(buf)) {
-			memcpy(buf, line, len);
-			buf[len] = '\0';
-			/* id parent major:minor root mountpoint opts [optional...] - fstype source superopts */
-			char *f[6] = { 0 }, *save = NULL, *w;
-			int i = 0;
-			for (w = strtok_r(buf, " ", &save); w && i < 5; w = strtok_r(NULL, " ", &save))
-				f[i++] = w;
-			while (w && strcmp(w, "-") != 0)
-				w = strtok_r(NULL, " ", &save);
-			char *fstype = w ? strtok_r(NULL, " ", &save) : NULL;
-			char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
-			char *superopts = source ? strtok_r(NULL, " ", &save) : NULL;
-			/* Only whole hierarchies, at a plain path (no escaped characters). */
-			bool usable = i == 5 && superopts && strcmp(f[3], "/") == 0 && !strchr(f[4], '\\') &&
-				      strlen(f[4]) < sizeof(l->h[0].path) && l->n < CG_HIER_MAX;
-			if (usable && strcmp(fstype, "cgroup2") == 0 && !have_v2) {
-				have_v2 = true;
-				l->h[l->n].v2 = true;
-				snprintf(l->h[l->n++].path, sizeof(l->h[0].path), "%s", f[4]);
-			} else if (usable && strcmp(fstype, "cgroup") == 0) {
-				unsigned c = controllers_in(superopts, false);
-				if (c && !(c & seen)) {
-					seen |= c;
-					l->h[l->n].ctrls = c;
-					snprintf(l->h[l->n++].path, sizeof(l->h[0].path), "%s", f[4]);
-				}
-			}
-		}
+		parse_mount_line(line, nl ? (size_t)(nl - line) : strlen(line), l, &seen);
 		line = nl ? nl + 1 : NULL;
 	}
 	return 0;
@@ -145,23 +158,23 @@ static int open_hier(const struct cg_hier *h)
 
 int cg_discover(struct cg_layout *l)
 {
-	static char text[65536];
-	_cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* Line by line: a host with many mounts (containers, snaps) has a
+	 * mountinfo far larger than any fixed buffer. */
+	unsigned seen = 0;
+	memset(l, 0, sizeof(*l));
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
 		return neg_errno();
-	size_t used = 0;
-	for (;;) {
-		ssize_t n = RETRY_EINTR(read(fd, text + used, sizeof(text) - 1 - used));
-		if (n < 0)
-			return neg_errno();
-		if (n == 0)
-			break;
-		used += (size_t)n;
-		if (used == sizeof(text) - 1)
-			return -EFBIG;
-	}
-	text[used] = '\0';
-	cg_parse_mountinfo(text, l);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, f)) > 0)
+		parse_mount_line(line, (size_t)len, l, &seen);
+	int r = ferror(f) ? -EIO : 0;
+	free(line);
+	(void)fclose(f);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < l->n; i++) {
 		if (!l->h[i].v2)
 			continue;

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +69,16 @@ static void test_parse(void)
 	TAP_OK(l.n == 1 && l.h[0].v2 && strcmp(l.h[0].path, "/sys/fs/cgroup") == 0, "pure v2: one hierarchy");
 	cg_parse_mountinfo("garbage\n\n1 2 3\n", &l);
 	TAP_EQ_INT(l.n, 0, "garbage gives nothing");
+	/* A host with thousands of mounts: the cgroup ones still count. */
+	static char big[400000];
+	size_t used = 0;
+	for (int i = 0; i < 3000; i++)
+		used += (size_t)snprintf(big + used, sizeof(big) - used,
+					 "%d 22 0:%d / /var/lib/x/%d rw,relatime - overlay overlay rw,lowerdir=/a:/b\n", 100 + i,
+					 100 + i, i);
+	snprintf(big + used, sizeof(big) - used, "%s", hybrid);
+	cg_parse_mountinfo(big, &l);
+	TAP_OK(used > 65536 && l.n == 4 && l.h[3].v2, "3000 other mounts first (%zu bytes): the 4 hierarchies found", used);
 }
 
 static void test_writer(void)
@@ -154,6 +166,43 @@ static void test_kernel(void)
 	struct cg_layout l;
 	TAP_EQ_INT(cg_discover(&l), 0, "discover");
 	TAP_OK(l.n >= 1, "at least one hierarchy (%zu)", l.n);
+	/* The same with a mountinfo of well over 64 KiB: 1500 more mounts, in a
+	 * child's own mount namespace (they go with it). */
+	int big[2];
+	if (pipe(big) == 0) {
+		pid_t c = fork();
+		if (c == 0) {
+			struct cg_layout l2;
+			size_t n = 0;
+			if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+			    mount("nsiso-cgtest", "/mnt", "tmpfs", 0, NULL) == 0) {
+				for (int i = 0; i < 1500; i++) {
+					char d[64];
+					snprintf(d, sizeof(d), "/mnt/m%d", i);
+					if (mkdir(d, 0700) < 0 || mount("nsiso-cgtest", d, "tmpfs", 0, NULL) < 0)
+						break;
+				}
+				/* (procfs reports no size: count the bytes) */
+				char chunk[8192];
+				size_t bytes = 0;
+				ssize_t k;
+				int mi = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+				while (mi >= 0 && (k = read(mi, chunk, sizeof(chunk))) > 0)
+					bytes += (size_t)k;
+				if (mi >= 0)
+					close(mi);
+				n = bytes > 65536 && cg_discover(&l2) == 0 ? l2.n : 0;
+			}
+			(void)!write(big[1], &n, sizeof(n));
+			_exit(0);
+		}
+		size_t n2 = 0;
+		(void)!read(big[0], &n2, sizeof(n2));
+		waitpid(c, NULL, 0);
+		close(big[0]);
+		close(big[1]);
+		TAP_EQ_INT(n2, l.n, "with 1500 more mounts (mountinfo > 64 KiB) the same hierarchies are found");
+	}
 	char name[32], why[256] = "";
 	snprintf(name, sizeof(name), "cgtest-%d", (int)getpid());
 	struct cg_limits lim;
