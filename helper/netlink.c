@@ -9,6 +9,8 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -213,4 +215,46 @@ int nl_delete_link(int fd, int index)
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index };
 	start(&r, RTM_DELLINK, 0, &ifi, sizeof(ifi));
 	return transact(fd, &r);
+}
+
+/* nftables' ruleset generation: every change to any table, by anyone,
+ * makes a new one. One NFT_MSG_GETGEN on a NETLINK_NETFILTER socket. */
+int nl_nft_generation(uint32_t *gen)
+{
+	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return neg_errno();
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return neg_errno();
+	struct nlreq r;
+	struct nfgenmsg g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 };
+	start(&r, (unsigned short)((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN), 0, &g, sizeof(g));
+	r.h.nlmsg_seq = 1;
+	if (RETRY_EINTR(sendto(fd, &r.h, r.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa))) < 0)
+		return neg_errno();
+	char buf[4096];
+	bool found = false;
+	for (;;) {
+		ssize_t n = RETRY_EINTR(recv(fd, buf, sizeof(buf), 0));
+		if (n < 0)
+			return neg_errno();
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				return e->error < 0 ? e->error : found ? 0 : -ENODATA;
+			}
+			if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN))
+				continue;
+			int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(struct nfgenmsg));
+			for (struct rtattr *a = (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+			     RTA_OK(a, len); a = RTA_NEXT(a, len))
+				if ((a->rta_type & NLA_TYPE_MASK) == NFTA_GEN_ID && RTA_PAYLOAD(a) == 4) {
+					uint32_t be;
+					memcpy(&be, RTA_DATA(a), 4);
+					*gen = ntohl(be);
+					found = true;
+				}
+		}
+	}
 }

@@ -16,3 +16,4 @@ int nl_set_port_isolated(int fd, int index);
 int nl_add_address(int fd, int index, uint32_t addr, unsigned prefix);
 int nl_add_default_route(int fd, int index, uint32_t gateway);
 int nl_delete_link(int fd, int index);
+int nl_nft_generation(uint32_t *gen); /* nftables' ruleset generation id */

@@ -31,6 +31,8 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,11 +312,20 @@ static int run_nft(const char *text, char *why, size_t why_size)
 		_exit(127);
 	}
 	(void)close(p[0]);
+	/* An nft that exits early (missing) must not SIGPIPE the supervisor:
+	 * block the signal for the write and drop what it left pending. */
+	sigset_t pipe_set, old;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	(void)sigprocmask(SIG_BLOCK, &pipe_set, &old);
 	int r = write_all(p[1], text, strlen(text));
 	(void)close(p[1]);
+	struct timespec zero = { 0 };
+	(void)sigtimedwait(&pipe_set, NULL, &zero);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	int status = 0;
 	(void)RETRY_EINTR(waitpid(pid, &status, 0));
-	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		snprintf(why, why_size, code == 127 ? "%s is missing (install nftables)" : "%s -f refused the ruleset (exit %d)",
 			 NFT_PATH, code);
@@ -365,19 +376,28 @@ static int apply_rules(char *why, size_t why_size)
 		snprintf(why, why_size, "the nftables ruleset is too long");
 		return r;
 	}
-	/* The same ruleset as loaded last (by any supervisor): nft is not run
-	 * again. net/rules holds the text last loaded; it goes with the table. */
-	static char last[sizeof(text)];
-	_cleanup_close_ int lf = open(NET_DIR "/rules", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t ln = lf < 0 ? -1 : read(lf, last, sizeof(last) - 1);
-	bool same = ln >= 0 && (size_t)ln == strlen(text) && memcmp(last, text, (size_t)ln) == 0;
+	/* nft is not run again when nothing changed since the last load: the
+	 * same text, and the same nftables generation (any change by anyone to
+	 * any table makes a new one, so a flushed or edited ruleset is loaded
+	 * again). net/rules: "generation N" and the text last loaded. */
+	static char last[sizeof(text) + 32], want[sizeof(text) + 32];
+	uint32_t gen;
+	bool same = false;
+	if (n > 0 && nl_nft_generation(&gen) == 0) {
+		snprintf(want, sizeof(want), "generation %u\n%s", gen, text);
+		_cleanup_close_ int lf = open(NET_DIR "/rules", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		ssize_t ln = lf < 0 ? -1 : read(lf, last, sizeof(last) - 1);
+		same = ln >= 0 && (size_t)ln == strlen(want) && memcmp(last, want, (size_t)ln) == 0;
+	}
 	if (!same) {
 		(void)unlink(NET_DIR "/rules");
 		r = run_nft(text, why, why_size);
 		if (r < 0)
 			return r;
-		if (n > 0)
-			(void)write_file(NET_DIR "/rules", text, strlen(text), 0600);
+		if (n > 0 && nl_nft_generation(&gen) == 0) {
+			snprintf(want, sizeof(want), "generation %u\n%s", gen, text);
+			(void)write_file(NET_DIR "/rules", want, strlen(want), 0600);
+		}
 	}
 	r = set_ip_forward(nat);
 	if (r < 0)

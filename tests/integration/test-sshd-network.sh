@@ -17,7 +17,7 @@ up_ns=nsiso-up-$$; up_h=nsup$tag
 fwd_before=$(cat /proc/sys/net/ipv4/ip_forward)
 port_ok=$((41000 + RANDOM % 1000)); port_no=$((42000 + RANDOM % 1000)); port_peer=$((43000 + RANDOM % 1000))
 up_port=$((44000 + RANDOM % 1000))
-a=nsneta$$; b=nsnetb$$; c=nsnetc$$; e=nsnete$$; g=nsnetg$$
+a=nsneta$$; b=nsnetb$$; c=nsnetc$$; e=nsnete$$; g=nsnetg$$; h=nsneth$$
 write_policy() { # NAT of network other
 	t_policy net.conf "[network lab]
 bridge = $br_lab
@@ -62,7 +62,7 @@ net_cleanup() {
 }
 trap net_cleanup EXIT
 t_sshd "config=$pol" || exit 1
-for u in $a $b $c $e $g; do t_user "$u" || exit 1; done
+for u in $a $b $c $e $g $h; do t_user "$u" || exit 1; done
 
 # The upstream host: its own namespace behind a veth, 198.51.100.2 (TEST-NET-2).
 [ -d /run/netns ] || made_netns_dir=1
@@ -160,6 +160,15 @@ expect_eq "the isolated ports are isolated" "$(cat "/sys/class/net/nsv$(id -u "$
 # The ruleset is one table, ours.
 expect_match "table inet nsiso exists" "$(nft list table inet nsiso 2>&1)" "table inet nsiso"
 expect_eq "ip_forward is on while a NAT network is in use" "$(cat /proc/sys/net/ipv4/ip_forward)" 1
+
+# Someone deletes nsiso's table while its networks are in use: the next
+# container made loads it again, though its own network's rules did not
+# change (the ruleset's generation did).
+nft delete table inet nsiso
+expect_eq "without the table a reaches a host port not in host_access (the check can fail)" \
+	"$(can "$a" "nc -z -w3 10.231.0.1 $port_no")" yes
+expect_eq "h, new on lab, logs in" "$(t_ssh "$h" -- echo in)" in
+expect_eq "then the table is back and a is kept out again" "$(can "$a" "nc -z -w3 10.231.0.1 $port_no")" no
 
 # Other with NAT on: still no way into lab.
 kill "${HOLD[$c]}"; wait "${HOLD[$c]}" 2>/dev/null
