@@ -43,6 +43,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -579,20 +580,24 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 	if (sfd >= 0 && read(sfd, &old, sizeof(old)) == (ssize_t)sizeof(old))
 		st.created_bridge = old.created_bridge && strcmp(old.net.bridge, n->bridge) == 0;
 	int r, br = nl_link_index(n->bridge);
+	if (br > 0 && bridge_ports(n->bridge) == -ENODEV)
+		return fail(f, STEP_NET, -EEXIST, "%s exists and is not a bridge", n->bridge);
 	if (br == -ENODEV) {
 		r = nl_create_bridge(nl, n->bridge);
 		if (r < 0)
 			return fail(f, STEP_NET, r, "creating bridge %s", n->bridge);
 		st.created_bridge = true;
-		br = nl_link_index(n->bridge);
-	} else if (br > 0 && bridge_ports(n->bridge) == -ENODEV) {
-		return fail(f, STEP_NET, -EEXIST, "%s exists and is not a bridge", n->bridge);
 	}
-	if (br < 0)
-		return fail(f, STEP_NET, br, "finding bridge %s", n->bridge);
+	/* The state first: from here on a failure's undo knows the bridge. */
 	r = write_file(path, &st, sizeof(st), 0600);
-	if (r == 0)
-		r = nl_add_address(nl, br, gateway_of(n), n->prefix);
+	if (r < 0) {
+		(void)fail(f, STEP_NET, r, "writing %s", path);
+		if (st.created_bridge && (br = nl_link_index(n->bridge)) > 0)
+			(void)nl_delete_link(nl, br);
+		return r;
+	}
+	br = nl_link_index(n->bridge);
+	r = br < 0 ? br : nl_add_address(nl, br, gateway_of(n), n->prefix);
 	if (r == 0)
 		r = nl_set_link(nl, br, 0, true);
 	if (r < 0) {
@@ -649,8 +654,11 @@ void network_detach(struct net_attachment *na)
 		return;
 	_cleanup_close_ int lock = lock_net();
 	_cleanup_close_ int nl = nl_open();
-	if (lock < 0 || nl < 0)
+	if (lock < 0 || nl < 0) {
+		syslog(LOG_WARNING, "network cleanup failed network=%s veth=%s error=%s: the next login on a network "
+		       "retires what is left", na->name, na->veth, strerrorname_np(-(lock < 0 ? lock : nl)));
 		return;
+	}
 	/* Deleted now rather than left to the kernel's background teardown of
 	 * the namespace: that runs concurrently with the next logins and, in
 	 * the benchmark, made them slower (docs/PERFORMANCE.md). */
@@ -668,8 +676,8 @@ void network_detach(struct net_attachment *na)
 			retired = true;
 		}
 	/* The rules are per network: they change only when one goes. */
-	if (retired)
-		(void)apply_rules(why, sizeof(why));
+	if (retired && apply_rules(why, sizeof(why)) < 0)
+		syslog(LOG_WARNING, "network rules not updated network=%s detail=\"%s\"", na->name, why);
 	na->name[0] = '\0';
 	na->active = false;
 }
