@@ -139,7 +139,7 @@ int cmd_list(bool json)
 		printf("%-16s %7s %8s %8s %-10s %-16s %8s %5s %8s\n", "USER", "UID", "INIT", "SESSIONS", "NETWORK",
 		       "ADDRESS", "MEMORY", "PIDS", "AGE");
 	for (size_t i = 0; i < n; i++) {
-		if (status_of(uids[i], &st) < 0)
+		if (status_of(uids[i], &st) != 0)
 			continue; /* a stale socket, or one retiring now */
 		uint64_t mem = CG_UNLIMITED, pids = CG_UNLIMITED;
 		if (st.cgroup[0])

@@ -136,7 +136,12 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	 * registered in it, and two first logins make one container. */
 	struct attach_reply ar;
 	r = attach_container(u.uid, u.name, config, holder, origin, &ar, fds);
-	if (attach_no_container(r)) {
+	/* Under the lock a live supervisor does not retire: one that accepted
+	 * and closed without an answer is a fault, not "no container", and its
+	 * socket is never replaced by a login. */
+	if (r == ATTACH_GONE)
+		return fail(f, STEP_ATTACH, -ECONNABORTED, "the container's supervisor closed the connection without an answer");
+	if (r == ATTACH_NONE) {
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0) {
 			/* Nothing half-built stays: not even the lock file (removed
@@ -147,7 +152,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		rep->flags |= REPLY_CREATED;
 		r = attach_container(u.uid, u.name, config, holder, origin, &ar, fds);
 		if (attach_no_container(r))
-			return fail(f, STEP_ATTACH, r, "the new container's supervisor is not answering");
+			return fail(f, STEP_ATTACH, -ECONNABORTED, "the new container's supervisor is not answering");
 	}
 	if (r < 0)
 		return fail(f, ar.step, r, "%s", ar.detail);

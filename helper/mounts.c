@@ -77,9 +77,17 @@ static int open_dir_path(const char *path)
 	return dir;
 }
 
-static int mount_tmpfs_at(const char *path, const char *mode, unsigned attrs, bool optional, struct failure *f)
+/* size: the policy's tmp_size or shm_size ("max": no size=, the kernel's
+ * half of memory), or NULL. */
+static int mount_tmpfs_at(const char *path, const char *mode, const char *size, unsigned attrs, bool optional,
+			  struct failure *f)
 {
-	const char *opts[] = { mode, NULL };
+	char size_opt[8 + POLICY_SIZE_MAX];
+	const char *opts[] = { mode, NULL, NULL };
+	if (size && strcmp(size, "max") != 0) {
+		snprintf(size_opt, sizeof(size_opt), "size=%s", size);
+		opts[1] = size_opt;
+	}
 	_cleanup_close_ int dir = open_dir_path(path);
 	if (dir == -ENOENT && optional)
 		return 0;
@@ -120,8 +128,9 @@ static int bind_node(int host_node, int devroot, const char *name)
  * its own (a tenant never sees another tenant's ptys, THREATS 10), /dev/shm
  * and /dev/mqueue private to the container, and the host's /dev/log so that
  * syslog keeps working for the session and for sshd's monitor. */
-static int mount_dev(unsigned ns_mask, struct failure *f)
+static int mount_dev(const struct policy_settings *s, struct failure *f)
 {
+	unsigned ns_mask = s->ns_mask;
 	bool userns = ns_mask & NS_BIT(NS_USER);
 	int host_nodes[ARRAY_SIZE(dev_nodes)];
 	int r;
@@ -192,7 +201,9 @@ static int mount_dev(unsigned ns_mask, struct failure *f)
 		goto out_nodes_logged;
 	}
 
-	const char *shm_opts[] = { "mode=1777", NULL };
+	char shm_size[8 + POLICY_SIZE_MAX];
+	snprintf(shm_size, sizeof(shm_size), "size=%s", s->shm_size);
+	const char *shm_opts[] = { "mode=1777", strcmp(s->shm_size, "max") != 0 ? shm_size : NULL, NULL };
 	_cleanup_close_ int shm = -EBADF;
 	r = fs_make("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &shm);
 	if (r >= 0)
@@ -295,6 +306,41 @@ static int mount_resolv(int resolv_mnt, struct failure *f)
 	return 0;
 }
 
+/* World-writable directories of the host other than /tmp and /var/tmp
+ * (lock files, crash dumps, screen sockets): shared, they are a channel
+ * between tenants and the host, a place to squat another's lock, and, where
+ * they live on /run, a way to fill the filesystem that holds nsiso's state
+ * (docs/THREATS.md 48). Each one the host has gets a small private tmpfs of
+ * the same mode. */
+static const char *const world_writable[] = { "/run/lock", "/run/screen", "/var/crash", "/var/metrics" };
+
+static int mount_world_writable(struct failure *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(world_writable); i++) {
+		const char *path = world_writable[i];
+		_cleanup_close_ int dir = open_dir_path(path);
+		if (dir == -ENOENT || dir == -ENOTDIR || dir == -ELOOP)
+			continue; /* absent here, or a symlink (/var/lock -> /run/lock) */
+		if (dir < 0)
+			return fail(f, STEP_MOUNT, dir, "opening %s", path);
+		struct stat st;
+		if (fstat(dir, &st) < 0)
+			return fail(f, STEP_MOUNT, neg_errno(), "stat %s", path);
+		if (!(st.st_mode & S_IWOTH))
+			continue;
+		char mode[16];
+		snprintf(mode, sizeof(mode), "mode=%04o", (unsigned)(st.st_mode & 07777));
+		_cleanup_close_ int m = -EBADF;
+		const char *opts[] = { mode, "size=8M", "nr_inodes=4096", NULL };
+		int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
+		if (r >= 0)
+			r = attach(m, dir, "");
+		if (r < 0)
+			return fail(f, STEP_MOUNT, r, "mounting a private tmpfs on %s", path);
+	}
+	return 0;
+}
+
 int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct failure *f)
 {
 	unsigned ns_mask = s->ns_mask;
@@ -318,17 +364,20 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 		if (r < 0)
 			return r;
 	}
-	r = mount_dev(ns_mask, f);
+	r = mount_dev(s, f);
 	if (r < 0)
 		return r;
 	if (s->tmp == TMP_PRIVATE) {
-		r = mount_tmpfs_at("/tmp", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, f);
+		r = mount_tmpfs_at("/tmp", "mode=1777", s->tmp_size, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, f);
 		if (r < 0)
 			return r;
-		r = mount_tmpfs_at("/var/tmp", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, f);
+		r = mount_tmpfs_at("/var/tmp", "mode=1777", s->tmp_size, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, f);
 		if (r < 0)
 			return r;
 	}
+	r = mount_world_writable(f);
+	if (r < 0)
+		return r;
 	if (s->home == HOME_READ_ONLY) {
 		r = mount_home_read_only(u->home, f);
 		if (r < 0)
@@ -341,7 +390,7 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 			return r;
 	}
 	/* The helper's state stays out of sight and out of reach (THREATS 30). */
-	r = mount_tmpfs_at(NSISO_RUNDIR, "mode=0000",
+	r = mount_tmpfs_at(NSISO_RUNDIR, "mode=0000", "1M",
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false, f);
 	if (r < 0)
 		return r;

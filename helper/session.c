@@ -12,6 +12,9 @@
 #include <sys/file.h>
 #include <syslog.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/personality.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -162,7 +165,21 @@ struct supervisor {
 	int retire_lock;       /* held from retiring until the cgroups are gone */
 	struct net_attachment net;
 	char config[NSISO_CONFIG_MAX]; /* the policy path of the first session */
+	dev_t sock_dev;        /* the socket file this supervisor bound: only */
+	ino_t sock_ino;        /* that one is ever removed by it */
+	int spare_fd;          /* given up to accept-and-close at the fd limit */
 };
+
+/* Remove NSISO_RUNDIR/<uid>.sock only if it is still the file we bound: a
+ * name alone could be another container's (docs/THREATS.md 42). */
+static void remove_own_socket(int rundir, uid_t uid, dev_t dev, ino_t ino)
+{
+	char name[32];
+	struct stat st;
+	state_name(name, sizeof(name), uid, "sock");
+	if (fstatat(rundir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == dev && st.st_ino == ino)
+		(void)unlinkat(rundir, name, 0);
+}
 
 static const char *network_word(const struct supervisor *sv)
 {
@@ -285,6 +302,18 @@ static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
 static void supervisor_accept(struct supervisor *sv)
 {
 	_cleanup_close_ int conn = accept4(sv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0 && (errno == EMFILE || errno == ENFILE) && sv->spare_fd >= 0) {
+		/* At the fd limit the pending connection would make poll() spin:
+		 * give up the spare fd, refuse that one connection, take it back. */
+		close_fd(&sv->spare_fd);
+		int c = accept4(sv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0)
+			(void)close(c);
+		sv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		syslog(LOG_WARNING, "session refused user=%s uid=%u error=EMFILE detail=\"the supervisor is at its fd limit\"",
+		       sv->u->name, (unsigned)sv->u->uid);
+		return;
+	}
 	if (conn < 0)
 		return;
 	struct ucred cred;
@@ -362,7 +391,6 @@ static void supervisor_accept(struct supervisor *sv)
  * answer. Returns true when the container may end now. */
 static bool supervisor_try_retire(struct supervisor *sv, bool force)
 {
-	char name[32];
 	_cleanup_close_ int lock = open_lock(sv->rundir, sv->u->uid, LOCK_EX | LOCK_NB);
 	if (lock < 0)
 		return false;
@@ -376,8 +404,7 @@ static bool supervisor_try_retire(struct supervisor *sv, bool force)
 	}
 	if (sv->n_holders > 0 && !force)
 		return false;
-	state_name(name, sizeof(name), sv->u->uid, "sock");
-	(void)unlinkat(sv->rundir, name, 0);
+	remove_own_socket(sv->rundir, sv->u->uid, sv->sock_dev, sv->sock_ino);
 	close_fd(&sv->listen_fd);
 	/* Keep the lock until the cgroups are gone: a next login of this user
 	 * waits for them instead of reusing a group being removed. */
@@ -513,22 +540,96 @@ static int keep_only_fds(const int *keep, size_t n)
 	}
 }
 
+/* The supervisor is a daemon that outlives the login that forked it: it
+ * keeps nothing of that caller's process state (docs/THREATS.md 47). A
+ * `su` run with RLIMIT_FSIZE of 100 bytes, ignored or blocked signals, a
+ * nice value or ADDR_NO_RANDOMIZE would otherwise shape every container
+ * and state file it makes for its whole life. */
+static const struct {
+	int resource;
+	rlim_t soft, hard;
+} daemon_limits[] = {
+	{ RLIMIT_CPU, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_FSIZE, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_DATA, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_STACK, 8 << 20, RLIM_INFINITY },
+	{ RLIMIT_CORE, 0, 0 }, /* it holds namespace fds and policy: no dumps */
+	{ RLIMIT_RSS, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_NPROC, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_NOFILE, 2 * SESSIONS_MAX, 2 * SESSIONS_MAX }, /* a pidfd per session */
+	{ RLIMIT_MEMLOCK, 8 << 20, 8 << 20 },
+	{ RLIMIT_AS, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_LOCKS, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_SIGPENDING, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_MSGQUEUE, 819200, 819200 },
+	{ RLIMIT_NICE, 0, 0 },
+	{ RLIMIT_RTPRIO, 0, 0 },
+	{ RLIMIT_RTTIME, RLIM_INFINITY, RLIM_INFINITY },
+};
+
+static int daemon_reset(struct failure *f)
+{
+	(void)alarm(0);
+	for (size_t i = 0; i < ARRAY_SIZE(daemon_limits); i++) {
+		struct rlimit l = { .rlim_cur = daemon_limits[i].soft, .rlim_max = daemon_limits[i].hard };
+		if (setrlimit(daemon_limits[i].resource, &l) < 0)
+			return fail(f, STEP_STATE, neg_errno(), "setrlimit(%d)", daemon_limits[i].resource);
+	}
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL)
+			return fail(f, STEP_STATE, neg_errno(), "resetting signal %d", sig);
+	sigset_t none;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return fail(f, STEP_STATE, neg_errno(), "sigprocmask");
+	(void)umask(077);
+	if (setpriority(PRIO_PROCESS, 0, 0) < 0)
+		return fail(f, STEP_STATE, neg_errno(), "setpriority");
+	struct sched_param sp = { 0 };
+	if (sched_setscheduler(0, SCHED_OTHER, &sp) < 0)
+		return fail(f, STEP_STATE, neg_errno(), "sched_setscheduler");
+	if (personality(PER_LINUX) < 0)
+		return fail(f, STEP_STATE, neg_errno(), "personality(PER_LINUX)");
+	if (chdir("/") < 0)
+		return fail(f, STEP_STATE, neg_errno(), "chdir /");
+	return 0;
+}
+
+/* Out of the caller's cgroups (a login session's, which its user may kill
+ * or limit): into the root group of every hierarchy, where a daemon with no
+ * service manager lives. The container's own group is made below. */
+static int leave_caller_cgroups(const struct cg_layout *l, struct failure *f)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		char path[300];
+		snprintf(path, sizeof(path), "%s/cgroup.procs", l->h[i].path);
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || RETRY_EINTR(write(fd, "0", 1)) != 1)
+			return fail(f, STEP_CGROUP, neg_errno(), "moving the supervisor to %s", path);
+	}
+	return 0;
+}
+
 static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd, int ready, const struct user_info *u,
-						      const struct policy_settings *s)
+						      const struct policy_settings *s, const struct stat *sock)
 {
 	static struct supervisor sv;
 	struct failure f = { 0 };
 	struct ready_report rep = { 0 };
-	char name[32];
 
-	(void)alarm(0);
 	(void)prctl(PR_SET_NAME, "nsiso-sup", 0, 0, 0);
 	int keep[] = { rundir, listen_fd, ready };
 	int r = keep_only_fds(keep, ARRAY_SIZE(keep));
 	if (r < 0)
 		(void)fail(&f, STEP_STATE, r, "closing inherited fds");
+	else if ((r = daemon_reset(&f)) < 0)
+		;
 	else if (listen(listen_fd, 64) < 0)
 		r = fail(&f, STEP_STATE, neg_errno(), "listen");
+	sv.sock_dev = sock->st_dev;
+	sv.sock_ino = sock->st_ino;
+	sv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	sv.rundir = rundir;
 	sv.listen_fd = listen_fd;
 	sv.u = u;
@@ -565,6 +666,8 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		r = cg_discover(&sv.cg_layout);
 		if (r < 0)
 			(void)fail(&f, STEP_CGROUP, r, "reading the cgroup mounts");
+		if (r == 0)
+			r = leave_caller_cgroups(&sv.cg_layout, &f);
 		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, why, sizeof(why))) < 0)
 			(void)fail(&f, STEP_CGROUP, r, "%s", why);
 		sv.hard.n_cgroups = (uint32_t)sv.cg.n;
@@ -589,8 +692,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	}
 	if (r < 0) {
 		(void)cg_remove(&sv.cg, 1000);
-		state_name(name, sizeof(name), u->uid, "sock");
-		(void)unlinkat(rundir, name, 0);
+		remove_own_socket(rundir, u->uid, sv.sock_dev, sv.sock_ino);
 		rep.error = f.error;
 		rep.step = f.step;
 		snprintf(rep.detail, sizeof(rep.detail), "%s", f.detail);
@@ -626,6 +728,11 @@ int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_
 		return fail(f, STEP_STATE, neg_errno(), "socket");
 	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return fail(f, STEP_STATE, neg_errno(), "bind %s", sa.sun_path);
+	struct stat sock;
+	if (fstatat(rundir, name, &sock, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = fail(f, STEP_STATE, neg_errno(), "stat %s", sa.sun_path);
+		goto undo;
+	}
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = fail(f, STEP_STATE, neg_errno(), "pipe2");
@@ -648,7 +755,7 @@ int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_
 		pid_t g = fork();
 		if (g != 0)
 			_exit(g < 0);
-		supervisor_main(rundir, ls, ready_w, u, s);
+		supervisor_main(rundir, ls, ready_w, u, s, &sock);
 	}
 	close_fd(&ready_w);
 	int status;

@@ -23,7 +23,7 @@ static int fail_reply(struct attach_reply *reply, int error, const char *detail)
 }
 
 /* A connected socket to uid's supervisor, checked to be served by root.
- * On a connect failure -errno with *what empty (no live container). */
+ * -ENOENT or -ECONNREFUSED with *what empty when nothing listens there. */
 static int connect_supervisor(uid_t uid, pid_t *peer, const char **what)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -33,8 +33,20 @@ static int connect_supervisor(uid_t uid, pid_t *peer, const char **what)
 		*what = "socket";
 		return neg_errno();
 	}
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	/* Bounded: a supervisor whose backlog is full makes connect() wait
+	 * for SO_SNDTIMEO, then EAGAIN; a login is refused, never hung. */
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		*what = "socket timeouts";
 		return neg_errno();
+	}
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = neg_errno();
+		if (e != -ENOENT && e != -ECONNREFUSED)
+			*what = e == -EAGAIN ? "the supervisor did not accept in time" : "connecting to the supervisor";
+		return e;
+	}
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
@@ -44,12 +56,6 @@ static int connect_supervisor(uid_t uid, pid_t *peer, const char **what)
 	if (cred.uid != 0) {
 		*what = "the container socket is not served by root";
 		return -EPERM;
-	}
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
-		*what = "socket timeouts";
-		return neg_errno();
 	}
 	if (peer)
 		*peer = cred.pid;
@@ -64,7 +70,7 @@ int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, s
 	pid_t peer = -1;
 	_cleanup_close_ int s = connect_supervisor(uid, &peer, &what);
 	if (s < 0)
-		return s;
+		return what[0] ? s : ATTACH_NONE;
 	/* While connected the supervisor is alive: its pid is not recycled. */
 	if (peer_pidfd) {
 		*peer_pidfd = (int)syscall(SYS_pidfd_open, peer, 0);
@@ -76,7 +82,9 @@ int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, s
 	size_t n_fds = 0;
 	if (r == 0)
 		r = fdpass_recv(s, reply, reply_size, none, 0, &n_fds);
-	if (r < 0 && peer_pidfd)
+	if (r == -EPIPE || r == -ECONNRESET)
+		r = ATTACH_GONE;
+	if (r != 0 && peer_pidfd)
 		close_fd(peer_pidfd);
 	return r;
 }
@@ -101,11 +109,11 @@ int attach_container(uid_t uid, const char *user, const char *config, int holder
 	const char *what = "";
 	_cleanup_close_ int s = connect_supervisor(uid, NULL, &what);
 	if (s < 0)
-		return what[0] ? fail_reply(reply, s, what) : s;
+		return what[0] ? fail_reply(reply, s, what) : ATTACH_NONE;
 
 	r = fdpass_send(s, &req, sizeof(req), &holder_pidfd, 1);
 	if (r == -EPIPE || r == -ECONNRESET)
-		return -ECONNRESET; /* retired while we connected */
+		return ATTACH_GONE; /* retired while we connected */
 	if (r < 0)
 		return fail_reply(reply, r, "sending the session to the supervisor");
 
@@ -113,7 +121,7 @@ int attach_container(uid_t uid, const char *user, const char *config, int holder
 	size_t n = 0;
 	r = fdpass_recv(s, reply, sizeof(*reply), got, SESSION_FDS_MAX, &n);
 	if (r == -ECONNRESET)
-		return r;
+		return ATTACH_GONE;
 	if (r < 0)
 		return fail_reply(reply, r, r == -EAGAIN ? "the supervisor did not answer in time"
 							  : "reading the supervisor's answer");

@@ -10,21 +10,27 @@
  * session_fds).
  *
  * The container's supervisor listens on NSISO_RUNDIR/<uid>.sock, a
- * directory only root can enter; its peer must be root. Returns 0; -ENOENT,
- * -ECONNREFUSED or -ECONNRESET when there is no live container (none, a
- * stale socket, or one that retired while we connected): the caller then
- * creates one through the helper; any other -errno is a refusal, with
- * reply->step and reply->detail saying why. */
+ * directory only root can enter; its peer must be root. Returns 0;
+ * ATTACH_NONE when nothing listens there (no container, or the stale socket
+ * of a crashed one); ATTACH_GONE when the supervisor closed the connection
+ * without an answer (it retired while we connected: only a caller without
+ * the user's lock can see that); any -errno is a refusal, with reply->step
+ * and reply->detail saying why. An error *answer* of a live supervisor is
+ * always a -errno, never "no container": only ATTACH_NONE may lead to a new
+ * container (docs/THREATS.md 42). */
+#define ATTACH_NONE 1
+#define ATTACH_GONE 2
 int attach_container(uid_t uid, const char *user, const char *config, int holder_pidfd,
 		     const struct session_origin *origin, struct attach_reply *reply, struct session_fds *fds);
 
-/* True for the errors of attach_container() that mean "no live container". */
+/* True for the answers of attach_container() and supervisor_request() that
+ * mean "no live container here now". */
 static inline int attach_no_container(int r)
 {
-	return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET;
+	return r == ATTACH_NONE || r == ATTACH_GONE;
 }
 
 /* A request without fds to uid's supervisor (OP_STATUS, OP_STOP) and its
  * answer of exactly reply_size bytes; with peer_pidfd, a pidfd of the
- * supervisor. 0 or -errno; attach_no_container() tells "none live". */
+ * supervisor. 0, ATTACH_NONE, ATTACH_GONE or -errno. */
 int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, size_t reply_size, int *peer_pidfd);

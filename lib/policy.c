@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -27,7 +28,8 @@ const char *const policy_key_names[KEY_COUNT] = {
 	[KEY_SECCOMP] = "seccomp",       [KEY_NO_NEW_PRIVS] = "no_new_privs",
 	[KEY_CAPABILITIES] = "capabilities", [KEY_MEMORY_MAX] = "memory_max", [KEY_MEMORY_HIGH] = "memory_high",
 	[KEY_PIDS_MAX] = "pids_max",       [KEY_CPU_WEIGHT] = "cpu_weight", [KEY_CPU_MAX] = "cpu_max",
-	[KEY_IO_WEIGHT] = "io_weight",       [KEY_NETWORK] = "network",
+	[KEY_IO_WEIGHT] = "io_weight",       [KEY_NETWORK] = "network",   [KEY_NESTED_USERNS] = "nested_userns",
+	[KEY_TMP_SIZE] = "tmp_size",         [KEY_SHM_SIZE] = "shm_size",
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -139,6 +141,7 @@ static const char *const choice_words[KEY_COUNT][3] = {
 	[KEY_HOME] = { "shared", "read-only", NULL },
 	[KEY_SECCOMP] = { "default", "off", NULL },
 	[KEY_NO_NEW_PRIVS] = { "yes", "no", NULL },
+	[KEY_NESTED_USERNS] = { "yes", "no", NULL },
 };
 
 static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
@@ -152,6 +155,7 @@ static int parse_choice(struct policy_values *v, enum policy_key k, const char *
 		case KEY_TMP: v->tmp = (enum tmp_mode)i; break;
 		case KEY_HOME: v->home = (enum home_mode)i; break;
 		case KEY_SECCOMP: v->seccomp = (enum seccomp_mode)i; break;
+		case KEY_NESTED_USERNS: v->nested_userns = (enum yes_no)i; break;
 		default: v->no_new_privs = (enum yes_no)i; break;
 		}
 		return 0;
@@ -287,12 +291,38 @@ static int parse_rlimit(struct policy_values *v, const char *name, const char *v
 	return 0;
 }
 
+/* A share of the host's memory, for "N%" values and the built-in default. */
+static uint64_t host_memory_share(unsigned pct)
+{
+	struct sysinfo si;
+	if (sysinfo(&si) < 0 || si.totalram == 0)
+		return CG_UNLIMITED;
+	return (uint64_t)si.totalram * si.mem_unit / 100 * pct;
+}
+
+/* "N%" with N in 1..100, or -1. */
+static int parse_percent(const char *value)
+{
+	char *end;
+	if (!isdigit((unsigned char)value[0]))
+		return -1;
+	errno = 0;
+	unsigned long n = strtoul(value, &end, 10);
+	if (errno || strcmp(end, "%") != 0 || n < 1 || n > 100)
+		return -1;
+	return (int)n;
+}
+
 /* memory_max, memory_high: bytes with an optional K, M, G or T (powers of
- * 1024), or max. At least 1M: less would kill the shell at once. */
+ * 1024), a share of the host's memory (N%), or max. At least 1M: less would
+ * kill the shell at once. */
 static int parse_bytes(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
 	uint64_t bytes = CG_UNLIMITED;
-	if (strcmp(value, "max") != 0 && strcmp(value, "infinity") != 0) {
+	int pct = parse_percent(value);
+	if (pct > 0) {
+		bytes = host_memory_share((unsigned)pct);
+	} else if (strcmp(value, "max") != 0 && strcmp(value, "infinity") != 0) {
 		char *end;
 		errno = 0;
 		unsigned long long n = isdigit((unsigned char)value[0]) ? strtoull(value, &end, 10) : (end = (char *)value, 0);
@@ -306,8 +336,8 @@ static int parse_bytes(struct policy_values *v, enum policy_key k, const char *v
 				end = (char *)value;
 		}
 		if (end == value || errno || n == 0 || n > (UINT64_MAX >> shift) - 1 || (n << shift) < (1u << 20)) {
-			snprintf(why, why_size, "'%.32s' is not max or a size of at least 1M (a number with K, M, G or T)",
-				 value);
+			snprintf(why, why_size,
+				 "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M, G or T)", value);
 			return -EINVAL;
 		}
 		bytes = (uint64_t)n << shift;
@@ -316,6 +346,33 @@ static int parse_bytes(struct policy_values *v, enum policy_key k, const char *v
 		v->cg.memory_max = bytes;
 	else
 		v->cg.memory_high = bytes;
+	return 0;
+}
+
+/* tmp_size, shm_size: what tmpfs takes as size=: a number with an optional
+ * K, M or G, a share of memory (N%), or max (no size=). At least 1M. */
+static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const char *value, char *why,
+			    size_t why_size)
+{
+	char *out = k == KEY_TMP_SIZE ? v->tmp_size : v->shm_size;
+	bool ok = strcmp(value, "max") == 0 || parse_percent(value) > 0;
+	if (!ok && isdigit((unsigned char)value[0])) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(value, &end, 10);
+		unsigned shift = 0;
+		if (*end && strchr("KMG", toupper((unsigned char)*end)) && end[1] == '\0')
+			shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : 30;
+		else if (*end)
+			n = 0;
+		ok = !errno && n > 0 && n <= (1ULL << 40) && (n << shift) >= (1u << 20);
+	}
+	if (!ok || strlen(value) >= POLICY_SIZE_MAX) {
+		snprintf(why, why_size, "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M or G)",
+			 value);
+		return -EINVAL;
+	}
+	strcpy(out, value);
 	return 0;
 }
 
@@ -417,7 +474,8 @@ static const key_parser key_parsers[KEY_COUNT] = {
 	[KEY_CAPABILITIES] = parse_capabilities,
 	[KEY_MEMORY_MAX] = parse_bytes,      [KEY_MEMORY_HIGH] = parse_bytes,   [KEY_PIDS_MAX] = parse_count,
 	[KEY_CPU_WEIGHT] = parse_count,      [KEY_CPU_MAX] = parse_cpu_max,     [KEY_IO_WEIGHT] = parse_count,
-	[KEY_NETWORK] = parse_network,
+	[KEY_NETWORK] = parse_network,       [KEY_NESTED_USERNS] = parse_choice,
+	[KEY_TMP_SIZE] = parse_tmpfs_size,   [KEY_SHM_SIZE] = parse_tmpfs_size,
 };
 
 /* ---- [network NAME] ---------------------------------------------------- */
@@ -963,7 +1021,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 				ki = j;
 		if (ki < 0) {
 			add_error(e, -EINVAL,
-				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities memory_max memory_high pids_max cpu_weight cpu_max io_weight rlimit_*)", name,
+				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities memory_max memory_high pids_max cpu_weight cpu_max io_weight network nested_userns tmp_size shm_size rlimit_*)", name,
 				  line, section, key);
 			continue;
 		}
@@ -1165,6 +1223,9 @@ static void apply(const struct policy *p, const struct policy_rule *r, struct po
 			break;
 		case KEY_IO_WEIGHT: s->cg.io_weight = v->cg.io_weight; break;
 		case KEY_NETWORK: strcpy(s->network, v->network); break;
+		case KEY_NESTED_USERNS: s->nested_userns = v->nested_userns; break;
+		case KEY_TMP_SIZE: strcpy(s->tmp_size, v->tmp_size); break;
+		case KEY_SHM_SIZE: strcpy(s->shm_size, v->shm_size); break;
 		case KEY_COUNT: break;
 		}
 		source_of(p, r, s->source[k], sizeof(s->source[k]));
@@ -1176,6 +1237,11 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 	memset(s, 0, sizeof(*s));
 	s->ns_mask = NS_ALL;
 	cg_limits_none(&s->cg);
+	s->cg.pids_max = POLICY_DEFAULT_PIDS_MAX;
+	s->cg.memory_max = host_memory_share(POLICY_DEFAULT_MEMORY_PCT);
+	s->nested_userns = NO;
+	strcpy(s->tmp_size, POLICY_DEFAULT_TMPFS_SIZE);
+	strcpy(s->shm_size, POLICY_DEFAULT_TMPFS_SIZE);
 	strcpy(s->network, "none");
 	for (int k = 0; k < KEY_COUNT; k++)
 		strcpy(s->source[k], "built-in");
@@ -1313,6 +1379,9 @@ const char *policy_value_text(const struct policy_settings *s, enum policy_key k
 				 s->net.nat ? "yes" : "no", s->net.isolate ? "yes" : "no", ports[0] ? ports : "none");
 		}
 		break;
+	case KEY_NESTED_USERNS: snprintf(buf, size, "%s", s->nested_userns == YES ? "yes" : "no"); break;
+	case KEY_TMP_SIZE: snprintf(buf, size, "%s", s->tmp_size); break;
+	case KEY_SHM_SIZE: snprintf(buf, size, "%s", s->shm_size); break;
 	case KEY_IO_WEIGHT:
 		if (s->cg.io_weight)
 			snprintf(buf, size, "%" PRIu32, s->cg.io_weight);

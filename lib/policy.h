@@ -32,6 +32,12 @@
 #define POLICY_SOURCE_MAX (POLICY_PATH_MAX + POLICY_NAME_MAX + 16)
 #define POLICY_LINGER_MAX_S 31536000 /* a year */
 #define POLICY_LINGER_FOREVER (-1)
+#define POLICY_SIZE_MAX 16 /* tmp_size, shm_size: "12G", "10%", "max" */
+
+/* Built-in limits (docs/THREATS.md 34, 36): one tenant cannot take the host. */
+#define POLICY_DEFAULT_PIDS_MAX 4096
+#define POLICY_DEFAULT_MEMORY_PCT 50 /* memory_max: half of the host's memory */
+#define POLICY_DEFAULT_TMPFS_SIZE "10%" /* each of /tmp, /var/tmp, /dev/shm */
 
 enum policy_key {
 	KEY_NAMESPACES = 0,
@@ -50,6 +56,9 @@ enum policy_key {
 	KEY_CPU_MAX,
 	KEY_IO_WEIGHT,
 	KEY_NETWORK,
+	KEY_NESTED_USERNS,
+	KEY_TMP_SIZE,
+	KEY_SHM_SIZE,
 	KEY_COUNT
 };
 
@@ -108,6 +117,9 @@ struct policy_values {
 	char network[POLICY_NET_NAME_MAX + 1]; /* none, host or a network's name */
 	uint32_t rlimit_set;   /* bit i: policy_rlimit_names[i] */
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
+	enum yes_no nested_userns;
+	char tmp_size[POLICY_SIZE_MAX];
+	char shm_size[POLICY_SIZE_MAX];
 };
 
 struct policy_rule {
@@ -171,6 +183,9 @@ struct policy_settings {
 	struct policy_network net;             /* NAME's definition */
 	uint32_t rlimit_set;
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
+	enum yes_no nested_userns; /* NO: max_user_namespaces = 0 inside */
+	char tmp_size[POLICY_SIZE_MAX]; /* tmpfs size= of /tmp and /var/tmp; "max": none */
+	char shm_size[POLICY_SIZE_MAX]; /* of /dev/shm */
 	char source[KEY_COUNT][POLICY_SOURCE_MAX];
 	char rlimit_source[POLICY_RLIMITS][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */
 };

@@ -15,6 +15,8 @@ packages=(
 	netcat-openbsd iputils-ping                            # network tests: TCP listeners and clients, ping
 	bubblewrap                                             # benchmark reference
 	clang                                                  # libFuzzer target of the policy parser
+	dpkg-dev debhelper lintian                             # the Debian package (tools/package.sh)
+	qemu-system-x86 mmdebstrap e2fsprogs                   # the systemd guest (tests/guest/)
 )
 
 [ "$(id -u)" = 0 ] || { echo "deps.sh: run as root (it installs packages)" >&2; exit 1; }

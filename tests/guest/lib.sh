@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# The systemd guest: a stock Debian 12 booted under qemu (TCG) from the image
+# of tests/guest/image.sh, its sshd reached on a loopback port forward only.
+# Disk writes go to a qemu snapshot (thrown away); g_cleanup powers the guest
+# off and removes what the test made on the host, also on failure.
+#
+# Sourced after tests/integration/lib.sh (ok, not_ok, expect_*, t_skip_or_fail).
+
+G_DIR=""
+G_IMAGE=""
+G_PORT=""
+G_PID=""
+
+# g_prepare: the work directory (removed at exit, with the guest).
+g_prepare() {
+	t_require_root
+	command -v qemu-system-x86_64 >/dev/null || t_skip_or_fail "qemu-system-x86_64 is missing"
+	G_DIR=$(mktemp -d /var/tmp/nsiso-guest.XXXXXX)
+	trap g_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# g_package: build the Debian package into $G_DIR/deb in the background
+# (while the guest boots); g_package_wait prints its path.
+g_package() {
+	"$(dirname "${BASH_SOURCE[0]}")/../../tools/package.sh" "$G_DIR/deb" > "$G_DIR/package.out" 2> "$G_DIR/package.err" &
+	G_PACKAGE_PID=$!
+}
+g_package_wait() {
+	wait "$G_PACKAGE_PID" || { cat "$G_DIR/package.err" >&2; return 1; }
+	cat "$G_DIR/package.out"
+}
+
+# g_init: build or reuse the image, boot it, wait for its sshd.
+g_init() {
+	[ -n "$G_DIR" ] || g_prepare
+	G_IMAGE=$("$(dirname "${BASH_SOURCE[0]}")/image.sh") || { echo "Bail out! the guest image could not be built"; exit 1; }
+	ssh-keygen -q -t ed25519 -N '' -f "$G_DIR/id" >/dev/null
+	g_boot || { echo "Bail out! the guest did not boot"; tail -n 30 "$G_DIR/console.log"; exit 1; }
+}
+
+g_boot() {
+	local try i
+	for try in 1 2 3 4 5; do
+		G_PORT=$((20000 + RANDOM % 20000))
+		ss -ltnH "sport = :$G_PORT" | grep -q . && continue
+		# Loopback only: hostfwd binds 127.0.0.1; the guest reaches nothing
+		# else we name (restrict=on: no outbound connections at all).
+		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
+			-kernel "$G_IMAGE/vmlinuz" -initrd "$G_IMAGE/initrd.img" \
+			-append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 net.ifnames=0 quiet" \
+			-drive "file=$G_IMAGE/disk.raw,format=raw,if=virtio,snapshot=on" \
+			-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$G_PORT-:22" \
+			-device virtio-net-pci,netdev=n0,romfile= \
+			-display none -serial "file:$G_DIR/console.log" -monitor none \
+			-daemonize -pidfile "$G_DIR/qemu.pid" || continue
+		G_PID=$(cat "$G_DIR/qemu.pid")
+		for i in $(seq 1 240); do
+			g_root true 2>/dev/null && return 0
+			kill -0 "$G_PID" 2>/dev/null || break
+			sleep 1
+		done
+		kill "$G_PID" 2>/dev/null
+		G_PID=""
+	done
+	return 1
+}
+
+g_cleanup() {
+	if [ -n "$G_PID" ] && kill -0 "$G_PID" 2>/dev/null; then
+		g_root 'systemctl poweroff' >/dev/null 2>&1
+		local i
+		for i in $(seq 1 30); do kill -0 "$G_PID" 2>/dev/null || break; sleep 1; done
+		kill -KILL "$G_PID" 2>/dev/null
+	fi
+	[ -n "$G_DIR" ] && rm -rf "$G_DIR"
+	true
+}
+
+g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes
+	-o LogLevel=ERROR -o ConnectTimeout=20 -o ServerAliveInterval=10 -o ServerAliveCountMax=6)
+
+# g_root CMD...: a root shell command in the guest (root is never isolated).
+g_root() { ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
+# g_put LOCAL REMOTE: copy a file into the guest.
+g_put() { scp -q -i "$G_IMAGE/id_ed25519" -P "$G_PORT" "${g_ssh_opts[@]}" "$1" "root@127.0.0.1:$2"; }
+# g_root_in CMD...: the same, with the caller's stdin.
+g_root_in() { ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@"; }
+# g_user NAME: a user in the guest with the test's key.
+g_user() {
+	g_root_in "useradd -m -s /bin/bash $1 && install -d -m 0700 -o $1 -g $1 /home/$1/.ssh &&
+		install -m 0600 -o $1 -g $1 /dev/stdin /home/$1/.ssh/authorized_keys" < "$G_DIR/id.pub"
+}
+# g_as USER [ssh options] -- CMD: a key login of USER through the guest's stock sshd.
+g_as() {
+	local user=$1; shift
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
+	[ "${1:-}" = "--" ] && shift
+	ssh -i "$G_DIR/id" -p "$G_PORT" "${g_ssh_opts[@]}" "${opts[@]}" "$user@127.0.0.1" "$@"
+}
+# g_probe_get TEXT KEY: the value of "KEY=value" in probe output.
+g_get() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | head -n 1; }

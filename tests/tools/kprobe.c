@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* kprobe: try the kernel interfaces a tenant would reach for, and print one
+ * "name=result" line each (result "ok" or the errno's name):
+ *   userns     unshare(CLONE_NEWUSER)
+ *   userns_net unshare(CLONE_NEWUSER | CLONE_NEWNET)
+ *   io_uring   io_uring_setup(1, ...)
+ *   norandom   personality(ADDR_NO_RANDOMIZE)
+ *   query      personality(0xffffffff)
+ *   linux32    personality(PER_LINUX32), then back to PER_LINUX
+ *   handle     name_to_handle_at(".")
+ * Each runs in a child of its own, so one success changes nothing for the
+ * next. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int t_userns(void) { return unshare(CLONE_NEWUSER); }
+static int t_userns_net(void) { return unshare(CLONE_NEWUSER | CLONE_NEWNET); }
+static int t_io_uring(void)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	return (int)syscall(SYS_io_uring_setup, 1, &p) < 0 ? -1 : 0;
+}
+static int t_norandom(void) { return personality(ADDR_NO_RANDOMIZE) < 0 ? -1 : 0; }
+static int t_query(void) { return personality(0xffffffff) < 0 ? -1 : 0; }
+static int t_linux32(void) { return personality(PER_LINUX32) < 0 || personality(PER_LINUX) < 0 ? -1 : 0; }
+static int t_handle(void)
+{
+	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+	int mount_id;
+	if (!h)
+		return -1;
+	h->handle_bytes = MAX_HANDLE_SZ;
+	return name_to_handle_at(AT_FDCWD, ".", h, &mount_id, 0);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} probes[] = {
+	{ "userns", t_userns }, { "userns_net", t_userns_net }, { "io_uring", t_io_uring }, { "norandom", t_norandom },
+	{ "query", t_query },   { "linux32", t_linux32 },       { "handle", t_handle },
+};
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		int p[2];
+		if (pipe(p) < 0)
+			return 1;
+		pid_t pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			int e = probes[i].fn() < 0 ? errno : 0;
+			(void)!write(p[1], &e, sizeof(e));
+			_exit(0);
+		}
+		int e = -1;
+		(void)close(p[1]);
+		(void)!read(p[0], &e, sizeof(e));
+		(void)close(p[0]);
+		(void)waitpid(pid, NULL, 0);
+		printf("%s=%s\n", probes[i].name, e == 0 ? "ok" : e < 0 ? "died" : strerrorname_np(e));
+	}
+	return 0;
+}
