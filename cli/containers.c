@@ -440,7 +440,7 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 	}
 	uint64_t ino[NS_COUNT];
 	bool committed = false;
-	r = ns_verify_set(fds.ns, ar.ns_mask, ino, why, sizeof(why));
+	r = ns_verify_set(fds.ns, ar.ns_mask, (uint32_t)pw.pw_uid, ino, why, sizeof(why));
 	for (int i = 0; r == 0 && i < NS_COUNT; i++)
 		if ((ar.ns_mask & NS_BIT(i)) && ino[i] != ar.ns_ino[i])
 			r = -ESTALE;

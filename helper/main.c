@@ -165,7 +165,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	char why[200] = "";
 	if ((ar.ns_mask & NS_ALL) == 0)
 		return fail(f, STEP_VERIFY, -EBADMSG, "the supervisor answered with no namespace to join");
-	r = ns_verify_set(fds->ns, ar.ns_mask, rep->ns_ino, why, sizeof(why));
+	r = ns_verify_set(fds->ns, ar.ns_mask, (uint32_t)u.uid, rep->ns_ino, why, sizeof(why));
 	if (r < 0)
 		return fail(f, STEP_VERIFY, r, "%s", why);
 	for (int i = 0; i < NS_COUNT; i++)

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -169,6 +170,55 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 	_exit(1);
 }
 
+/* The host id container root maps to, or -1. */
+static int64_t root_outside(const struct idmap *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->r[i].inside == 0)
+			return m->r[i].outside;
+	return -1;
+}
+
+/* clone3() from a short-lived child that took container root's host uid
+ * and gid first, with CLONE_PARENT so that the container's first process is
+ * still our child (we reap it, and it has a pidfd of ours). The user
+ * namespace is then owned by that uid, not by host root: the kernel charges
+ * the per-user counters of everything inside (inotify instances and
+ * watches, fanotify, mqueues, namespaces: /proc/sys/user) to the tenant's
+ * own subordinate uid, never to root's budget that every other tenant and
+ * root itself draw on (docs/THREATS.md 46). That uid runs no process on the
+ * host, so owning the namespace gives nobody anything. Returns the pid. */
+static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return neg_errno();
+	pid_t spawner = fork();
+	if (spawner < 0) {
+		int e = neg_errno();
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return e;
+	}
+	if (spawner == 0) {
+		long pid;
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+			pid = neg_errno();
+		else if ((pid = syscall(SYS_clone3, args, sizeof(*args))) < 0)
+			pid = neg_errno();
+		else if (pid == 0)
+			return 0; /* the container's first process */
+		(void)!write(p[1], &pid, sizeof(pid));
+		_exit(0);
+	}
+	(void)close(p[1]);
+	long pid = -EIO;
+	ssize_t n = RETRY_EINTR(read(p[0], &pid, sizeof(pid)));
+	(void)close(p[0]);
+	(void)RETRY_EINTR(waitpid(spawner, NULL, 0));
+	return n == (ssize_t)sizeof(pid) ? pid : -EIO;
+}
+
 int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
 		     int resolv_mnt, struct container *c, struct failure *f)
 {
@@ -205,11 +255,34 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 	};
-	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	int64_t owner_uid = root_outside(&u->uid_map), owner_gid = root_outside(&u->gid_map);
+	bool by_owner = (s->ns_mask & NS_BIT(NS_USER)) && u->root_mapped && owner_uid > 0 && owner_gid > 0;
+	long pid;
+	if (by_owner) {
+		args.flags = (args.flags & ~(uint64_t)CLONE_PIDFD) | CLONE_PARENT;
+		args.pidfd = 0;
+		args.exit_signal = 0; /* clone3 wants 0 with CLONE_PARENT: the spawner's own (SIGCHLD) applies */
+		pid = clone_as_owner(&args, (uid_t)owner_uid, (gid_t)owner_gid);
+	} else {
+		pid = syscall(SYS_clone3, &args, sizeof(args));
+		if (pid < 0)
+			pid = neg_errno();
+	}
 	if (pid < 0)
-		return fail(f, STEP_CLONE, neg_errno(), "clone3 with namespaces %#x", (unsigned)s->ns_mask);
+		return fail(f, STEP_CLONE, (int)pid, "clone3 with namespaces %#x%s", (unsigned)s->ns_mask,
+			    by_owner ? " as container root's host uid" : "");
 	if (pid == 0)
 		child_main(u, s, go_r, rep_w, life_r, init_exe, cg_procs, n_cg, resolv_mnt);
+	if (by_owner) {
+		/* Our child (CLONE_PARENT), not reaped yet: the pid is its own. */
+		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		if (pidfd < 0) {
+			int e = neg_errno();
+			(void)kill((pid_t)pid, SIGKILL);
+			(void)RETRY_EINTR(waitpid((pid_t)pid, NULL, 0));
+			return fail(f, STEP_CLONE, e, "pidfd_open of the container's init");
+		}
+	}
 
 	close_fd(&go_r);
 	close_fd(&rep_w);
@@ -247,7 +320,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	}
 	if (r == 0) {
 		char why[200] = "";
-		r = ns_verify_set(c->ns_fds, s->ns_mask, c->ns_ino, why, sizeof(why));
+		r = ns_verify_set(c->ns_fds, s->ns_mask, (uint32_t)u->uid, c->ns_ino, why, sizeof(why));
 		if (r < 0)
 			(void)fail(f, STEP_VERIFY, r, "%s", why);
 	}

@@ -94,13 +94,23 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* (the mode exactly: the helper runs with umask 077) */
+/* Whole or not at all: written to a temporary name, then renamed over
+ * path, so that a reader never sees a short file (an RLIMIT_FSIZE, a full
+ * filesystem or a crash mid-write leaves the old file). The mode exactly:
+ * the helper runs with umask 077. */
 static int write_file(const char *path, const void *buf, size_t len, mode_t mode)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0 || fchmod(fd, mode) < 0)
-		return neg_errno();
-	return write_all(fd, buf, len);
+	char tmp[300];
+	int n = snprintf(tmp, sizeof(tmp), "%s.new.%d", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	int r = fd < 0 || fchmod(fd, mode) < 0 ? neg_errno() : write_all(fd, buf, len);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = neg_errno();
+	if (r < 0 && fd >= 0)
+		(void)unlink(tmp);
+	return r;
 }
 
 static int lock_net(void)
@@ -192,25 +202,38 @@ void network_prepared(void)
 
 /* ---- nftables ---------------------------------------------------------- */
 
-static size_t load_states(struct net_state *out, size_t max)
+/* Every network's state file. A state file that cannot be read whole is
+ * an error, never "no such network": a ruleset built without it would drop
+ * that network's filtering (docs/THREATS.md 47). Returns the count or
+ * -errno with the file named in why. */
+static int load_states(struct net_state *out, size_t max, char *why, size_t why_size)
 {
 	size_t n = 0;
 	DIR *d = opendir(NET_DIR);
 	if (!d)
-		return 0;
+		return errno == ENOENT ? 0 : neg_errno();
 	struct dirent *e;
-	while ((e = readdir(d)) && n < max) {
+	int r = 0;
+	while (r == 0 && (e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 		if (len < 7 || strcmp(e->d_name + len - 6, ".state") != 0)
 			continue;
 		char path[512];
 		snprintf(path, sizeof(path), NET_DIR "/%s", e->d_name);
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && read(fd, &out[n], sizeof(out[n])) == (ssize_t)sizeof(out[n]))
-			n++;
+		ssize_t got = fd < 0 || n >= max ? -1 : read(fd, &out[n], sizeof(out[n]) + 1);
+		if (got != (ssize_t)sizeof(out[n])) {
+			r = fd < 0 ? neg_errno() : n >= max ? -E2BIG : -EBADMSG;
+			snprintf(why, why_size, "state file %s is %s", path,
+				 fd < 0 ? "unreadable" : n >= max ? "one too many" : "not whole");
+			break;
+		}
+		out[n].net.name[sizeof(out[n].net.name) - 1] = '\0';
+		out[n].net.bridge[sizeof(out[n].net.bridge) - 1] = '\0';
+		n++;
 	}
 	closedir(d);
-	return n;
+	return r < 0 ? r : (int)n;
 }
 
 static int append(char *buf, size_t size, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -226,8 +249,10 @@ static int append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 	return 0;
 }
 
-/* The whole table for the networks in states[]; none: no table at all. */
-static int ruleset_text(const struct net_state *st, size_t n, char *buf, size_t size)
+/* The whole table for the networks in states[]; none: no table at all.
+ * own_forward: nsiso turned ip_forward on, so nothing but its own bridges'
+ * flows may be forwarded (docs/THREATS.md 49). */
+static int ruleset_text(const struct net_state *st, size_t n, bool own_forward, char *buf, size_t size)
 {
 	size_t used = 0;
 	char a[16], all[POLICY_NETWORKS_MAX * 20] = "";
@@ -266,8 +291,16 @@ static int ruleset_text(const struct net_state *st, size_t n, char *buf, size_t 
 		 * own business (port isolation). Another nsiso network: never. */
 		r = append(buf, size, &used,
 			   "  iifname \"%s\" ip saddr != %s/%u drop\n"
-			   "  iifname \"%s\" meta nfproto ipv6 drop\n",
-			   b, policy_ipv4_text(st[i].net.subnet, a, sizeof(a)), st[i].net.prefix, b);
+			   "  iifname \"%s\" meta nfproto ipv6 drop\n"
+			   "  iifname \"%s\" ip daddr 169.254.0.0/16 drop\n",
+			   b, policy_ipv4_text(st[i].net.subnet, a, sizeof(a)), st[i].net.prefix, b, b);
+		/* Link-local (cloud metadata at 169.254.169.254) never; the
+		 * private ranges of the host's other networks only by policy. */
+		if (r == 0 && st[i].net.nat && !st[i].net.private_ranges)
+			r = append(buf, size, &used,
+				   "  iifname \"%s\" oifname != \"%s\" ip daddr { 10.0.0.0/8, 172.16.0.0/12, "
+				   "192.168.0.0/16, 100.64.0.0/10 } drop\n",
+				   b, b);
 		if (r == 0)
 			r = append(buf, size, &used,
 			   "  iifname \"%s\" oifname \"%s\" accept\n"
@@ -278,6 +311,8 @@ static int ruleset_text(const struct net_state *st, size_t n, char *buf, size_t 
 		if (r == 0 && !st[i].net.nat)
 			r = append(buf, size, &used, "  iifname \"%s\" drop\n", b);
 	}
+	if (r == 0 && own_forward)
+		r = append(buf, size, &used, "  iifname != { %s } oifname != { %s } drop\n", all, all);
 	if (r == 0)
 		r = append(buf, size, &used,
 			   " }\n chain postrouting {\n  type nat hook postrouting priority 100; policy accept;\n");
@@ -335,6 +370,17 @@ static int run_nft(const char *text, char *why, size_t why_size)
 	return r;
 }
 
+/* ip_forward is nsiso's to turn off again: it saved the value it found
+ * (0), or it is 0 now and a NAT network is about to turn it on. */
+static bool forward_is_ours(void)
+{
+	if (access(NET_DIR "/ip_forward.saved", F_OK) == 0)
+		return true;
+	char now = '1';
+	_cleanup_close_ int fd = open(IP_FORWARD, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, &now, 1) == 1 && now == '0';
+}
+
 static int set_ip_forward(bool any_nat)
 {
 	char saved[4] = "", now[4] = "";
@@ -356,8 +402,13 @@ static int set_ip_forward(bool any_nat)
 	}
 	if (sf < 0)
 		return 0;
-	_cleanup_close_ int fd = open(IP_FORWARD, O_WRONLY | O_CLOEXEC);
-	int r = fd < 0 ? neg_errno() : write_all(fd, saved[0] == '1' ? "1" : "0", 1);
+	/* Restored only while it is still the 1 nsiso wrote: whoever turned
+	 * it off meanwhile keeps it off. (Another tool that wrote 1 too cannot
+	 * be told from us: see nsiso.conf(5).) */
+	_cleanup_close_ int fd = open(IP_FORWARD, O_RDWR | O_CLOEXEC);
+	int r = fd < 0 || read(fd, now, 1) != 1 ? neg_errno() : 0;
+	if (r == 0 && now[0] == '1' && pwrite(fd, saved[0] == '1' ? "1" : "0", 1, 0) != 1)
+		r = neg_errno();
 	if (r == 0)
 		(void)unlink(NET_DIR "/ip_forward.saved");
 	return r;
@@ -368,11 +419,14 @@ static int apply_rules(char *why, size_t why_size)
 {
 	static struct net_state st[POLICY_NETWORKS_MAX];
 	static char text[65536];
-	size_t n = load_states(st, POLICY_NETWORKS_MAX);
+	int loaded = load_states(st, POLICY_NETWORKS_MAX, why, why_size);
+	if (loaded < 0)
+		return loaded; /* the rules in force stay */
+	size_t n = (size_t)loaded;
 	bool nat = false;
 	for (size_t i = 0; i < n; i++)
 		nat |= st[i].net.nat;
-	int r = ruleset_text(st, n, text, sizeof(text));
+	int r = ruleset_text(st, n, nat && forward_is_ours(), text, sizeof(text));
 	if (r < 0) {
 		snprintf(why, why_size, "the nftables ruleset is too long");
 		return r;
@@ -568,7 +622,10 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 		return fail(f, STEP_NET, nl, "opening rtnetlink");
 	/* Other networks a crashed supervisor left without a port go first. */
 	static struct net_state others[POLICY_NETWORKS_MAX];
-	for (size_t i = 0, k = load_states(others, POLICY_NETWORKS_MAX); i < k; i++)
+	int k = load_states(others, POLICY_NETWORKS_MAX, why, sizeof(why));
+	if (k < 0)
+		return fail(f, STEP_NET, k, "%s", why);
+	for (int i = 0; i < k; i++)
 		if (strcmp(others[i].net.name, n->name) != 0 && bridge_ports(others[i].net.bridge) <= 0)
 			retire_network(nl, &others[i]);
 
@@ -668,9 +725,11 @@ void network_detach(struct net_attachment *na)
 	release_lease(na);
 	/* Every network left without a port: this one when it was the last,
 	 * and any a crashed supervisor left behind. */
-	size_t n = load_states(st, POLICY_NETWORKS_MAX);
+	int n = load_states(st, POLICY_NETWORKS_MAX, why, sizeof(why));
+	if (n < 0)
+		syslog(LOG_WARNING, "network rules not updated network=%s detail=\"%s\"", na->name, why);
 	bool retired = false;
-	for (size_t i = 0; i < n; i++)
+	for (int i = 0; i < n; i++)
 		if (bridge_ports(st[i].net.bridge) <= 0) {
 			retire_network(nl, &st[i]);
 			retired = true;

@@ -547,34 +547,60 @@ static int keep_only_fds(const int *keep, size_t n)
  * and state file it makes for its whole life. */
 static const struct {
 	int resource;
+	const char *name;
 	rlim_t soft, hard;
+	rlim_t floor; /* below this the supervisor cannot work: refuse */
 } daemon_limits[] = {
-	{ RLIMIT_CPU, RLIM_INFINITY, RLIM_INFINITY },
-	{ RLIMIT_FSIZE, RLIM_INFINITY, RLIM_INFINITY },
-	{ RLIMIT_DATA, RLIM_INFINITY, RLIM_INFINITY },
-	{ RLIMIT_STACK, 8 << 20, RLIM_INFINITY },
-	{ RLIMIT_CORE, 0, 0 }, /* it holds namespace fds and policy: no dumps */
-	{ RLIMIT_RSS, RLIM_INFINITY, RLIM_INFINITY },
-	{ RLIMIT_NPROC, RLIM_INFINITY, RLIM_INFINITY },
-	{ RLIMIT_NOFILE, 2 * SESSIONS_MAX, 2 * SESSIONS_MAX }, /* a pidfd per session */
-	{ RLIMIT_MEMLOCK, 8 << 20, 8 << 20 },
-	{ RLIMIT_AS, RLIM_INFINITY, RLIM_INFINITY },
-	{ RLIMIT_LOCKS, RLIM_INFINITY, RLIM_INFINITY },
-	{ RLIMIT_SIGPENDING, RLIM_INFINITY, RLIM_INFINITY },
-	{ RLIMIT_MSGQUEUE, 819200, 819200 },
-	{ RLIMIT_NICE, 0, 0 },
-	{ RLIMIT_RTPRIO, 0, 0 },
-	{ RLIMIT_RTTIME, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_CPU, "cpu", RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY }, /* SIGXCPU would end every session */
+	{ RLIMIT_FSIZE, "fsize", RLIM_INFINITY, RLIM_INFINITY, 16 << 20 },  /* state files and nft rules */
+	{ RLIMIT_DATA, "data", RLIM_INFINITY, RLIM_INFINITY, 256 << 20 },
+	{ RLIMIT_STACK, "stack", 8 << 20, RLIM_INFINITY, 1 << 20 },
+	{ RLIMIT_CORE, "core", 0, 0, 0 }, /* it holds namespace fds and policy: no dumps */
+	{ RLIMIT_RSS, "rss", RLIM_INFINITY, RLIM_INFINITY, 0 },
+	{ RLIMIT_NPROC, "nproc", RLIM_INFINITY, RLIM_INFINITY, 0 }, /* not enforced on root */
+	{ RLIMIT_NOFILE, "nofile", 2 * SESSIONS_MAX, 2 * SESSIONS_MAX, 1024 }, /* a pidfd per session */
+	{ RLIMIT_MEMLOCK, "memlock", 8 << 20, 8 << 20, 0 },
+	{ RLIMIT_AS, "as", RLIM_INFINITY, RLIM_INFINITY, 256 << 20 },
+	{ RLIMIT_LOCKS, "locks", RLIM_INFINITY, RLIM_INFINITY, 64 },
+	{ RLIMIT_SIGPENDING, "sigpending", RLIM_INFINITY, RLIM_INFINITY, 64 },
+	{ RLIMIT_MSGQUEUE, "msgqueue", 819200, 819200, 0 },
+	{ RLIMIT_NICE, "nice", 0, 0, 0 },
+	{ RLIMIT_RTPRIO, "rtprio", 0, 0, 0 },
+	{ RLIMIT_RTTIME, "rttime", RLIM_INFINITY, RLIM_INFINITY, 0 },
 };
+
+/* Each limit to its daemon value. A hard limit the caller lowered can be
+ * raised again only with CAP_SYS_RESOURCE (which some hosts withhold even
+ * from root): then the supervisor keeps the lower one, unless it is below
+ * what it needs to work, and then the session is refused (fail closed). */
+static int reset_rlimits(struct failure *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(daemon_limits); i++) {
+		struct rlimit want = { .rlim_cur = daemon_limits[i].soft, .rlim_max = daemon_limits[i].hard }, cur;
+		if (setrlimit(daemon_limits[i].resource, &want) == 0)
+			continue;
+		if (errno != EPERM || getrlimit(daemon_limits[i].resource, &cur) < 0)
+			return fail(f, STEP_STATE, neg_errno(), "setrlimit(RLIMIT_%s)", daemon_limits[i].name);
+		if (cur.rlim_max < daemon_limits[i].floor)
+			return fail(f, STEP_STATE, -EPERM,
+				    "the caller's hard RLIMIT_%s (%llu) is below what the supervisor needs and cannot be "
+				    "raised without CAP_SYS_RESOURCE",
+				    daemon_limits[i].name, (unsigned long long)cur.rlim_max);
+		want.rlim_max = cur.rlim_max;
+		if (want.rlim_cur > cur.rlim_max)
+			want.rlim_cur = cur.rlim_max;
+		if (setrlimit(daemon_limits[i].resource, &want) < 0)
+			return fail(f, STEP_STATE, neg_errno(), "setrlimit(RLIMIT_%s)", daemon_limits[i].name);
+	}
+	return 0;
+}
 
 static int daemon_reset(struct failure *f)
 {
 	(void)alarm(0);
-	for (size_t i = 0; i < ARRAY_SIZE(daemon_limits); i++) {
-		struct rlimit l = { .rlim_cur = daemon_limits[i].soft, .rlim_max = daemon_limits[i].hard };
-		if (setrlimit(daemon_limits[i].resource, &l) < 0)
-			return fail(f, STEP_STATE, neg_errno(), "setrlimit(%d)", daemon_limits[i].resource);
-	}
+	int r = reset_rlimits(f);
+	if (r < 0)
+		return r;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	for (int sig = 1; sig < _NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL)

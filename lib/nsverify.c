@@ -31,7 +31,8 @@ static int own_ns_ino(const char *name, uint64_t *ino)
 	return 0;
 }
 
-int ns_verify_set(const int fds[NS_COUNT], unsigned mask, uint64_t ino[NS_COUNT], char *why, size_t why_size)
+int ns_verify_set(const int fds[NS_COUNT], unsigned mask, uint32_t user_uid, uint64_t ino[NS_COUNT], char *why,
+		  size_t why_size)
 {
 	uint64_t owner_ino, parent_ino;
 	int r;
@@ -52,8 +53,8 @@ int ns_verify_set(const int fds[NS_COUNT], unsigned mask, uint64_t ino[NS_COUNT]
 		uid_t owner = (uid_t)-1;
 		if (ioctl(fd, NS_GET_OWNER_UID, &owner) < 0)
 			return neg_errno();
-		if (owner != 0) {
-			snprintf(why, why_size, "user namespace was created by uid %u, not root", (unsigned)owner);
+		if (owner == user_uid) {
+			snprintf(why, why_size, "user namespace was created by the user (uid %u)", (unsigned)owner);
 			return -EPERM;
 		}
 		_cleanup_close_ int parent = ioctl(fd, NS_GET_PARENT);

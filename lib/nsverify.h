@@ -6,11 +6,14 @@
 
 #include "nstable.h"
 
-/* Check that fds[i] (for each bit i of mask) are namespaces nsiso built:
- * of the right type; the user namespace a direct child of the caller's and
- * created by host root; every other namespace owned by that user namespace
+/* Check that fds[i] (for each bit i of mask) are namespaces nsiso built for
+ * the user with uid user_uid: of the right type; the user namespace a direct
+ * child of the caller's and not created by that user (nsiso creates it as
+ * host root, or as the container root's subordinate host uid, which runs no
+ * process on the host); every other namespace owned by that user namespace
  * (or, with no user namespace, by the caller's) and none of them the
  * caller's own. This is what keeps a tenant's home-made namespaces from ever
- * being joined (THREATS 26). ino[] receives each inode. 0 or -errno, with
- * the reason in why. */
-int ns_verify_set(const int fds[NS_COUNT], unsigned mask, uint64_t ino[NS_COUNT], char *why, size_t why_size);
+ * being joined (docs/THREATS.md 26). ino[] receives each inode. 0 or -errno,
+ * with the reason in why. */
+int ns_verify_set(const int fds[NS_COUNT], unsigned mask, uint32_t user_uid, uint64_t ino[NS_COUNT], char *why,
+		  size_t why_size);

@@ -508,7 +508,7 @@ static bool ifname_ok(const char *n)
 	return true;
 }
 
-enum { NK_BRIDGE = 1, NK_SUBNET = 2, NK_NAT = 4, NK_HOST_ACCESS = 8, NK_ISOLATE = 16, NK_DNS = 32 };
+enum { NK_BRIDGE = 1, NK_SUBNET = 2, NK_NAT = 4, NK_HOST_ACCESS = 8, NK_ISOLATE = 16, NK_DNS = 32, NK_PRIVATE = 64 };
 
 static int parse_network_key(struct policy_network *n, const char *key, const char *value, char *why, size_t why_size)
 {
@@ -543,7 +543,7 @@ static int parse_network_key(struct policy_network *n, const char *key, const ch
 		n->subnet = a;
 		n->prefix = (uint8_t)prefix;
 		n->set |= NK_SUBNET;
-	} else if (strcmp(key, "nat") == 0 || strcmp(key, "isolate") == 0) {
+	} else if (strcmp(key, "nat") == 0 || strcmp(key, "isolate") == 0 || strcmp(key, "private_ranges") == 0) {
 		bool yes = strcmp(value, "yes") == 0;
 		if (!yes && strcmp(value, "no") != 0) {
 			snprintf(why, why_size, "'%.32s' is not yes or no", value);
@@ -552,6 +552,9 @@ static int parse_network_key(struct policy_network *n, const char *key, const ch
 		if (key[0] == 'n') {
 			n->nat = yes;
 			n->set |= NK_NAT;
+		} else if (key[0] == 'p') {
+			n->private_ranges = yes;
+			n->set |= NK_PRIVATE;
 		} else {
 			n->isolate = yes;
 			n->set |= NK_ISOLATE;
@@ -590,7 +593,7 @@ static int parse_network_key(struct policy_network *n, const char *key, const ch
 			n->set |= NK_DNS;
 		}
 	} else {
-		snprintf(why, why_size, "unknown key (known: bridge subnet nat host_access isolate dns)");
+		snprintf(why, why_size, "unknown key (known: bridge subnet nat host_access isolate dns private_ranges)");
 		return -EINVAL;
 	}
 	return 0;
@@ -1374,9 +1377,10 @@ const char *policy_value_text(const struct policy_settings *s, enum policy_key k
 			for (int i = 0; i < s->net.n_ports; i++)
 				snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "",
 					 s->net.ports[i]);
-			snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s, isolate %s, host_access %s)", s->network,
+			snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s%s, isolate %s, host_access %s)", s->network,
 				 s->net.bridge, policy_ipv4_text(s->net.subnet, sub, sizeof(sub)), s->net.prefix,
-				 s->net.nat ? "yes" : "no", s->net.isolate ? "yes" : "no", ports[0] ? ports : "none");
+				 s->net.nat ? "yes" : "no", s->net.nat && s->net.private_ranges ? " with private ranges" : "",
+				 s->net.isolate ? "yes" : "no", ports[0] ? ports : "none");
 		}
 		break;
 	case KEY_NESTED_USERNS: snprintf(buf, size, "%s", s->nested_userns == YES ? "yes" : "no"); break;

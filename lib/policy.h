@@ -81,12 +81,13 @@ struct policy_network {
 	uint8_t prefix;       /* 8..29 */
 	bool nat;
 	bool isolate;
+	bool private_ranges; /* with nat: may reach 10/8, 172.16/12, 192.168/16, 100.64/10 */
 	uint8_t n_ports, n_dns;
 	uint16_t ports[POLICY_NET_PORTS_MAX]; /* host_access */
 	uint32_t dns[POLICY_NET_DNS_MAX];     /* host byte order */
 	unsigned file;
 	int line;
-	unsigned set; /* bit per key seen: bridge subnet nat host_access isolate dns */
+	unsigned set; /* bit per key seen: bridge subnet nat host_access isolate dns private_ranges */
 };
 
 /* rlimit_<name> = soft[:hard]: the names, in RLIMIT_* order of this table. */

@@ -301,7 +301,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (r < 0)
 		snprintf(why, sizeof(why), "the answer names no namespace to join");
 	if (r == 0)
-		r = ns_verify_set(fds.ns, rep.ns_mask, ino, why, sizeof(why));
+		r = ns_verify_set(fds.ns, rep.ns_mask, (uint32_t)pw->pw_uid, ino, why, sizeof(why));
 	for (int i = 0; r == 0 && i < NS_COUNT; i++)
 		if ((rep.ns_mask & NS_BIT(i)) && ino[i] != rep.ns_ino[i]) {
 			snprintf(why, sizeof(why), "%s namespace inode differs from the helper's", ns_types[i].proc_name);

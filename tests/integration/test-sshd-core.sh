@@ -104,7 +104,8 @@ expect_match "a user cannot setns into a namespace it can reach" \
 	"$(t_ssh "$a" -- 'nsenter --target 1 --user --mount true 2>&1; echo rc=$?')" "rc=1$"
 expect_match "a remount of the read-only /dev is refused even as nested root" \
 	"$(t_ssh "$a" -- 'unshare -rm sh -c "mount -o remount,bind,rw /dev" 2>&1; echo rc=$?')" "rc=(1|32)$"
-expect_eq "a nested user namespace still works (unshare -r)" "$(t_ssh "$a" -- 'unshare -r id -u')" 0
+expect_eq "no nested user namespace by default (unshare -r: ENOSPC)" "$(t_ssh "$a" -- 'unshare -r id -u 2>&1')" \
+	"unshare: unshare failed: No space left on device"
 expect_eq "sethostname is refused" "$(t_ssh "$a" -- 'hostname evil 2>/dev/null; hostname')" "$a"
 
 kill "$bg" "$hold_a" "$hold_b" 2>/dev/null; wait "$bg" "$hold_a" "$hold_b" 2>/dev/null

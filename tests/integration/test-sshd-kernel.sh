@@ -48,6 +48,30 @@ expect_eq "nested_userns = yes: io_uring stays refused (seccomp)" "$(get "$out" 
 out=$("$NSISO_PREFIX/sbin/nsiso" explain "$n" --config "$pol")
 expect_match "explain shows nested_userns and its source" "$out" "nested_userns += yes +# $pol:2:\[user $n\]"
 
+# ---- per-user kernel counters (THREATS 46) ---------------------------------
+# d holds every inotify instance it can get; b and host root keep theirs.
+max_inst=$(cat /proc/sys/fs/inotify/max_user_instances)
+root_before=$("$NSISO_KPROBE" inotify 0)
+t_ssh_bg "$d" -- "$home_d/kprobe inotify 30 > inotify.out"; hold=$T_BG
+for i in $(seq 1 100); do [ -s "$home_d/inotify.out" ] && break; sleep 0.1; done
+expect_eq "a tenant gets the host's per-user number of inotify instances, from its own budget" \
+	"$(cat "$home_d/inotify.out")" "inotify=$max_inst error=EMFILE"
+out=$(t_ssh "$b" -- './kprobe inotify 0')
+expect_eq "meanwhile another tenant gets all of its own" "$out" "inotify=$max_inst error=EMFILE"
+expect_eq "meanwhile host root gets as many as before" "$("$NSISO_KPROBE" inotify 0)" "$root_before"
+expect_match "host root's count is not zero" "$root_before" '^inotify=[1-9][0-9]* error=EMFILE$'
+kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
+uid_d=$(id -u "$d"); sub_d=$(awk -F: -v u="$d" '$1 == u {print $2}' /etc/subuid)
+init_d=""
+t_ssh_bg "$d" -- 'sleep 20'; hold=$T_BG
+for i in $(seq 1 100); do
+	for p in $(pgrep -x nsiso-init); do grep -Eq "^ *$uid_d +$uid_d +1$" "/proc/$p/uid_map" 2>/dev/null && init_d=$p; done
+	[ -n "$init_d" ] && break; sleep 0.1
+done
+expect_eq "the container's user namespace is owned by container root's host uid ($sub_d), not root" \
+	"$("$NSISO_KPROBE" owner "/proc/$init_d/ns/user")" "owner=$sub_d"
+kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
+
 # ---- built-in limits ----------------------------------------------------
 out=$("$NSISO_PREFIX/sbin/nsiso" explain "$d" --config "$pol")
 expect_match "explain: pids_max is 4096 by default" "$out" "pids_max += 4096 +# built-in"

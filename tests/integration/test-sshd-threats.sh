@@ -4,7 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 t_init
 host_name=$(hostname)
-pol=$(t_policy threats.conf '[default]')
+# Nested root allowed: what must hold even for a tenant who has it.
+pol=$(t_policy threats.conf '[default]
+nested_userns = yes')
 t_sshd "config=$pol" || exit 1
 a=nstha$$; b=nsthb$$
 t_user "$a" && t_user "$b" || exit 1

@@ -9,15 +9,21 @@
  *   linux32    personality(PER_LINUX32), then back to PER_LINUX
  *   handle     name_to_handle_at(".")
  * Each runs in a child of its own, so one success changes nothing for the
- * next. */
+ * next.
+ * kprobe inotify SECONDS: open inotify instances until the kernel refuses,
+ * print "inotify=COUNT error=NAME", hold them for SECONDS.
+ * kprobe owner NSFILE: "owner=UID" of a user namespace (NS_GET_OWNER_UID). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -52,8 +58,31 @@ static const struct {
 	{ "query", t_query },   { "linux32", t_linux32 },       { "handle", t_handle },
 };
 
-int main(void)
+static int hold_inotify(int seconds)
 {
+	int n = 0;
+	while (n < 100000 && inotify_init1(IN_CLOEXEC) >= 0)
+		n++;
+	printf("inotify=%d error=%s\n", n, strerrorname_np(errno));
+	fflush(stdout);
+	sleep((unsigned)seconds);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "inotify") == 0)
+		return hold_inotify(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "owner") == 0) {
+		uid_t uid;
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, NS_GET_OWNER_UID, &uid) < 0) {
+			printf("owner=%s\n", strerrorname_np(errno));
+			return 1;
+		}
+		printf("owner=%u\n", (unsigned)uid);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		int p[2];
 		if (pipe(p) < 0)

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "nstable.h"
@@ -216,12 +217,37 @@ int main(void)
 	/* cgroup limit keys. */
 	policy_init_builtin(&pol);
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "builtin resolves");
-	TAP_EQ_STR(val(KEY_MEMORY_MAX), "max", "builtin: memory_max max");
-	TAP_EQ_STR(val(KEY_PIDS_MAX), "max", "builtin: pids_max max");
+	struct sysinfo si;
+	TAP_EQ_INT(sysinfo(&si), 0, "sysinfo");
+	uint64_t half = (uint64_t)si.totalram * si.mem_unit / 100 * 50;
+	TAP_EQ_INT(st.cg.memory_max, half, "builtin: memory_max is half of the host's memory");
+	TAP_EQ_STR(val(KEY_PIDS_MAX), "4096", "builtin: pids_max 4096");
+	TAP_EQ_STR(val(KEY_NESTED_USERNS), "no", "builtin: nested_userns no");
+	TAP_EQ_STR(val(KEY_TMP_SIZE), "10%", "builtin: tmp_size 10%%");
+	TAP_EQ_STR(val(KEY_SHM_SIZE), "10%", "builtin: shm_size 10%%");
 	TAP_EQ_STR(val(KEY_CPU_WEIGHT), "100", "builtin: cpu_weight 100");
 	TAP_EQ_STR(val(KEY_CPU_MAX), "max", "builtin: cpu_max max");
 	TAP_EQ_STR(val(KEY_IO_WEIGHT), "unset", "builtin: io_weight unset");
-	TAP_EQ_INT(cg_limits_controllers(&st.cg), 0, "builtin: no controller needed");
+	TAP_EQ_INT(cg_limits_controllers(&st.cg), CG_MEMORY | CG_PIDS, "builtin: the memory and pids controllers");
+	TAP_EQ_INT(load1("[default]\nmemory_max = max\npids_max = max\n"), 0, "max lifts the built-in limits");
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
+	TAP_EQ_INT(cg_limits_controllers(&st.cg), 0, "with max: no controller needed");
+	TAP_EQ_INT(load1("[default]\nmemory_max = 25%\n"), 0, "memory_max as a share of memory");
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
+	TAP_EQ_INT(st.cg.memory_max, (uint64_t)si.totalram * si.mem_unit / 100 * 25, "memory_max 25%%");
+	TAP_EQ_INT(load1("[default]\nmemory_max = 0%\n"), -EINVAL, "memory_max 0%% rejected");
+	TAP_EQ_INT(load1("[default]\nmemory_max = 101%\n"), -EINVAL, "memory_max 101%% rejected");
+	TAP_EQ_INT(load1("[default]\nnested_userns = yes\ntmp_size = 2G\nshm_size = 64M\n"), 0, "new keys parse");
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
+	TAP_EQ_STR(val(KEY_NESTED_USERNS), "yes", "nested_userns yes");
+	TAP_EQ_STR(val(KEY_TMP_SIZE), "2G", "tmp_size 2G");
+	TAP_EQ_STR(val(KEY_SHM_SIZE), "64M", "shm_size 64M");
+	TAP_EQ_INT(load1("[default]\ntmp_size = max\nshm_size = 5%\n"), 0, "tmp_size max, shm_size 5%%");
+	TAP_EQ_INT(load1("[default]\nnested_userns = maybe\n"), -EINVAL, "nested_userns maybe rejected");
+	TAP_EQ_INT(load1("[default]\ntmp_size = 100k\n"), -EINVAL, "tmp_size below 1M rejected");
+	TAP_EQ_INT(load1("[default]\nshm_size = 1T\n"), -EINVAL, "shm_size with T rejected");
+	TAP_EQ_INT(load1("[default]\ntmp_size = 10%x\n"), -EINVAL, "tmp_size 10%%x rejected");
+	TAP_EQ_INT(load1("[default]\ntmp_size = size=1G,mode=777\n"), -EINVAL, "tmp_size cannot inject options");
 	TAP_EQ_INT(load1("[default]\nmemory_max = 512M\nmemory_high = 1536k\npids_max = 200\ncpu_weight = 50\n"
 			 "cpu_max = 150%\nio_weight = 300\n[group lab]\nmemory_max = 2G\ncpu_max = 20000 50000\n"
 			 "[user h]\npids_max = max\n"),
