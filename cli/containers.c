@@ -160,7 +160,9 @@ int cmd_list(bool json)
 			printf(",\"age_s\":%" PRId64 "}", now - st.started);
 		} else {
 			snprintf(pb, sizeof(pb), pids == CG_UNLIMITED ? "-" : "%" PRIu64, pids);
-			printf("%-16s %7u %8u %8u%s %-10s %-16s %8s %5s %8s\n", st.user, st.uid, st.init_pid, st.n_sessions,
+			char uv[LOG_VALUE_MAX];
+			printf("%-16s %7u %8u %8u%s %-10s %-16s %8s %5s %8s\n", log_value(uv, sizeof(uv), st.user), st.uid,
+			       st.init_pid, st.n_sessions,
 			       st.stopping ? "!" : " ", st.network, st.address[0] ? st.address : "-",
 			       human_bytes(mem, mb, sizeof(mb)), pb, human_age(now - st.started, ab, sizeof(ab)));
 		}
@@ -314,8 +316,11 @@ int cmd_show(const char *user, bool json)
 		return 0;
 	}
 
-	printf("user %s (uid %u): container up for %s%s\n", st.user, st.uid, human_age(now - st.started, b1, sizeof(b1)),
-	       st.stopping ? ", being stopped" : "");
+	/* (names from NSS are printed escaped: nothing reaches the admin's
+	 * terminal as a control sequence) */
+	char uv[LOG_VALUE_MAX];
+	printf("user %s (uid %u): container up for %s%s\n", log_value(uv, sizeof(uv), st.user), st.uid,
+	       human_age(now - st.started, b1, sizeof(b1)), st.stopping ? ", being stopped" : "");
 	printf("init pid %u, supervisor pid %u, hostname %s\n", st.init_pid, st.supervisor_pid,
 	       st.hostname[0] ? st.hostname : "(the host's)");
 	printf("namespaces:\n");

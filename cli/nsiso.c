@@ -150,6 +150,11 @@ static int explain(const char *user, const char *config, int json)
 		return 1;
 	}
 	r = policy_resolve(&pol, &w.who, &s, err, sizeof(err));
+	if (r == 0 && w.error < 0) {
+		snprintf(err, sizeof(err), "the groups of %s cannot be resolved through NSS (%s)", user,
+			 strerror(-w.error));
+		r = w.error;
+	}
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err);
 		fprintf(stderr, "nsiso: %s's sessions are refused\n", user);

@@ -67,11 +67,16 @@ int resolve_for(const struct policy *p, const char *user, bool global_only, stru
 		snprintf(err, err_size, "user %s cannot be resolved through NSS", user);
 		return r;
 	}
-	if (global_only) {
+	if (global_only)
 		policy_resolve_global(p, &w.who, s);
-		return 0;
+	else
+		r = policy_resolve(p, &w.who, s, err, err_size);
+	if (r == 0 && w.error < 0) {
+		snprintf(err, err_size, "the groups of %s cannot be resolved through NSS (%s)", user,
+			 strerrorname_np(-w.error) ? strerrorname_np(-w.error) : "?");
+		return w.error;
 	}
-	return policy_resolve(p, &w.who, s, err, err_size);
+	return r;
 }
 
 static int helper_open(const char *user, const char *config, const struct session_origin *origin,

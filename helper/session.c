@@ -310,8 +310,9 @@ static void supervisor_accept(struct supervisor *sv)
 		if (c >= 0)
 			(void)close(c);
 		sv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		char uv[LOG_VALUE_MAX];
 		syslog(LOG_WARNING, "session refused user=%s uid=%u error=EMFILE detail=\"the supervisor is at its fd limit\"",
-		       sv->u->name, (unsigned)sv->u->uid);
+		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid);
 		return;
 	}
 	if (conn < 0)
@@ -507,11 +508,13 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	close_fd(&sv->retire_lock);
 	/* Groups a crashed supervisor left behind. */
 	(void)cg_sweep(&sv->cg_layout, sweep_may_remove, sv);
+	char uv[LOG_VALUE_MAX], ue[LOG_VALUE_MAX];
 	if (cg_left < 0)
 		syslog(LOG_WARNING, "container cgroups left user=%s uid=%u error=%s detail=\"processes still in %s/%s\"",
-		       sv->u->name, (unsigned)sv->u->uid, strerrorname_np(-cg_left), CG_DIR, sv->u->name);
+		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, strerrorname_np(-cg_left), CG_DIR,
+		       log_escape(ue, sizeof(ue), sv->u->name));
 	syslog(LOG_INFO, "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
-	       sv->u->name, (unsigned)sv->u->uid, (int)sv->c.init_pid, (double)(now_ms() - sv->started) / 1000.0,
+	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)sv->c.init_pid, (double)(now_ms() - sv->started) / 1000.0,
 	       sv->attached, sv->stopping ? "stopped" : init_died ? "init-died" : sv->armed ? "last-session-ended" : "no-first-session");
 	_exit(0);
 }
@@ -727,14 +730,15 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	}
 	(void)!write(ready, &rep, sizeof(rep));
 	(void)close(ready);
-	char words[64], addr[16] = "-";
+	char words[64], addr[16] = "-", uv[LOG_VALUE_MAX], ue[LOG_VALUE_MAX];
 	if (sv.net.addr)
 		(void)policy_ipv4_text(sv.net.addr, addr, sizeof(addr));
 	syslog(LOG_INFO,
 	       "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s address=%s",
-	       u->name, (unsigned)u->uid, (int)sv.c.init_pid, ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)),
-	       (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-", sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "",
-	       sv.cg.n ? u->name : "", network_word(&sv), addr);
+	       log_value(uv, sizeof(uv), u->name), (unsigned)u->uid, (int)sv.c.init_pid,
+	       ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)), (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-",
+	       sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "", sv.cg.n ? log_escape(ue, sizeof(ue), u->name) : "",
+	       network_word(&sv), addr);
 	supervisor_loop(&sv);
 }
 

@@ -736,6 +736,7 @@ struct scanned {
 	size_t n;
 	struct {
 		char name[POLICY_NAME_MAX + 16];
+		char orig[POLICY_NAME_MAX + 16]; /* as written: user and group names keep their case */
 		int line;
 	} sec[SCAN_SECTIONS_MAX];
 };
@@ -770,6 +771,8 @@ static void scan_sections(const char *text, size_t len, struct scanned *s, const
 						add_error(e, -EINVAL, "%s:%d: section [%s] appears twice (first at line %d)", file,
 							  line, name, s->sec[k].line);
 				strcpy(s->sec[s->n].name, name);
+				memcpy(s->sec[s->n].orig, text + na, nb - na);
+				s->sec[s->n].orig[nb - na] = '\0';
 				s->sec[s->n].line = line;
 				s->n++;
 			}
@@ -784,6 +787,15 @@ static int section_line(const struct scanned *s, const char *name)
 		if (strcmp(s->sec[k].name, name) == 0)
 			return s->sec[k].line;
 	return 0;
+}
+
+/* The section as written in the file (iniparser lower-cases it), or NULL. */
+static const char *section_orig(const struct scanned *s, const char *name)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (strcmp(s->sec[k].name, name) == 0)
+			return s->sec[k].orig;
+	return NULL;
 }
 
 /* "default", "global", "user NAME", "group NAME". */
@@ -958,6 +970,12 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 		enum rule_kind kind = RULE_DEFAULT;
 		const char *who;
 		int r = section_kind(section, &global, &kind, &who);
+		/* [user Bob] names Bob, not bob: the name as written (the two
+		 * spellings in one file are the same section to iniparser, which
+		 * scan_sections() reports as a section written twice). */
+		const char *orig = r == 0 && !global && kind != RULE_DEFAULT ? section_orig(&scan, section) : NULL;
+		if (orig && strlen(orig) == strlen(section))
+			who = orig + (who - section);
 		if (r == -ENOENT) {
 			if (!colon)
 				add_error(e, -EINVAL, "%s:%d: unknown section [%.64s] (known: [global] [default] [group NAME] [user NAME])",

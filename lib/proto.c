@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -91,4 +94,66 @@ void origin_copy(char *dst, size_t size, const char *src)
 		dst[n] = c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '\'' ? (char)c : '?';
 	}
 	dst[n] = '\0';
+}
+
+static bool log_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("._@:/+-", c);
+}
+
+/* Append the escaped form of s to buf[*used..], leaving room for what the
+ * caller still writes (reserve bytes). */
+static void log_append_escaped(char *buf, size_t size, size_t *used, size_t reserve, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char e[5];
+		if (c == '"' || c == '\\')
+			snprintf(e, sizeof(e), "\\%c", c);
+		else if (c == '\t')
+			snprintf(e, sizeof(e), "\\t");
+		else if (c == '\n')
+			snprintf(e, sizeof(e), "\\n");
+		else if (c == '\r')
+			snprintf(e, sizeof(e), "\\r");
+		else if (c < 0x20 || c >= 0x7f)
+			snprintf(e, sizeof(e), "\\x%02x", c);
+		else
+			snprintf(e, sizeof(e), "%c", c);
+		size_t n = strlen(e);
+		if (*used + n + reserve >= size)
+			break;
+		memcpy(buf + *used, e, n);
+		*used += n;
+	}
+	buf[*used] = '\0';
+}
+
+const char *log_escape(char *buf, size_t size, const char *s)
+{
+	size_t used = 0;
+	if (size == 0)
+		return "";
+	buf[0] = '\0';
+	log_append_escaped(buf, size, &used, 0, s);
+	return buf;
+}
+
+const char *log_value(char *buf, size_t size, const char *s)
+{
+	size_t used = 0;
+	bool plain = s && *s;
+	for (const char *p = s; plain && *p; p++)
+		plain = log_plain((unsigned char)*p);
+	if (size < 3)
+		return "";
+	if (plain && strlen(s) < size) {
+		strcpy(buf, s);
+		return buf;
+	}
+	buf[used++] = '"';
+	log_append_escaped(buf, size, &used, 1, s);
+	buf[used++] = '"';
+	buf[used] = '\0';
+	return buf;
 }

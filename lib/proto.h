@@ -120,6 +120,16 @@ struct attach_request {
  * (they would break key=value log lines): others become '?'. */
 void origin_copy(char *dst, size_t size, const char *src);
 
+/* A value for a log line or for nsiso's output: as it is when it is made of
+ * A-Z a-z 0-9 . _ @ : / + - only, else in double quotes with \" \\ \t \n \r
+ * and \xNN for every other byte outside printable ASCII, so that a user
+ * named `x y=1` or one with an ESC cannot forge fields or terminal output.
+ * Cut to fit size. Returns buf. */
+#define LOG_VALUE_MAX 256
+const char *log_value(char *buf, size_t size, const char *s);
+/* The escapes alone, for text inside detail="...". */
+const char *log_escape(char *buf, size_t size, const char *s);
+
 #define STATUS_SESSIONS_MAX 64
 
 /* supervisor -> nsiso, for OP_STATUS. */

@@ -16,12 +16,16 @@ static bool nss_in_group(const char *name, void *ctx)
 	char buf[16384];
 	if (w->n_gids < 0) {
 		w->n_gids = WHO_GROUPS_MAX;
-		/* On failure, membership of nothing: a group section does not apply
-		 * and an @group exemption does not exempt (fail closed). */
-		if (getgrouplist(w->user, w->gid, w->gids, &w->n_gids) < 0)
+		if (getgrouplist(w->user, w->gid, w->gids, &w->n_gids) < 0) {
 			w->n_gids = 0;
+			w->error = -E2BIG;
+		}
 	}
-	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
+	int r = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+	/* 0, ENOENT, ESRCH, EBADF and EPERM mean "no such group" (getgrnam(3)). */
+	if (r != 0 && r != ENOENT && r != ESRCH && r != EBADF && r != EPERM && !w->error)
+		w->error = -r;
+	if (r != 0 || !res)
 		return false;
 	for (int i = 0; i < w->n_gids; i++)
 		if (w->gids[i] == gr.gr_gid)

@@ -19,9 +19,13 @@ struct nss_who {
 	gid_t gid;
 	int n_gids; /* -1 until read */
 	gid_t gids[WHO_GROUPS_MAX];
+	int error; /* a membership lookup failed (not "not a member"): -errno */
 };
 
 /* 0, -ENOENT for no such user, or -errno. With full false, only the user
  * and uid (enough for policy_resolve_global()); the group list is read only
- * when a membership is first asked either way. */
+ * when a membership is first asked either way. A membership question that
+ * NSS could not answer (getgrouplist() failed, a group lookup errored)
+ * answers "no" and sets error: the caller must then refuse, since "no"
+ * would skip a restrictive [group] section (fail closed). */
 int nss_who_fill(struct nss_who *w, const char *user, bool full);

@@ -63,9 +63,10 @@ static int parse_args(pam_handle_t *pamh, const char *user, int argc, const char
 		else if (strcmp(argv[i], "debug") == 0)
 			a->debug = true;
 		else {
+			char uv[LOG_VALUE_MAX], av[LOG_VALUE_MAX];
 			pam_syslog(pamh, LOG_ERR,
 				   "refused: user=%s step=args error=EINVAL errno=22 detail=\"unknown or invalid module argument '%s'\"",
-				   user, argv[i]);
+				   log_value(uv, sizeof(uv), user), log_escape(av, sizeof(av), argv[i]));
 			return -EINVAL;
 		}
 	}
@@ -87,9 +88,11 @@ static int pam_code(int error)
 
 static void refuse_log(pam_handle_t *pamh, const char *user, enum nsiso_step step, int error, const char *detail)
 {
-	pam_syslog(pamh, LOG_ERR, "refused: user=%s step=%s error=%s errno=%d detail=\"%s\"", user,
-		   nsiso_step_name(step), strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
-		   detail && detail[0] ? detail : strerror(-error));
+	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
+	pam_syslog(pamh, LOG_ERR, "refused: user=%s step=%s error=%s errno=%d detail=\"%s\"",
+		   log_value(uv, sizeof(uv), user), nsiso_step_name(step),
+		   strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
+		   log_escape(dv, sizeof(dv), detail && detail[0] ? detail : strerror(-error)));
 }
 
 /* A failed isolation: refused, or with on_error = allow let in on the host
@@ -101,10 +104,12 @@ static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, enu
 		refuse_log(pamh, user, step, error, detail);
 		return pam_code(error);
 	}
+	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
 	pam_syslog(pamh, LOG_WARNING,
 		   "UNISOLATED: user=%s step=%s error=%s errno=%d on_error=allow detail=\"%s\": the session runs on the host",
-		   user, nsiso_step_name(step), strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
-		   detail && detail[0] ? detail : strerror(-error));
+		   log_value(uv, sizeof(uv), user), nsiso_step_name(step),
+		   strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
+		   log_escape(dv, sizeof(dv), detail && detail[0] ? detail : strerror(-error)));
 	return PAM_SUCCESS;
 }
 
@@ -233,8 +238,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	 * and a service's own): this handle's process already joined. */
 	const void *joined = NULL;
 	if (pam_get_data(pamh, "pam_nsiso_joined", &joined) == PAM_SUCCESS && joined) {
+		char uv[LOG_VALUE_MAX];
 		pam_syslog(pamh, LOG_INFO, "session user=%s already in its container (pam_nsiso is in this stack twice)",
-			   user);
+			   log_value(uv, sizeof(uv), user));
 		return PAM_SUCCESS;
 	}
 
@@ -245,7 +251,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	if (pw->pw_uid == 0) {
 		/* keep-id would map host uid 0: root is never put in a container. */
-		pam_syslog(pamh, LOG_INFO, "session user=%s uid=0 container=none exempt=\"uid 0\"", user);
+		char uv[LOG_VALUE_MAX];
+		pam_syslog(pamh, LOG_INFO, "session user=%s uid=0 container=none exempt=\"uid 0\"",
+			   log_value(uv, sizeof(uv), user));
 		return PAM_SUCCESS;
 	}
 
@@ -287,8 +295,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (r < 0)
 		return refuse_or_allow(pamh, user, allow, rep.step, r, rep.detail);
 	if (rep.flags & REPLY_EXEMPT) {
-		pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=none exempt=\"%s\"", user, rep.uid,
-			   rep.detail);
+		char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
+		pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=none exempt=\"%s\"",
+			   log_value(uv, sizeof(uv), user), rep.uid, log_escape(dv, sizeof(dv), rep.detail));
 		return PAM_SUCCESS;
 	}
 
@@ -320,7 +329,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 	/* (a static string: nothing to free, and fork copies see it too) */
 	(void)pam_set_data(pamh, "pam_nsiso_joined", (void *)"yes", NULL);
-	char words[64], cgroup[NSISO_USER_MAX + 8] = "-", network[34], address[16] = "-";
+	char words[64], cgroup[NSISO_USER_MAX + 8] = "-", network[34], address[16] = "-", uv[LOG_VALUE_MAX];
 	rep.network[sizeof(rep.network) - 1] = '\0';
 	origin_copy(network, sizeof(network), rep.network[0] ? rep.network : "-");
 	if (rep.net_addr)
@@ -333,7 +342,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	pam_syslog(pamh, LOG_INFO,
 		   "session user=%s uid=%u service=%s tty=%s rhost=%s container=%s init_pid=%u namespaces=\"%s\" "
 		   "userns=%llu cgroup=%s network=%s address=%s",
-		   user, rep.uid, origin.service, origin.tty, origin.rhost, (rep.flags & REPLY_CREATED) ? "created" : "joined",
+		   log_value(uv, sizeof(uv), user), rep.uid, origin.service, origin.tty, origin.rhost,
+		   (rep.flags & REPLY_CREATED) ? "created" : "joined",
 		   rep.init_pid, ns_mask_to_words(rep.ns_mask, words, sizeof(words)),
 		   (unsigned long long)rep.ns_ino[NS_USER], cgroup, network, address);
 	return PAM_SUCCESS;
@@ -354,6 +364,8 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 		service = "?";
 	char svc[32];
 	origin_copy(svc, sizeof(svc), service);
-	pam_syslog(pamh, LOG_INFO, "session closed user=%s service=%s pid=%d", user, svc, (int)getpid());
+	char uv[LOG_VALUE_MAX];
+	pam_syslog(pamh, LOG_INFO, "session closed user=%s service=%s pid=%d", log_value(uv, sizeof(uv), user), svc,
+		   (int)getpid());
 	return PAM_SUCCESS;
 }

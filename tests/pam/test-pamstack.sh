@@ -93,6 +93,22 @@ expect_eq "unknown module argument refuses" "$refused_arg" "open_session: PAM_SE
 
 refused "user without subordinate ids" good "$nosub" "user=$nosub step=idmap error=ERANGE"
 
+# Log lines quote and escape what comes from outside: a PAM_USER with a
+# space, an equals sign, a tab, a quote and an ESC forges no field.
+weird=$(printf 'x y=1\t"\033[31m')
+: > "$T_DIR/syslog.before"; cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+# (pamtester, since pamdrive wants a user that exists)
+wsvc="nsiso-test-weird-$$"
+printf 'session required %s config=%s\n' "$NSISO_MODULE" "$good" > "/etc/pam.d/$wsvc"
+T_PAMFILES+=("/etc/pam.d/$wsvc")
+out=$(pamtester "$wsvc" "$weird" open_session 2>&1)
+expect_eq "a user that does not exist is refused" "$out" "pamtester: Cannot make/remove an entry for the specified session"
+sleep 0.1
+line=$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep 'pam_nsiso' | grep refused)
+expect_eq "the refusal line quotes and escapes the user name" "${line#*refused: }" \
+	'user="x y=1\t\"\x1b[31m" step=user error=ENOENT errno=2 detail="no such user"'
+expect_nomatch "no raw ESC reaches the log" "$line" "$(printf '\033')"
+
 # 3. A multithreaded caller is refused and left unchanged (THREATS 33).
 out=$(drive --thread "$conf" good "$u" -- true 2>"$T_DIR/err")
 expect_eq "threaded caller refused" "$out" "open_session: PAM_SESSION_ERR"

@@ -214,6 +214,28 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = -1\n"), -EINVAL, "negative rlimit rejected");
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 99999999999999999999999\n"), -ERANGE, "overflowing rlimit rejected");
 
+	/* Names with capitals (directory users and groups): exact, never
+	 * another user's. */
+	TAP_EQ_INT(load1("[user Bob]\nlinger = 5\n[group Staff]\nhome = read-only\n"), 0, "[user Bob] loads: %s", err);
+	TAP_EQ_INT(resolve("Bob", 7, ""), 0, "resolves for Bob");
+	TAP_EQ_STR(val(KEY_LINGER), "5", "[user Bob] applies to Bob");
+	TAP_EQ_INT(resolve("bob", 8, "bob:Staff"), 0, "resolves for bob");
+	TAP_EQ_STR(val(KEY_LINGER), "no", "[user Bob] does not apply to bob");
+	TAP_EQ_STR(val(KEY_HOME), "read-only", "[group Staff] applies to a member of Staff");
+	TAP_EQ_INT(resolve("carol", 9, "carol:staff"), 0, "resolves for carol");
+	TAP_EQ_STR(val(KEY_HOME), "shared", "[group Staff] does not apply to a member of staff");
+	TAP_EQ_INT(load1("[user Bob]\nlinger = 5\n[user bob]\nlinger = 6\n"), -EINVAL,
+		   "[user Bob] and [user bob] in one file: an error, never a silent merge");
+	TAP_OK(contains(err, "appears twice"), "the error says the section appears twice: %s", err);
+	{
+		const char *cased[] = { "[user Bob]\nlinger = 5\n", "[user bob]\nlinger = 6\n", NULL };
+		TAP_EQ_INT(load(cased), 0, "[user Bob] and [user bob] in two files load");
+		TAP_EQ_INT(resolve("bob", 8, ""), 0, "resolves for bob");
+		TAP_EQ_STR(val(KEY_LINGER), "6", "bob gets [user bob]");
+		TAP_EQ_INT(resolve("Bob", 7, ""), 0, "resolves for Bob");
+		TAP_EQ_STR(val(KEY_LINGER), "5", "Bob gets [user Bob]");
+	}
+
 	/* cgroup limit keys. */
 	policy_init_builtin(&pol);
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "builtin resolves");
