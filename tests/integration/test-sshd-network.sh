@@ -14,6 +14,10 @@ command -v nft >/dev/null && command -v nc >/dev/null || t_skip_or_fail "nft and
 tag=$(( $$ % 10000 ))
 br_lab=nstl$tag; br_oth=nsto$tag; br_iso=nsti$tag
 up_ns=nsiso-up-$$; up_h=nsup$tag
+# Two more hosts of the host's "other" networks, to check what nsiso makes
+# the host forward: X (198.18.7.2, a public-looking address) and Y
+# (172.31.254.6, a private one), each in a namespace of this test.
+x_ns=nsiso-x-$$; y_ns=nsiso-y-$$; x_h=nsx$tag; y_h=nsy$tag
 fwd_before=$(cat /proc/sys/net/ipv4/ip_forward)
 port_ok=$((41000 + RANDOM % 1000)); port_no=$((42000 + RANDOM % 1000)); port_peer=$((43000 + RANDOM % 1000))
 up_port=$((44000 + RANDOM % 1000))
@@ -51,6 +55,8 @@ pol=$(write_policy no)
 net_cleanup() {
 	[ -n "${LISTENERS:-}" ] && kill $LISTENERS 2>/dev/null
 	ip netns del "$up_ns" 2>/dev/null
+	ip netns del "$x_ns" 2>/dev/null; ip netns del "$y_ns" 2>/dev/null
+	ip link del "$x_h" 2>/dev/null; ip link del "$y_h" 2>/dev/null
 	# (ip netns makes /run/netns a mount point of itself)
 	if [ -n "${made_netns_dir:-}" ]; then umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null; fi
 	ip link del "$up_h" 2>/dev/null
@@ -71,6 +77,21 @@ ip link add "$up_h" type veth peer name up0 netns "$up_ns"
 ip addr add 198.51.100.1/24 dev "$up_h"; ip link set "$up_h" up
 ip -n "$up_ns" addr add 198.51.100.2/24 dev up0; ip -n "$up_ns" link set up0 up; ip -n "$up_ns" link set lo up
 ip netns exec "$up_ns" nc -lk 198.51.100.2 "$up_port" >/dev/null 2>&1 & LISTENERS="$!"
+# The cloud metadata address, on the upstream host too: reachable from the
+# host, never from a container.
+ip -n "$up_ns" addr add 169.254.169.254/32 dev up0
+ip route add 169.254.169.254/32 via 198.51.100.2 dev "$up_h"
+ip netns exec "$up_ns" nc -lk 169.254.169.254 80 >/dev/null 2>&1 & LISTENERS="$LISTENERS $!"
+for n in x y; do
+	ns=$x_ns; hv=$x_h; gw=198.18.7.1; me=198.18.7.2
+	[ $n = y ] && { ns=$y_ns; hv=$y_h; gw=172.31.254.5; me=172.31.254.6; }
+	ip netns add "$ns"
+	ip link add "$hv" type veth peer name eth0 netns "$ns"
+	ip addr add "$gw/30" dev "$hv"; ip link set "$hv" up
+	ip -n "$ns" addr add "$me/30" dev eth0; ip -n "$ns" link set eth0 up; ip -n "$ns" link set lo up
+	ip -n "$ns" route add default via "$gw"
+	ip netns exec "$ns" nc -lk "$me" "$up_port" >/dev/null 2>&1 & LISTENERS="$LISTENERS $!"
+done
 # Host listeners: one on the lab bridge's address (allowed port), one on
 # every address (a port not in host_access).
 nc -lk 0.0.0.0 "$port_no" >/dev/null 2>&1 & LISTENERS="$LISTENERS $!"
@@ -151,6 +172,34 @@ nsenter --net="/proc/$init_a/ns/net" ip addr del 10.99.0.5/32 dev eth0
 # NAT: lab reaches the upstream host, other does not.
 expect_eq "a (nat = yes) reaches the upstream host" "$(can "$a" "nc -z -w3 198.51.100.2 $up_port")" yes
 expect_eq "c (nat = no) does not" "$(can "$c" "nc -z -w3 198.51.100.2 $up_port")" no
+
+# THREATS 49: a NAT network made nsiso turn ip_forward on; the host still
+# forwards nothing between its other interfaces, and no container reaches
+# link-local metadata.
+if [ "$fwd_before" = 0 ]; then
+	expect_eq "nsiso turned ip_forward on for the NAT network" "$(cat /proc/sys/net/ipv4/ip_forward)" 1
+	expect_eq "X reaches its own gateway on the host" \
+		"$(ip netns exec "$x_ns" ping -c1 -W2 198.18.7.1 >/dev/null 2>&1 && echo yes || echo no)" yes
+	expect_eq "X does not get forwarded to Y through the host" \
+		"$(ip netns exec "$x_ns" nc -z -w2 172.31.254.6 "$up_port" >/dev/null 2>&1 && echo yes || echo no)" no
+	nft insert rule inet nsiso forward iifname "$x_h" accept comment nsiso-test
+	nft insert rule inet nsiso forward iifname "$y_h" accept comment nsiso-test
+	expect_eq "(control: with a rule that accepts X's traffic, X reaches Y: the drop is what stops it)" \
+		"$(ip netns exec "$x_ns" nc -z -w2 172.31.254.6 "$up_port" >/dev/null 2>&1 && echo yes || echo no)" yes
+	for hd in $(nft -a list chain inet nsiso forward | sed -n 's/.*comment "nsiso-test" # handle \([0-9]*\)$/\1/p'); do
+		nft delete rule inet nsiso forward handle "$hd"
+	done
+	expect_eq "(the control rules are gone)" "$(nft list chain inet nsiso forward | grep -c nsiso-test)" 0
+else
+	not_ok "ip_forward was already on before the test: the forwarding checks need it off"
+fi
+expect_eq "the host reaches 169.254.169.254 (the route works)" \
+	"$(nc -z -w2 169.254.169.254 80 >/dev/null 2>&1 && echo yes || echo no)" yes
+expect_eq "a (nat = yes) cannot reach 169.254.169.254" "$(can "$a" "nc -z -w3 169.254.169.254 80")" no
+expect_eq "a (nat = yes) reaches X, a public-looking address of another host network" \
+	"$(can "$a" "nc -z -w2 198.18.7.2 $up_port")" yes
+expect_eq "a cannot reach Y, a private address (172.16/12) of another host network (private_ranges = no)" \
+	"$(can "$a" "nc -z -w2 172.31.254.6 $up_port")" no
 
 # isolate = yes: the gateway yes, each other no.
 expect_eq "e (isolated) pings its gateway" "$(can "$e" "ping -c1 -W2 10.233.0.1")" yes
