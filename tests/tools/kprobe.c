@@ -12,7 +12,9 @@
  * next.
  * kprobe inotify SECONDS: open inotify instances until the kernel refuses,
  * print "inotify=COUNT error=NAME", hold them for SECONDS.
- * kprobe owner NSFILE: "owner=UID" of a user namespace (NS_GET_OWNER_UID). */
+ * kprobe owner NSFILE: "owner=UID" of a user namespace (NS_GET_OWNER_UID).
+ * kprobe flap FILE SECONDS: create FILE (a one-line policy drop-in) and
+ *   remove it again, as fast as possible, for SECONDS. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include <sys/personality.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int t_userns(void) { return unshare(CLONE_NEWUSER); }
@@ -73,6 +76,18 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "inotify") == 0)
 		return hold_inotify(atoi(argv[2]));
+	if (argc == 4 && strcmp(argv[1], "flap") == 0) {
+		time_t end = time(NULL) + atoi(argv[3]);
+		while (time(NULL) < end) {
+			int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd >= 0) {
+				(void)!write(fd, "[default]\n", 10);
+				(void)close(fd);
+			}
+			(void)unlink(argv[2]);
+		}
+		return 0;
+	}
 	if (argc == 3 && strcmp(argv[1], "owner") == 0) {
 		uid_t uid;
 		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);

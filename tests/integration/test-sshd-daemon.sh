@@ -1,0 +1,114 @@
+#!/bin/bash
+# The supervisor is a daemon: it keeps nothing of the login that started
+# it (docs/THREATS.md 47), and a live one is never replaced by a login
+# (THREATS 42):
+#  1. a first login through su from a caller with RLIMIT_FSIZE 100, SIGALRM
+#     and SIGTERM ignored and nice 10: the supervisor's limits, signal
+#     dispositions, mask and nice are the defaults; the network's state file
+#     is whole and another tenant's filtering is unchanged;
+#  2. a caller whose hard RLIMIT_FSIZE cannot be raised (no
+#     CAP_SYS_RESOURCE): refused with the reason, or, where root can raise
+#     it, the supervisor's limit is the default again;
+#  3. logins in a loop while a drop-in appears and vanishes in a loop: one
+#     supervisor throughout, the same socket, every login in the one
+#     container or refused.
+. "$(dirname "$0")/lib.sh"
+t_init
+command -v nft >/dev/null || t_skip_or_fail "nft is needed"
+tag=$(( $$ % 10000 ))
+br=nstd$tag
+a=nsdma$$; b=nsdmb$$; c=nsdmc$$
+install -d -m 0755 "$T_DIR/etc/daemon.conf.d"
+pol=$(t_policy daemon.conf "[network lab]
+bridge = $br
+subnet = 10.236.0.0/24
+[default]
+network = lab")
+daemon_cleanup() {
+	[ -n "${FLAPPER:-}" ] && kill "$FLAPPER" 2>/dev/null && wait "$FLAPPER" 2>/dev/null
+	t_cleanup
+	ip link del "$br" 2>/dev/null
+	true
+}
+trap daemon_cleanup EXIT
+t_sshd "config=$pol" || exit 1
+for u in "$a" "$b" "$c"; do t_user "$u" || exit 1; done
+t_pam_extend su "config=$pol" || t_skip_or_fail "/etc/pam.d/su is missing"
+sup_of() { "$NSISO_PREFIX/sbin/nsiso" show "$1" 2>/dev/null | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p'; }
+
+# b's container holds network lab up; its rules and state are the reference.
+t_ssh_bg "$b" -- 'sleep 60'; hold_b=$T_BG
+for i in $(seq 1 100); do [ -n "$(sup_of "$b")" ] && break; sleep 0.1; done
+rules_before=$(nft list table inet nsiso)
+size_before=$(stat -c %s /run/nsiso/net/lab.state)
+expect_match "b's network state exists" "$size_before" '^[0-9]+$'
+
+# ---- 1. a hostile caller's process state ----------------------------------
+(trap '' ALRM TERM; exec nice -n 10 prlimit --fsize=100:unlimited -- su - "$a" -c 'sleep 30') >/dev/null 2>&1 &
+su_pid=$!
+for i in $(seq 1 100); do [ -n "$(sup_of "$a")" ] && break; sleep 0.1; done
+sup=$(sup_of "$a")
+expect_match "the first login through su made a's container" "$sup" '^[0-9]+$'
+expect_eq "the supervisor's RLIMIT_FSIZE is unlimited again" \
+	"$(awk '/^Max file size/ {print $4, $5}' "/proc/$sup/limits")" "unlimited unlimited"
+expect_eq "the supervisor ignores no signal" "$(awk '/^SigIgn:/ {print $2}' "/proc/$sup/status")" 0000000000000000
+expect_eq "the supervisor blocks no signal" "$(awk '/^SigBlk:/ {print $2}' "/proc/$sup/status")" 0000000000000000
+expect_eq "the supervisor's nice value is 0" "$(awk '{print $19}' "/proc/$sup/stat")" 0
+expect_eq "the supervisor's umask is 0077" "$(awk '/^Umask:/ {print $2}' "/proc/$sup/status")" 0077
+expect_eq "the network's state file is whole" "$(stat -c %s /run/nsiso/net/lab.state)" "$size_before"
+expect_eq "b's filtering is unchanged" "$(nft list table inet nsiso)" "$rules_before"
+expect_eq "no temporary state file is left" "$(ls /run/nsiso/net | grep -c '\.new\.')" 0
+kill "$su_pid" 2>/dev/null; wait "$su_pid" 2>/dev/null
+
+# ---- 2. a hard limit root cannot raise -------------------------------------
+for i in $(seq 1 100); do [ -z "$(sup_of "$a")" ] && break; sleep 0.1; done
+: > "$T_DIR/syslog.before"; cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+out=$(prlimit --fsize=100:100 -- su - "$a" -c 'echo in' 2>&1)
+bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+if (( (0x$bnd >> 24) & 1 )); then
+	expect_eq "with CAP_SYS_RESOURCE the login works" "$out" in
+else
+	expect_eq "without CAP_SYS_RESOURCE the login is refused" "$out" "su: cannot open session: Cannot make/remove an entry for the specified session"
+	sleep 0.2
+	expect_match "the log says which limit and why" \
+		"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep refused)" \
+		"user=$a step=state error=EPERM .*hard RLIMIT_fsize \(100\) is below what the supervisor needs"
+	expect_eq "and nothing of a's is left" "$(ls /run/nsiso/ | grep -c "^$(id -u "$a")\.")" 0
+fi
+
+# ---- 3. error answers are not "no container" ------------------------------
+uid_c=$(id -u "$c")
+t_ssh_bg "$c" -- 'sleep 120'; hold_c=$T_BG
+for i in $(seq 1 100); do pgrep -u "$c" -x sleep >/dev/null && break; sleep 0.1; done
+sock_ino=$(stat -c %i "/run/nsiso/$uid_c.sock")
+userns_c=$(readlink "/proc/$(pgrep -u "$c" -x sleep | head -n1)/ns/user")
+"$NSISO_KPROBE" flap "$T_DIR/etc/daemon.conf.d/flap.conf" 120 &
+FLAPPER=$!
+# Logins until a few met an error answer (a drop-in listed, then gone):
+# those must be refusals, never a second container.
+joined=0; refused=0; other=0; two=0; moved=0; n=0
+while [ "$n" -lt 300 ] && [ "$refused" -lt 3 ]; do
+	n=$((n + 1))
+	ns=$(t_ssh "$c" -- 'readlink /proc/self/ns/user' 2>/dev/null) && rc=0 || rc=$?
+	if [ "$rc" = 0 ] && [ "$ns" = "$userns_c" ]; then joined=$((joined + 1))
+	elif [ "$rc" != 0 ] && [ -z "$ns" ]; then refused=$((refused + 1))
+	else other=$((other + 1)); fi
+	[ "$(stat -c %i "/run/nsiso/$uid_c.sock" 2>/dev/null)" = "$sock_ino" ] || moved=$((moved + 1))
+	inits=0
+	for p in $(pgrep -x nsiso-init); do grep -Eq "^ *$uid_c +$uid_c +1$" "/proc/$p/uid_map" 2>/dev/null && inits=$((inits + 1)); done
+	[ "$inits" = 1 ] || two=$((two + 1))
+done
+kill "$FLAPPER"; wait "$FLAPPER" 2>/dev/null; FLAPPER=""
+expect_eq "every login joined the one container or was refused ($n)" "$((joined + refused)) other=$other" "$n other=0"
+expect_match "some logins met an error answer while the drop-in flapped (refused)" "$refused" '^[1-9][0-9]*$'
+expect_match "and others joined" "$joined" '^[1-9][0-9]*$'
+expect_eq "the container's socket was never replaced" "$moved" 0
+expect_eq "c had exactly one container (one init) after every login" "$two" 0
+expect_eq "c's first session is still in the same user namespace" \
+	"$(readlink "/proc/$(pgrep -u "$c" -x sleep | head -n1)/ns/user")" "$userns_c"
+echo "# while the drop-in flapped: $joined joined, $refused refused"
+
+kill "$hold_b" "$hold_c" 2>/dev/null; wait "$hold_b" "$hold_c" 2>/dev/null
+t_wait_no_containers 20
+expect_eq "no container is left" "$(t_user_supervisors)" 0
+t_finish
