@@ -457,12 +457,25 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 		return 125;
 	}
 
+	/* A terminal on any of 0-2: the tenant gets a pty of the container's
+	 * own, never the admin's terminal (see pty.c). */
+	bool use_pty = isatty(0) || isatty(1) || isatty(2);
+	int master = -1;
+	char slave[64];
+	if (use_pty && (r = pty_open(&master, slave, sizeof(slave))) < 0) {
+		fprintf(stderr, "nsiso: a terminal in %s's container: %s\n", user, strerror(-r));
+		return 125;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("nsiso: fork");
 		return 125;
 	}
 	if (pid == 0) {
+		if (use_pty && (r = pty_attach_child(slave)) < 0) {
+			fprintf(stderr, "nsiso: the container's terminal: %s\n", strerror(-r));
+			_exit(125);
+		}
 		if (!as_root && (setgroups((size_t)ngroups, groups) < 0 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0 ||
 				 setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) < 0)) {
 			perror("nsiso: becoming the user");
@@ -497,6 +510,8 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 	/* Like su: the terminal's job-control signals are the child's business. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
+	if (use_pty)
+		return pty_relay(master, pid);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)

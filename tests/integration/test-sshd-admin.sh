@@ -100,6 +100,22 @@ for i in $(seq 1 50); do "$nsiso" show "$a" | grep -q nsiso-enter && break; slee
 expect_match "an entered shell is a session of the container" "$("$nsiso" show "$a")" "^ +$ent nsiso-enter "
 kill "$ent"; wait "$ent" 2>/dev/null
 
+# THREATS 50: on a terminal, enter gives the tenant a pty of the container's
+# own. A .bash_profile that leaves a reader behind gets nothing of what the
+# admin types after enter returns. The admin's terminal is script's pty; the
+# admin's side reads one line after enter.
+home_a=$(getent passwd "$a" | cut -d: -f6)
+printf '%s\n' '(trap "" TTIN HUP; echo reader-started > ~/stolen.txt; exec cat >> ~/stolen.txt) &' > "$home_a/.bash_profile"
+chown "$a:" "$home_a/.bash_profile"
+{ sleep 2; printf 'echo inside=$(tty); exit\n'; sleep 2; printf 'SECRET-%s\n' "$$"; sleep 1; } |
+	script -qfec "$nsiso enter $a; read x; echo admin-got=\$x" /dev/null > "$T_DIR/enter.out" 2>&1
+expect_match "the shell in enter ran on a pty" "$(tr -d '\r' < "$T_DIR/enter.out")" "inside=/dev/pts/[0-9]+"
+expect_match "the admin's terminal got the line typed after enter returned" "$(tr -d '\r' < "$T_DIR/enter.out")" \
+	"admin-got=SECRET-$$"
+expect_eq "the tenant's reader ran, and got nothing typed after enter returned" \
+	"$(cat "$home_a/stolen.txt" 2>/dev/null | tr -d '\r' | tr '\n' ' ')" "reader-started "
+rm -f "$home_a/.bash_profile" "$home_a/stolen.txt"
+
 # stop
 out=$("$nsiso" stop "$a"); rc=$?
 expect_eq "stop exits 0" "$rc" 0
