@@ -10,6 +10,7 @@ out=$(realpath -m "${1:-build/deb}")
 mkdir -p "$out"
 scratch=$(mktemp -d /var/tmp/nsiso-pkg.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
 # What git tracks plus what is new and not ignored: the tree as it stands.
 mkdir "$scratch/nsiso"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$scratch/nsiso"

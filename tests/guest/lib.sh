@@ -66,13 +66,16 @@ g_boot() {
 	return 1
 }
 
+# (every step may fail without stopping the next: callers may run with set -e)
 g_cleanup() {
+	set +e
 	if [ -n "$G_PID" ] && kill -0 "$G_PID" 2>/dev/null; then
 		g_root 'systemctl poweroff' >/dev/null 2>&1
 		local i
 		for i in $(seq 1 30); do kill -0 "$G_PID" 2>/dev/null || break; sleep 1; done
 		kill -KILL "$G_PID" 2>/dev/null
 	fi
+	[ -n "${G_PACKAGE_PID:-}" ] && kill "$G_PACKAGE_PID" 2>/dev/null
 	[ -n "$G_DIR" ] && rm -rf "$G_DIR"
 	true
 }

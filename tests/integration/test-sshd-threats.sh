@@ -1,5 +1,5 @@
 #!/bin/bash
-# What a tenant tries (../shared/design/THREATS.md), through real sshd
+# What a tenant tries (docs/THREATS.md), through real sshd
 # logins: each attempt must fail with the exact effect named.
 . "$(dirname "$0")/lib.sh"
 t_init
