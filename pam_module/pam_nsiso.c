@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAM_SM_SESSION
@@ -25,6 +26,7 @@
 #include "cgroup.h"
 #include "fdpass.h"
 #include "join.h"
+#include "limits.h"
 #include "nsverify.h"
 #include "proto.h"
 #include "util.h"
@@ -86,6 +88,20 @@ static int pam_code(int error)
 	}
 }
 
+/* The person at the terminal gets one line through the PAM conversation:
+ * that the session could not be isolated, and a reference to quote (the
+ * time and the step, which the log line shares), never internal details. */
+static void refuse_tell(pam_handle_t *pamh, enum nsiso_step step)
+{
+	char when[32] = "?";
+	time_t now = time(NULL);
+	struct tm tm;
+	if (localtime_r(&now, &tm))
+		(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	(void)pam_error(pamh, "nsiso: this session could not be isolated; please contact the administrator (reference: %s %s)",
+			when, nsiso_step_name(step));
+}
+
 static void refuse_log(pam_handle_t *pamh, const char *user, enum nsiso_step step, int error, const char *detail)
 {
 	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
@@ -93,6 +109,7 @@ static void refuse_log(pam_handle_t *pamh, const char *user, enum nsiso_step ste
 		   log_value(uv, sizeof(uv), user), nsiso_step_name(step),
 		   strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
 		   log_escape(dv, sizeof(dv), detail && detail[0] ? detail : strerror(-error)));
+	refuse_tell(pamh, step);
 }
 
 /* A failed isolation: refused, or with on_error = allow let in on the host
@@ -320,6 +337,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		step = STEP_JOIN;
 		r = prepare_login_tty(pamh, pw, why, sizeof(why));
 	}
+	if (r == 0)
+		limits_preraise(pw);
 	if (r == 0)
 		r = join_container(&fds, rep.ns_mask, &rep.hard, false, why, sizeof(why), &committed);
 	session_fds_close(&fds);

@@ -11,7 +11,10 @@
 #     it, the supervisor's limit is the default again;
 #  3. logins in a loop while a drop-in appears and vanishes in a loop: one
 #     supervisor throughout, the same socket, every login in the one
-#     container or refused.
+#     container or refused;
+#  4. a stopped supervisor with a full backlog: a login is refused within
+#     the connect bound instead of hanging; at its fd limit the supervisor
+#     refuses one connection at a time and does not spin.
 . "$(dirname "$0")/lib.sh"
 t_init
 command -v nft >/dev/null || t_skip_or_fail "nft is needed"
@@ -68,7 +71,10 @@ bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
 if (( (0x$bnd >> 24) & 1 )); then
 	expect_eq "with CAP_SYS_RESOURCE the login works" "$out" in
 else
-	expect_eq "without CAP_SYS_RESOURCE the login is refused" "$out" "su: cannot open session: Cannot make/remove an entry for the specified session"
+	expect_match "without CAP_SYS_RESOURCE the login is refused, the person told why in one line" "$(echo "$out" | head -n1)" \
+		'^nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9-]+ [0-9:]+ state\)$'
+	expect_eq "and su says it could not open the session" "$(echo "$out" | sed -n 2p)" \
+		"su: cannot open session: Cannot make/remove an entry for the specified session"
 	sleep 0.2
 	expect_match "the log says which limit and why" \
 		"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep refused)" \
@@ -91,7 +97,7 @@ while [ "$n" -lt 300 ] && [ "$refused" -lt 3 ]; do
 	n=$((n + 1))
 	ns=$(t_ssh "$c" -- 'readlink /proc/self/ns/user' 2>/dev/null) && rc=0 || rc=$?
 	if [ "$rc" = 0 ] && [ "$ns" = "$userns_c" ]; then joined=$((joined + 1))
-	elif [ "$rc" != 0 ] && [ -z "$ns" ]; then refused=$((refused + 1))
+	elif [ "$rc" != 0 ] && [[ "$ns" == "nsiso: this session could not be isolated; "* ]]; then refused=$((refused + 1))
 	else other=$((other + 1)); fi
 	[ "$(stat -c %i "/run/nsiso/$uid_c.sock" 2>/dev/null)" = "$sock_ino" ] || moved=$((moved + 1))
 	inits=0
@@ -107,6 +113,42 @@ expect_eq "c had exactly one container (one init) after every login" "$two" 0
 expect_eq "c's first session is still in the same user namespace" \
 	"$(readlink "/proc/$(pgrep -u "$c" -x sleep | head -n1)/ns/user")" "$userns_c"
 echo "# while the drop-in flapped: $joined joined, $refused refused"
+
+# ---- 4. a supervisor that does not answer, or is at its fd limit ----------
+sup_c=$(sup_of "$c")
+kill -STOP "$sup_c"
+"$NSISO_KPROBE" hold "/run/nsiso/$uid_c.sock" 500 60 > "$T_DIR/held" & holder=$!
+for i in $(seq 1 100); do [ -s "$T_DIR/held" ] && break; sleep 0.1; done
+expect_match "a stopped supervisor's backlog is full" "$(cat "$T_DIR/held")" '^held=6[45]$'
+cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+start=$(date +%s)
+timeout 60 ssh -i "$T_DIR/id" -p "$T_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o BatchMode=yes -o LogLevel=ERROR "$c@127.0.0.1" echo in > "$T_DIR/out" 2>&1; rc=$?
+took=$(( $(date +%s) - start ))
+expect_eq "a login to it is refused, not hung (sshd's refusal 254, not timeout's 124)" "$rc" 254
+expect_match "within the connect bound (${took}s)" "$took" '^([0-9]|1[0-9])$'
+sleep 0.2
+expect_match "the log says the supervisor did not accept in time" \
+	"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep refused)" \
+	"user=$c step=attach error=EAGAIN .*did not accept in time"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+kill -CONT "$sup_c"
+expect_eq "once it runs again, logins join" "$(t_ssh "$c" -- 'readlink /proc/self/ns/user')" "$userns_c"
+# At its fd limit: one connection refused at a time, no busy loop.
+# (the soft limit at the lowest free fd: every lower one is in use)
+free=0; while [ -e "/proc/$sup_c/fd/$free" ]; do free=$((free + 1)); done
+prlimit --pid "$sup_c" --nofile="$free:"
+cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+cpu0=$(awk '{print $14 + $15}' "/proc/$sup_c/stat")
+t_ssh "$c" -- echo in > "$T_DIR/out" 2>&1; rc=$?
+sleep 2
+cpu1=$(awk '{print $14 + $15}' "/proc/$sup_c/stat")
+expect_ne "a login while the supervisor is at its fd limit is refused" "$rc" 0
+expect_match "the supervisor did not spin (CPU ticks over 2 s: $((cpu1 - cpu0)))" "$((cpu1 - cpu0))" '^[0-9]$'
+expect_match "it logged the fd limit" "$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>')" \
+	"session refused user=$c uid=$uid_c error=EMFILE"
+prlimit --pid "$sup_c" --nofile=8192:
+expect_eq "with fds again, logins join" "$(t_ssh "$c" -- 'readlink /proc/self/ns/user')" "$userns_c"
 
 kill "$hold_b" "$hold_c" 2>/dev/null; wait "$hold_b" "$hold_c" 2>/dev/null
 t_wait_no_containers 20

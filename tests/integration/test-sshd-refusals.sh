@@ -11,14 +11,24 @@ t_user "$u" && t_user "$n" nosubids || exit 1
 
 expect_eq "a good policy lets the login in" "$(t_ssh "$u" -- hostname)" "ok-$u"
 
+# With a pty too, the refused user's client gets the one line.
+out=$(t_ssh "$n" -tt -- echo RAN 2>&1 | tr -d '\r')
+expect_match "with a pty: the client is told in one line" "$out" \
+	"^nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9-]+ [0-9:]+ idmap\)$"
+
 # login_refused WHAT USER LOG-REGEX: the command must not run anywhere.
 login_refused() {
 	local what=$1 user=$2 re=$3 marker="/tmp/nsiso-ran-$$-$RANDOM"
 	cp "$T_DIR/syslog" "$T_DIR/syslog.before"
-	t_ssh "$user" -- "touch $marker; echo RAN" > "$T_DIR/out" 2>/dev/null
+	t_ssh "$user" -- "touch $marker; echo RAN" > "$T_DIR/out" 2>&1
 	local rc=$?
 	expect_ne "$what: ssh fails" "$rc" 0
-	expect_eq "$what: the command printed nothing" "$(cat "$T_DIR/out")" ""
+	# (Debian's sshd sends PAM's messages of a session without a pty on
+	# the channel's stdout)
+	local step=${re#*step=}; step=${step%% *}
+	expect_match "$what: the client gets one line, with a reference, and nothing of the command" \
+		"$(cat "$T_DIR/out")" \
+		"^nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9-]+ [0-9:]+ $step\)$"
 	[ -e "$marker" ] && not_ok "$what: the command ran on the host" || ok "$what: no host shell"
 	rm -f "$marker"
 	sleep 0.2

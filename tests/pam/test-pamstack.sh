@@ -102,7 +102,12 @@ wsvc="nsiso-test-weird-$$"
 printf 'session required %s config=%s\n' "$NSISO_MODULE" "$good" > "/etc/pam.d/$wsvc"
 T_PAMFILES+=("/etc/pam.d/$wsvc")
 out=$(pamtester "$wsvc" "$weird" open_session 2>&1)
-expect_eq "a user that does not exist is refused" "$out" "pamtester: Cannot make/remove an entry for the specified session"
+expect_eq "a user that does not exist is refused" "$(echo "$out" | tail -n1)" \
+	"pamtester: Cannot make/remove an entry for the specified session"
+expect_match "the person at the terminal is told in one line, with a reference (time and step)" \
+	"$(echo "$out" | head -n1)" \
+	'^nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} user\)$'
+expect_eq "one line only" "$(echo "$out" | wc -l)" 2
 sleep 0.1
 line=$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep 'pam_nsiso' | grep refused)
 expect_eq "the refusal line quotes and escapes the user name" "${line#*refused: }" \

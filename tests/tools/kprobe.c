@@ -13,6 +13,9 @@
  * kprobe inotify SECONDS: open inotify instances until the kernel refuses,
  * print "inotify=COUNT error=NAME", hold them for SECONDS.
  * kprobe owner NSFILE: "owner=UID" of a user namespace (NS_GET_OWNER_UID).
+ * kprobe hold SOCKET N SECONDS: open up to N connections to a SOCK_SEQPACKET
+ *   unix socket (non-blocking: stops when the backlog is full), print
+ *   "held=K", keep them for SECONDS.
  * kprobe flap FILE SECONDS: create FILE (a one-line policy drop-in) and
  *   remove it again, as fast as possible, for SECONDS. */
 #define _GNU_SOURCE
@@ -27,7 +30,9 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/personality.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +81,20 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "inotify") == 0)
 		return hold_inotify(atoi(argv[2]));
+	if (argc == 5 && strcmp(argv[1], "hold") == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[2]);
+		int n = atoi(argv[3]), k = 0;
+		for (; k < n; k++) {
+			int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+				break;
+		}
+		printf("held=%d\n", k);
+		fflush(stdout);
+		sleep((unsigned)atoi(argv[4]));
+		return 0;
+	}
 	if (argc == 4 && strcmp(argv[1], "flap") == 0) {
 		time_t end = time(NULL) + atoi(argv[3]);
 		while (time(NULL) < end) {

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <pwd.h>
+#include <stdbool.h>
+
+/* Raise the caller's hard limits to what limits.conf and limits.d give pw,
+ * before the join (see limits.c). Best effort: failures are left for a
+ * later pam_limits to report. */
+void limits_preraise(const struct passwd *pw);
