@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -90,6 +91,18 @@ int state_open_rundir(struct failure *f);
 int state_lock_user(int rundir, uid_t uid, struct failure *f);
 void state_remove_lock(int rundir, uid_t uid); /* under the lock only */
 int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f);
+
+/* The systemd user manager (user@UID.service opens a PAM session of the
+ * service systemd-user) is not run for isolated users: on the host it would
+ * run their units outside the container (docs/THREATS.md 43), and inside it
+ * cannot work without a delegated cgroup. Its session is refused; the user's
+ * sessions go on without it (docs/ARCHITECTURE.md). */
+#define USER_MANAGER_SERVICE "systemd-user"
+#define USER_MANAGER_REFUSED "no systemd user manager for isolated users (service systemd-user)"
+static inline bool is_user_manager(const struct session_origin *o)
+{
+	return o && strcmp(o->service, USER_MANAGER_SERVICE) == 0;
+}
 
 /* main.c: resolve the policy for a user through NSS. */
 int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s, char *err,

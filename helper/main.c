@@ -114,6 +114,8 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		snprintf(rep->detail, sizeof(rep->detail), "%s", set.exempt_source);
 		return 0;
 	}
+	if (is_user_manager(origin))
+		return fail(f, STEP_POLICY, -EPERM, "%s", USER_MANAGER_REFUSED);
 	/* keep-id never maps host 0 (THREATS 16, 30). */
 	if (u.uid == 0 || u.gid == 0)
 		return fail(f, STEP_USER, -EPERM, "uid or primary gid 0 is never put in a container; exempt %s instead",

@@ -341,6 +341,36 @@ static int mount_world_writable(struct failure *f)
 	return 0;
 }
 
+/* /run/user: the container's own, holding only this user's runtime
+ * directory (XDG_RUNTIME_DIR), empty at start. The host's /run/user/UID is
+ * where a systemd user manager, D-Bus and other host-side services of the
+ * user listen; none of them is reachable from inside (docs/THREATS.md 43). */
+static int mount_run_user(const struct user_info *u, const struct policy_settings *s, struct failure *f)
+{
+	_cleanup_close_ int dir = open_dir_path("/run/user");
+	if (dir == -ENOENT)
+		return 0; /* no logind here: nothing to hide */
+	if (dir < 0)
+		return fail(f, STEP_MOUNT, dir, "opening /run/user");
+	char size[8 + POLICY_SIZE_MAX];
+	snprintf(size, sizeof(size), "size=%s", s->tmp_size);
+	const char *opts[] = { "mode=0755", strcmp(s->tmp_size, "max") != 0 ? size : NULL, NULL };
+	_cleanup_close_ int m = -EBADF;
+	int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &m);
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "creating a tmpfs for /run/user");
+	char name[16];
+	snprintf(name, sizeof(name), "%u", (unsigned)u->uid);
+	if (mkdirat(m, name, 0700) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "making /run/user/%s", name);
+	if (fchownat(m, name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "handing /run/user/%s to %s", name, u->name);
+	r = attach(m, dir, "");
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "mounting a tmpfs on /run/user");
+	return 0;
+}
+
 int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct failure *f)
 {
 	unsigned ns_mask = s->ns_mask;
@@ -376,6 +406,9 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 			return r;
 	}
 	r = mount_world_writable(f);
+	if (r < 0)
+		return r;
+	r = mount_run_user(u, s, f);
 	if (r < 0)
 		return r;
 	if (s->home == HOME_READ_ONLY) {

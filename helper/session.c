@@ -364,6 +364,8 @@ static void supervisor_accept(struct supervisor *sv)
 	if (r < 0)
 		return supervisor_answer(conn, sv, r, STEP_POLICY, err);
 	sv->reply_flags = set.on_error_allow ? REPLY_ON_ERROR_ALLOW : 0;
+	if (!set.exempt && is_user_manager(&req.origin))
+		return supervisor_answer(conn, sv, -EPERM, STEP_POLICY, USER_MANAGER_REFUSED);
 	if (set.exempt) {
 		/* Exempt now: the session runs on the host, not in here. */
 		sv->reply_flags |= REPLY_EXEMPT;

@@ -63,6 +63,48 @@ expect_eq "the cgroup namespace is rooted at the container's group" "$(printf '%
 gone=$(g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || [ -e /run/nsiso/$uid_a.lock ] || pgrep -x nsiso-init >/dev/null || { echo gone; exit; }; sleep 0.2; done; ls /run/nsiso; pgrep -a nsiso")
 expect_eq "after logout the container is torn down (no socket, lock or init)" "$gone" gone
 
+# ---- 2a. no systemd user manager for isolated users (THREATS 43) -----------
+# A unit planted in ~/.config/systemd/user would run, through the user's
+# manager, outside the container. The manager's PAM session
+# (service systemd-user) is refused for isolated users; the user's sessions
+# go on without it, with a /run/user of the container's own.
+g_root "install -d -o alice -g alice /home/alice/.config /home/alice/.config/systemd /home/alice/.config/systemd/user \
+	/home/alice/.config/systemd/user/default.target.wants &&
+	printf '[Service]\nType=oneshot\nExecStart=/bin/sh -c \"readlink /proc/self/ns/net > /home/alice/evil-ran\"\n[Install]\nWantedBy=default.target\n' \
+		> /home/alice/.config/systemd/user/evil.service &&
+	ln -s ../evil.service /home/alice/.config/systemd/user/default.target.wants/evil.service &&
+	chown -R alice: /home/alice/.config"
+g_as alice -- 'sleep 600' & holda=$!
+g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
+cont_pid=$(g_root 'readlink /proc/$(pgrep -u alice -x sleep)/ns/pid')
+out=$(g_as alice -- 'echo xdg=$XDG_RUNTIME_DIR; echo ls=$(ls -A /run/user); stat -c owner=%U:%a $XDG_RUNTIME_DIR;
+	touch $XDG_RUNTIME_DIR/w && echo writable=yes;
+	systemctl --user is-system-running >/dev/null 2>&1; echo systemctl=$?;
+	systemd-run --user --pipe true >/dev/null 2>&1; echo systemd_run=$?;
+	busctl --user list >/dev/null 2>&1; echo busctl=$?;
+	dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListActivatableNames >/dev/null 2>&1; echo dbus=$?')
+uid_a=$(g_root 'id -u alice')
+expect_eq "XDG_RUNTIME_DIR is /run/user/UID" "$(g_get "$out" xdg)" "/run/user/$uid_a"
+expect_eq "the container's /run/user holds alice's directory only" "$(g_get "$out" ls)" "$uid_a"
+expect_eq "it is alice's, mode 700" "$(g_get "$out" owner)" "alice:700"
+expect_eq "alice can write there" "$(g_get "$out" writable)" yes
+expect_match "systemctl --user finds no manager (the tool ran and failed)" "$(g_get "$out" systemctl)" '^([1-9]|[1-9][0-9]|1[01][0-9]|12[0-6])$'
+expect_match "systemd-run --user starts nothing (the tool ran and failed)" "$(g_get "$out" systemd_run)" '^([1-9]|[1-9][0-9]|1[01][0-9]|12[0-6])$'
+expect_match "busctl --user finds no bus (the tool ran and failed)" "$(g_get "$out" busctl)" '^([1-9]|[1-9][0-9]|1[01][0-9]|12[0-6])$'
+expect_match "no session bus for D-Bus activation (the tool ran and failed)" "$(g_get "$out" dbus)" '^([1-9]|[1-9][0-9]|1[01][0-9]|12[0-6])$'
+expect_match "user@$uid_a.service is not running" "$(g_root "systemctl is-active user@$uid_a.service")" '^(failed|inactive)$'
+expect_match "its PAM session was refused, with the reason" \
+	"$(g_root "journalctl --no-pager -o cat | grep 'pam_nsiso(systemd-user:session): refused: user=alice' | tail -n1")" \
+	'step=policy error=EPERM .*no systemd user manager for isolated users'
+expect_eq "the planted unit never ran" "$(g_root 'ls /home/alice/evil-ran 2>&1')" \
+	"ls: cannot access '/home/alice/evil-ran': No such file or directory"
+expect_eq "every process of alice is in her container's PID namespace" \
+	"$(g_root "for p in \$(pgrep -u alice); do readlink /proc/\$p/ns/pid; done | sort -u")" "$cont_pid"
+g_root 'pkill -u alice -x sleep'
+wait "$holda" 2>/dev/null
+g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || exit 0; sleep 0.3; done; exit 1"
+expect_eq "alice's container ended" "$?" 0
+
 # ---- 2b. Debian's sshd runs pam_limits after common-session ----------------
 # A limits.conf that raises a hard limit above sshd's own: pam_limits runs
 # inside the container (after pam_nsiso) and still gets its values.

@@ -37,6 +37,11 @@ expect_eq "nsiso check: a valid policy exits 0" "$rc" 0
 expect_match "nsiso check says valid" "$out" "valid \(1 file, 3 sections: 2 group, 0 user; on_error = deny; 1 exempt\)"
 out=$("$nsiso" explain "$ua" --config "$pol")
 expect_match "explain: group A's hostname and its source" "$out" "hostname += a-$ua +# $pol:6:\[group $ga\]"
+# A group NSS cannot answer for (not "not a member"): the user's sessions
+# are refused, never resolved as if the [group] section did not apply.
+nout=$(LD_PRELOAD="$NSISO_NSSFAIL" NSSFAIL_GROUP="$ga" "$nsiso" explain "$ua" --config "$pol" 2>&1); rc=$?
+expect_eq "explain: a group lookup that fails refuses (exit 1)" "$rc" 1
+expect_match "explain: it says why" "$nout" "the groups of $ua cannot be resolved through NSS \(Input/output error\)"
 expect_match "explain: group A's namespaces" "$out" "namespaces += user mount pid uts "
 expect_match "explain: home read-only from group A" "$out" "home += read-only +# $pol:6:\[group $ga\]"
 out=$("$nsiso" explain "$ux" --config "$pol")
