@@ -143,5 +143,15 @@ int user_build_idmaps(struct user_info *u, enum userns_mode mode, struct failure
 
 	u->root_mapped = idmap_to_inside(&u->uid_map, us) == 0 && uc > 0 && gc > 0 &&
 			 idmap_to_inside(&u->gid_map, gs) == 0;
+	/* Container root's host uid owns the container's user namespace (see
+	 * namespaces.c): it must be nobody's. A range that starts at a real
+	 * user's uid would give that user the container and its files. */
+	if (u->root_mapped) {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+		if (getpwuid_r(us, &pw, buf, sizeof(buf), &res) == 0 && res)
+			return fail(f, STEP_IDMAP, -EEXIST, "the subordinate range of %s starts at uid %u, which is user %s's",
+				    u->name, us, res->pw_name);
+	}
 	return 0;
 }

@@ -150,8 +150,11 @@ void limits_preraise(const struct passwd *pw)
 		struct dirent *e;
 		while ((e = readdir(d)) && m < FILES_MAX) {
 			size_t len = strlen(e->d_name);
-			if (len > 5 && strcmp(e->d_name + len - 5, ".conf") == 0 && e->d_name[0] != '.')
-				names[m] = strdup(e->d_name), m += names[m] != NULL;
+			if (len <= 5 || strcmp(e->d_name + len - 5, ".conf") != 0 || e->d_name[0] == '.')
+				continue;
+			names[m] = strdup(e->d_name);
+			if (names[m])
+				m++;
 		}
 		closedir(d);
 		qsort(names, m, sizeof(names[0]), cmp_str);

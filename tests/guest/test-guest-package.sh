@@ -7,6 +7,11 @@
 #     pam-auth-update --enable puts the module last in common-session;
 #  2. a login lands in a container: 7 namespaces, keep-id map, no
 #     capabilities; the container ends after logout;
+#     a. no systemd user manager for the isolated user, a /run/user of the
+#        container's own, a planted user unit never runs;
+#     b. with KillUserProcesses=yes the first session's logout leaves the
+#        second and the container alone (the supervisor is in no scope);
+#     c. a limits.conf that raises hard limits works behind Debian's sshd;
 #  3. nsiso list, show, enter and stop on a live container;
 #  4. cgroup v2 pids and memory limits are enforced;
 #  5. disable and purge: /etc/pam.d is byte-identical, nothing of nsiso left.
@@ -105,7 +110,31 @@ wait "$holda" 2>/dev/null
 g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || exit 0; sleep 0.3; done; exit 1"
 expect_eq "alice's container ended" "$?" 0
 
-# ---- 2b. Debian's sshd runs pam_limits after common-session ----------------
+# ---- 2b. the supervisor is no login session's (THREATS 44) -----------------
+# With KillUserProcesses=yes, logind kills a session's scope at its logout.
+# The first of two sessions logs out: the other and the container go on.
+g_root 'mkdir -p /etc/systemd/logind.conf.d && printf "[Login]\nKillUserProcesses=yes\n" > /etc/systemd/logind.conf.d/nsiso-test.conf && systemctl restart systemd-logind'
+g_as alice -- 'sleep 601' & first=$!
+g_root "for i in \$(seq 1 150); do pgrep -u alice -f 'sleep 601' >/dev/null && exit 0; sleep 0.2; done; exit 1"
+g_as alice -- 'sleep 602' & second=$!
+g_root "for i in \$(seq 1 150); do pgrep -u alice -f 'sleep 602' >/dev/null && exit 0; sleep 0.2; done; exit 1"
+init_before=$(g_root "nsiso show alice | sed -n 's/^init pid \([0-9]*\),.*/\1/p'")
+sup=$(g_root "nsiso show alice | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p'")
+expect_eq "the supervisor is in no session scope" "$(g_root "cat /proc/$sup/cgroup")" "0::/"
+g_root "pkill -u alice -f 'sleep 601'"
+wait "$first" 2>/dev/null
+sleep 3
+expect_eq "after the first session's logout the second one's command lives" \
+	"$(g_root "pgrep -u alice -f 'sleep 602' >/dev/null && echo alive")" alive
+expect_eq "and the container is the same" "$(g_root "nsiso show alice | sed -n 's/^init pid \([0-9]*\),.*/\1/p'")" "$init_before"
+expect_eq "a new login joins it" "$(g_as alice -- 'cat /proc/1/comm')" "nsiso-init"
+g_root "pkill -u alice -f 'sleep 602'"
+wait "$second" 2>/dev/null
+g_root 'rm -f /etc/systemd/logind.conf.d/nsiso-test.conf && systemctl restart systemd-logind'
+g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || exit 0; sleep 0.3; done; exit 1"
+expect_eq "alice's container ended after both" "$?" 0
+
+# ---- 2c. Debian's sshd runs pam_limits after common-session ----------------
 # A limits.conf that raises a hard limit above sshd's own: pam_limits runs
 # inside the container (after pam_nsiso) and still gets its values.
 g_user carol

@@ -59,6 +59,16 @@ chmod 0644 "$good"
 
 login_refused "user without subordinate ids" "$n" "user=$n step=idmap error=ERANGE"
 
+# A subordinate range that starts at a real user's uid: container root's
+# host uid owns the container's user namespace, so it must be nobody's.
+# (p is made after o, so o's own ids lie below the range)
+o=nsisofo$$; p=nsisofp$$
+t_user "$o" nosubids && t_user "$p" nosubids || exit 1
+base=$(id -u "$p")
+usermod --add-subuids "$base-$((base + 65535))" --add-subgids "$base-$((base + 65535))" "$o"
+login_refused "a subordinate range that starts at another user's uid" "$o" \
+	"user=$o step=idmap error=EEXIST .*starts at uid $base, which is user $p's"
+
 t_pam_args "config=$T_DIR/etc/absent.conf"
 out=$(t_ssh "$u" -- hostname)
 expect_eq "an absent policy means the built-in defaults" "$out" "$u"
