@@ -122,6 +122,19 @@ static int check(const char *config)
 			       "namespace)\n",
 			       pol.files[rule->file], rule->line);
 	}
+	/* A key a later [user] or [group] section of the same name sets again:
+	 * a note, so that an admin sees which drop-in won. */
+	for (size_t i = 0; i < pol.n_rules; i++)
+		for (size_t j = i + 1; j < pol.n_rules; j++) {
+			const struct policy_rule *a = &pol.rules[i], *b = &pol.rules[j];
+			if (a->kind != b->kind || a->kind == RULE_DEFAULT || strcmp(a->name, b->name) != 0)
+				continue;
+			for (int k = 0; k < KEY_COUNT; k++)
+				if ((a->values.set & b->values.set) & (1u << k))
+					printf("note: %s:%d: [%s %s] %s overrides %s:%d\n", pol.files[b->file], b->line,
+					       a->kind == RULE_USER ? "user" : "group", a->name, policy_key_names[k],
+					       pol.files[a->file], a->line);
+		}
 	for (size_t i = 0; i < pol.n_networks; i++) {
 		char a[16];
 		const struct policy_network *n = &pol.networks[i];

@@ -990,12 +990,10 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 		if (!colon) {
 			if (global)
 				continue;
-			if (kind == RULE_USER)
-				for (size_t j = 0; j < p->n_rules; j++)
-					if (p->rules[j].kind == RULE_USER && strcmp(p->rules[j].name, who) == 0 &&
-					    p->rules[j].file != file)
-						add_error(e, -EINVAL, "%s:%d: [user %s] is already in %s:%d", name, line, who,
-							  p->files[p->rules[j].file], p->rules[j].line);
+			/* A [user] section in several files merges key by key in
+			 * reading order, like [default] and [group]: a
+			 * config-management drop-in that repeats one must not lock
+			 * the host out (nsiso check notes the overrides). */
 			if (!rule_for(p, file, line, kind, who))
 				add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
 			continue;

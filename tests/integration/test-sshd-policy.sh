@@ -116,6 +116,17 @@ chmod 0666 "$pol.d/60-bad.conf"
 out=$("$nsiso" check --config "$pol" 2>&1)
 expect_match "nsiso check: an unsafe drop-in is named" "$out" "60-bad.conf is group- or world-writable"
 rm -f "$pol.d/60-bad.conf"
+# A [user] section repeated in two drop-ins (config management) merges key
+# by key; it never locks anyone out, and check says which file won.
+printf '[user %s]\nhostname = first-%%u\nlinger = 0\n' "$ua" > "$pol.d/70-u.conf"
+printf '[user %s]\nhostname = second-%%u\n' "$ua" > "$pol.d/80-u.conf"
+out=$("$nsiso" check --config "$pol" 2>&1); rc=$?
+expect_eq "nsiso check: a [user] section in two files is valid" "$rc" 0
+expect_match "nsiso check notes the override" "$out" "note: $pol.d/80-u.conf:1: \[user $ua\] hostname overrides $pol.d/70-u.conf:1"
+expect_eq "the later drop-in's hostname applies" "$(t_ssh "$ua" -- hostname)" "second-$ua"
+expect_match "explain names the later drop-in" "$("$nsiso" explain "$ua" --config "$pol")" \
+	"hostname += second-$ua +# $pol.d/80-u.conf:1:\[user $ua\]"
+rm -f "$pol.d/70-u.conf" "$pol.d/80-u.conf"
 
 t_wait_no_containers 10
 expect_eq "no container is left" "$(t_user_supervisors)" 0

@@ -355,9 +355,13 @@ int main(void)
 		   "duplicate user section rejected");
 	TAP_OK(contains(err, "main.conf:4: section [user bob] appears twice (first at line 1)"), "names both lines: %s",
 	       err);
-	const char *dup[] = { "[user bob]\nhostname = a\n", "[user bob]\nhostname = b\n", NULL };
-	TAP_EQ_INT(load(dup), -EINVAL, "a user section in two files rejected");
-	TAP_OK(contains(err, "[user bob] is already in main.conf:1"), "names the first file: %s", err);
+	const char *dup[] = { "[user bob]\nhostname = a\nlinger = 5\n", "[user bob]\nhostname = b\n", NULL };
+	TAP_EQ_INT(load(dup), 0, "a user section in two files merges: %s", err);
+	TAP_EQ_INT(resolve("bob", 7, ""), 0, "resolves");
+	TAP_EQ_STR(val(KEY_HOSTNAME), "b", "the later file's value wins key by key");
+	TAP_EQ_STR(val(KEY_LINGER), "5", "a key only the earlier file sets stays");
+	TAP_OK(contains(st.source[KEY_HOSTNAME], "main.conf.d/01.conf"), "explain names the later file: %s",
+	       st.source[KEY_HOSTNAME]);
 	TAP_EQ_INT(load1("[user b/ad]\nhostname = a\n"), -EINVAL, "a bad user name rejected");
 	TAP_EQ_INT(load1("[default]\ntmp = maybe\n"), -EINVAL, "tmp = maybe rejected");
 	TAP_EQ_INT(load1("[default]\nhome = rw\n"), -EINVAL, "home = rw rejected");
