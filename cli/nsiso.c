@@ -19,7 +19,13 @@
 
 #include <stdlib.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "idmap.h"
+#include "proto.h"
+#include "subids.h"
 #include "nstable.h"
 #include "policy.h"
 #include "who.h"
@@ -34,6 +40,7 @@ static int usage(FILE *out, int code)
 		     "       nsiso show USER [--json]\n"
 		     "       nsiso enter USER [--root] [--config PATH] [-- CMD [ARG...]]\n"
 		     "       nsiso stop USER [--timeout SECONDS]\n"
+		     "       nsiso subids [--release]\n"
 		     "\n"
 		     "check    validate the policy and its drop-ins (PATH.d/*.conf); print every error\n"
 		     "explain  show what USER gets and which file:line:[section] set each value\n"
@@ -43,6 +50,8 @@ static int usage(FILE *out, int code)
 		     "         or as container root with --root\n"
 		     "stop     end every session of USER's container (SIGTERM), then the container;\n"
 		     "         by force after --timeout (default 10 s)\n"
+		     "subids   the subordinate ids nsiso allocated (subids = auto); --release drops\n"
+		     "         those of users who no longer exist\n"
 		     "\n"
 		     "Default policy: " NSISO_DEFAULT_CONFIG "\n"
 		     "Exit: 0 fine, 1 invalid policy or failed, 2 usage, 3 no such user, 4 no live container;\n"
@@ -145,6 +154,93 @@ static int check(const char *config)
 	return 0;
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Where user's subordinate ids come from, as one line in out; true when
+ * a session with a user namespace would be refused for want of them. */
+static bool subids_where(const char *user, uint32_t uid, const struct policy_settings *s, char *out, size_t size)
+{
+	bool userns = s->ns_mask & NS_BIT(NS_USER);
+	uint32_t us = 0, uc = 0, gs = 0, gc = 0, start;
+	int ru = 0, rg = 0;
+	char *text = slurp("/etc/subuid");
+	if (text)
+		ru = subid_find(text, user, uid, &us, &uc);
+	text = slurp("/etc/subgid");
+	if (text)
+		rg = subid_find(text, user, uid, &gs, &gc);
+	if (ru == -EEXIST || rg == -EEXIST) {
+		snprintf(out, size, "a range in /etc/sub%cid overlaps another entry", ru == -EEXIST ? 'u' : 'g');
+		return userns;
+	}
+	if (ru < 0 || rg < 0) {
+		snprintf(out, size, "a malformed entry in /etc/sub%cid", ru < 0 ? 'u' : 'g');
+		return userns;
+	}
+	if (uc > 0 && gc > 0) {
+		snprintf(out, size, "%u+%u (uids), %u+%u (gids) from /etc/subuid and /etc/subgid", us, uc, gs, gc);
+		return false;
+	}
+	if (uc > 0 || gc > 0) {
+		snprintf(out, size, "only in /etc/sub%cid: container root cannot be mapped", uc > 0 ? 'u' : 'g');
+		return userns;
+	}
+	int r = subids_lookup(user, uid, &start);
+	if (r > 0) {
+		snprintf(out, size, "%u+%u allocated (%s/subids)", start, SUBID_BLOCK, NSISO_STATEDIR);
+		return false;
+	}
+	if (s->subids_auto) {
+		snprintf(out, size, "to be allocated at the first login (pool %u-%u)", s->subids_pool_start,
+			 s->subids_pool_end);
+		return false;
+	}
+	snprintf(out, size, "none (not in /etc/subuid or /etc/subgid, and subids = files)");
+	return userns;
+}
+
+static int cmd_subids(bool release)
+{
+	static struct subid_entry e[SUBIDS_MAX];
+	char why[256] = "";
+	if (geteuid() != 0) {
+		fprintf(stderr, "nsiso: subids needs root\n");
+		return 1;
+	}
+	if (release) {
+		int r = subids_release_stale(why, sizeof(why));
+		if (r < 0) {
+			fprintf(stderr, "nsiso: releasing subordinate ids: %s (%s)\n", why[0] ? why : "failed", strerror(-r));
+			return 1;
+		}
+		printf("released %d range%s\n", r, r == 1 ? "" : "s");
+		return 0;
+	}
+	int n = subids_list(e, SUBIDS_MAX);
+	if (n < 0) {
+		fprintf(stderr, "nsiso: reading %s/subids: %s\n", NSISO_STATEDIR, strerror(-n));
+		return 1;
+	}
+	printf("%-24s %10s %12s %12s  %s\n", "USER", "UID", "FIRST", "LAST", "STATE");
+	for (int i = 0; i < n; i++) {
+		struct passwd *pw = getpwuid(e[i].uid);
+		char uv[LOG_VALUE_MAX];
+		printf("%-24s %10u %12u %12u  %s\n", log_value(uv, sizeof(uv), e[i].name), e[i].uid, e[i].start,
+		       e[i].start + SUBID_BLOCK - 1, pw && strcmp(pw->pw_name, e[i].name) == 0 ? "user exists" : "user gone");
+	}
+	return 0;
+}
+
 static int explain(const char *user, const char *config, int json)
 {
 	static struct nss_who w;
@@ -211,6 +307,10 @@ static int explain(const char *user, const char *config, int json)
 		return 0;
 	}
 	printf("%-12s = %-40s  # %s\n", "on_error", s.on_error_allow ? "allow" : "deny", s.on_error_source);
+	printf("%-12s = %-40s  # %s\n", "subids", s.subids_auto ? "auto" : "files", s.subids_source);
+	char range[160];
+	int refused = subids_where(user, w.who.uid, &s, range, sizeof(range));
+	printf("%-12s = %-40s\n", "subordinate", range);
 	for (int k = 0; k < KEY_COUNT; k++)
 		printf("%-12s = %-40s  # %s\n", policy_key_names[k], policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)),
 		       s.source[k]);
@@ -220,6 +320,10 @@ static int explain(const char *user, const char *config, int json)
 			snprintf(key, sizeof(key), "rlimit_%s", policy_rlimit_names[i].name);
 			printf("%-12s = %-40s  # %s\n", key, rlimit_text(&s, i, buf, sizeof(buf)), s.rlimit_source[i]);
 		}
+	if (refused) {
+		fprintf(stderr, "nsiso: %s's sessions would be refused: %s\n", user, range);
+		return 1;
+	}
 	return 0;
 }
 
@@ -227,7 +331,7 @@ int main(int argc, char **argv)
 {
 	const char *config = NSISO_DEFAULT_CONFIG, *user = NULL;
 	int json = 0, root = 0;
-	bool config_given = false;
+	bool config_given = false, release = false;
 	unsigned timeout = 10;
 	char **cmd = NULL;
 	if (argc < 2)
@@ -246,6 +350,8 @@ int main(int argc, char **argv)
 			json = 1;
 		else if (strcmp(argv[i], "--root") == 0)
 			root = 1;
+		else if (strcmp(argv[i], "--release") == 0)
+			release = true;
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 			char *end;
 			unsigned long t = strtoul(argv[++i], &end, 10);
@@ -271,6 +377,8 @@ int main(int argc, char **argv)
 		return explain(user, config, json);
 	if (strcmp(verb, "list") == 0 && !user)
 		return cmd_list(json);
+	if (strcmp(verb, "subids") == 0 && !user && !json)
+		return cmd_subids(release);
 	if (strcmp(verb, "show") == 0 && user)
 		return cmd_show(user, json);
 	if (strcmp(verb, "stop") == 0 && user && !json)

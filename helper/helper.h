@@ -38,9 +38,10 @@ struct user_info {
 	struct idmap uid_map;
 	struct idmap gid_map;
 	bool root_mapped; /* container uid 0 and gid 0 are mapped */
+	bool subids_allocated; /* the range is from nsiso's registry */
 };
 int user_resolve(const char *name, struct user_info *u, struct failure *f);
-int user_build_idmaps(struct user_info *u, enum userns_mode mode, struct failure *f);
+int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct failure *f);
 
 /* mounts.c: run inside the new namespaces, before the init is started. */
 /* resolv_mnt: a detached read-only mount of the network's resolv.conf, or -1. */

@@ -121,14 +121,14 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		return fail(f, STEP_USER, -EPERM, "uid or primary gid 0 is never put in a container; exempt %s instead",
 			    u.name);
 	if (set.ns_mask & NS_BIT(NS_USER)) {
-		r = user_build_idmaps(&u, set.userns, f);
+		r = user_build_idmaps(&u, &set, f);
 		if (r < 0)
 			return r;
 		/* sshd and su switch to the user through the root path: container
 		 * root must exist for that (see docs/ARCHITECTURE.md). */
 		if (!u.root_mapped)
 			return fail(f, STEP_IDMAP, -ERANGE,
-				    "%s has no subordinate range in /etc/subuid and /etc/subgid; a user namespace needs one",
+				    "%s has no subordinate range in /etc/subuid and /etc/subgid (and subids = files); a user namespace needs one",
 				    u.name);
 	}
 

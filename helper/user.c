@@ -10,6 +10,7 @@
 
 #include "fsutil.h"
 #include "helper.h"
+#include "subids.h"
 #include "util.h"
 
 #define TTY_GID 5 /* sshd chowns the pty to group tty: it must be mapped */
@@ -106,8 +107,9 @@ static int lookup_subids(const char *path, const char *name, uint32_t id, uint32
 	return 0;
 }
 
-int user_build_idmaps(struct user_info *u, enum userns_mode mode, struct failure *f)
+int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct failure *f)
 {
+	enum userns_mode mode = set->userns;
 	uint32_t us, uc, gs, gc;
 	uint32_t keep_gids[USER_GROUPS_MAX + 1];
 	size_t n = 0;
@@ -119,6 +121,19 @@ int user_build_idmaps(struct user_info *u, enum userns_mode mode, struct failure
 	r = lookup_subids("/etc/subgid", u->name, u->uid, &gs, &gc, f);
 	if (r < 0)
 		return r;
+	/* Directory users have no line in the files: with subids = auto they
+	 * get a range of their own from nsiso's registry (lib/subids.c). */
+	if (uc == 0 && gc == 0 && set->subids_auto) {
+		char why[256] = "";
+		uint32_t start;
+		r = subids_allocate(u->name, u->uid, set->subids_pool_start, set->subids_pool_end, &start, why,
+				    sizeof(why));
+		if (r < 0)
+			return fail(f, STEP_IDMAP, r, "allocating subordinate ids for %s: %s", u->name, why);
+		us = gs = start;
+		uc = gc = SUBID_BLOCK;
+		u->subids_allocated = true;
+	}
 
 	/* keep-id: the user's ids and container root only. */
 	if (mode == USERNS_KEEP_ID) {

@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "nstable.h"
 #include "policy.h"
+#include "subids.h"
 #include "util.h"
 
 #define POLICY_FILE_MAX_BYTES (1u << 20)
@@ -693,6 +694,10 @@ void policy_init_empty(struct policy *p, const char *main_path)
 	p->on_error_file = -1;
 	p->n_exempt = 0;
 	p->exempt_file = -1;
+	p->subids_auto = false;
+	p->subids_pool_start = SUBIDS_POOL_START;
+	p->subids_pool_end = SUBIDS_POOL_END;
+	p->subids_file = -1;
 	p->n_rules = 0;
 	p->n_networks = 0;
 }
@@ -1017,8 +1022,30 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 					add_error(e, r, "%s:%d: [global] exempt: %s", name, line, why);
 				else
 					p->exempt_file = (int)file;
+			} else if (strcmp(key, "subids") == 0) {
+				if (strcmp(value, "files") == 0 || strcmp(value, "auto") == 0) {
+					p->subids_auto = strcmp(value, "auto") == 0;
+					p->subids_file = (int)file;
+				} else {
+					add_error(e, -EINVAL, "%s:%d: [global] subids: '%.32s' is not files or auto", name,
+						  line, value);
+				}
+			} else if (strcmp(key, "subids_pool") == 0) {
+				unsigned long long a = 0, b = 0;
+				char extra;
+				if (sscanf(value, "%llu-%llu%c", &a, &b, &extra) != 2 || !isdigit((unsigned char)value[0]) ||
+				    a < 65536 || b >= (1ull << 31) || b < a + SUBID_BLOCK - 1) {
+					add_error(e, -EINVAL,
+						  "%s:%d: [global] subids_pool: '%.40s' is not START-END within 65536..2147483647, "
+						  "holding at least one range of %u",
+						  name, line, value, SUBID_BLOCK);
+				} else {
+					p->subids_pool_start = (uint32_t)a;
+					p->subids_pool_end = (uint32_t)b;
+				}
 			} else {
-				add_error(e, -EINVAL, "%s:%d: [global] unknown key '%.64s' (known: on_error exempt)", name,
+				add_error(e, -EINVAL,
+					  "%s:%d: [global] unknown key '%.64s' (known: on_error exempt subids subids_pool)", name,
 					  line, key);
 			}
 			continue;
@@ -1266,6 +1293,13 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 		strcpy(s->source[k], "built-in");
 	strcpy(s->on_error_source, "built-in");
 	s->on_error_allow = p->on_error_allow;
+	s->subids_auto = p->subids_auto;
+	s->subids_pool_start = p->subids_pool_start;
+	s->subids_pool_end = p->subids_pool_end;
+	if (p->subids_file >= 0)
+		snprintf(s->subids_source, sizeof(s->subids_source), "%s:[global]", p->files[p->subids_file]);
+	else
+		strcpy(s->subids_source, "built-in");
 	if (p->on_error_file >= 0)
 		snprintf(s->on_error_source, sizeof(s->on_error_source), "%s:[global]", p->files[p->on_error_file]);
 

@@ -150,6 +150,10 @@ struct policy {
 	struct policy_rule rules[POLICY_RULES_MAX];
 	size_t n_networks;
 	struct policy_network networks[POLICY_NETWORKS_MAX];
+	/* [global] subids = files | auto, subids_pool = START-END */
+	bool subids_auto;
+	uint32_t subids_pool_start, subids_pool_end;
+	int subids_file; /* -1: built-in */
 };
 
 /* Who a policy is resolved for. in_group answers membership (primary or
@@ -170,6 +174,9 @@ struct policy_settings {
 	char exempt_source[POLICY_SOURCE_MAX];
 	bool on_error_allow;
 	char on_error_source[POLICY_SOURCE_MAX];
+	bool subids_auto; /* a user with no range in /etc/subuid and /etc/subgid gets one allocated */
+	uint32_t subids_pool_start, subids_pool_end;
+	char subids_source[POLICY_SOURCE_MAX];
 	unsigned ns_mask;
 	char hostname[POLICY_HOSTNAME_MAX + 1];
 	enum userns_mode userns;

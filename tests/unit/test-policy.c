@@ -214,6 +214,23 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = -1\n"), -EINVAL, "negative rlimit rejected");
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 99999999999999999999999\n"), -ERANGE, "overflowing rlimit rejected");
 
+	/* [global] subids and subids_pool. */
+	TAP_EQ_INT(load1("[default]\n"), 0, "no subids key loads");
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
+	TAP_EQ_INT(st.subids_auto, 0, "subids = files by default");
+	TAP_EQ_INT(st.subids_pool_start, 0x70000000u, "the pool starts above systemd's container range");
+	TAP_EQ_INT(st.subids_pool_end, 0x7FFDFFFFu, "and ends below its foreign range");
+	TAP_EQ_INT(load1("[global]\nsubids = auto\nsubids_pool = 200000-400000\n"), 0, "subids = auto loads: %s", err);
+	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
+	TAP_EQ_INT(st.subids_auto, 1, "subids = auto");
+	TAP_EQ_INT(st.subids_pool_start, 200000, "pool start");
+	TAP_EQ_INT(st.subids_pool_end, 400000, "pool end");
+	TAP_OK(contains(st.subids_source, "main.conf:[global]"), "source: %s", st.subids_source);
+	TAP_EQ_INT(load1("[global]\nsubids = ldap\n"), -EINVAL, "subids = ldap rejected");
+	TAP_EQ_INT(load1("[global]\nsubids_pool = 1000-2000\n"), -EINVAL, "a pool below 65536 or too small rejected");
+	TAP_EQ_INT(load1("[global]\nsubids_pool = 200000-3000000000\n"), -EINVAL, "a pool reaching 2^31 rejected");
+	TAP_EQ_INT(load1("[global]\nsubids_pool = 200000\n"), -EINVAL, "a pool without an end rejected");
+
 	/* Names with capitals (directory users and groups): exact, never
 	 * another user's. */
 	TAP_EQ_INT(load1("[user Bob]\nlinger = 5\n[group Staff]\nhome = read-only\n"), 0, "[user Bob] loads: %s", err);

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <shadow.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "subids.h"
+#include "util.h"
+
+#define REGISTRY "subids"
+#define REGISTRY_LOCK "subids.lock"
+#define SUBID_FILE_BYTES (1u << 20)
+
+static struct subid_entry entries[SUBIDS_MAX];
+
+/* The state directory, made root's 0700 if absent, refused if anything else. */
+static int open_statedir(bool create)
+{
+	if (create && mkdir(NSISO_STATEDIR, 0700) < 0 && errno != EEXIST)
+		return neg_errno();
+	int fd = open(NSISO_STATEDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077)) {
+		(void)close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static int read_all(int fd, char **out, size_t max)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return neg_errno();
+	if ((size_t)st.st_size > max)
+		return -EFBIG;
+	char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t k = RETRY_EINTR(read(fd, buf + got, (size_t)st.st_size - got));
+		if (k <= 0) {
+			free(buf);
+			return k < 0 ? neg_errno() : -EIO;
+		}
+		got += (size_t)k;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* Parse the registry text: the count, or -EBADMSG. */
+static int parse_registry(const char *text, struct subid_entry *out, size_t max)
+{
+	size_t n = 0;
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[320], name[256];
+		unsigned long uid, start;
+		if (len >= sizeof(line) || n >= max)
+			return -EBADMSG;
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (sscanf(line, "%255s %lu %lu", name, &uid, &start) != 3 || uid > UINT32_MAX ||
+		    start > UINT32_MAX - SUBID_BLOCK || start % SUBID_BLOCK)
+			return -EBADMSG;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", name);
+		out[n].uid = (uint32_t)uid;
+		out[n].start = (uint32_t)start;
+		n++;
+		p += len + (nl ? 1 : 0);
+	}
+	return (int)n;
+}
+
+static int load(int dir, struct subid_entry *out, size_t max)
+{
+	_cleanup_close_ int fd = openat(dir, REGISTRY, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : neg_errno();
+	_cleanup_free_ char *text = NULL;
+	int r = read_all(fd, &text, SUBIDS_MAX * 320);
+	return r < 0 ? r : parse_registry(text, out, max);
+}
+
+static int save(int dir, const struct subid_entry *e, size_t n)
+{
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), REGISTRY ".new.%d", (int)getpid());
+	_cleanup_close_ int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return neg_errno();
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		return neg_errno();
+	fd = -EBADF; /* the FILE owns it now */
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s %" PRIu32 " %" PRIu32 "\n", e[i].name, e[i].uid, e[i].start);
+	int r = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : neg_errno();
+	if (fclose(f) != 0 && r == 0)
+		r = neg_errno();
+	if (r == 0 && renameat(dir, tmp, dir, REGISTRY) < 0)
+		r = neg_errno();
+	if (r < 0)
+		(void)unlinkat(dir, tmp, 0);
+	return r;
+}
+
+int subids_lookup(const char *name, uint32_t uid, uint32_t *start)
+{
+	_cleanup_close_ int dir = open_statedir(false);
+	if (dir == -ENOENT)
+		return 0;
+	if (dir < 0)
+		return dir;
+	int n = load(dir, entries, SUBIDS_MAX);
+	for (int i = 0; i < n; i++)
+		if (entries[i].uid == uid && strcmp(entries[i].name, name) == 0) {
+			*start = entries[i].start;
+			return 1;
+		}
+	return n < 0 ? n : 0;
+}
+
+/* Does [a, a+SUBID_BLOCK) meet any "x:start:count" line of text? */
+static bool file_overlaps(const char *text, uint64_t a)
+{
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		const char *c1 = memchr(p, ':', len);
+		if (c1) {
+			unsigned long long s = 0, c = 0;
+			if (sscanf(c1 + 1, "%llu:%llu", &s, &c) == 2 && a < s + c && s < a + SUBID_BLOCK)
+				return true;
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	return false;
+}
+
+static char *read_file_text(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char *text = NULL;
+	if (fd < 0 || read_all(fd, &text, SUBID_FILE_BYTES) < 0)
+		return NULL;
+	return text;
+}
+
+/* The first id of the block is nobody NSS knows (as systemd checks a range). */
+static bool base_free(uint32_t base)
+{
+	struct passwd pw, *pr = NULL;
+	struct group gr, *gres = NULL;
+	char buf[4096];
+	int a = getpwuid_r(base, &pw, buf, sizeof(buf), &pr);
+	int b = getgrgid_r(base, &gr, buf, sizeof(buf), &gres);
+	return a == 0 && !pr && b == 0 && !gres;
+}
+
+int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start,
+		    char *why, size_t why_size)
+{
+	if (strlen(name) >= sizeof(entries[0].name) || strpbrk(name, " \t\n")) {
+		snprintf(why, why_size, "the user name cannot be recorded");
+		return -EINVAL;
+	}
+	_cleanup_close_ int dir = open_statedir(true);
+	if (dir < 0) {
+		snprintf(why, why_size, "%s must be a root-owned directory of mode 0700", NSISO_STATEDIR);
+		return dir;
+	}
+	_cleanup_close_ int lock = openat(dir, REGISTRY_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0) {
+		snprintf(why, why_size, "locking %s/%s", NSISO_STATEDIR, REGISTRY_LOCK);
+		return neg_errno();
+	}
+	int n = load(dir, entries, SUBIDS_MAX);
+	if (n < 0) {
+		snprintf(why, why_size, "%s/%s is not a registry of nsiso's (or unreadable)", NSISO_STATEDIR, REGISTRY);
+		return n;
+	}
+	for (int i = 0; i < n; i++)
+		if (entries[i].uid == uid && strcmp(entries[i].name, name) == 0) {
+			*start = entries[i].start;
+			return 0;
+		}
+	if (n >= SUBIDS_MAX) {
+		snprintf(why, why_size, "the registry is full");
+		return -ENOSPC;
+	}
+	/* shadow's tools (useradd, usermod) edit /etc/subuid under this lock. */
+	if (lckpwdf() < 0) {
+		snprintf(why, why_size, "lckpwdf");
+		return -EBUSY;
+	}
+	_cleanup_free_ char *subuid = read_file_text("/etc/subuid");
+	_cleanup_free_ char *subgid = read_file_text("/etc/subgid");
+	int r = -ENOSPC;
+	uint64_t b = ((uint64_t)pool_start + SUBID_BLOCK - 1) / SUBID_BLOCK * SUBID_BLOCK;
+	for (; b + SUBID_BLOCK - 1 <= pool_end; b += SUBID_BLOCK) {
+		bool taken = file_overlaps(subuid, b) || file_overlaps(subgid, b);
+		for (int i = 0; i < n && !taken; i++)
+			taken = entries[i].start == b;
+		if (taken || !base_free((uint32_t)b))
+			continue;
+		snprintf(entries[n].name, sizeof(entries[n].name), "%s", name);
+		entries[n].uid = uid;
+		entries[n].start = (uint32_t)b;
+		r = save(dir, entries, (size_t)n + 1);
+		if (r < 0)
+			snprintf(why, why_size, "writing %s/%s", NSISO_STATEDIR, REGISTRY);
+		else
+			*start = (uint32_t)b;
+		break;
+	}
+	if (r == -ENOSPC)
+		snprintf(why, why_size, "no free range of %u ids left in the pool %u-%u", SUBID_BLOCK, pool_start, pool_end);
+	(void)ulckpwdf();
+	return r;
+}
+
+int subids_list(struct subid_entry *out, size_t max)
+{
+	_cleanup_close_ int dir = open_statedir(false);
+	if (dir == -ENOENT)
+		return 0;
+	if (dir < 0)
+		return dir;
+	return load(dir, out, max);
+}
+
+int subids_release_stale(char *why, size_t why_size)
+{
+	_cleanup_close_ int dir = open_statedir(false);
+	if (dir == -ENOENT)
+		return 0;
+	if (dir < 0)
+		return dir;
+	_cleanup_close_ int lock = openat(dir, REGISTRY_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0)
+		return neg_errno();
+	int n = load(dir, entries, SUBIDS_MAX);
+	if (n < 0) {
+		snprintf(why, why_size, "%s/%s is unreadable or malformed", NSISO_STATEDIR, REGISTRY);
+		return n;
+	}
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+		int e = getpwuid_r(entries[i].uid, &pw, buf, sizeof(buf), &res);
+		if (e != 0) {
+			snprintf(why, why_size, "NSS could not answer for uid %u", entries[i].uid);
+			return -e; /* never drop a range on a lookup failure */
+		}
+		if (res && strcmp(res->pw_name, entries[i].name) == 0)
+			entries[kept++] = entries[i];
+	}
+	int r = kept == n ? 0 : save(dir, entries, (size_t)kept);
+	return r < 0 ? r : n - kept;
+}
