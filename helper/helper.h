@@ -38,7 +38,7 @@ struct user_info {
 	struct idmap uid_map;
 	struct idmap gid_map;
 	bool root_mapped; /* container uid 0 and gid 0 are mapped */
-	bool subids_allocated; /* the range is from nsiso's registry */
+	const char *subids_source; /* "files", "libsubid" or "allocated" (nsiso's registry) */
 };
 int user_resolve(const char *name, struct user_info *u, struct failure *f);
 int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct failure *f);

@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include <shadow/subid.h>
+#include <stdlib.h>
+#include <strings.h>
+
 #include "helper.h"
 #include "subids.h"
 #include "util.h"
@@ -107,20 +111,73 @@ static int lookup_subids(const char *path, const char *name, uint32_t id, uint32
 	return 0;
 }
 
+/* A user's first range from libsubid (shadow's library, which asks the
+ * provider nsswitch.conf names): 0 with *start and *count (0, 0 for none),
+ * or a failure: a provider that errs refuses, never "no range". */
+static int libsubid_range(const char *name, bool gids, uint32_t *start, uint32_t *count, struct failure *f)
+{
+	struct subid_range *r = NULL;
+	*start = *count = 0;
+	int n = gids ? subid_get_gid_ranges(name, &r) : subid_get_uid_ranges(name, &r);
+	if (n < 0)
+		return fail(f, STEP_IDMAP, -EIO, "libsubid could not list the sub%cid ranges of %s", gids ? 'g' : 'u', name);
+	if (n > 0 && r[0].start <= UINT32_MAX && r[0].count <= UINT32_MAX - r[0].start) {
+		*start = (uint32_t)r[0].start;
+		*count = (uint32_t)r[0].count;
+	}
+	free(r);
+	return 0;
+}
+
+/* A block that a libsubid provider hands out already (its first or last
+ * id has an owner there): not for nsiso's allocation. */
+static bool taken_in_libsubid(uint32_t base)
+{
+	uint32_t ids[2] = { base, base + SUBID_BLOCK - 1 };
+	for (int i = 0; i < 2; i++) {
+		uid_t *owners = NULL;
+		int n = subid_get_uid_owners(ids[i], &owners);
+		free(owners);
+		if (n != 0)
+			return true; /* an owner, or an error: do not take it */
+		uid_t *gowners = NULL;
+		n = subid_get_gid_owners(ids[i], &gowners);
+		free(gowners);
+		if (n != 0)
+			return true;
+	}
+	return false;
+}
+
 int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct failure *f)
 {
 	enum userns_mode mode = set->userns;
+	char provider[64];
 	uint32_t us, uc, gs, gc;
 	uint32_t keep_gids[USER_GROUPS_MAX + 1];
 	size_t n = 0;
 	int r;
 
-	r = lookup_subids("/etc/subuid", u->name, u->uid, &us, &uc, f);
-	if (r < 0)
-		return r;
-	r = lookup_subids("/etc/subgid", u->name, u->uid, &gs, &gc, f);
-	if (r < 0)
-		return r;
+	if (subids_nss_provider(provider, sizeof(provider))) {
+		/* libsubid's log goes nowhere: failures are ours to report. */
+		FILE *devnull = fopen("/dev/null", "we");
+		(void)subid_init("nsiso-helper", devnull);
+		r = libsubid_range(u->name, false, &us, &uc, f);
+		if (r == 0)
+			r = libsubid_range(u->name, true, &gs, &gc, f);
+		if (r < 0)
+			return r;
+		u->subids_source = "libsubid";
+		subids_taken_elsewhere = taken_in_libsubid;
+	} else {
+		r = lookup_subids("/etc/subuid", u->name, u->uid, &us, &uc, f);
+		if (r < 0)
+			return r;
+		r = lookup_subids("/etc/subgid", u->name, u->uid, &gs, &gc, f);
+		if (r < 0)
+			return r;
+		u->subids_source = "files";
+	}
 	/* Directory users have no line in the files: with subids = auto they
 	 * get a range of their own from nsiso's registry (lib/subids.c). */
 	if (uc == 0 && gc == 0 && set->subids_auto) {
@@ -132,7 +189,7 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 			return fail(f, STEP_IDMAP, r, "allocating subordinate ids for %s: %s", u->name, why);
 		us = gs = start;
 		uc = gc = SUBID_BLOCK;
-		u->subids_allocated = true;
+		u->subids_source = "allocated";
 	}
 
 	/* keep-id: the user's ids and container root only. */

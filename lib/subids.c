@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #define SUBID_FILE_BYTES (1u << 20)
 
 static struct subid_entry entries[SUBIDS_MAX];
+bool (*subids_taken_elsewhere)(uint32_t base);
 
 /* The state directory, made root's 0700 if absent, refused if anything else. */
 static int open_statedir(bool create)
@@ -218,7 +220,7 @@ int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_
 		bool taken = file_overlaps(subuid, b) || file_overlaps(subgid, b);
 		for (int i = 0; i < n && !taken; i++)
 			taken = entries[i].start == b;
-		if (taken || !base_free((uint32_t)b))
+		if (taken || !base_free((uint32_t)b) || (subids_taken_elsewhere && subids_taken_elsewhere((uint32_t)b)))
 			continue;
 		snprintf(entries[n].name, sizeof(entries[n].name), "%s", name);
 		entries[n].uid = uid;
@@ -275,4 +277,22 @@ int subids_release_stale(char *why, size_t why_size)
 	}
 	int r = kept == n ? 0 : save(dir, entries, (size_t)kept);
 	return r < 0 ? r : n - kept;
+}
+
+bool subids_nss_provider(char *src, size_t size)
+{
+	FILE *f = fopen("/etc/nsswitch.conf", "re");
+	char line[256];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char word[64];
+		if (strncasecmp(line, "subid:", 6) == 0 && sscanf(line + 6, "%63s", word) == 1 &&
+		    strcmp(word, "files") != 0) {
+			snprintf(src, size, "%s", word);
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
 }

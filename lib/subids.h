@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ int subids_lookup(const char *name, uint32_t uid, uint32_t *start);
  * *start, or -errno with the reason in why. */
 int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start,
 		    char *why, size_t why_size);
+/* Set by a caller that knows other sources of ranges (libsubid): true when
+ * [base, base + SUBID_BLOCK) meets one of them. */
+extern bool (*subids_taken_elsewhere)(uint32_t base);
 
 /* Every entry (n at most max): the count, or -errno. */
 int subids_list(struct subid_entry *out, size_t max);
@@ -47,3 +51,8 @@ int subids_list(struct subid_entry *out, size_t max);
 /* Drop the entries of users who no longer exist under that name and uid;
  * the number dropped, or -errno. */
 int subids_release_stale(char *why, size_t why_size);
+
+/* The provider that the "subid:" line of /etc/nsswitch.conf names (sssd,
+ * FreeIPA...) in src; false for files or no such line. Ranges then come
+ * from shadow's libsubid, which loads that provider. */
+bool subids_nss_provider(char *src, size_t size);

@@ -9,13 +9,18 @@
 #    nsiso never writes;
 #  - with subids = files the same user is refused and told so in one line;
 #  - 50 parallel first logins of 50 such users get 50 distinct ranges;
+#  - with a libsubid provider (subid: in nsswitch.conf) its ranges are used
+#    and allocations avoid them;
 #  - nsiso subids lists them and --release drops those of deleted users.
 . "$(dirname "$0")/lib.sh"
 t_init
 nsiso="$NSISO_PREFIX/sbin/nsiso"
 statedir=/var/lib/nsiso
 made_state=0; [ -d "$statedir" ] || made_state=1
+libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 subids_cleanup() {
+	[ -f "$T_DIR/nsswitch.saved" ] && cp -p "$T_DIR/nsswitch.saved" /etc/nsswitch.conf
+	rm -f "$libdir/libsubid_nsisotest.so" /run/nsiso-test-subid.conf
 	t_cleanup
 	"$nsiso" subids --release >/dev/null 2>&1
 	if [ "$made_state" = 1 ] && [ ! -s "$statedir/subids" ]; then rm -rf "$statedir"; fi
@@ -85,6 +90,32 @@ expect_eq "each the registry's for that user" \
 	"$(for u in "${many[@]}"; do grep -c "^$u $(id -u "$u") $(tr -s ' ' < "$T_DIR/map.$u" | sed 's/^ //' | cut -d' ' -f2)$" "$statedir/subids"; done | sort -u)" 1
 expect_eq "no two ranges in the registry overlap" \
 	"$(awk '{print $3}' "$statedir/subids" | sort -n | awk 'NR > 1 && $1 < prev + 65536 {bad++} {prev = $1} END {print bad + 0}')" 0
+
+# A libsubid provider (subid: in nsswitch.conf, as SSSD and FreeIPA publish
+# ranges): its range is the one used, and an allocation avoids it. The
+# provider is tests/tools/libsubid_nsisotest.c, reading the ranges below.
+w=nssbw$$; v=nssbv$$
+t_user "$w" nosubids && t_user "$v" nosubids || exit 1
+cp -p /etc/nsswitch.conf "$T_DIR/nsswitch.saved"
+install -m 0644 "$NSISO_SUBID_PROVIDER" "$libdir/libsubid_nsisotest.so"
+printf '%s 300023808 65536\n' "$w" > /run/nsiso-test-subid.conf
+printf 'subid: nsisotest\n' >> /etc/nsswitch.conf
+expect_match "explain: w's ranges come from libsubid" "$("$nsiso" explain "$w" --config "$auto")" \
+	"subordinate += 300023808\+65536 \(uids\), 300023808\+65536 \(gids\) from libsubid \(provider nsisotest\)"
+expect_eq "w's container root maps to the range libsubid reports" \
+	"$(t_ssh "$w" -- 'head -n1 /proc/self/uid_map; sed -n 1p /proc/self/gid_map' | tr -s ' ' | sed 's/^ //' | cut -d' ' -f1,2 | tr '\n' ,)" \
+	"0 300023808,0 300023808,"
+expect_eq "nothing was allocated for w" "$(grep -c "^$w " "$statedir/subids")" 0
+pool2=$(t_policy pool.conf "[global]
+subids = auto
+subids_pool = 300023808-300300000
+[default]")
+t_pam_args "config=$pool2"
+start_v=$(t_ssh "$v" -- 'head -n1 /proc/self/uid_map' | tr -s ' ' | sed 's/^ //' | cut -d' ' -f2)
+expect_eq "an allocation skips the block libsubid gives w (v gets the next)" "$start_v" 300089344
+t_pam_args "config=$auto"
+cp -p "$T_DIR/nsswitch.saved" /etc/nsswitch.conf
+rm -f "$libdir/libsubid_nsisotest.so" /run/nsiso-test-subid.conf
 
 # Release: ranges of users who are gone.
 t_wait_no_containers 20
