@@ -12,6 +12,13 @@ int cmd_show(const char *user, bool json);
 int cmd_stop(const char *user, unsigned timeout_s);
 int cmd_enter(const char *user, const char *config, bool as_root, char **cmd);
 
+/* nsiso.c: where user's subordinate ids come from (files, libsubid,
+ * nsiso's registry), as one line in out; true when a session with a user
+ * namespace would be refused for want of them. */
+#include <stdint.h>
+struct policy_settings;
+bool subids_where(const char *user, uint32_t uid, const struct policy_settings *s, char *out, size_t size);
+
 /* pty.c: nsiso enter's terminal. */
 #include <stddef.h>
 #include <sys/types.h>

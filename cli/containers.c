@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "join.h"
 #include "nsverify.h"
+#include "policy.h"
 #include "util.h"
 
 static const char *const limit_names[] = { "memory_max", "memory_high", "pids_max", "cpu_quota_us",
@@ -121,6 +122,23 @@ static int no_container(const char *user)
 	return 4;
 }
 
+/* The host id that container root of the container with init pid maps to
+ * (its subordinate range's first id), or -1 (no user namespace, gone). */
+static int64_t root_host_id(uint32_t pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%u/uid_map", pid);
+	FILE *f = fopen(path, "re");
+	int64_t id = -1;
+	unsigned long inside, outside, count;
+	while (f && id < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0)
+			id = (int64_t)outside;
+	if (f)
+		fclose(f);
+	return id;
+}
+
 int cmd_list(bool json)
 {
 	static uid_t uids[4096];
@@ -136,8 +154,8 @@ int cmd_list(bool json)
 	if (json)
 		printf("[");
 	else
-		printf("%-16s %7s %8s %8s %-10s %-16s %8s %5s %8s\n", "USER", "UID", "INIT", "SESSIONS", "NETWORK",
-		       "ADDRESS", "MEMORY", "PIDS", "AGE");
+		printf("%-16s %7s %8s %8s %-10s %-16s %8s %5s %8s %10s\n", "USER", "UID", "INIT", "SESSIONS", "NETWORK",
+		       "ADDRESS", "MEMORY", "PIDS", "AGE", "SUBIDS");
 	for (size_t i = 0; i < n; i++) {
 		if (status_of(uids[i], &st) != 0)
 			continue; /* a stale socket, or one retiring now */
@@ -157,14 +175,20 @@ int cmd_list(bool json)
 			mem == CG_UNLIMITED ? printf("null") : printf("%" PRIu64, mem);
 			printf(",\"pids\":");
 			pids == CG_UNLIMITED ? printf("null") : printf("%" PRIu64, pids);
-			printf(",\"age_s\":%" PRId64 "}", now - st.started);
+			printf(",\"age_s\":%" PRId64 ",\"subids_start\":", now - st.started);
+			int64_t sub = root_host_id(st.init_pid);
+			sub < 0 ? printf("null}") : printf("%" PRId64 "}", sub);
 		} else {
 			snprintf(pb, sizeof(pb), pids == CG_UNLIMITED ? "-" : "%" PRIu64, pids);
 			char uv[LOG_VALUE_MAX];
-			printf("%-16s %7u %8u %8u%s %-10s %-16s %8s %5s %8s\n", log_value(uv, sizeof(uv), st.user), st.uid,
-			       st.init_pid, st.n_sessions,
-			       st.stopping ? "!" : " ", st.network, st.address[0] ? st.address : "-",
-			       human_bytes(mem, mb, sizeof(mb)), pb, human_age(now - st.started, ab, sizeof(ab)));
+			char sb[24] = "-";
+			int64_t sub = root_host_id(st.init_pid);
+			if (sub >= 0)
+				snprintf(sb, sizeof(sb), "%" PRId64, sub);
+			printf("%-16s %7u %8u %8u%s %-10s %-16s %8s %5s %8s %10s\n", log_value(uv, sizeof(uv), st.user), st.uid,
+			       st.init_pid, st.n_sessions, st.stopping ? "!" : " ", st.network,
+			       st.address[0] ? st.address : "-", human_bytes(mem, mb, sizeof(mb)), pb,
+			       human_age(now - st.started, ab, sizeof(ab)), sb);
 		}
 		shown++;
 	}
@@ -328,6 +352,10 @@ int cmd_show(const char *user, bool json)
 		if (st.ns_mask & NS_BIT(i))
 			printf("  %-7s %" PRIu64 "\n", ns_types[i].proc_name, st.ns_ino[i]);
 	if (st.ns_mask & NS_BIT(NS_USER)) {
+		char where[160];
+		struct policy_settings any = { .ns_mask = NS_ALL };
+		(void)subids_where(st.user, st.uid, &any, where, sizeof(where));
+		printf("subordinate ids: %s\n", where);
 		printf("uid map:\n");
 		print_file_lines(uidmap, "  ", false);
 		printf("gid map:\n");

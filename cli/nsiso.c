@@ -167,9 +167,7 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Where user's subordinate ids come from, as one line in out; true when
- * a session with a user namespace would be refused for want of them. */
-static bool subids_where(const char *user, uint32_t uid, const struct policy_settings *s, char *out, size_t size)
+bool subids_where(const char *user, uint32_t uid, const struct policy_settings *s, char *out, size_t size)
 {
 	bool userns = s->ns_mask & NS_BIT(NS_USER);
 	uint32_t us = 0, uc = 0, gs = 0, gc = 0, start;

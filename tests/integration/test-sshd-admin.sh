@@ -29,8 +29,10 @@ sleep_a=$(pgrep -u "$a" -x sleep | head -n1)
 # list
 out=$("$nsiso" list); rc=$?
 expect_eq "list exits 0" "$rc" 0
-expect_match "list has a header" "$out" "^USER +UID +INIT +SESSIONS +NETWORK +ADDRESS +MEMORY +PIDS +AGE$"
-expect_match "list: a with 2 sessions, no network namespace address" "$out" "^$a +$uid_a +[0-9]+ +2  +none +- +[0-9.]+[KM] +[0-9]+ +[0-9]+s$"
+expect_match "list has a header" "$out" "^USER +UID +INIT +SESSIONS +NETWORK +ADDRESS +MEMORY +PIDS +AGE +SUBIDS$"
+sub_a=$(awk -F: -v u="$a" '$1 == u {print $2}' /etc/subuid)
+expect_match "list: a with 2 sessions, no network namespace address, a's first subordinate id" "$out" \
+	"^$a +$uid_a +[0-9]+ +2  +none +- +[0-9.]+[KM] +[0-9]+ +[0-9]+s +$sub_a$"
 expect_match "list: b with 1 session" "$out" "^$b +$uid_b +[0-9]+ +1  +none "
 expect_nomatch "list: c has no container" "$out" "^$c "
 json=$("$nsiso" list --json)

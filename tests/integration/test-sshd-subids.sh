@@ -55,6 +55,12 @@ t_wait_no_containers 10
 again=$(t_ssh "$x" -- 'head -n1 /proc/self/uid_map' | tr -s ' ' | sed 's/^ //')
 expect_eq "the next login gets the same range" "$again" "$first"
 start_y=$(t_ssh "$y" -- 'head -n1 /proc/self/uid_map' | tr -s ' ' | sed 's/^ //' | cut -d' ' -f2)
+t_ssh_bg "$y" -- 'sleep 60'; hold=$T_BG
+for i in $(seq 1 100); do pgrep -u "$y" -x sleep >/dev/null && break; sleep 0.1; done
+expect_match "nsiso show names y's range and where it comes from" "$("$nsiso" show "$y")" \
+	"^subordinate ids: $start_y\+65536 allocated \($statedir/subids\)$"
+expect_match "nsiso list shows y's first subordinate id" "$("$nsiso" list)" "^$y .* $start_y$"
+pkill -u "$y" -x sleep; wait "$hold" 2>/dev/null
 expect_eq "y's range does not overlap x's" "$(( start_y >= start_x + 65536 || start_x >= start_y + 65536 ))" 1
 overl=$(cat /etc/subuid /etc/subgid | awk -F: -v a="$start_x" -v b="$start_y" \
 	'($2 < a + 65536 && a < $2 + $3) || ($2 < b + 65536 && b < $2 + $3) {print}')
