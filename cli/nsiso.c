@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -335,6 +336,13 @@ static int explain(const char *user, const char *config, int json)
 	char range[160];
 	int refused = subids_where(user, w.who.uid, &s, range, sizeof(range));
 	printf("%-12s = %-40s\n", "subordinate", range);
+	/* A home that is not there refuses nothing (sshd starts the session in
+	 * /, and home = read-only has nothing to mount), but an admin wants to
+	 * know before the user calls. */
+	struct passwd *hp = getpwnam(user);
+	struct stat hs;
+	if (hp && (stat(hp->pw_dir, &hs) < 0 || !S_ISDIR(hs.st_mode)))
+		printf("note: the home %s does not exist: sessions start in /\n", hp->pw_dir);
 	for (int k = 0; k < KEY_COUNT; k++)
 		printf("%-12s = %-40s  # %s\n", policy_key_names[k], policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)),
 		       s.source[k]);

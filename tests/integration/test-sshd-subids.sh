@@ -70,6 +70,20 @@ expect_match "explain says the range is allocated" "$("$nsiso" explain "$x" --co
 	"subordinate += $start_x\+65536 allocated \($statedir/subids\)"
 expect_match "nsiso subids lists x" "$("$nsiso" subids)" "^$x +$(id -u "$x") +$start_x +$((start_x + 65535)) +user exists$"
 
+# explain and a home that is not there.
+h=nssbh$$
+useradd -M -d "/nonexistent-$h" -s /bin/bash "$h" && T_USERS+=("$h")
+out=$("$nsiso" explain "$h" --config "$auto" 2>&1); rc=$?
+expect_eq "explain: a missing home alone refuses nothing (exit 0)" "$rc" 0
+expect_match "but explain notes it" "$out" "note: the home /nonexistent-$h does not exist: sessions start in /"
+ro=$(t_policy ro.conf "[global]
+subids = auto
+[default]
+home = read-only")
+out=$("$nsiso" explain "$h" --config "$ro" 2>&1); rc=$?
+expect_eq "explain: with home = read-only too (nothing to mount; exit 0)" "$rc" 0
+expect_match "and notes it" "$out" "note: the home /nonexistent-$h does not exist"
+
 # subids = files: the same kind of user is refused, and told so.
 z=nssbz$$
 t_user "$z" nosubids || exit 1
