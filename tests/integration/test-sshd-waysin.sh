@@ -52,6 +52,16 @@ out=$(tr -d '\r' < "$T_DIR/login.out" | sed -n '/BEGIN$/,/^END$/p' | sed '1d;$d'
 [ -n "$out" ] || { echo "# login said:"; sed 's/^/#   /' "$T_DIR/login.out"; }
 check_way "login -f USER on a pty" "$out"
 
+# A refused session: the person at su's and login's terminal gets nsiso's
+# one line (a user without subordinate ids).
+r=nswayr$$
+t_user "$r" nosubids || exit 1
+msg='nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9-]+ [0-9:]+ idmap\)'
+expect_match "su: the refused user's terminal gets the line" "$(su - "$r" -c 'echo RAN' </dev/null 2>&1 | head -n1)" "^$msg$"
+printf 'echo RAN\nexit\n' | script -qfec "login -f $r" /dev/null > "$T_DIR/login-r.out" 2>&1
+expect_match "login: the refused user's terminal gets the line" "$(tr -d '\r' < "$T_DIR/login-r.out")" "$msg"
+expect_nomatch "and no shell ran for login" "$(tr -d '\r' < "$T_DIR/login-r.out" | grep -v 'echo RAN')" "^RAN$"
+
 # No host process of the user outside the container, after all of that.
 outside=0
 for p in $(pgrep -u "$u"); do
