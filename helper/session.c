@@ -736,11 +736,12 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	if (sv.net.addr)
 		(void)policy_ipv4_text(sv.net.addr, addr, sizeof(addr));
 	syslog(LOG_INFO,
-	       "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s address=%s",
+	       "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s address=%s "
+	       "subids=%s",
 	       log_value(uv, sizeof(uv), u->name), (unsigned)u->uid, (int)sv.c.init_pid,
 	       ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)), (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-",
 	       sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "", sv.cg.n ? log_escape(ue, sizeof(ue), u->name) : "",
-	       network_word(&sv), addr);
+	       network_word(&sv), addr, u->subids_source ? u->subids_source : "-");
 	supervisor_loop(&sv);
 }
 
