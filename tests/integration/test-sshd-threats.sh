@@ -70,7 +70,7 @@ expect_eq "THREATS 36: /tmp is a tmpfs of the container" "$(t_ssh "$a" -- 'findm
 
 # 19. A deleted user's uid reused by a new user never gets the old container.
 uid_a=$(id -u "$a")
-userdel -f "$a" 2>/dev/null
+userdel -r -f "$a" 2>/dev/null  # (its home too: nothing of the test stays)
 c=nsthc$$
 useradd -m -u "$uid_a" -s /bin/bash "$c" && T_USERS+=("$c")
 install -d -m 0700 -o "$c" -g "$c" "/home/$c/.ssh"
