@@ -108,8 +108,11 @@ static int save(int dir, const struct subid_entry *e, size_t n)
 	if (fd < 0)
 		return neg_errno();
 	FILE *f = fdopen(fd, "w");
-	if (!f)
-		return neg_errno();
+	if (!f) {
+		int r = neg_errno();
+		(void)unlinkat(dir, tmp, 0);
+		return r;
+	}
 	fd = -EBADF; /* the FILE owns it now */
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s %" PRIu32 " %" PRIu32 "\n", e[i].name, e[i].uid, e[i].start);
