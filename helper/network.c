@@ -221,13 +221,17 @@ static int load_states(struct net_state *out, size_t max, char *why, size_t why_
 		char path[512];
 		snprintf(path, sizeof(path), NET_DIR "/%s", e->d_name);
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		ssize_t got = fd < 0 || n >= max ? -1 : read(fd, &out[n], sizeof(out[n]) + 1);
+		/* One byte more than a state holds, into a buffer of that size: a
+		 * longer file is "not whole" too, and never overruns out[]. */
+		char buf[sizeof(out[0]) + 1];
+		ssize_t got = fd < 0 || n >= max ? -1 : RETRY_EINTR(read(fd, buf, sizeof(buf)));
 		if (got != (ssize_t)sizeof(out[n])) {
 			r = fd < 0 ? neg_errno() : n >= max ? -E2BIG : -EBADMSG;
 			snprintf(why, why_size, "state file %s is %s", path,
 				 fd < 0 ? "unreadable" : n >= max ? "one too many" : "not whole");
 			break;
 		}
+		memcpy(&out[n], buf, sizeof(out[n]));
 		out[n].net.name[sizeof(out[n].net.name) - 1] = '\0';
 		out[n].net.bridge[sizeof(out[n].net.bridge) - 1] = '\0';
 		n++;

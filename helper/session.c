@@ -636,8 +636,11 @@ static int leave_caller_cgroups(const struct cg_layout *l, struct failure *f)
 		char path[300];
 		snprintf(path, sizeof(path), "%s/cgroup.procs", l->h[i].path);
 		_cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || RETRY_EINTR(write(fd, "0", 1)) != 1)
-			return fail(f, STEP_CGROUP, neg_errno(), "moving the supervisor to %s", path);
+		if (fd < 0)
+			return fail(f, STEP_CGROUP, neg_errno(), "opening %s", path);
+		ssize_t w = RETRY_EINTR(write(fd, "0", 1));
+		if (w != 1)
+			return fail(f, STEP_CGROUP, w < 0 ? neg_errno() : -EIO, "moving the supervisor to %s", path);
 	}
 	return 0;
 }
