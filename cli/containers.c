@@ -161,7 +161,7 @@ int cmd_list(bool json)
 			continue; /* a stale socket, or one retiring now */
 		uint64_t mem = CG_UNLIMITED, pids = CG_UNLIMITED;
 		if (st.cgroup[0])
-			cg_usage(&layout, st.user, &mem, &pids);
+			cg_usage(&layout, st.cgroup, &mem, &pids);
 		char mb[16], ab[16], pb[24];
 		if (json) {
 			printf("%s{\"user\":", shown ? "," : "");
@@ -284,7 +284,7 @@ int cmd_show(const char *user, bool json)
 		layout.n = 0;
 	uint64_t mem = CG_UNLIMITED, pids = CG_UNLIMITED;
 	if (st.cgroup[0])
-		cg_usage(&layout, st.user, &mem, &pids);
+		cg_usage(&layout, st.cgroup, &mem, &pids);
 	int64_t now = (int64_t)time(NULL);
 	char uidmap[64], gidmap[64], b1[24], b2[24];
 	snprintf(uidmap, sizeof(uidmap), "/proc/%u/uid_map", st.init_pid);
@@ -478,7 +478,7 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 		if ((ar.ns_mask & NS_BIT(i)) && ino[i] != ar.ns_ino[i])
 			r = -ESTALE;
 	if (r == 0)
-		r = join_container(&fds, ar.ns_mask, &ar.hard, as_root, why, sizeof(why), &committed);
+		r = join_container(&fds, ar.ns_mask, &ar.hard, JOIN_WHOLE, as_root, why, sizeof(why), &committed);
 	session_fds_close(&fds);
 	if (r < 0) {
 		fprintf(stderr, "nsiso: joining %s's container: %s: %s\n", user, why, strerror(-r));

@@ -88,6 +88,16 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 		     int resolv_mnt, struct container *c, struct failure *f);
 
 /* session.c: state directory, the per-user lock, the supervisor. */
+/* systemd.c: on a host whose PID 1 is systemd with the unified hierarchy,
+ * the container lives in a transient scope with Delegate=yes in the user's
+ * slice, made through systemd's D-Bus API; systemd_scope() puts the calling
+ * supervisor there and gives the scope's cgroup path ("/user.slice/...");
+ * systemd_layout() moves the supervisor to SCOPE/supervisor and roots l at
+ * the scope. */
+bool systemd_manages_cgroups(void);
+int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct failure *f);
+int systemd_layout(const char *scope, struct cg_layout *l, struct failure *f);
+
 int state_open_rundir(struct failure *f);
 int state_lock_user(int rundir, uid_t uid, struct failure *f);
 void state_remove_lock(int rundir, uid_t uid); /* under the lock only */

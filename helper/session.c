@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/personality.h>
 #include <sched.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -163,6 +164,7 @@ struct supervisor {
 	struct cg_layout cg_layout;
 	struct cg_group cg;    /* the container's cgroups */
 	int retire_lock;       /* held from retiring until the cgroups are gone */
+	char scope[160];       /* systemd: the scope's cgroup path; "" without systemd */
 	struct net_attachment net;
 	char config[NSISO_CONFIG_MAX]; /* the policy path of the first session */
 	dev_t sock_dev;        /* the socket file this supervisor bound: only */
@@ -265,7 +267,8 @@ static void supervisor_status(int conn, struct supervisor *sv)
 	snprintf(st.user, sizeof(st.user), "%s", sv->u->name);
 	snprintf(st.hostname, sizeof(st.hostname), "%s", (sv->c.ns_mask & NS_BIT(NS_UTS)) ? sv->s->hostname : "");
 	if (sv->cg.n)
-		snprintf(st.cgroup, sizeof(st.cgroup), "%s/%s", CG_DIR, sv->cg.name);
+		snprintf(st.cgroup, sizeof(st.cgroup), "%s%s%s/%s", sv->scope[0] ? sv->scope + 1 : "",
+			 sv->scope[0] ? "/" : "", CG_DIR, sv->cg.name);
 	snprintf(st.network, sizeof(st.network), "%s", network_word(sv));
 	if (sv->net.addr)
 		(void)policy_ipv4_text(sv->net.addr, st.address, sizeof(st.address));
@@ -442,9 +445,18 @@ static bool sweep_may_remove(const char *name, void *ctx)
 
 static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 {
-	static struct pollfd pfd[2 + SESSIONS_MAX];
+	static struct pollfd pfd[3 + SESSIONS_MAX];
 	int64_t deadline = now_ms() + FIRST_ATTACH_TIMEOUT_MS;
 	bool init_died = false;
+	/* SIGTERM is a stop (systemd stopping the scope: loginctl
+	 * terminate-user, systemctl stop), done like nsiso stop --force, so that
+	 * nothing of the container is left behind. */
+	sigset_t term;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigaddset(&term, SIGHUP);
+	int sigfd = sigprocmask(SIG_BLOCK, &term, NULL) < 0 ? -1 : signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	for (;;) {
 		bool empty = sv->armed && sv->n_holders == 0;
@@ -466,8 +478,9 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			break;
 		pfd[0] = (struct pollfd){ .fd = sv->listen_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = init_died ? -1 : sv->c.init_pidfd, .events = POLLIN };
+		pfd[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		for (size_t i = 0; i < sv->n_holders; i++)
-			pfd[2 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
+			pfd[3 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
 		int timeout = -1;
 		if (want_end)
 			timeout = 5; /* a helper holds the lock: it is about to attach */
@@ -477,17 +490,27 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			timeout = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
 		else if (empty && linger_end != INT64_MAX)
 			timeout = (int)(linger_end - now_ms() > 0 ? linger_end - now_ms() : 0);
-		int n = poll(pfd, 2 + sv->n_holders, timeout);
+		int n = poll(pfd, 3 + sv->n_holders, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n <= 0)
 			continue;
 		if (pfd[1].revents)
 			init_died = true;
+		struct signalfd_siginfo si;
+		if (pfd[2].revents && read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			char uv[LOG_VALUE_MAX];
+			syslog(LOG_NOTICE, "container stopping user=%s uid=%u signal=%s sender_pid=%u",
+			       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, sigabbrev_np((int)si.ssi_signo),
+			       si.ssi_pid);
+			sv->armed = true;
+			sv->stopping = true;
+			sv->stop_deadline = now_ms();
+		}
 		/* Drop the sessions whose process has exited (back to front, so
 		 * that the indexes stay valid). */
 		for (size_t i = sv->n_holders; i-- > 0;) {
-			if (!pfd[2 + i].revents)
+			if (!pfd[3 + i].revents)
 				continue;
 			(void)close(sv->holders[i].pidfd);
 			sv->holders[i] = sv->holders[--sv->n_holders];
@@ -697,11 +720,17 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	openlog("nsiso-sup", LOG_PID, LOG_AUTHPRIV);
 	if (r == 0) {
 		char why[NSISO_DETAIL_MAX] = "";
-		r = cg_discover(&sv.cg_layout);
-		if (r < 0)
-			(void)fail(&f, STEP_CGROUP, r, "reading the cgroup mounts");
-		if (r == 0)
-			r = leave_caller_cgroups(&sv.cg_layout, &f);
+		if (systemd_manages_cgroups()) {
+			r = systemd_scope(u, sv.scope, sizeof(sv.scope), &f);
+			if (r == 0)
+				r = systemd_layout(sv.scope, &sv.cg_layout, &f);
+		} else {
+			r = cg_discover(&sv.cg_layout);
+			if (r < 0)
+				(void)fail(&f, STEP_CGROUP, r, "reading the cgroup mounts");
+			if (r == 0)
+				r = leave_caller_cgroups(&sv.cg_layout, &f);
+		}
 		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, why, sizeof(why))) < 0)
 			(void)fail(&f, STEP_CGROUP, r, "%s", why);
 		sv.hard.n_cgroups = (uint32_t)sv.cg.n;
@@ -740,11 +769,12 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		(void)policy_ipv4_text(sv.net.addr, addr, sizeof(addr));
 	syslog(LOG_INFO,
 	       "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s address=%s "
-	       "subids=%s",
+	       "subids=%s unit=%s",
 	       log_value(uv, sizeof(uv), u->name), (unsigned)u->uid, (int)sv.c.init_pid,
 	       ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)), (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-",
 	       sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "", sv.cg.n ? log_escape(ue, sizeof(ue), u->name) : "",
-	       network_word(&sv), addr, u->subids_source ? u->subids_source : "-");
+	       network_word(&sv), addr, u->subids_source ? u->subids_source : "-",
+	       sv.scope[0] ? strrchr(sv.scope, '/') + 1 : "-");
 	supervisor_loop(&sv);
 }
 

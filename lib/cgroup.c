@@ -186,6 +186,25 @@ int cg_discover(struct cg_layout *l)
 	return 0;
 }
 
+int cg_layout_at(const char *path, struct cg_layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	int n = snprintf(l->h[0].path, sizeof(l->h[0].path), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(l->h[0].path))
+		return -ENAMETOOLONG;
+	l->h[0].v2 = true;
+	_cleanup_close_ int root = open_hier(&l->h[0]);
+	if (root < 0)
+		return root;
+	char buf[512];
+	int r = read_small(root, "cgroup.controllers", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	l->h[0].ctrls = controllers_in(buf, true);
+	l->n = 1;
+	return 0;
+}
+
 /* ---- writing --------------------------------------------------------------- */
 
 static int write_at(int dir, const char *name, const char *value, char *why, size_t why_size)
@@ -498,15 +517,14 @@ static uint64_t read_number(int dir, const char *name)
 	return errno || end == buf ? CG_UNLIMITED : (uint64_t)v;
 }
 
-void cg_usage(const struct cg_layout *l, const char *name, uint64_t *memory, uint64_t *pids)
+void cg_usage(const struct cg_layout *l, const char *path, uint64_t *memory, uint64_t *pids)
 {
 	*memory = *pids = CG_UNLIMITED;
-	if (!cg_name_ok(name))
+	/* A path below the roots, as the supervisor recorded it: never up. */
+	if (path[0] == '/' || strstr(path, "..") || strstr(path, "//"))
 		return;
 	for (size_t i = 0; i < l->n; i++) {
 		_cleanup_close_ int root = open_hier(&l->h[i]);
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s", CG_DIR, name);
 		_cleanup_close_ int dir = root < 0 ? -EBADF : openat(root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dir < 0)
 			continue;

@@ -63,6 +63,10 @@ int cg_parse_mountinfo(const char *text, struct cg_layout *l);
 /* The same for this process, with the v2 controllers read. 0 or -errno. */
 int cg_discover(struct cg_layout *l);
 
+/* One v2 hierarchy rooted at the cgroup directory PATH (a systemd scope
+ * delegated to nsiso), with the controllers it offers. 0 or -errno. */
+int cg_layout_at(const char *path, struct cg_layout *l);
+
 /* A container's groups: fds to each group's directory, its parent
  * (<mount>/nsiso) and its cgroup.procs. */
 struct cg_group {
@@ -105,9 +109,10 @@ int cg_enter(const int *procs, size_t n);
  * were removed. */
 int cg_sweep(const struct cg_layout *l, bool (*may_remove)(const char *name, void *ctx), void *ctx);
 
-/* Usage of NAME's groups: memory in bytes and number of processes;
+/* Usage of the groups at PATH below each hierarchy's root (nsiso/NAME, or
+ * under a systemd scope): memory in bytes and number of processes;
  * CG_UNLIMITED where unknown. */
-void cg_usage(const struct cg_layout *l, const char *name, uint64_t *memory, uint64_t *pids);
+void cg_usage(const struct cg_layout *l, const char *path, uint64_t *memory, uint64_t *pids);
 
 /* Whether a name can be a group name (a user name without '/', not . or ..). */
 bool cg_name_ok(const char *name);

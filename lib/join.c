@@ -82,7 +82,7 @@ static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_
 /* *committed tells whether the caller was changed for good (then a failure
  * can only end the caller, never let it go on unisolated). */
 int join_container(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
-		   bool keep_bounding, char *why, size_t why_size, bool *committed)
+		   enum join_part part, bool keep_bounding, char *why, size_t why_size, bool *committed)
 {
 	const int *fds = sf->ns;
 	int saved[NS_COUNT];
@@ -90,6 +90,14 @@ int join_container(const struct session_fds *sf, unsigned mask, const struct ses
 	size_t done = 0;
 	struct rlimit old[HARDEN_RLIMITS];
 	uint32_t n_rl = hard->n_rlimits < HARDEN_RLIMITS ? hard->n_rlimits : HARDEN_RLIMITS;
+	bool outer = part != JOIN_INNER, inner = part != JOIN_OUTER;
+
+	if (!outer)
+		mask &= NS_BIT(NS_USER);
+	if (!inner) {
+		mask &= ~NS_BIT(NS_USER);
+		n_rl = 0;
+	}
 
 	for (int i = 0; i < NS_COUNT; i++)
 		saved[i] = -EBADF;
@@ -140,7 +148,7 @@ int join_container(const struct session_fds *sf, unsigned mask, const struct ses
 	/* The caller into the container's cgroups, so that everything it
 	 * forks from now on counts against the container's limits. There is
 	 * no moving back out: from here on a failure is final. */
-	if (sf->n_cgroups > 0) {
+	if (inner && sf->n_cgroups > 0) {
 		*committed = true;
 		r = cg_enter(sf->cgroup, sf->n_cgroups);
 		if (r < 0) {
@@ -157,12 +165,17 @@ int join_container(const struct session_fds *sf, unsigned mask, const struct ses
 		/* From here on there is no way back: a failure is fatal for the
 		 * caller (sshd and su end the login on a failed open_session). */
 		*committed = true;
-		if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+		/* The inner part runs after the caller set its groups (sshd's
+		 * child): keep them, and only become uid 0 here, which is what
+		 * makes the later setuid(user) drop every capability. */
+		if ((outer && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0)) || setresuid(0, 0, 0) < 0) {
 			r = neg_errno();
 			snprintf(why, why_size, "becoming container root");
 			goto out;
 		}
 	}
+	if (!inner)
+		goto out; /* the outer part is for good, but nothing of it is final yet */
 	*committed = true;
 	r = harden(hard, sf->seccomp, keep_bounding, why, why_size);
 	goto out;

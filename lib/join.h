@@ -17,5 +17,15 @@
  * Used by pam_nsiso.so and by nsiso enter. Returns 0 or -errno with why
  * set; *committed tells whether the caller was changed for good (then it
  * must never go on unisolated). */
+enum join_part {
+	JOIN_WHOLE, /* all of the above */
+	JOIN_OUTER, /* the namespaces but the user namespace; nothing else */
+	JOIN_INNER, /* the rest: limits, cgroups, user namespace, uid 0 (groups kept), hardening */
+};
+
+/* The parts split the join between sshd's root monitor (outer: it stays host
+ * root, in the host's user namespace, so that pam_systemd, utmp and wtmp work
+ * as without nsiso) and its session child (inner, from pam_sm_setcred,
+ * before it becomes the user). */
 int join_container(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
-		   bool keep_bounding, char *why, size_t why_size, bool *committed);
+		   enum join_part part, bool keep_bounding, char *why, size_t why_size, bool *committed);

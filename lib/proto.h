@@ -10,7 +10,7 @@
 
 #include "nstable.h"
 
-#define NSISO_PROTO_VERSION 2u
+#define NSISO_PROTO_VERSION 3u
 #define NSISO_USER_MAX 64 /* longest user name nsiso handles */
 #define NSISO_DETAIL_MAX 256
 #define NSISO_CONFIG_MAX 512 /* longest policy path */
@@ -148,7 +148,7 @@ struct container_status {
 	uint64_t ns_ino[NS_COUNT];
 	char user[NSISO_USER_MAX + 1];
 	char hostname[65];
-	char cgroup[128];   /* nsiso/USER, or "" */
+	char cgroup[224];   /* below the hierarchy root: nsiso/USER or SCOPE-PATH/nsiso/USER; "" */
 	char network[64];   /* none, host or a network name */
 	char address[64];   /* the container's address on it, or "" */
 	uint64_t limits[8]; /* memory_max, memory_high, pids_max, cpu_quota, cpu_period, cpu_weight, io_weight */

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #define PAM_SM_SESSION
+#define PAM_SM_AUTH
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <security/pam_modutil.h>
@@ -42,6 +44,15 @@
  * joins the user namespace last and becomes container root there, so that the
  * caller's own switch to the user drops every capability (FINDINGS:
  * "Joining the user namespace and then letting sshd switch identity").
+ *
+ * Under OpenSSH's sshd, when the module is in the auth stack too (the
+ * package's pam-auth-update profile puts it there), the join is split: the
+ * root monitor joins every namespace but the user namespace and stays host
+ * root, so that pam_systemd's close, utmp, wtmp and lastlog run as without
+ * nsiso; the session child, which calls pam_setcred after setting its groups
+ * and before becoming the user, does the rest (limits, cgroups, user
+ * namespace, hardening) and ends itself if that fails, since sshd ignores a
+ * failed setcred of a key login. See docs/ARCHITECTURE.md, "Two halves".
  *
  * Everything else (policy, ids, creating, tracking) is the helper's. Every
  * failure refuses the session with one log line naming user, step and cause,
@@ -128,6 +139,46 @@ static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, enu
 		   strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
 		   log_escape(dv, sizeof(dv), detail && detail[0] ? detail : strerror(-error)));
 	return PAM_SUCCESS;
+}
+
+/* What the monitor leaves for sshd's session child (PAM data; fork copies
+ * it, and the fds with it). */
+struct pending {
+	pid_t opener;          /* the monitor: its pid ... */
+	uint64_t opener_pidns; /* ... in its own PID namespace (the child's is another one) */
+	uint32_t ns_mask;
+	struct session_hardening hard;
+	struct session_fds fds;
+};
+
+static void pending_free(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	struct pending *p = data;
+	session_fds_close(&p->fds);
+	free(p);
+}
+
+static uint64_t own_pidns(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) < 0 ? 0 : (uint64_t)st.st_ino;
+}
+
+/* sshd (and OpenSSH 9.8's sshd-session) call pam_setcred in the session
+ * child after setgid+initgroups and before setuid, on every login path
+ * (privsep_postauth -> do_setusercontext -> do_pam_setcred). */
+static bool caller_is_sshd(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	const char *base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	return strcmp(base, "sshd") == 0 || strcmp(base, "sshd-session") == 0;
 }
 
 /* Runs the helper; on success its fds are in fds. */
@@ -339,8 +390,35 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	if (r == 0)
 		limits_preraise(pw);
+	/* Split only where the second half is sure to run: sshd, and this
+	 * module in its auth stack (its setcred came before open_session). */
+	const void *setcred_seen = NULL;
+	bool split = (rep.ns_mask & NS_BIT(NS_USER)) &&
+		     pam_get_data(pamh, "pam_nsiso_setcred", &setcred_seen) == PAM_SUCCESS && setcred_seen &&
+		     caller_is_sshd();
+	struct pending *pend = NULL;
+	if (r == 0 && split && !(pend = calloc(1, sizeof(*pend))))
+		r = -ENOMEM;
 	if (r == 0)
-		r = join_container(&fds, rep.ns_mask, &rep.hard, false, why, sizeof(why), &committed);
+		r = join_container(&fds, rep.ns_mask, &rep.hard, split ? JOIN_OUTER : JOIN_WHOLE, false, why,
+				   sizeof(why), &committed);
+	if (r == 0 && split) {
+		/* Read after the join, as setcred will read it in the monitor
+		 * (the container's /proc may not show the monitor at all: 0). */
+		pend->opener = getpid();
+		pend->opener_pidns = own_pidns();
+		pend->ns_mask = rep.ns_mask;
+		pend->hard = rep.hard;
+		pend->fds = fds;
+		session_fds_init(&fds);
+		if (pam_set_data(pamh, "pam_nsiso_pending", pend, pending_free) != PAM_SUCCESS) {
+			pending_free(pamh, pend, 0);
+			snprintf(why, sizeof(why), "keeping the container for the session child");
+			r = -ENOMEM;
+			committed = true; /* the monitor is in the container's namespaces */
+		}
+	} else
+		free(pend);
 	session_fds_close(&fds);
 	if (r < 0)
 		/* Once joined for good there is no way back to the host. */
@@ -360,11 +438,55 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		pam_syslog(pamh, LOG_NOTICE, "policy=%s absent: built-in defaults apply", a.config);
 	pam_syslog(pamh, LOG_INFO,
 		   "session user=%s uid=%u service=%s tty=%s rhost=%s container=%s init_pid=%u namespaces=\"%s\" "
-		   "userns=%llu cgroup=%s network=%s address=%s",
+		   "userns=%llu cgroup=%s network=%s address=%s join=%s",
 		   log_value(uv, sizeof(uv), user), rep.uid, origin.service, origin.tty, origin.rhost,
 		   (rep.flags & REPLY_CREATED) ? "created" : "joined",
 		   rep.init_pid, ns_mask_to_words(rep.ns_mask, words, sizeof(words)),
-		   (unsigned long long)rep.ns_ino[NS_USER], cgroup, network, address);
+		   (unsigned long long)rep.ns_ino[NS_USER], cgroup, network, address, split ? "split" : "whole");
+	return PAM_SUCCESS;
+}
+
+/* In the auth stack only for pam_setcred: authentication is not ours. */
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_IGNORE;
+}
+
+/* Before open_session (sshd's monitor, and su, sudo...): only noted, so that
+ * open_session knows the second half will be called. In sshd's session
+ * child, after the monitor's open_session split the join: the inner half.
+ * A failure there ends the child: sshd goes on after a failed setcred of a
+ * key login, and this process is already in the container's namespaces. */
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)argc;
+	(void)argv;
+	const void *data = NULL;
+	if (pam_get_data(pamh, "pam_nsiso_pending", &data) != PAM_SUCCESS || !data) {
+		if (!(flags & PAM_DELETE_CRED))
+			(void)pam_set_data(pamh, "pam_nsiso_setcred", (void *)"yes", NULL);
+		return PAM_SUCCESS;
+	}
+	struct pending *p = (struct pending *)data;
+	if ((p->opener == getpid() && p->opener_pidns == own_pidns()) || (flags & PAM_DELETE_CRED))
+		return PAM_SUCCESS; /* the monitor itself: it stays outside */
+
+	const char *user = NULL;
+	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user)
+		user = "?";
+	char why[256] = "";
+	bool committed = false;
+	int r = join_container(&p->fds, p->ns_mask, &p->hard, JOIN_INNER, false, why, sizeof(why), &committed);
+	/* This copy's fds are closed (and p freed) by replacing the data. */
+	(void)pam_set_data(pamh, "pam_nsiso_pending", NULL, NULL);
+	if (r < 0) {
+		refuse_log(pamh, user, STEP_JOIN, r, why);
+		_exit(EXIT_FAILURE);
+	}
 	return PAM_SUCCESS;
 }
 

@@ -167,12 +167,7 @@ t_sshd() {
 	[ -f "$T_DIR/id" ] || ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/id" >/dev/null
 	[ -f "$T_DIR/host" ] || ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/host" >/dev/null
 	ln -sf /usr/sbin/sshd "$T_DIR/$T_SERVICE"
-	cat > "/etc/pam.d/$T_SERVICE" <<PAM
-# written by nsiso tests; removed at their exit
-account  required  pam_unix.so
-session  required  pam_unix.so
-session  required  $T_MODULE $args
-PAM
+	t_pam_args "$args"
 	T_PAMFILES+=("/etc/pam.d/$T_SERVICE")
 	t_logcatch
 	if [ ! -d /run/sshd ]; then
@@ -228,9 +223,17 @@ t_pam_extend() {
 	printf '# added by an nsiso test; restored at its exit\nsession required %s %s\n' "$T_MODULE" "$2" >> "$f"
 }
 
-# Restart sshd's PAM session stack with other module arguments.
+# (Re)write sshd's PAM service with these module arguments. As the
+# package's pam-auth-update profile does, the module is in the auth stack
+# too (for pam_setcred: the join split between sshd's monitor and its
+# session child); T_WHOLE_JOIN=1 leaves that line out, the set-up of an
+# admin who added only the session line.
 t_pam_args() {
+	local auth="auth     required  $T_MODULE"
+	[ "${T_WHOLE_JOIN:-0}" = 1 ] && auth="# (no auth line: the whole join in open_session)"
 	cat > "/etc/pam.d/$T_SERVICE" <<PAM
+# written by nsiso tests; removed at their exit
+$auth
 account  required  pam_unix.so
 session  required  pam_unix.so
 session  required  $T_MODULE $1

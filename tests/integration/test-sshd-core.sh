@@ -108,5 +108,40 @@ expect_eq "no nested user namespace by default (unshare -r: ENOSPC)" "$(t_ssh "$
 	"unshare: unshare failed: No space left on device"
 expect_eq "sethostname is refused" "$(t_ssh "$a" -- 'hostname evil 2>/dev/null; hostname')" "$a"
 
+# The join is split (the module is in the auth stack too, as the package's
+# pam-auth-update profile puts it): sshd's root monitor stays in the host's
+# user namespace, in the container's other namespaces and in its own cgroup;
+# its session child and everything below it are in the container.
+mon=$(pgrep -f ": $a \[priv\]\$" | head -n1) # (sshd's title starts with its argv[0], our service name)
+init_a=$(t_ssh "$a" -- 'cat /proc/1/status' >/dev/null; pgrep -u "$(id -u "$a")" -x sleep | head -n1)
+expect_match "log: the join was split between monitor and session child" "$(cat "$T_DIR/syslog")" \
+	"session user=$a uid=[0-9]+ service=$T_SERVICE .* join=split"
+expect_eq "the monitor stays in the host's user namespace" "$(stat -L -c %i /proc/$mon/ns/user)" \
+	"$(stat -L -c %i /proc/$$/ns/user)"
+expect_eq "the monitor is in the container's network namespace" "$(stat -L -c %i /proc/$mon/ns/net)" \
+	"$(stat -L -c %i /proc/$init_a/ns/net)"
+expect_eq "the monitor's uid is host root" "$(stat -c %u /proc/$mon)" 0
+child=$(pgrep -P "$mon" | head -n1)
+expect_eq "the session child is in the container's user namespace" "$(stat -L -c %i /proc/$child/ns/user)" \
+	"$(stat -L -c %i /proc/$init_a/ns/user)"
+expect_eq "the session child holds no capability in it" "$(awk '/^CapEff/ {print $2}' /proc/$child/status)" \
+	0000000000000000
+# Accounting as without nsiso: the monitor, host root on the host, wrote
+# wtmp and lastlog for the pty session above (and its logout record).
+# (No logout records on this host, with or without nsiso: it has no utmp;
+# the guest test checks those.)
+expect_match "last shows the pty login" "$(last -w -n 20 "$a")" "^$a +pts/0 +127\.0\.0\.1 "
+expect_match "lastlog shows the pty login" "$(lastlog -u "$a")" "^$a +pts/0 +127\.0\.0\.1 "
+
 kill "$bg" "$hold_a" "$hold_b" 2>/dev/null; wait "$bg" "$hold_a" "$hold_b" 2>/dev/null
+
+# An admin who added only the session line: the whole join happens in
+# open_session (the monitor joins the user namespace too), still isolated.
+T_WHOLE_JOIN=1 t_pam_args "config=$pol"
+out=$(t_ssh "$a" -- 'stat -L -c %i /proc/self/ns/user; grep ^CapEff /proc/self/status')
+expect_ne "without the auth line the session is still in a user namespace of its own" \
+	"$(echo "$out" | sed -n 1p)" "$(stat -L -c %i /proc/$$/ns/user)"
+expect_match "without the auth line the shell holds no capability" "$(echo "$out" | sed -n 2p)" "0000000000000000$"
+expect_match "log: without the auth line the join is whole" "$(cat "$T_DIR/syslog")" \
+	"session user=$a uid=[0-9]+ service=$T_SERVICE .* join=whole"
 t_finish

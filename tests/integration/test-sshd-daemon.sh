@@ -14,7 +14,10 @@
 #     container or refused;
 #  4. a stopped supervisor with a full backlog: a login is refused within
 #     the connect bound instead of hanging; at its fd limit the supervisor
-#     refuses one connection at a time and does not spin.
+#     refuses one connection at a time and does not spin;
+#  5. SIGTERM to the supervisor (what systemd sends when it stops the
+#     container's scope: loginctl terminate-user, systemctl stop) ends the
+#     container completely: sessions, processes, state files, cgroups.
 . "$(dirname "$0")/lib.sh"
 t_init
 command -v nft >/dev/null || t_skip_or_fail "nft is needed"
@@ -55,7 +58,9 @@ expect_match "the first login through su made a's container" "$sup" '^[0-9]+$'
 expect_eq "the supervisor's RLIMIT_FSIZE is unlimited again" \
 	"$(awk '/^Max file size/ {print $4, $5}' "/proc/$sup/limits")" "unlimited unlimited"
 expect_eq "the supervisor ignores no signal" "$(awk '/^SigIgn:/ {print $2}' "/proc/$sup/status")" 0000000000000000
-expect_eq "the supervisor blocks no signal" "$(awk '/^SigBlk:/ {print $2}' "/proc/$sup/status")" 0000000000000000
+# (exactly SIGHUP, SIGINT and SIGTERM: it reads them from a signalfd, as a stop)
+expect_eq "the supervisor blocks only the signals it reads as a stop" \
+	"$(awk '/^SigBlk:/ {print $2}' "/proc/$sup/status")" 0000000000004003
 expect_eq "the supervisor's nice value is 0" "$(awk '{print $19}' "/proc/$sup/stat")" 0
 expect_eq "the supervisor's umask is 0077" "$(awk '/^Umask:/ {print $2}' "/proc/$sup/status")" 0077
 expect_eq "the network's state file is whole" "$(stat -c %s /run/nsiso/net/lab.state)" "$size_before"
@@ -150,7 +155,24 @@ expect_match "it logged the fd limit" "$(diff "$T_DIR/syslog.before" "$T_DIR/sys
 prlimit --pid "$sup_c" --nofile=8192:
 expect_eq "with fds again, logins join" "$(t_ssh "$c" -- 'readlink /proc/self/ns/user')" "$userns_c"
 
-kill "$hold_b" "$hold_c" 2>/dev/null; wait "$hold_b" "$hold_c" 2>/dev/null
+# 5. SIGTERM is a stop.
+cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+uid_c=$(id -u "$c")
+expect_eq "c's container is there before the SIGTERM" "$(ls /run/nsiso | grep -c "^$uid_c\.")" 2
+kill -TERM "$sup_c"
+for i in $(seq 1 100); do kill -0 "$sup_c" 2>/dev/null || break; sleep 0.05; done
+wait "$hold_c" 2>/dev/null; rc=$?
+expect_eq "after SIGTERM the supervisor is gone" "$(kill -0 "$sup_c" 2>/dev/null && echo alive || echo gone)" gone
+expect_eq "the held session of c ended" "$rc" 255
+expect_eq "no process of c is left" "$(pgrep -u "$c" | wc -l)" 0
+expect_eq "no state file of c is left in /run/nsiso" "$(ls /run/nsiso | grep -c "^$uid_c\.")" 0
+expect_eq "no cgroup of c is left" "$(find /sys/fs/cgroup -maxdepth 3 -path "*/nsiso/$c" | wc -l)" 0
+logged=$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>')
+expect_match "it logged the stop with the signal and its sender" "$logged" \
+	"container stopping user=$c uid=$uid_c signal=TERM sender_pid=$$"
+expect_match "and the end of the container as a stop" "$logged" "container ended user=$c uid=$uid_c .* reason=stopped"
+
+kill "$hold_b" 2>/dev/null; wait "$hold_b" 2>/dev/null
 t_wait_no_containers 20
 expect_eq "no container is left" "$(t_user_supervisors)" 0
 t_finish

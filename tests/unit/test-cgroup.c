@@ -263,7 +263,9 @@ static void test_kernel(void)
 		TAP_EQ_STR(text, "7\n", "pids.max written to the kernel");
 	}
 	uint64_t mem, pids;
-	cg_usage(&l, name, &mem, &pids);
+	char rel[128];
+	snprintf(rel, sizeof(rel), "%s/%s", CG_DIR, name);
+	cg_usage(&l, rel, &mem, &pids);
 	if (have_pids)
 		TAP_EQ_INT(pids, 1, "usage: one process");
 	kill(pid, SIGKILL);
