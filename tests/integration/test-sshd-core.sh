@@ -135,6 +135,20 @@ expect_match "lastlog shows the pty login" "$(lastlog -u "$a")" "^$a +pts/0 +127
 
 kill "$bg" "$hold_a" "$hold_b" 2>/dev/null; wait "$bg" "$hold_a" "$hold_b" 2>/dev/null
 
+# When the second half fails in the session child (here: a hard nofile
+# above fs.nr_open, which no process may set), the child ends itself: sshd
+# would go on after a failed setcred of a key login, half-joined.
+c=nsisoc$$
+t_user "$c" || exit 1
+printf '[user %s]\nrlimit_nofile = 1024:%s\n' "$c" "$(( $(cat /proc/sys/fs/nr_open) + 1 ))" >> "$pol"
+out=$(t_ssh "$c" -- 'echo ran; readlink /proc/self/ns/user' 2>&1); rc=$?
+expect_ne "a login whose session child cannot finish the join fails" "$rc" 0
+expect_eq "its command never ran" "$(echo "$out" | grep -c '^ran$')" 0
+expect_match "log: the refusal names the user, the step and the limit" "$(cat "$T_DIR/syslog")" \
+	"refused: user=$c step=join error=EPERM errno=1 detail=\"setting resource limit 7\""
+for i in $(seq 1 50); do pgrep -u "$c" >/dev/null || break; sleep 0.1; done
+expect_eq "no process of the user is left" "$(pgrep -u "$c" | wc -l)" 0
+
 # An admin who added only the session line: the whole join happens in
 # open_session (the monitor joins the user namespace too), still isolated.
 T_WHOLE_JOIN=1 t_pam_args "config=$pol"
