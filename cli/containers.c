@@ -218,47 +218,74 @@ static void print_file_lines(const char *path, const char *indent, bool json)
 	}
 }
 
-/* What nsiso mounted in the container: the init's mounts at the places the
- * container child builds. */
+/* One line of mountinfo: mount point, major:minor, root in its filesystem,
+ * type, options. 0, or -1 for a line that is not one. */
+struct minfo {
+	char *target, *dev, *root, *fstype, *opts;
+};
+
+static int minfo_split(char *line, struct minfo *m)
+{
+	char *fld[12] = { 0 }, *save = NULL;
+	int i = 0;
+	for (char *w = strtok_r(line, " \n", &save); w && i < 12; w = strtok_r(NULL, " \n", &save))
+		fld[i++] = w;
+	int dash = 6; /* after the optional fields: "-" fstype source superopts */
+	while (dash < i && strcmp(fld[dash], "-") != 0)
+		dash++;
+	if (i < 9 || dash + 1 >= i)
+		return -1;
+	*m = (struct minfo){ .target = fld[4], .dev = fld[2], .root = fld[3], .fstype = fld[dash + 1], .opts = fld[5] };
+	return 0;
+}
+
+/* What nsiso mounted in the container: every mount of the init that the
+ * host does not have as it is (same place, filesystem, root and type):
+ * /proc, /dev, the tmpfs mounts, the private home, binds, hidden paths. */
 static void print_mounts(pid_t init, bool json)
 {
-	static const char *const ours[] = { "/proc", "/sys", "/dev", "/dev/pts", "/dev/ptmx", "/dev/shm", "/dev/mqueue",
-					    "/dev/log", "/tmp", "/var/tmp", "/run/nsiso", "/etc/resolv.conf", NULL };
+	static char host[1 << 20];
+	size_t used = 0;
+	FILE *h = fopen("/proc/self/mountinfo", "re");
+	char line[2048];
+	while (h && fgets(line, sizeof(line), h)) {
+		struct minfo m;
+		if (minfo_split(line, &m) < 0)
+			continue;
+		int n = snprintf(host + used, sizeof(host) - used, "\n%s %s %s %s\n", m.target, m.dev, m.root, m.fstype);
+		if (n < 0 || (size_t)n >= sizeof(host) - used)
+			break;
+		used += (size_t)n - 1; /* keep the closing newline as the next line's opening one */
+	}
+	if (h)
+		fclose(h);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)init);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return;
-	char line[1024];
 	bool first = true;
 	while (fgets(line, sizeof(line), f)) {
-		char *fld[10] = { 0 }, *save = NULL;
-		int i = 0;
-		for (char *w = strtok_r(line, " \n", &save); w && i < 10; w = strtok_r(NULL, " \n", &save))
-			fld[i++] = w;
-		if (i < 9)
+		struct minfo m;
+		if (minfo_split(line, &m) < 0)
 			continue;
-		/* after the optional fields: "-" fstype source superopts */
-		int dash = 6;
-		while (dash < i && strcmp(fld[dash], "-") != 0)
-			dash++;
-		if (dash + 1 >= i)
+		char key[1024];
+		snprintf(key, sizeof(key), "\n%s %s %s %s\n", m.target, m.dev, m.root, m.fstype);
+		if (strstr(host, key))
 			continue;
-		bool mine = false;
-		for (int k = 0; ours[k]; k++)
-			mine |= strcmp(fld[4], ours[k]) == 0;
-		if (!mine && !(strstr(fld[5], "ro") == fld[5] && strncmp(fld[4], "/home/", 6) == 0))
-			continue;
+		bool bind = strcmp(m.root, "/") != 0;
 		if (json) {
 			printf("%s{\"target\":", first ? "" : ",");
-			json_string(fld[4]);
+			json_string(m.target);
 			printf(",\"fstype\":");
-			json_string(fld[dash + 1]);
+			json_string(m.fstype);
 			printf(",\"options\":");
-			json_string(fld[5]);
+			json_string(m.opts);
+			printf(",\"root\":");
+			json_string(m.root);
 			printf("}");
 		} else {
-			printf("  %-14s %-8s %s\n", fld[4], fld[dash + 1], fld[5]);
+			printf("  %-16s %-8s %s%s%s\n", m.target, m.fstype, m.opts, bind ? " from " : "", bind ? m.root : "");
 		}
 		first = false;
 	}

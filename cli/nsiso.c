@@ -116,6 +116,14 @@ static int check(const char *config)
 		printf("%s: absent; the built-in defaults apply\n", config);
 		return 0;
 	}
+	/* A bind source that this host does not have: known now, refused at
+	 * every login it covers otherwise. */
+	char err[POLICY_ERROR_MAX];
+	if (policy_check_mount_sources(&pol, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "nsiso: the sessions these entries cover would be refused\n");
+		return 1;
+	}
 	size_t groups = 0, users = 0;
 	for (size_t i = 0; i < pol.n_rules; i++) {
 		groups += pol.rules[i].kind == RULE_GROUP;
@@ -266,6 +274,51 @@ static int cmd_subids(bool release)
 	return 0;
 }
 
+/* What the container's mount namespace will be, in the order it is built
+ * (helper/mounts.c), where it differs from the host's. */
+static void print_mount_plan(const struct policy_settings *s, const char *home)
+{
+	bool mnt = s->ns_mask & NS_BIT(NS_MNT);
+	printf("mounts, in order%s:\n", mnt ? "" : " (none: no mount namespace)");
+	if (!mnt)
+		return;
+	if (s->ns_mask & NS_BIT(NS_PID))
+		printf("  %-16s proc of the container's PID namespace\n", "/proc");
+	if (s->ns_mask & NS_BIT(NS_NET))
+		printf("  %-16s sysfs of the container's network namespace, read-only\n", "/sys");
+	printf("  %-16s tmpfs, read-only: null zero full random urandom tty, devpts of its own, shm (%s), mqueue\n",
+	       "/dev", s->shm_size);
+	if (s->tmp == TMP_PRIVATE)
+		printf("  %-16s tmpfs of %s\n  %-16s tmpfs of %s\n", "/tmp", s->tmp_size, "/var/tmp", s->tmp_size);
+	printf("  %-16s tmpfs each, where the host has them world-writable\n", "/run/lock ...");
+	printf("  %-16s tmpfs with only the user's runtime directory\n", "/run/user");
+	if (s->home == HOME_READ_ONLY)
+		printf("  %-16s the home, read-only\n", home);
+	if (s->home == HOME_PRIVATE) {
+		char parent[POLICY_PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", home);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		printf("  %-16s tmpfs, read-only, holding only %s (home = private)\n", parent, home);
+	}
+	static const enum mount_kind order[] = { MOUNT_TMPFS, MOUNT_BIND, MOUNT_BIND_RO, MOUNT_HIDE };
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		for (uint32_t i = 0; i < s->n_mounts; i++) {
+			const struct policy_mount *m = &s->mounts[i];
+			if (m->kind != order[k])
+				continue;
+			switch (m->kind) {
+			case MOUNT_TMPFS: printf("  %-16s tmpfs of %s, mode 1777\n", m->dst, m->size); break;
+			case MOUNT_BIND: printf("  %-16s %s, read-write\n", m->dst, m->src); break;
+			case MOUNT_BIND_RO: printf("  %-16s %s, read-only\n", m->dst, m->src); break;
+			case MOUNT_HIDE: printf("  %-16s hidden: empty and read-only\n", m->dst); break;
+			default: break;
+			}
+		}
+	printf("  %-16s hidden (nsiso's state)\n", NSISO_RUNDIR);
+}
+
 static int explain(const char *user, const char *config, int json)
 {
 	static struct nss_who w;
@@ -352,6 +405,7 @@ static int explain(const char *user, const char *config, int json)
 			snprintf(key, sizeof(key), "rlimit_%s", policy_rlimit_names[i].name);
 			printf("%-12s = %-40s  # %s\n", key, rlimit_text(&s, i, buf, sizeof(buf)), s.rlimit_source[i]);
 		}
+	print_mount_plan(&s, hp ? hp->pw_dir : "");
 	if (refused) {
 		fprintf(stderr, "nsiso: %s's sessions would be refused: %s\n", user, range);
 		return 1;

@@ -54,27 +54,61 @@ static int attach(int mnt, int dir, const char *name)
 	return move_mount(mnt, "", dir, name, flags) < 0 ? neg_errno() : 0;
 }
 
-/* Open an absolute directory path one component at a time, never following
- * a symlink. */
-static int open_dir_path(const char *path)
+/* The one path walker of the container's mounts: an absolute path opened
+ * one component at a time from /, never following a symlink (a symlink
+ * anywhere, the last component included, is -ELOOP: a tenant who plants one
+ * along a bind source or target gets a refusal, never a mount of something
+ * else), and refusing ".", ".." and empty components. An O_PATH fd of a
+ * directory or a file; *st is its stat. */
+static int open_view_path(const char *path, struct stat *st)
 {
 	char buf[PATH_MAX];
 	if (path[0] != '/' || strlen(path) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, path);
-	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
+	int cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0)
 		return neg_errno();
-	char *save = NULL;
-	for (char *p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
-		int next = openat(dir, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char *p = buf + 1;
+	while (*p) {
+		char *slash = strchr(p, '/');
+		if (slash)
+			*slash = '\0';
+		if (!*p || strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
+			(void)close(cur);
+			return -EINVAL;
+		}
+		int next = openat(cur, p, O_PATH | O_NOFOLLOW | O_CLOEXEC | (slash ? O_DIRECTORY : 0));
 		int e = errno;
-		(void)close(dir);
+		struct stat lst;
+		/* (a symlink in the middle fails O_DIRECTORY|O_NOFOLLOW as ENOTDIR) */
+		if (next < 0 && e == ENOTDIR && fstatat(cur, p, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+			e = ELOOP;
+		(void)close(cur);
 		if (next < 0)
 			return -e;
-		dir = next;
+		cur = next;
+		if (!slash)
+			break;
+		p = slash + 1;
 	}
-	return dir;
+	if (fstat(cur, st) < 0 || S_ISLNK(st->st_mode)) {
+		int e = S_ISLNK(st->st_mode) ? -ELOOP : neg_errno();
+		(void)close(cur);
+		return e;
+	}
+	return cur;
+}
+
+static int open_dir_path(const char *path)
+{
+	struct stat st;
+	int fd = open_view_path(path, &st);
+	if (fd >= 0 && !S_ISDIR(st.st_mode)) {
+		(void)close(fd);
+		return -ENOTDIR;
+	}
+	return fd;
 }
 
 /* size: the policy's tmp_size or shm_size ("max": no size=, the kernel's
@@ -371,6 +405,220 @@ static int mount_run_user(const struct user_info *u, const struct policy_setting
 	return 0;
 }
 
+/* ---- the per-user filesystem view (home = private, bind, bind_ro, hide,
+ * tmpfs) ---- */
+
+/* What is taken from the host's view before anything is mounted: a clone
+ * of each bind source and of the home, made read-only or nosuid+nodev. */
+struct view_sources {
+	int tree[POLICY_MOUNTS_MAX];
+	bool dir[POLICY_MOUNTS_MAX];
+	int home; /* home = private: the home's tree; -ENOENT: no home */
+};
+
+static void view_sources_close(struct view_sources *v)
+{
+	for (size_t i = 0; i < POLICY_MOUNTS_MAX; i++)
+		closep(&v->tree[i]);
+	closep(&v->home);
+}
+
+static int clone_tree(const char *path, unsigned attrs, bool *is_dir, const char *what, struct failure *f)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open_view_path(path, &st);
+	if (fd == -ELOOP)
+		return fail(f, STEP_MOUNT, fd, "%s %s: a symlink along the path (refused: never followed)", what, path);
+	if (fd < 0)
+		return fail(f, STEP_MOUNT, fd, "%s %s", what, path);
+	int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "cloning %s %s", what, path);
+	struct mount_attr a = { .attr_set = attrs };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0) {
+		int r = neg_errno();
+		(void)close(tree);
+		return fail(f, STEP_MOUNT, r, "setting the attributes of %s %s", what, path);
+	}
+	*is_dir = S_ISDIR(st.st_mode);
+	return tree;
+}
+
+static int view_take_sources(const struct user_info *u, const struct policy_settings *s, struct view_sources *v,
+			     struct failure *f)
+{
+	for (size_t i = 0; i < POLICY_MOUNTS_MAX; i++)
+		v->tree[i] = -EBADF;
+	v->home = -EBADF;
+	for (uint32_t i = 0; i < s->n_mounts; i++) {
+		const struct policy_mount *m = &s->mounts[i];
+		if (m->kind != MOUNT_BIND && m->kind != MOUNT_BIND_RO)
+			continue;
+		unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->kind == MOUNT_BIND_RO ? MOUNT_ATTR_RDONLY : 0);
+		int t = clone_tree(m->src, attrs, &v->dir[i], m->kind == MOUNT_BIND_RO ? "bind_ro source" : "bind source", f);
+		if (t < 0)
+			return t;
+		v->tree[i] = t;
+	}
+	if (s->home == HOME_PRIVATE) {
+		bool dir = false;
+		struct stat st;
+		_cleanup_close_ int probe = open_view_path(u->home, &st);
+		if (probe == -ENOENT) {
+			v->home = -ENOENT; /* sshd starts such a user in / anyway */
+			return 0;
+		}
+		int t = clone_tree(u->home, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &dir, "the home", f);
+		if (t < 0)
+			return t;
+		if (!dir) {
+			(void)close(t);
+			return fail(f, STEP_MOUNT, -ENOTDIR, "the home %s is not a directory", u->home);
+		}
+		v->home = t;
+	}
+	return 0;
+}
+
+/* home = private: a read-only tmpfs over the directory that holds the
+ * homes, with only the user's own home in it. */
+static int view_home_private(const struct user_info *u, struct view_sources *v, struct failure *f)
+{
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", u->home);
+	char *slash = strrchr(parent, '/');
+	if (!slash || slash == parent || !slash[1])
+		return fail(f, STEP_MOUNT, -EINVAL, "home = private needs the home %s in a directory of its own, not /",
+			    u->home);
+	*slash = '\0';
+	const char *base = slash + 1;
+	_cleanup_close_ int dir = open_dir_path(parent);
+	if (dir < 0)
+		return fail(f, STEP_MOUNT, dir, "opening %s, the directory of the homes", parent);
+	const char *opts[] = { "mode=0755", "size=64k", "nr_inodes=16", NULL };
+	_cleanup_close_ int m = -EBADF;
+	int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "creating a tmpfs for %s", parent);
+	if (v->home >= 0) {
+		if (mkdirat(m, base, 0755) < 0)
+			return fail(f, STEP_MOUNT, neg_errno(), "making the mount point of %s", u->home);
+		if (move_mount(v->home, "", m, base, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return fail(f, STEP_MOUNT, neg_errno(), "mounting the home %s alone", u->home);
+	}
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (mount_setattr(m, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "making the tmpfs on %s read-only", parent);
+	r = attach(m, dir, "");
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "mounting the private %s", parent);
+	return 0;
+}
+
+/* A target of the view: an existing directory or file, reached without a
+ * symlink. */
+static int view_target(const char *path, const char *what, struct stat *st, struct failure *f)
+{
+	int fd = open_view_path(path, st);
+	if (fd == -ELOOP)
+		return fail(f, STEP_MOUNT, fd, "%s target %s: a symlink along the path (refused: never followed)", what,
+			    path);
+	if (fd < 0)
+		return fail(f, STEP_MOUNT, fd, "%s target %s", what, path);
+	return fd;
+}
+
+static int view_tmpfs(const struct policy_mount *m, struct failure *f)
+{
+	struct stat st;
+	_cleanup_close_ int dir = view_target(m->dst, "tmpfs", &st, f);
+	if (dir < 0)
+		return dir;
+	if (!S_ISDIR(st.st_mode))
+		return fail(f, STEP_MOUNT, -ENOTDIR, "tmpfs target %s is not a directory", m->dst);
+	char size[8 + POLICY_SIZE_MAX];
+	snprintf(size, sizeof(size), "size=%s", m->size);
+	const char *opts[] = { "mode=1777", strcmp(m->size, "max") != 0 ? size : NULL, NULL };
+	_cleanup_close_ int t = -EBADF;
+	int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &t);
+	if (r >= 0)
+		r = attach(t, dir, "");
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "mounting a tmpfs of %s on %s", m->size, m->dst);
+	return 0;
+}
+
+static int view_bind(const struct policy_mount *m, int tree, bool is_dir, struct failure *f)
+{
+	const char *what = m->kind == MOUNT_BIND_RO ? "bind_ro" : "bind";
+	struct stat st;
+	_cleanup_close_ int dst = view_target(m->dst, what, &st, f);
+	if (dst < 0)
+		return dst;
+	if (S_ISDIR(st.st_mode) != is_dir)
+		return fail(f, STEP_MOUNT, is_dir ? -ENOTDIR : -EISDIR, "%s %s on %s: one is a directory, the other not",
+			    what, m->src, m->dst);
+	if (move_mount(tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "%s %s on %s", what, m->src, m->dst);
+	return 0;
+}
+
+/* hide: an empty read-only directory over a directory, an empty read-only
+ * file over anything else; a path the host does not have needs nothing. */
+static int view_hide(const struct policy_mount *m, struct failure *f)
+{
+	struct stat st;
+	_cleanup_close_ int dst = open_view_path(m->dst, &st);
+	if (dst == -ENOENT)
+		return 0;
+	if (dst < 0)
+		return view_target(m->dst, "hide", &st, f);
+	bool dir = S_ISDIR(st.st_mode);
+	const char *opts[] = { dir ? "mode=0555" : "mode=0755", "size=4k", "nr_inodes=2", NULL };
+	_cleanup_close_ int t = -EBADF;
+	int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &t);
+	if (r < 0)
+		return fail(f, STEP_MOUNT, r, "creating an empty tmpfs to hide %s", m->dst);
+	_cleanup_close_ int file = -EBADF;
+	if (!dir) {
+		_cleanup_close_ int fd = openat(t, "empty", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+		file = fd < 0 ? -EBADF : open_tree(t, "empty", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (file < 0)
+			return fail(f, STEP_MOUNT, neg_errno(), "making an empty file to hide %s", m->dst);
+	}
+	int src = dir ? t : file;
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (mount_setattr(src, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "making the cover of %s read-only", m->dst);
+	if (move_mount(src, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail(f, STEP_MOUNT, neg_errno(), "hiding %s", m->dst);
+	return 0;
+}
+
+/* In this order: the private home, the tmpfs mounts, the binds, the hidden
+ * paths (so a hide can cover part of a bound tree). */
+static int view_mount(const struct user_info *u, const struct policy_settings *s, struct view_sources *v,
+		      struct failure *f)
+{
+	static const enum mount_kind order[] = { MOUNT_TMPFS, MOUNT_BIND, MOUNT_BIND_RO, MOUNT_HIDE };
+	int r = 0;
+	if (s->home == HOME_PRIVATE && (r = view_home_private(u, v, f)) < 0)
+		return r;
+	for (size_t k = 0; k < ARRAY_SIZE(order); k++)
+		for (uint32_t i = 0; i < s->n_mounts && r == 0; i++) {
+			const struct policy_mount *m = &s->mounts[i];
+			if (m->kind != order[k])
+				continue;
+			if (m->kind == MOUNT_TMPFS)
+				r = view_tmpfs(m, f);
+			else if (m->kind == MOUNT_HIDE)
+				r = view_hide(m, f);
+			else
+				r = view_bind(m, v->tree[i], v->dir[i], f);
+		}
+	return r;
+}
+
 int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct failure *f)
 {
 	unsigned ns_mask = s->ns_mask;
@@ -381,6 +629,13 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 	 * nothing the host mounts later shows up inside (THREATS 6). */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail(f, STEP_MOUNT, neg_errno(), "making / private");
+
+	/* Bind sources and the private home, from the host's view, before
+	 * anything here covers a part of it. */
+	__attribute__((cleanup(view_sources_close))) struct view_sources view;
+	r = view_take_sources(u, s, &view, f);
+	if (r < 0)
+		return r;
 
 	/* A procfs belongs to a PID namespace: only ours can be mounted. */
 	if ((ns_mask & NS_BIT(NS_PID)) || !userns) {
@@ -422,6 +677,9 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 		if (r < 0)
 			return r;
 	}
+	r = view_mount(u, s, &view, f);
+	if (r < 0)
+		return r;
 	/* The helper's state stays out of sight and out of reach (THREATS 30). */
 	r = mount_tmpfs_at(NSISO_RUNDIR, "mode=0000", "1M",
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false, f);

@@ -31,6 +31,8 @@ const char *const policy_key_names[KEY_COUNT] = {
 	[KEY_PIDS_MAX] = "pids_max",       [KEY_CPU_WEIGHT] = "cpu_weight", [KEY_CPU_MAX] = "cpu_max",
 	[KEY_IO_WEIGHT] = "io_weight",       [KEY_NETWORK] = "network",   [KEY_NESTED_USERNS] = "nested_userns",
 	[KEY_TMP_SIZE] = "tmp_size",         [KEY_SHM_SIZE] = "shm_size",
+	[KEY_BIND] = "bind",                 [KEY_BIND_RO] = "bind_ro",   [KEY_HIDE] = "hide",
+	[KEY_TMPFS] = "tmpfs",
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -136,10 +138,10 @@ static int parse_hostname(struct policy_values *v, enum policy_key k, const char
 }
 
 /* Keys whose value is one word of a list; the index is the enum value. */
-static const char *const choice_words[KEY_COUNT][3] = {
+static const char *const choice_words[KEY_COUNT][4] = {
 	[KEY_USERNS] = { "keep-id+subuid", "keep-id", NULL },
 	[KEY_TMP] = { "private", "shared", NULL },
-	[KEY_HOME] = { "shared", "read-only", NULL },
+	[KEY_HOME] = { "shared", "read-only", "private", NULL },
 	[KEY_SECCOMP] = { "default", "off", NULL },
 	[KEY_NO_NEW_PRIVS] = { "yes", "no", NULL },
 	[KEY_NESTED_USERNS] = { "yes", "no", NULL },
@@ -352,10 +354,8 @@ static int parse_bytes(struct policy_values *v, enum policy_key k, const char *v
 
 /* tmp_size, shm_size: what tmpfs takes as size=: a number with an optional
  * K, M or G, a share of memory (N%), or max (no size=). At least 1M. */
-static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const char *value, char *why,
-			    size_t why_size)
+static bool tmpfs_size_ok(const char *value)
 {
-	char *out = k == KEY_TMP_SIZE ? v->tmp_size : v->shm_size;
 	bool ok = strcmp(value, "max") == 0 || parse_percent(value) > 0;
 	if (!ok && isdigit((unsigned char)value[0])) {
 		char *end;
@@ -368,7 +368,14 @@ static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const ch
 			n = 0;
 		ok = !errno && n > 0 && n <= (1ULL << 40) && (n << shift) >= (1u << 20);
 	}
-	if (!ok || strlen(value) >= POLICY_SIZE_MAX) {
+	return ok && strlen(value) < POLICY_SIZE_MAX;
+}
+
+static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const char *value, char *why,
+			    size_t why_size)
+{
+	char *out = k == KEY_TMP_SIZE ? v->tmp_size : v->shm_size;
+	if (!tmpfs_size_ok(value)) {
 		snprintf(why, why_size, "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M or G)",
 			 value);
 		return -EINVAL;
@@ -468,6 +475,72 @@ static int parse_network(struct policy_values *v, enum policy_key k, const char 
 	return 0;
 }
 
+/* A path of the filesystem view, before or after expansion: absolute, no
+ * empty, "." or ".." component, no trailing slash, no space or control
+ * character, not "/" itself; with templates, '%' only as %u %U %g. */
+static bool view_path_ok(const char *p, bool template)
+{
+	size_t len = strlen(p);
+	if (len < 2 || len >= POLICY_PATH_MAX || p[0] != '/' || p[len - 1] == '/')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch <= ' ' || ch == 0x7f || ch == ':')
+			return false;
+		if (ch == '%' && (!template || !strchr("uUg", p[i + 1])))
+			return false;
+		if (ch == '%')
+			i++;
+		if (ch == '/' && (p[i + 1] == '/' || (p[i + 1] == '.' && (p[i + 2] == '/' || p[i + 2] == '\0' ||
+									  (p[i + 2] == '.' && (p[i + 3] == '/' || p[i + 3] == '\0'))))))
+			return false;
+	}
+	return true;
+}
+
+/* bind, bind_ro: SOURCE[:TARGET]; hide: PATH; tmpfs: PATH[:SIZE]. */
+static int parse_mount_list(struct policy_values *v, enum policy_key k, const char *value, char *why,
+			    size_t why_size)
+{
+	enum mount_kind kind = (enum mount_kind)(k - KEY_BIND);
+	char buf[POLICY_MOUNT_LIST_MAX];
+	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+		return -EINVAL;
+	char *save = NULL;
+	int n = 0;
+	FOR_EACH_WORD(w, buf, save) {
+		char *second = strchr(w, ':');
+		if (second)
+			*second++ = '\0';
+		if (++n > POLICY_MOUNTS_MAX) {
+			snprintf(why, why_size, "more than %d entries", POLICY_MOUNTS_MAX);
+			return -E2BIG;
+		}
+		if (!view_path_ok(w, true)) {
+			snprintf(why, why_size,
+				 "'%.64s' is not an absolute path without ., .., //, spaces or ':' (templates: %%u %%U %%g)",
+				 w);
+			return -EINVAL;
+		}
+		if (second && kind == MOUNT_HIDE) {
+			snprintf(why, why_size, "'%.64s:%.32s': hide takes paths only", w, second);
+			return -EINVAL;
+		}
+		if (second && kind == MOUNT_TMPFS && !tmpfs_size_ok(second)) {
+			snprintf(why, why_size, "'%.64s:%.32s': the size is not max, N%% or at least 1M (K, M or G)", w,
+				 second);
+			return -EINVAL;
+		}
+		if (second && kind <= MOUNT_BIND_RO && !view_path_ok(second, true)) {
+			snprintf(why, why_size, "target '%.64s' is not an absolute path without ., .., //, spaces or ':'",
+				 second);
+			return -EINVAL;
+		}
+	}
+	strcpy(v->mounts[kind], value);
+	return 0;
+}
+
 static const key_parser key_parsers[KEY_COUNT] = {
 	[KEY_NAMESPACES] = parse_namespaces, [KEY_HOSTNAME] = parse_hostname, [KEY_USERNS] = parse_choice,
 	[KEY_TMP] = parse_choice,            [KEY_HOME] = parse_choice,       [KEY_LINGER] = parse_linger,
@@ -477,6 +550,8 @@ static const key_parser key_parsers[KEY_COUNT] = {
 	[KEY_CPU_WEIGHT] = parse_count,      [KEY_CPU_MAX] = parse_cpu_max,     [KEY_IO_WEIGHT] = parse_count,
 	[KEY_NETWORK] = parse_network,       [KEY_NESTED_USERNS] = parse_choice,
 	[KEY_TMP_SIZE] = parse_tmpfs_size,   [KEY_SHM_SIZE] = parse_tmpfs_size,
+	[KEY_BIND] = parse_mount_list,       [KEY_BIND_RO] = parse_mount_list, [KEY_HIDE] = parse_mount_list,
+	[KEY_TMPFS] = parse_mount_list,
 };
 
 /* ---- [network NAME] ---------------------------------------------------- */
@@ -1067,7 +1142,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 				ki = j;
 		if (ki < 0) {
 			add_error(e, -EINVAL,
-				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities memory_max memory_high pids_max cpu_weight cpu_max io_weight network nested_userns tmp_size shm_size rlimit_*)", name,
+				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities memory_max memory_high pids_max cpu_weight cpu_max io_weight network nested_userns tmp_size shm_size bind bind_ro hide tmpfs rlimit_*)", name,
 				  line, section, key);
 			continue;
 		}
@@ -1188,7 +1263,8 @@ int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
 
 /* ---- resolving ------------------------------------------------------- */
 
-int policy_expand_hostname(const char *tmpl, const struct policy_who *who, char *out, size_t out_size)
+/* %u %U %g %h of a template into out; -EINVAL for an unknown % or no room. */
+static int expand_template(const char *tmpl, const struct policy_who *who, char *out, size_t out_size)
 {
 	size_t n = 0;
 	char uid[16];
@@ -1217,6 +1293,14 @@ int policy_expand_hostname(const char *tmpl, const struct policy_who *who, char 
 		n += len;
 	}
 	out[n] = '\0';
+	return 0;
+}
+
+int policy_expand_hostname(const char *tmpl, const struct policy_who *who, char *out, size_t out_size)
+{
+	if (expand_template(tmpl, who, out, out_size) < 0)
+		return -EINVAL;
+	size_t n = strlen(out);
 	if (n == 0 || n > POLICY_HOSTNAME_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
@@ -1237,7 +1321,13 @@ static void source_of(const struct policy *p, const struct policy_rule *r, char 
 	}
 }
 
-static void apply(const struct policy *p, const struct policy_rule *r, struct policy_settings *s, const char **tmpl)
+/* The templates the rules applied so far chose (the hostname, the mount lists). */
+struct chosen {
+	const char *hostname;
+	const char *mounts[MOUNT_KINDS];
+};
+
+static void apply(const struct policy *p, const struct policy_rule *r, struct policy_settings *s, struct chosen *c)
 {
 	const struct policy_values *v = &r->values;
 	for (int i = 0; i < POLICY_RLIMITS; i++)
@@ -1251,7 +1341,7 @@ static void apply(const struct policy *p, const struct policy_rule *r, struct po
 			continue;
 		switch ((enum policy_key)k) {
 		case KEY_NAMESPACES: s->ns_mask = v->ns_mask; break;
-		case KEY_HOSTNAME: *tmpl = v->hostname; break;
+		case KEY_HOSTNAME: c->hostname = v->hostname; break;
 		case KEY_USERNS: s->userns = v->userns; break;
 		case KEY_TMP: s->tmp = v->tmp; break;
 		case KEY_HOME: s->home = v->home; break;
@@ -1272,6 +1362,10 @@ static void apply(const struct policy *p, const struct policy_rule *r, struct po
 		case KEY_NESTED_USERNS: s->nested_userns = v->nested_userns; break;
 		case KEY_TMP_SIZE: strcpy(s->tmp_size, v->tmp_size); break;
 		case KEY_SHM_SIZE: strcpy(s->shm_size, v->shm_size); break;
+		case KEY_BIND:
+		case KEY_BIND_RO:
+		case KEY_HIDE:
+		case KEY_TMPFS: c->mounts[k - KEY_BIND] = v->mounts[k - KEY_BIND]; break;
 		case KEY_COUNT: break;
 		}
 		source_of(p, r, s->source[k], sizeof(s->source[k]));
@@ -1319,20 +1413,91 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 	}
 }
 
+/* One path of an entry, expanded and checked again (a user or group name
+ * could make a path that the template alone does not show). */
+static int expand_path(const char *tmpl, const struct policy_who *who, char *out, size_t size)
+{
+	return expand_template(tmpl, who, out, size) < 0 || !view_path_ok(out, false) ? -EINVAL : 0;
+}
+
+static int expand_mounts(const struct chosen *c, const struct policy_who *who, struct policy_settings *s, char *err,
+			 size_t err_size)
+{
+	s->n_mounts = 0;
+	for (int kind = 0; kind < MOUNT_KINDS; kind++) {
+		if (!c->mounts[kind])
+			continue;
+		char buf[POLICY_MOUNT_LIST_MAX], *save = NULL;
+		snprintf(buf, sizeof(buf), "%s", c->mounts[kind]);
+		FOR_EACH_WORD(w, buf, save) {
+			if (s->n_mounts == POLICY_MOUNTS_MAX) {
+				snprintf(err, err_size, "more than %d entries in bind, bind_ro, hide and tmpfs for user %.64s",
+					 POLICY_MOUNTS_MAX, who->user);
+				return -E2BIG;
+			}
+			struct policy_mount *m = &s->mounts[s->n_mounts];
+			memset(m, 0, sizeof(*m));
+			m->kind = (enum mount_kind)kind;
+			char *second = strchr(w, ':');
+			if (second)
+				*second++ = '\0';
+			const char *dst = kind <= MOUNT_BIND_RO && second ? second : w;
+			int r = expand_path(dst, who, m->dst, sizeof(m->dst));
+			if (r == 0 && kind <= MOUNT_BIND_RO)
+				r = expand_path(w, who, m->src, sizeof(m->src));
+			if (r < 0) {
+				snprintf(err, err_size, "%s entry '%.64s' (%s) for user %.64s is not a usable path",
+					 policy_key_names[KEY_BIND + kind], w, s->source[KEY_BIND + kind], who->user);
+				return -EINVAL;
+			}
+			snprintf(m->size, sizeof(m->size), "%s", kind == MOUNT_TMPFS && second ? second : s->tmp_size);
+			s->n_mounts++;
+		}
+	}
+	return 0;
+}
+
+int policy_check_mount_sources(const struct policy *p, char *err, size_t err_size)
+{
+	struct errbuf e = { .buf = err, .size = err_size };
+	if (err_size)
+		err[0] = '\0';
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		for (int kind = MOUNT_BIND; kind <= MOUNT_BIND_RO; kind++) {
+			if (!(r->values.set & (1u << (KEY_BIND + kind))))
+				continue;
+			char buf[POLICY_MOUNT_LIST_MAX], *save = NULL;
+			snprintf(buf, sizeof(buf), "%s", r->values.mounts[kind]);
+			FOR_EACH_WORD(w, buf, save) {
+				char *colon = strchr(w, ':');
+				if (colon)
+					*colon = '\0';
+				struct stat st;
+				if (!strchr(w, '%') && lstat(w, &st) < 0)
+					add_error(&e, -ENOENT, "%s:%d: %s source %s: %s", p->files[r->file], r->line,
+						  policy_key_names[KEY_BIND + kind], w, strerror(errno));
+			}
+		}
+	}
+	return e.first;
+}
+
 int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *s, char *err,
 		   size_t err_size)
 {
-	const char *tmpl = "%u";
+	struct chosen c = { .hostname = "%u" };
 	policy_resolve_global(p, who, s);
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (p->rules[i].kind == RULE_DEFAULT)
-			apply(p, &p->rules[i], s, &tmpl);
+			apply(p, &p->rules[i], s, &c);
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (p->rules[i].kind == RULE_GROUP && who->in_group && who->in_group(p->rules[i].name, who->ctx))
-			apply(p, &p->rules[i], s, &tmpl);
+			apply(p, &p->rules[i], s, &c);
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (p->rules[i].kind == RULE_USER && strcmp(p->rules[i].name, who->user) == 0)
-			apply(p, &p->rules[i], s, &tmpl);
+			apply(p, &p->rules[i], s, &c);
+	const char *tmpl = c.hostname;
 
 	/* host: no network namespace at all; a named network needs one. */
 	if (strcmp(s->network, "host") == 0) {
@@ -1356,7 +1521,7 @@ int policy_resolve(const struct policy *p, const struct policy_who *who, struct 
 			 s->source[KEY_HOSTNAME], who->user, POLICY_HOSTNAME_MAX);
 		return -EINVAL;
 	}
-	return 0;
+	return expand_mounts(&c, who, s, err, err_size);
 }
 
 const char *policy_value_text(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
@@ -1366,7 +1531,7 @@ const char *policy_value_text(const struct policy_settings *s, enum policy_key k
 	case KEY_HOSTNAME: snprintf(buf, size, "%s", s->hostname); break;
 	case KEY_USERNS: snprintf(buf, size, "%s", s->userns == USERNS_KEEP_ID ? "keep-id" : "keep-id+subuid"); break;
 	case KEY_TMP: snprintf(buf, size, "%s", s->tmp == TMP_SHARED ? "shared" : "private"); break;
-	case KEY_HOME: snprintf(buf, size, "%s", s->home == HOME_READ_ONLY ? "read-only" : "shared"); break;
+	case KEY_HOME: snprintf(buf, size, "%s", choice_words[KEY_HOME][s->home]); break;
 	case KEY_LINGER:
 		if (s->linger == POLICY_LINGER_FOREVER)
 			snprintf(buf, size, "yes");
@@ -1436,6 +1601,27 @@ const char *policy_value_text(const struct policy_settings *s, enum policy_key k
 	case KEY_NESTED_USERNS: snprintf(buf, size, "%s", s->nested_userns == YES ? "yes" : "no"); break;
 	case KEY_TMP_SIZE: snprintf(buf, size, "%s", s->tmp_size); break;
 	case KEY_SHM_SIZE: snprintf(buf, size, "%s", s->shm_size); break;
+	case KEY_BIND:
+	case KEY_BIND_RO:
+	case KEY_HIDE:
+	case KEY_TMPFS: {
+		size_t used = 0;
+		buf[0] = '\0';
+		for (uint32_t i = 0; i < s->n_mounts; i++) {
+			const struct policy_mount *m = &s->mounts[i];
+			if ((int)m->kind != (int)k - KEY_BIND)
+				continue;
+			int n = m->kind <= MOUNT_BIND_RO ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->src, m->dst)
+				: m->kind == MOUNT_TMPFS ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->dst, m->size)
+							 : snprintf(buf + used, size - used, "%s%s", used ? " " : "", m->dst);
+			if (n < 0 || (size_t)n >= size - used)
+				break;
+			used += (size_t)n;
+		}
+		if (!buf[0])
+			snprintf(buf, size, "none");
+		break;
+	}
 	case KEY_IO_WEIGHT:
 		if (s->cg.io_weight)
 			snprintf(buf, size, "%" PRIu32, s->cg.io_weight);

@@ -59,12 +59,28 @@ enum policy_key {
 	KEY_NESTED_USERNS,
 	KEY_TMP_SIZE,
 	KEY_SHM_SIZE,
+	KEY_BIND,    /* the four mount lists: keep their order (enum mount_kind) */
+	KEY_BIND_RO,
+	KEY_HIDE,
+	KEY_TMPFS,
 	KEY_COUNT
 };
 
 enum userns_mode { USERNS_KEEP_ID_SUBUID = 0, USERNS_KEEP_ID };
 enum tmp_mode { TMP_PRIVATE = 0, TMP_SHARED };
-enum home_mode { HOME_SHARED = 0, HOME_READ_ONLY };
+enum home_mode { HOME_SHARED = 0, HOME_READ_ONLY, HOME_PRIVATE };
+
+/* The per-user filesystem view: bind, bind_ro, hide and tmpfs, each a list
+ * of entries; mount_kind k is key KEY_BIND + k. */
+enum mount_kind { MOUNT_BIND = 0, MOUNT_BIND_RO, MOUNT_HIDE, MOUNT_TMPFS, MOUNT_KINDS };
+#define POLICY_MOUNT_LIST_MAX 512 /* one key's value, as written */
+#define POLICY_MOUNTS_MAX 32      /* entries of all four keys together, for one user */
+struct policy_mount {
+	enum mount_kind kind;
+	char src[POLICY_PATH_MAX];      /* bind, bind_ro: the host path; hide, tmpfs: "" */
+	char dst[POLICY_PATH_MAX];      /* where, in the container */
+	char size[POLICY_SIZE_MAX];     /* tmpfs: size= ("max": none) */
+};
 enum seccomp_mode { SECCOMP_DEFAULT = 0, SECCOMP_OFF };
 enum yes_no { YES = 0, NO };
 enum rule_kind { RULE_DEFAULT = 0, RULE_GROUP, RULE_USER };
@@ -121,6 +137,7 @@ struct policy_values {
 	enum yes_no nested_userns;
 	char tmp_size[POLICY_SIZE_MAX];
 	char shm_size[POLICY_SIZE_MAX];
+	char mounts[MOUNT_KINDS][POLICY_MOUNT_LIST_MAX]; /* templates with %u %U %g */
 };
 
 struct policy_rule {
@@ -194,6 +211,8 @@ struct policy_settings {
 	enum yes_no nested_userns; /* NO: max_user_namespaces = 0 inside */
 	char tmp_size[POLICY_SIZE_MAX]; /* tmpfs size= of /tmp and /var/tmp; "max": none */
 	char shm_size[POLICY_SIZE_MAX]; /* of /dev/shm */
+	uint32_t n_mounts;              /* bind, bind_ro, hide, tmpfs expanded, in that order */
+	struct policy_mount mounts[POLICY_MOUNTS_MAX];
 	char source[KEY_COUNT][POLICY_SOURCE_MAX];
 	char rlimit_source[POLICY_RLIMITS][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */
 };
@@ -234,6 +253,11 @@ int policy_resolve(const struct policy *p, const struct policy_who *who, struct 
  * and on_error (no hostname, no NSS group lookups unless an @group is
  * exempted). */
 void policy_resolve_global(const struct policy *p, const struct policy_who *who, struct policy_settings *out);
+
+/* The sources of bind and bind_ro entries without % that do not exist on
+ * this host, each an error naming file, line and path: what nsiso check can
+ * know ahead of a login. 0 or -ENOENT. */
+int policy_check_mount_sources(const struct policy *p, char *err, size_t err_size);
 
 /* Expand a hostname template (%u user, %U uid, %g primary group, %h host's
  * hostname) and check the result is a hostname the kernel accepts and a

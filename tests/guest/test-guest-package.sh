@@ -95,6 +95,7 @@ g_root "install -d -o alice -g alice /home/alice/.config /home/alice/.config/sys
 g_as alice -- 'sleep 600' & holda=$!
 g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
 cont_pid=$(g_root 'readlink /proc/$(pgrep -u alice -x sleep)/ns/pid')
+cont_all=$(g_root 'p=$(pgrep -u alice -x sleep); for t in user mnt pid ipc uts net cgroup; do printf "%s " $(readlink /proc/$p/ns/$t); done')
 out=$(g_as alice -- 'echo xdg=$XDG_RUNTIME_DIR; echo ls=$(ls -A /run/user); stat -c owner=%U:%a $XDG_RUNTIME_DIR;
 	touch $XDG_RUNTIME_DIR/w && echo writable=yes;
 	systemctl --user is-system-running >/dev/null 2>&1; echo systemctl=$?;
@@ -118,6 +119,11 @@ expect_eq "the planted unit never ran" "$(g_root 'ls /home/alice/evil-ran 2>&1')
 	"ls: cannot access '/home/alice/evil-ran': No such file or directory"
 expect_eq "every process of alice is in her container's PID namespace" \
 	"$(g_root "for p in \$(pgrep -u alice); do readlink /proc/\$p/ns/pid; done | sort -u")" "$cont_pid"
+expect_eq "every process of alice (sshd's session child included) is in all 7 of her container's namespaces" \
+	"$(g_root "for p in \$(pgrep -u alice); do for t in user mnt pid ipc uts net cgroup; do printf '%s ' \$(readlink /proc/\$p/ns/\$t); done; echo; done | sort -u")" \
+	"$cont_all"
+expect_eq "alice has more than one process there (sshd's session child and the command at least)" \
+	"$(g_root 'test $(pgrep -u alice | wc -l) -ge 2 && echo yes')" yes
 g_root 'pkill -u alice -x sleep'
 wait "$holda" 2>/dev/null
 g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || exit 0; sleep 0.3; done; exit 1"
@@ -169,8 +175,9 @@ g_root 'rm -f /etc/security/limits.d/nsiso-test.conf'
 g_root 'journalctl --rotate >/dev/null 2>&1; date +%s > /root/t/mark'
 g_as alice -tt -- 'sleep 600' >/dev/null 2>&1 & ptyhold=$!
 g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
-pts=$(g_root 'ps -o tty= -p $(pgrep -u alice -x sleep)' | tr -d ' ')
-expect_match "the pty session has a terminal" "$pts" '^pts/[0-9]+$'
+# (ps cannot name a terminal of the container's own devpts; utmp can)
+pts=$(g_root "who | awk '\$1 == \"alice\" {print \$2}'")
+expect_match "the pty session has a terminal, in utmp" "$pts" '^pts/[0-9]+$'
 expect_match "who shows alice's pty login with its origin" "$(g_root 'who')" "^alice +$pts +[-0-9]+ [0-9:]+ \(10\.0\.2\.2\)"
 expect_match "w shows it" "$(g_root 'w -h alice')" "^alice +$pts +10\.0\.2\.2 "
 expect_match "loginctl lists alice's session" "$(g_root 'loginctl list-sessions --no-legend')" "^ *[0-9]+ +$uid_a +alice "
@@ -199,9 +206,27 @@ gone=$(g_root "for i in \$(seq 1 100); do ls /run/nsiso | grep -q '^$uid_a\.' ||
 	ls /run/nsiso; pgrep -a -u alice; systemctl list-units --all 'nsiso-*'")
 expect_eq "after terminate-user: no /run/nsiso/$uid_a.*, no process of alice, no nsiso unit" "$gone" gone
 expect_eq "and no cgroup of the container" "$(g_root "find /sys/fs/cgroup -name 'nsiso*' | wc -l")" 0
-expect_match "the supervisor logged the stop" \
-	"$(g_root "journalctl --no-pager -o cat -t nsiso-sup | grep 'user=alice' | tail -n 2")" \
-	"container stopping user=alice uid=$uid_a signal=TERM"
+# (logind ends the sessions first, so the container usually ends as after
+# a last logout; the scope's stop below is the other way)
+expect_match "the supervisor logged the container's end" \
+	"$(g_root "journalctl --no-pager -o cat -t nsiso-sup | grep 'user=alice' | tail -n 1")" \
+	"^container ended user=alice uid=$uid_a .* reason=(stopped|last-session-ended)$"
+
+# systemctl stop of the scope: systemd SIGTERMs the supervisor, which ends
+# the container (the session too) and leaves nothing.
+g_as alice -- 'sleep 604' & termhold=$!
+g_root "for i in \$(seq 1 150); do pgrep -u alice -f 'sleep 604' >/dev/null && exit 0; sleep 0.2; done; exit 1"
+unit=$(g_root "systemctl list-units --no-legend --plain 'nsiso-$uid_a-*.scope' | awk '{print \$1}'")
+expect_match "alice's container is a scope" "$unit" "^nsiso-$uid_a-[0-9]+\.scope$"
+g_root "systemctl stop $unit"
+wait "$termhold" 2>/dev/null
+gone=$(g_root "for i in \$(seq 1 100); do ls /run/nsiso | grep -q '^$uid_a\.' || pgrep -u alice >/dev/null ||
+	systemctl list-units --no-legend --all 'nsiso-*' | grep -q . || { echo gone; exit; }; sleep 0.3; done;
+	ls /run/nsiso; pgrep -a -u alice; systemctl list-units --all 'nsiso-*'")
+expect_eq "after systemctl stop of the scope: no state, no process of alice, no unit" "$gone" gone
+expect_match "the supervisor took the SIGTERM as a stop" \
+	"$(g_root "journalctl --no-pager -o cat -t nsiso-sup | grep 'user=alice' | tail -n 2 | tr '\n' ' '")" \
+	"container stopping user=alice uid=$uid_a signal=TERM sender_pid=1 .*reason=stopped"
 
 # ---- 3. nsiso list, show, enter, stop -------------------------------------------
 g_as alice -- 'sleep 600' & hold=$!
@@ -232,8 +257,9 @@ grp=$(g_root 'sed -n "s/^0:://p" /proc/$(pgrep -u bob -x sleep)/cgroup')
 expect_match "bob's session is in the container's group, in its scope in user-$uid_b.slice" "$grp" \
 	"^/user.slice/user-$uid_b.slice/nsiso-$uid_b-[0-9]+.scope/nsiso/bob$"
 scope=$(basename "$(dirname "$(dirname "$grp")")")
-expect_eq "systemd made the scope with Delegate=yes" \
-	"$(g_root "systemctl show -p Delegate -p Slice -p ActiveState --value $scope | tr '\n' ' '")" "yes user-$uid_b.slice active "
+expect_eq "systemd made the scope with Delegate=yes, in bob's slice, active" \
+	"$(g_root "for p in Delegate Slice ActiveState; do systemctl show -p \$p --value $scope; done | tr '\n' ' '")" \
+	"yes user-$uid_b.slice active "
 expect_match "systemctl status shows the container's processes in the scope" "$(g_root "systemctl status --no-pager $scope")" \
 	"nsiso container of bob"
 expect_match "systemd-cgls shows bob's sleep under the scope" \
