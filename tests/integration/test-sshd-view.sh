@@ -26,8 +26,9 @@ view_cleanup() {
 	t_cleanup
 	rm -rf "$D"
 	rmdir "$V/course" "$V/scratch" "$V" 2>/dev/null
-	groupdel "$stu" 2>/dev/null
-	groupdel "$stf" 2>/dev/null
+	# (the users' own groups: userdel leaves them, since usermod -g made
+	# another group their primary one)
+	for g in "$stu" "$stf" "$s1" "$s2" "$t1" "$s3"; do groupdel "$g" 2>/dev/null; done
 	true
 }
 trap view_cleanup EXIT
