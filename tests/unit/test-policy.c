@@ -412,6 +412,35 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\ncolour = blue\ntmp = maybe\n[bogus]\n"), -EINVAL, "three errors rejected");
 	TAP_OK(contains(err, "colour") && contains(err, "tmp") && contains(err, "bogus"), "all three reported: %s", err);
 
+	/* The filesystem view (issue 14). */
+	TAP_EQ_INT(load1("[default]\nhome = private\nbind_ro = /srv/courses/%g:/course /etc/motd\n"
+			 "bind = /srv/u/%u:/data/%U\nhide = /srv /var/mail\ntmpfs = /scratch:64M /work\n"),
+		   0, "the view keys load: %s", err);
+	TAP_EQ_INT(resolve("alice", 1001, ""), 0, "the view resolves: %s", err);
+	TAP_EQ_STR(val(KEY_HOME), "private", "home = private");
+	TAP_EQ_STR(val(KEY_BIND_RO), "/srv/courses/staff:/course /etc/motd:/etc/motd", "bind_ro: %%g expanded, TARGET defaults to SOURCE");
+	TAP_EQ_STR(val(KEY_BIND), "/srv/u/alice:/data/1001", "bind: %%u and %%U expanded");
+	TAP_EQ_STR(val(KEY_HIDE), "/srv /var/mail", "hide: both paths");
+	TAP_EQ_STR(val(KEY_TMPFS), "/scratch:64M /work:10%", "tmpfs: a size, or tmp_size's");
+	TAP_EQ_INT((int)st.n_mounts, 7, "seven entries in all");
+	TAP_EQ_INT(load1("[default]\nbind = srv:/x\n"), -EINVAL, "a relative source rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/../etc:/x\n"), -EINVAL, "a .. component rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/./x\n"), -EINVAL, "a . component rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv//x\n"), -EINVAL, "an empty component rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/x/\n"), -EINVAL, "a trailing slash rejected");
+	TAP_EQ_INT(load1("[default]\nhide = /\n"), -EINVAL, "hiding / rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/%h\n"), -EINVAL, "%%h is not a path template");
+	TAP_EQ_INT(load1("[default]\nhide = /srv:/x\n"), -EINVAL, "hide takes no target");
+	TAP_EQ_INT(load1("[default]\ntmpfs = /x:1K\n"), -EINVAL, "a tmpfs under 1M rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /a:/b:/c\n"), -EINVAL, "two colons rejected");
+	TAP_EQ_INT(load1("[default]\nhome = private\n[user alice]\nhide = /srv\n[group staff]\nhide = /opt\n"), 0,
+		   "hide in a group and a user section");
+	TAP_EQ_INT(resolve("alice", 1001, "alice:staff"), 0, "resolves for a member");
+	TAP_EQ_STR(val(KEY_HIDE), "/srv", "the user section's list replaces the group's (key by key)");
+	TAP_OK(contains(st.source[KEY_HIDE], "[user alice]"), "explain names the user section: %s", st.source[KEY_HIDE]);
+	TAP_EQ_INT(load1("[default]\nbind = /srv/%u\n"), 0, "a %%u source loads");
+	TAP_EQ_INT(resolve("..", 5, ""), -EINVAL, "a user name that would make a .. component is refused at resolve");
+
 	/* Garbage (THREATS 29). */
 	char line[3100], big[3000];
 	memset(big, 'a', sizeof(big) - 1);
