@@ -141,6 +141,12 @@ init_before=$(g_root "nsiso show alice | sed -n 's/^init pid \([0-9]*\),.*/\1/p'
 sup=$(g_root "nsiso show alice | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p'")
 expect_match "the supervisor is in its container's scope, no login session's" "$(g_root "cat /proc/$sup/cgroup")" \
 	"^0::/user.slice/user-$uid_a.slice/nsiso-$uid_a-[0-9]+.scope/supervisor$"
+# Debian's kernel has transparent huge pages "always": the supervisor turns
+# them off for itself (its tables in .bss cost 2 MiB pages otherwise).
+expect_match "the guest's kernel uses THP always (the check below can fail)" \
+	"$(g_root 'cat /sys/kernel/mm/transparent_hugepage/enabled')" '\[always\]'
+expect_eq "the supervisor holds no huge page" "$(g_root "awk '/^AnonHugePages:/ {print \$2}' /proc/$sup/smaps_rollup")" 0
+expect_eq "its anonymous memory is under 2 MiB" "$(g_root "awk '/^RssAnon:/ {print (\$2 < 2048)}' /proc/$sup/status")" 1
 g_root "pkill -u alice -f 'sleep 601'"
 wait "$first" 2>/dev/null
 sleep 3

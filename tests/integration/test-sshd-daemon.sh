@@ -62,6 +62,10 @@ expect_eq "the supervisor ignores no signal" "$(awk '/^SigIgn:/ {print $2}' "/pr
 expect_eq "the supervisor blocks only the signals it reads as a stop" \
 	"$(awk '/^SigBlk:/ {print $2}' "/proc/$sup/status")" 0000000000004003
 expect_eq "the supervisor's nice value is 0" "$(awk '{print $19}' "/proc/$sup/stat")" 0
+# (no transparent huge pages: under THP "always" its tables cost 2 MiB pages)
+expect_eq "the supervisor has THP disabled" "$(awk '/^THP_enabled:/ {print $2}' "/proc/$sup/status")" 0
+expect_eq "and so has the container's init" \
+	"$(awk '/^THP_enabled:/ {print $2}' "/proc/$(pgrep -P "$sup" -x nsiso-init | head -n1)/status")" 0
 expect_eq "the supervisor's umask is 0077" "$(awk '/^Umask:/ {print $2}' "/proc/$sup/status")" 0077
 expect_eq "the network's state file is whole" "$(stat -c %s /run/nsiso/net/lab.state)" "$size_before"
 expect_eq "b's filtering is unchanged" "$(nft list table inet nsiso)" "$rules_before"

@@ -25,6 +25,7 @@ D=/srv/nsiso-view-$tag
 view_cleanup() {
 	t_cleanup
 	rm -rf "$D"
+	rm -f "$V/answers"
 	rmdir "$V/course" "$V/scratch" "$V" 2>/dev/null
 	# (the users' own groups: userdel leaves them, since usermod -g made
 	# another group their primary one)
@@ -36,6 +37,7 @@ trap view_cleanup EXIT
 # Mount points of the view (an admin makes them once, like any mount point).
 V=/run/nsiso-view-$tag
 install -d -m 0755 "$V" "$V/course" "$V/scratch"
+echo "answer key" > "$V/answers"; chmod 0644 "$V/answers"
 groupadd "$stu" && groupadd "$stf" || exit 1
 install -d -m 0755 "$D" "$D/courses" "$D/users"
 install -d -m 2775 -g "$stf" "$D/courses/$stu"
@@ -45,7 +47,7 @@ namespaces = pid mount ipc uts net user cgroup
 [group $stu]
 home = private
 bind_ro = $D/courses/%g:$V/course
-hide = /srv
+hide = /srv $V/answers
 tmpfs = $V/scratch:2M
 [group $stf]
 bind = $D/courses/$stu:$V/course")
@@ -101,6 +103,11 @@ expect_eq "the student's session ran" "$(kv "$out" user)" "$s1"
 expect_eq "a student's /srv is empty" "$(kv "$out" srv)" 0
 expect_eq "and read-only" "$(kv "$out" w)" "touch: cannot touch '/srv/x': Read-only file system"
 expect_match "staff still sees /srv" "$(t_ssh "$t1" -- 'ls -A /srv')" "nsiso-view-$tag"
+out=$(t_ssh "$s1" -- "echo user=\$(id -un); echo size=\$(stat -c %s $V/answers); echo w=\$(echo x 2>&1 > $V/answers)")
+expect_eq "a hidden file: the session ran" "$(kv "$out" user)" "$s1"
+expect_eq "a hidden file reads empty" "$(kv "$out" size)" 0
+expect_eq "and cannot be written (EROFS)" "$(kv "$out" w)" "bash: line 1: $V/answers: Read-only file system"
+expect_eq "staff reads the file" "$(t_ssh "$t1" -- "cat $V/answers")" "answer key"
 
 # ---- 4. a sized tmpfs ------------------------------------------------------------
 out=$(t_ssh "$s1" -- "echo fs=\$(findmnt -n -o FSTYPE,SIZE $V/scratch); dd if=/dev/zero of=$V/scratch/big bs=1M count=3 2>&1 | head -n1")
@@ -120,6 +127,7 @@ expect_match "explain: the private /home in the mount list" "$ex" "^  /home +tmp
 expect_match "explain: the course directory, read-only, expanded" "$ex" "^  $V/course +$D/courses/$stu, read-only$"
 expect_match "explain: the sized tmpfs" "$ex" "^  $V/scratch +tmpfs of 2M, mode 1777$"
 expect_match "explain: the hidden /srv" "$ex" "^  /srv +hidden: empty and read-only$"
+expect_match "explain: the hidden file" "$ex" "^  $V/answers +hidden: empty and read-only$"
 sh=$("$nsiso" show "$s1")
 expect_match "show: the live private /home" "$sh" "^  /home +tmpfs +ro,"
 expect_match "show: the live home bind" "$sh" "^  /home/$s1 +[a-z0-9]+ +rw,.* from (/home)?/$s1$"
