@@ -23,6 +23,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "join.h"
+#include "lastgood.h"
 #include "nsverify.h"
 #include "policy.h"
 #include "util.h"
@@ -139,6 +140,36 @@ static int64_t root_host_id(uint32_t pid)
 	return id;
 }
 
+/* Policies that are invalid now, whose logins run under the last valid
+ * one: a line each, on stderr (the table and the JSON stay as they are). */
+static void warn_invalid_policies(void)
+{
+	DIR *d = opendir(LASTGOOD_DIR);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "lock") == 0)
+			continue;
+		char path[POLICY_PATH_MAX], first[256];
+		size_t n = 0;
+		for (const char *c = de->d_name; *c && n + 1 < sizeof(path); c++) {
+			unsigned v;
+			if (c[0] == '%' && sscanf(c + 1, "%2X", &v) == 1) {
+				path[n++] = (char)v;
+				c += 2;
+			} else {
+				path[n++] = *c;
+			}
+		}
+		path[n] = '\0';
+		int64_t saved, since;
+		if (lastgood_status(LASTGOOD_DIR, path, &saved, &since, first, sizeof(first)) == 0 && since)
+			fprintf(stderr, "warning: policy %s is invalid (first error: %s); logins run under the last valid one\n",
+				path, first);
+	}
+	if (d)
+		closedir(d);
+}
+
 int cmd_list(bool json)
 {
 	static uid_t uids[4096];
@@ -149,6 +180,7 @@ int cmd_list(bool json)
 		return r;
 	if (cg_discover(&layout) < 0)
 		layout.n = 0;
+	warn_invalid_policies();
 	size_t n = live_uids(uids, ARRAY_SIZE(uids)), shown = 0;
 	int64_t now = (int64_t)time(NULL);
 	if (json)

@@ -21,10 +21,12 @@
 
 #include <pwd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "idmap.h"
+#include "lastgood.h"
 #include "proto.h"
 #include "subids.h"
 #include <shadow/subid.h>
@@ -101,7 +103,21 @@ static int load(const char *config)
 	int r = policy_load(&pol, config, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err);
-		fprintf(stderr, "nsiso: the policy is invalid: every session it covers is refused\n");
+		int64_t saved, since;
+		char first[256], when[32] = "?";
+		if (lastgood_status(LASTGOOD_DIR, config, &saved, &since, first, sizeof(first)) == 0) {
+			time_t t = (time_t)saved;
+			struct tm tm;
+			if (localtime_r(&t, &tm))
+				(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			fprintf(stderr,
+				"nsiso: the policy is invalid: logins run under the last valid policy, kept %s "
+				"(%s); fix it and it applies at once\n",
+				when, LASTGOOD_DIR);
+		} else {
+			fprintf(stderr, "nsiso: the policy is invalid and no valid policy was seen since boot: every "
+					"session it covers is refused\n");
+		}
 		return 1;
 	}
 	return 0;

@@ -12,6 +12,7 @@
 
 #include "cgroup.h"
 #include "idmap.h"
+#include "lastgood.h"
 #include "policy.h"
 #include "proto.h"
 
@@ -97,6 +98,10 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 bool systemd_manages_cgroups(void);
 int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct failure *f);
 int systemd_layout(const char *scope, struct cg_layout *l, struct failure *f);
+
+/* One loud line per login that runs under the last valid policy because
+ * the policy at config is invalid (lib/lastgood.h). */
+void log_last_good(const char *ident, const char *config, const char *user, const struct policy_kept *k);
 
 int state_open_rundir(struct failure *f);
 int state_lock_user(int rundir, uid_t uid, struct failure *f);

@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "fdpass.h"
 #include "helper.h"
+#include "lastgood.h"
 #include "nsverify.h"
 #include "util.h"
 #include "who.h"
@@ -99,9 +100,12 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	rep->gid = u.gid;
 	if (config[0] != '/')
 		return fail(f, STEP_POLICY, -EINVAL, "policy path %s is not absolute", config);
-	r = policy_load(&pol, config, err, sizeof(err));
+	struct policy_kept kept;
+	r = policy_load_kept(&pol, config, LASTGOOD_DIR, &kept, err, sizeof(err));
 	if (r < 0)
-		return fail(f, STEP_POLICY, r, "%s", err);
+		return fail(f, STEP_POLICY, r, "%s (and no valid policy was seen since boot)", err);
+	if (kept.used)
+		log_last_good("nsiso-helper", config, user, &kept);
 	if (pol.builtin)
 		rep->flags |= REPLY_BUILTIN_POLICY;
 	r = resolve_for(&pol, u.name, false, &set, err, sizeof(err));

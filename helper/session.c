@@ -27,6 +27,7 @@
 
 #include "fdpass.h"
 #include "helper.h"
+#include "lastgood.h"
 #include "policy.h"
 #include "util.h"
 
@@ -49,6 +50,24 @@
 #define SESSIONS_MAX 4096
 #define FIRST_ATTACH_TIMEOUT_MS 30000
 #define IO_TIMEOUT_S 5
+
+void log_last_good(const char *ident, const char *config, const char *user, const struct policy_kept *k)
+{
+	char uv[LOG_VALUE_MAX], pv[LOG_VALUE_MAX], ev[2 * sizeof(k->first_error)], when[32] = "?";
+	struct tm tm;
+	time_t t = (time_t)k->saved;
+	if (localtime_r(&t, &tm))
+		(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	openlog(ident, LOG_PID, LOG_AUTHPRIV);
+	syslog(LOG_ERR, "policy=%s INVALID: user=%s runs under the last valid policy (kept %s); first error: \"%s\"",
+	       log_value(pv, sizeof(pv), config), log_value(uv, sizeof(uv), user), when,
+	       log_escape(ev, sizeof(ev), k->first_error));
+	/* The helper forks the supervisor, which closes every inherited fd:
+	 * glibc must not keep the number of a log socket that is gone (its next
+	 * send would go to, and its close close, whatever fd took the number). */
+	if (strcmp(ident, "nsiso-sup") != 0)
+		closelog();
+}
 
 int fail(struct failure *f, enum nsiso_step step, int error, const char *fmt, ...)
 {
@@ -359,7 +378,10 @@ static void supervisor_accept(struct supervisor *sv)
 	 * first session named. */
 	if (req.config[0] == '\0')
 		memcpy(req.config, sv->config, sizeof(req.config));
-	int r = req.config[0] == '/' ? policy_load(&pol, req.config, err, sizeof(err)) : -EINVAL;
+	struct policy_kept kept;
+	int r = req.config[0] == '/' ? policy_load_kept(&pol, req.config, LASTGOOD_DIR, &kept, err, sizeof(err)) : -EINVAL;
+	if (r == 0 && kept.used)
+		log_last_good("nsiso-sup", req.config, sv->u->name, &kept);
 	if (r == -EINVAL && req.config[0] != '/')
 		snprintf(err, sizeof(err), "policy path is not absolute");
 	if (r == 0)
@@ -676,6 +698,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	struct ready_report rep = { 0 };
 
 	(void)prctl(PR_SET_NAME, "nsiso-sup", 0, 0, 0);
+	closelog(); /* whatever log socket the helper had is closed below */
 	int keep[] = { rundir, listen_fd, ready };
 	int r = keep_only_fds(keep, ARRAY_SIZE(keep));
 	if (r < 0)

@@ -86,6 +86,13 @@ t_cleanup() {
 	fi
 	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
 	[ -n "${T_MADE_SSHD_DIR:-}" ] && rmdir /run/sshd 2>/dev/null
+	# The kept copies of this test's policies (lib/lastgood.c), then the
+	# directory, its lock, if nothing else is kept.
+	if [ -n "$T_DIR" ] && [ -d /run/nsiso/good ]; then
+		local key=${T_DIR//%/%25}; key=${key//\//%2F}
+		rm -rf /run/nsiso/good/"$key"%2F* 2>/dev/null
+		[ -z "$(ls -A /run/nsiso/good | grep -vx lock)" ] && rm -f /run/nsiso/good/lock && rmdir /run/nsiso/good
+	fi
 	# The helper's state directory, when no container is left in it (the
 	# network lock file stays while any network state does).
 	if [ -d /run/nsiso/net ] && [ -z "$(ls -A /run/nsiso/net | grep -vx lock)" ]; then

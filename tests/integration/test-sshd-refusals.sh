@@ -38,24 +38,53 @@ login_refused() {
 	expect_match "$what: it names user, step and cause" "$new" "$re"
 }
 
-printf '[default]\nnamespaces = pid mount\nhostname = x y\n' > "$good"
-login_refused "invalid policy" "$u" "user=$u step=policy error=EINVAL .*hostname"
+# A policy that was never valid since boot (no last valid one to fall back
+# on) refuses; so does one that is not root's alone.
+bad=$(t_policy bad.conf '[default]
+namespaces = pid mount
+hostname = x y')
+t_pam_args "config=$bad"
+login_refused "invalid policy, none valid since boot" "$u" "user=$u step=policy error=EINVAL .*hostname.*no valid policy was seen since boot"
+ww=$(t_policy ww.conf '[default]'); chmod 0666 "$ww"
+t_pam_args "config=$ww"
+login_refused "world-writable policy, none valid since boot" "$u" "user=$u step=policy error=EPERM"
+t_pam_args "config=$good"
 
-# A policy that breaks while a container is up refuses new sessions too;
-# the session already in keeps running.
-printf '[default]\n' > "$good"
+# The last valid policy (docs/ARCHITECTURE.md): good.conf validated at the
+# first login above and was kept. Broken now, it is not used: logins run
+# under the kept one, with a loud line each; nsiso check and list say so.
+nsiso=$NSISO_PREFIX/sbin/nsiso
+key=${good//%/%25}; key=${key//\//%2F}
+expect_eq "the valid policy was kept, root's alone" "$(stat -c '%U %a' "/run/nsiso/good/$key")" "root 700"
+printf '[default]\nbogus = 1\n' > "$good"
+cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+expect_eq "broken while nobody is logged in: a login runs under the last valid policy" \
+	"$(t_ssh "$u" -- hostname)" "ok-$u"
+sleep 0.2
+expect_match "one loud line names the policy, the user and the first error" \
+	"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep INVALID)" \
+	"nsiso-helper\[[0-9]+\]: policy=$good INVALID: user=$u runs under the last valid policy \(kept [0-9-]+ [0-9:]+\); first error: \"$good:[0-9]+: \[default\] unknown key 'bogus'"
+out=$("$nsiso" check --config "$good" 2>&1); rc=$?
+expect_eq "nsiso check fails for the broken policy" "$rc" 1
+expect_match "and says the last valid one applies" "$out" "logins run under the last valid policy, kept [0-9-]+ [0-9:]+"
 t_ssh_bg "$u" -- 'sleep 20; echo survived'; hold=$T_BG
 for i in $(seq 1 50); do [ -S "/run/nsiso/$(id -u "$u").sock" ] && break; sleep 0.1; done
-expect_eq "a second session joins while the policy is valid" "$(t_ssh "$u" -- hostname)" "$u"
-printf '[default]\nbogus = 1\n' > "$good"
-login_refused "policy broken while the container is up" "$u" "user=$u step=policy error=EINVAL .*bogus"
-printf '[default]\nhostname = ok-%%u\n' > "$good"
-expect_eq "the container outlived the refusal" "$([ -S "/run/nsiso/$(id -u "$u").sock" ] && echo up)" up
+cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+expect_eq "broken while the container is up: a second session joins it" "$(t_ssh "$u" -- hostname)" "ok-$u"
+sleep 0.2
+expect_match "the supervisor logs the same loud line" \
+	"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep INVALID)" \
+	"nsiso-sup\[[0-9]+\]: policy=$good INVALID: user=$u runs under the last valid policy"
+expect_match "nsiso list warns about the broken policy" "$("$nsiso" list 2>&1 >/dev/null)" \
+	"^warning: policy $good is invalid \(first error: $good:[0-9]+: \[default\] unknown key 'bogus'"
 kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
-
-printf '[default]\n' > "$good"; chmod 0666 "$good"
-login_refused "world-writable policy" "$u" "user=$u step=policy error=EPERM"
-chmod 0644 "$good"
+t_wait_no_containers 10
+# Fixed, it applies at once, and the warning is gone.
+printf '[default]\nhostname = fixed-%%u\n' > "$good"
+expect_eq "a fixed policy applies at once" "$(t_ssh "$u" -- hostname)" "fixed-$u"
+expect_eq "nsiso list no longer warns" "$("$nsiso" list 2>&1 >/dev/null | grep -c "policy $good")" 0
+printf '[default]\nhostname = ok-%%u\n' > "$good"
+t_wait_no_containers 10
 
 login_refused "user without subordinate ids" "$n" "user=$n step=idmap error=ERANGE"
 
@@ -86,7 +115,7 @@ t_pam_args "config=$badnet"
 login_refused "a network whose bridge is an existing non-bridge" "$u" "user=$u step=net error=EEXIST errno=17 detail=\"lo exists and is not a bridge\""
 t_wait_no_containers 10
 expect_eq "the refused first login left no state file, cgroup or veth" \
-	"$(ls /run/nsiso 2>/dev/null | grep -vx net | wc -l) $(ls -d /sys/fs/cgroup/*/nsiso/"$u" 2>/dev/null | wc -l) $(ip -o link | grep -c ': nsv')" \
+	"$(ls /run/nsiso 2>/dev/null | grep -vxE 'net|good' | wc -l) $(ls -d /sys/fs/cgroup/*/nsiso/"$u" 2>/dev/null | wc -l) $(ip -o link | grep -c ': nsv')" \
 	"0 0 0"
 expect_eq "nor a container process" "$(pgrep -u "$u" | wc -l)" 0
 

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lastgood.h"
+#include "util.h"
+
+/* The last policy that validated, kept under KEEP/<key>/ as a copy of its
+ * files in the same layout (NAME and NAME.d/NN.conf), so that loading it is
+ * policy_load() of a path like any other, with every trust check (KEEP is
+ * root's, 0700, on the tmpfs /run: forgotten at boot by design). KEEP/<key>/
+ * stamp names the files it was copied from (path, size, mtime, inode) so
+ * that an unchanged policy is not copied again; KEEP/<key>/failing holds
+ * the time and first error while the policy is invalid, for nsiso list.
+ * Every change is made under KEEP/lock; a new copy is loaded once before it
+ * replaces the old one (the files may have changed since they validated). */
+
+#define STAMP_MAX 16384
+
+static void key_of(const char *path, char *key, size_t size)
+{
+	size_t n = 0;
+	for (const char *c = path; *c && n + 4 < size; c++) {
+		if (*c == '/' || *c == '%')
+			n += (size_t)snprintf(key + n, size - n, "%%%02X", (unsigned char)*c);
+		else
+			key[n++] = *c;
+	}
+	key[n] = '\0';
+}
+
+static const char *base_of(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b ? b + 1 : path;
+}
+
+void lastgood_paths(const char *keep, const char *path, char *dir, size_t dir_size, char *main, size_t main_size)
+{
+	char key[3 * POLICY_PATH_MAX];
+	key_of(path, key, sizeof(key));
+	snprintf(dir, dir_size, "%s/%s", keep, key);
+	snprintf(main, main_size, "%s/%s/%s", keep, key, base_of(path));
+}
+
+static int stamp_of(const struct policy *p, char *out, size_t size)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < p->n_files; i++) {
+		struct stat st;
+		if (stat(p->files[i], &st) < 0)
+			return neg_errno();
+		int w = snprintf(out + n, size - n, "%s %lld %lld.%09ld %llu\n", p->files[i], (long long)st.st_size,
+				 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+		if (w < 0 || (size_t)w >= size - n)
+			return -ENAMETOOLONG;
+		n += (size_t)w;
+	}
+	return 0;
+}
+
+static ssize_t read_all(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	ssize_t n = RETRY_EINTR(read(fd, buf, size - 1));
+	if (n < 0)
+		return neg_errno();
+	buf[n] = '\0';
+	return n;
+}
+
+static int write_all(const char *path, const char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return neg_errno();
+	while (len > 0) {
+		ssize_t w = RETRY_EINTR(write(fd, buf, len));
+		if (w <= 0)
+			return w < 0 ? neg_errno() : -EIO;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	static char buf[1 << 20]; /* policy files are at most 1 MiB (POLICY_FILE_MAX_BYTES) */
+	ssize_t n = read_all(from, buf, sizeof(buf));
+	return n < 0 ? (int)n : write_all(to, buf, (size_t)n);
+}
+
+static void remove_tree(const char *dir)
+{
+	char sub[POLICY_PATH_MAX * 4];
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		/* two levels: NAME, stamp, failing, NAME.d/NN.conf */
+		DIR *d = fdopendir(dup(fd));
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR) {
+				snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+				_cleanup_close_ int sfd = open(sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				DIR *sd = sfd >= 0 ? fdopendir(dup(sfd)) : NULL;
+				struct dirent *se;
+				while (sd && (se = readdir(sd)))
+					if (strcmp(se->d_name, ".") != 0 && strcmp(se->d_name, "..") != 0)
+						(void)unlinkat(sfd, se->d_name, 0);
+				if (sd)
+					closedir(sd);
+				(void)unlinkat(fd, de->d_name, AT_REMOVEDIR);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	(void)rmdir(dir);
+}
+
+/* A root-owned 0700 directory, made if missing. */
+static int own_dir(const char *path)
+{
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return neg_errno();
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return neg_errno();
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
+		return -EPERM;
+	return 0;
+}
+
+/* Copy the files of p (which just validated) unless the copy is already of
+ * them; load the copy before it replaces the old one. */
+static int keep(const struct policy *p, const char *keepdir, const char *path)
+{
+	static char now[STAMP_MAX], was[STAMP_MAX];
+	char dir[POLICY_PATH_MAX * 4], main[POLICY_PATH_MAX * 4], f[POLICY_PATH_MAX * 4];
+	lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main));
+	int r = stamp_of(p, now, sizeof(now));
+	if (r < 0)
+		return r;
+	snprintf(f, sizeof(f), "%s/stamp", dir);
+	if (read_all(f, was, sizeof(was)) >= 0 && strcmp(was, now) == 0) {
+		snprintf(f, sizeof(f), "%s/failing", dir);
+		(void)unlink(f);
+		return 0;
+	}
+	if ((r = own_dir(keepdir)) < 0)
+		return r;
+	snprintf(f, sizeof(f), "%s/lock", keepdir);
+	_cleanup_close_ int lock = open(f, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return neg_errno();
+	char tmp[POLICY_PATH_MAX * 4], tmain[POLICY_PATH_MAX * 4];
+	snprintf(tmp, sizeof(tmp), "%s/.new.%d", keepdir, (int)getpid());
+	remove_tree(tmp);
+	if ((r = own_dir(tmp)) < 0)
+		return r;
+	snprintf(tmain, sizeof(tmain), "%s/%s", tmp, base_of(path));
+	for (size_t i = 0; i < p->n_files && r == 0; i++) {
+		if (strcmp(p->files[i], path) == 0) {
+			r = copy_file(path, tmain);
+			continue;
+		}
+		/* a drop-in: PATH.d/NAME */
+		snprintf(f, sizeof(f), "%s.d", tmain);
+		if ((r = own_dir(f)) == 0) {
+			snprintf(f, sizeof(f), "%s.d/%s", tmain, base_of(p->files[i]));
+			r = copy_file(p->files[i], f);
+		}
+	}
+	snprintf(f, sizeof(f), "%s/stamp", tmp);
+	if (r == 0)
+		r = write_all(f, now, strlen(now));
+	/* What was copied must validate too: the files may have changed since. */
+	static struct policy check;
+	char err[256];
+	if (r == 0 && (r = policy_load(&check, tmain, err, sizeof(err))) == 0 && check.n_files != p->n_files)
+		r = -ESTALE;
+	if (r == 0) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) < 0 && (errno != ENOENT || rename(tmp, dir) < 0))
+			r = neg_errno();
+	}
+	remove_tree(tmp);
+	return r;
+}
+
+int policy_load_kept(struct policy *p, const char *path, const char *keepdir, struct policy_kept *k, char *err,
+		     size_t err_size)
+{
+	memset(k, 0, sizeof(*k));
+	int r = policy_load(p, path, err, err_size);
+	if (r == 0) {
+		if (!p->builtin)
+			k->keep_error = keep(p, keepdir, path);
+		return 0;
+	}
+	char dir[POLICY_PATH_MAX * 4], main[POLICY_PATH_MAX * 4], f[POLICY_PATH_MAX * 4];
+	lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main));
+	snprintf(k->first_error, sizeof(k->first_error), "%.*s", (int)strcspn(err, "\n"), err);
+	snprintf(f, sizeof(f), "%s/stamp", dir);
+	struct stat st;
+	if (stat(f, &st) < 0)
+		return r; /* no valid policy seen since boot: refuse */
+	static char kerr[POLICY_ERROR_MAX];
+	if (policy_load(p, main, kerr, sizeof(kerr)) < 0)
+		return r;
+	k->used = true;
+	k->saved = (int64_t)st.st_mtim.tv_sec;
+	/* For nsiso list: since when, and why (written once per error). */
+	static char line[512], old[512];
+	snprintf(f, sizeof(f), "%s/failing", dir);
+	int n = snprintf(line, sizeof(line), "%s\n", k->first_error);
+	if (read_all(f, old, sizeof(old)) < 0 || strcmp(old, line) != 0)
+		(void)write_all(f, line, (size_t)(n > 0 ? n : 0));
+	return 0;
+}
+
+int lastgood_status(const char *keepdir, const char *path, int64_t *saved, int64_t *failing_since, char *error,
+		    size_t error_size)
+{
+	char dir[POLICY_PATH_MAX * 4], main[POLICY_PATH_MAX * 4], f[POLICY_PATH_MAX * 4];
+	lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main));
+	struct stat st;
+	snprintf(f, sizeof(f), "%s/stamp", dir);
+	if (stat(f, &st) < 0)
+		return -ENOENT;
+	*saved = (int64_t)st.st_mtim.tv_sec;
+	*failing_since = 0;
+	error[0] = '\0';
+	snprintf(f, sizeof(f), "%s/failing", dir);
+	if (stat(f, &st) == 0 && read_all(f, error, error_size) >= 0) {
+		*failing_since = (int64_t)st.st_mtim.tv_sec;
+		error[strcspn(error, "\n")] = '\0';
+	}
+	return 0;
+}
