@@ -50,7 +50,7 @@ expect_match "x's first login: container root maps into the pool" "$first" "^0 [
 expect_eq "the range is aligned to 65536 and inside the pool" \
 	"$(( start_x % 65536 == 0 && start_x >= pool_lo && start_x + 65535 <= pool_hi ))" 1
 expect_match "the supervisor logs where the range came from" "$(grep "container created user=$x " "$T_DIR/syslog" | head -n1)" \
-	" subids=allocated$"
+	" subids=allocated unit=-$"
 expect_eq "the registry records it" "$(grep "^$x " "$statedir/subids")" "$x $(id -u "$x") $start_x"
 expect_eq "the registry is root's, 0600, in a 0700 directory" "$(stat -c '%U %a' "$statedir/subids" "$statedir" | tr '\n' ' ')" "root 600 root 700 "
 t_wait_no_containers 10
@@ -128,7 +128,7 @@ expect_eq "w's container root maps to the range libsubid reports" \
 	"$(t_ssh "$w" -- 'head -n1 /proc/self/uid_map; sed -n 1p /proc/self/gid_map' | tr -s ' ' | sed 's/^ //' | cut -d' ' -f1,2 | tr '\n' ,)" \
 	"0 300023808,0 300023808,"
 expect_match "the supervisor logs libsubid as the source" "$(grep "container created user=$w " "$T_DIR/syslog" | head -n1)" \
-	" subids=libsubid$"
+	" subids=libsubid unit=-$"
 expect_eq "nothing was allocated for w" "$(grep -c "^$w " "$statedir/subids")" 0
 pool2=$(t_policy pool.conf "[global]
 subids = auto
