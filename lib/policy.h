@@ -36,6 +36,12 @@
 
 /* Built-in limits (docs/THREATS.md 34, 36): one tenant cannot take the host. */
 #define POLICY_DEFAULT_PIDS_MAX 4096
+/* linger's built-in value: a short grace after the last session, so that
+ * back-to-back logins (scripts, rsync, git, Ansible, editors' remote
+ * plugins) join the live container instead of each building one and
+ * waiting for the last one's teardown (logind keeps a user's manager 10 s
+ * for the same reason: UserStopDelaySec). docs/PERFORMANCE.md. */
+#define POLICY_DEFAULT_LINGER_S 2
 #define POLICY_DEFAULT_MEMORY_PCT 50 /* memory_max: half of the host's memory */
 #define POLICY_DEFAULT_TMPFS_SIZE "10%" /* each of /tmp, /var/tmp, /dev/shm */
 

@@ -100,7 +100,7 @@ int main(void)
 	TAP_EQ_STR(val(KEY_USERNS), "keep-id+subuid", "builtin: userns keep-id+subuid");
 	TAP_EQ_STR(val(KEY_TMP), "private", "builtin: private /tmp");
 	TAP_EQ_STR(val(KEY_HOME), "shared", "builtin: shared home");
-	TAP_EQ_STR(val(KEY_LINGER), "no", "builtin: no linger");
+	TAP_EQ_STR(val(KEY_LINGER), "2", "builtin: a 2 s grace after the last session");
 	TAP_OK(!st.on_error_allow && !st.exempt, "builtin: on_error deny, not exempt");
 	TAP_EQ_STR(st.source[KEY_HOSTNAME], "built-in", "builtin: source says built-in");
 	TAP_EQ_INT(policy_load(&pol, "/nonexistent/nsiso.conf", err, sizeof(err)), 0, "absent file loads");
@@ -237,7 +237,7 @@ int main(void)
 	TAP_EQ_INT(resolve("Bob", 7, ""), 0, "resolves for Bob");
 	TAP_EQ_STR(val(KEY_LINGER), "5", "[user Bob] applies to Bob");
 	TAP_EQ_INT(resolve("bob", 8, "bob:Staff"), 0, "resolves for bob");
-	TAP_EQ_STR(val(KEY_LINGER), "no", "[user Bob] does not apply to bob");
+	TAP_EQ_STR(val(KEY_LINGER), "2", "[user Bob] does not apply to bob");
 	TAP_EQ_STR(val(KEY_HOME), "read-only", "[group Staff] applies to a member of Staff");
 	TAP_EQ_INT(resolve("carol", 9, "carol:staff"), 0, "resolves for carol");
 	TAP_EQ_STR(val(KEY_HOME), "shared", "[group Staff] does not apply to a member of staff");
