@@ -103,7 +103,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	struct policy_kept kept;
 	r = policy_load_kept(&pol, config, LASTGOOD_DIR, &kept, err, sizeof(err));
 	if (r < 0)
-		return fail(f, STEP_POLICY, r, "%s (and no valid policy was seen since boot)", err);
+		return fail(f, STEP_POLICY, r, "no valid policy since boot: %s", err);
 	if (kept.used)
 		log_last_good("nsiso-helper", config, user, &kept);
 	if (pol.builtin)

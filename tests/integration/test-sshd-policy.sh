@@ -126,6 +126,7 @@ printf '[user %s]\nhostname = second-%%u\n' "$ua" > "$pol.d/80-u.conf"
 out=$("$nsiso" check --config "$pol" 2>&1); rc=$?
 expect_eq "nsiso check: a [user] section in two files is valid" "$rc" 0
 expect_match "nsiso check notes the override" "$out" "note: $pol.d/80-u.conf:1: \[user $ua\] hostname overrides $pol.d/70-u.conf:1"
+t_wait_no_containers 10 # (the last container's grace: changes apply to new containers)
 expect_eq "the later drop-in's hostname applies" "$(t_ssh "$ua" -- hostname)" "second-$ua"
 expect_match "explain names the later drop-in" "$("$nsiso" explain "$ua" --config "$pol")" \
 	"hostname += second-$ua +# $pol.d/80-u.conf:1:\[user $ua\]"

@@ -85,6 +85,7 @@ service opendir "$NSISO_MODULE" "config=$T_DIR/etc/open/p.conf"
 refused "policy in a world-writable directory" opendir "$u" "user=$u step=policy error=EPERM .*open"
 
 service nohelper "$NSISO_MODULE_NOHELPER" "config=$good"
+t_wait_no_containers 10 # (a container in its grace would be joined: no helper needed)
 refused "missing helper" nohelper "$u" "user=$u step=helper error=ENOENT"
 
 service badarg "$NSISO_MODULE" "conffig=$good"
