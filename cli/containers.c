@@ -532,10 +532,7 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 	}
 	uint64_t ino[NS_COUNT];
 	bool committed = false;
-	r = ns_verify_set(fds.ns, ar.ns_mask, (uint32_t)pw.pw_uid, ino, why, sizeof(why));
-	for (int i = 0; r == 0 && i < NS_COUNT; i++)
-		if ((ar.ns_mask & NS_BIT(i)) && ino[i] != ar.ns_ino[i])
-			r = -ESTALE;
+	r = ns_verify_answer(fds.ns, ar.ns_mask, (uint32_t)pw.pw_uid, ar.ns_ino, ino, why, sizeof(why));
 	if (r == 0)
 		r = join_container(&fds, ar.ns_mask, &ar.hard, JOIN_WHOLE, as_root, why, sizeof(why), &committed);
 	session_fds_close(&fds);
@@ -587,7 +584,7 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 			_exit(errno == ENOENT ? 127 : 126);
 		}
 		const char *base = strrchr(shell, '/') ? strrchr(shell, '/') + 1 : shell;
-		char argv0[256];
+		char argv0[PATH_MAX + 2];
 		snprintf(argv0, sizeof(argv0), "-%s", base);
 		char *argv[] = { argv0, NULL };
 		execve(shell, argv, envp);

@@ -116,7 +116,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		rep->flags |= REPLY_ON_ERROR_ALLOW;
 	if (set.exempt) {
 		rep->flags |= REPLY_EXEMPT;
-		snprintf(rep->detail, sizeof(rep->detail), "%s", set.exempt_source);
+		text_copy(rep->detail, sizeof(rep->detail), set.exempt_source);
 		return 0;
 	}
 	if (is_user_manager(origin))
@@ -175,14 +175,9 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	}
 
 	char why[200] = "";
-	if ((ar.ns_mask & NS_ALL) == 0)
-		return fail(f, STEP_VERIFY, -EBADMSG, "the supervisor answered with no namespace to join");
-	r = ns_verify_set(fds->ns, ar.ns_mask, (uint32_t)u.uid, rep->ns_ino, why, sizeof(why));
+	r = ns_verify_answer(fds->ns, ar.ns_mask, (uint32_t)u.uid, ar.ns_ino, rep->ns_ino, why, sizeof(why));
 	if (r < 0)
 		return fail(f, STEP_VERIFY, r, "%s", why);
-	for (int i = 0; i < NS_COUNT; i++)
-		if ((ar.ns_mask & NS_BIT(i)) && rep->ns_ino[i] != ar.ns_ino[i])
-			return fail(f, STEP_VERIFY, -ESTALE, "%s namespace changed under us", ns_types[i].proc_name);
 	rep->ns_mask = ar.ns_mask;
 	rep->init_pid = ar.init_pid;
 	rep->hard = ar.hard;

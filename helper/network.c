@@ -227,7 +227,7 @@ static int load_states(struct net_state *out, size_t max, char *why, size_t why_
 		ssize_t got = fd < 0 || n >= max ? -1 : RETRY_EINTR(read(fd, buf, sizeof(buf)));
 		if (got != (ssize_t)sizeof(out[n])) {
 			r = fd < 0 ? neg_errno() : n >= max ? -E2BIG : -EBADMSG;
-			snprintf(why, why_size, "state file %s is %s", path,
+			snprintf(why, why_size, "state file %.128s is %s", path,
 				 fd < 0 ? "unreadable" : n >= max ? "one too many" : "not whole");
 			break;
 		}

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,18 @@
  * replaces the old one (the files may have changed since they validated). */
 
 #define STAMP_MAX 16384
+#define LG_PATH 2048 /* KEEP (short) + the key (3x a policy path at most) + a file name */
+
+/* snprintf for paths: -ENAMETOOLONG instead of a cut path. */
+static int pathf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int pathf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
 
 static void key_of(const char *path, char *key, size_t size)
 {
@@ -44,12 +57,12 @@ static const char *base_of(const char *path)
 	return b ? b + 1 : path;
 }
 
-void lastgood_paths(const char *keep, const char *path, char *dir, size_t dir_size, char *main, size_t main_size)
+int lastgood_paths(const char *keep, const char *path, char *dir, size_t dir_size, char *main, size_t main_size)
 {
-	char key[3 * POLICY_PATH_MAX];
+	char key[3 * POLICY_PATH_MAX + 1];
 	key_of(path, key, sizeof(key));
-	snprintf(dir, dir_size, "%s/%s", keep, key);
-	snprintf(main, main_size, "%s/%s/%s", keep, key, base_of(path));
+	int r = pathf(dir, dir_size, "%s/%s", keep, key);
+	return r < 0 ? r : pathf(main, main_size, "%s/%s/%s", keep, key, base_of(path));
 }
 
 static int stamp_of(const struct policy *p, char *out, size_t size)
@@ -105,7 +118,7 @@ static int copy_file(const char *from, const char *to)
 
 static void remove_tree(const char *dir)
 {
-	char sub[POLICY_PATH_MAX * 4];
+	char sub[LG_PATH];
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
 		/* two levels: NAME, stamp, failing, NAME.d/NN.conf */
@@ -115,8 +128,7 @@ static void remove_tree(const char *dir)
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 				continue;
 			if (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR) {
-				snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-				_cleanup_close_ int sfd = open(sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				_cleanup_close_ int sfd = pathf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < 0 ? -1 : open(sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				DIR *sd = sfd >= 0 ? fdopendir(dup(sfd)) : NULL;
 				struct dirent *se;
 				while (sd && (se = readdir(sd)))
@@ -151,43 +163,42 @@ static int own_dir(const char *path)
 static int keep(const struct policy *p, const char *keepdir, const char *path)
 {
 	static char now[STAMP_MAX], was[STAMP_MAX];
-	char dir[POLICY_PATH_MAX * 4], main[POLICY_PATH_MAX * 4], f[POLICY_PATH_MAX * 4];
-	lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main));
-	int r = stamp_of(p, now, sizeof(now));
+	char dir[LG_PATH], main[LG_PATH], f[LG_PATH];
+	int r = lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main));
+	if (r == 0)
+		r = stamp_of(p, now, sizeof(now));
+	if (r == 0)
+		r = pathf(f, sizeof(f), "%s/stamp", dir);
 	if (r < 0)
 		return r;
-	snprintf(f, sizeof(f), "%s/stamp", dir);
 	if (read_all(f, was, sizeof(was)) >= 0 && strcmp(was, now) == 0) {
-		snprintf(f, sizeof(f), "%s/failing", dir);
-		(void)unlink(f);
+		if (pathf(f, sizeof(f), "%s/failing", dir) == 0)
+			(void)unlink(f);
 		return 0;
 	}
-	if ((r = own_dir(keepdir)) < 0)
+	if ((r = own_dir(keepdir)) < 0 || (r = pathf(f, sizeof(f), "%s/lock", keepdir)) < 0)
 		return r;
-	snprintf(f, sizeof(f), "%s/lock", keepdir);
 	_cleanup_close_ int lock = open(f, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
 		return neg_errno();
-	char tmp[POLICY_PATH_MAX * 4], tmain[POLICY_PATH_MAX * 4];
-	snprintf(tmp, sizeof(tmp), "%s/.new.%d", keepdir, (int)getpid());
+	char tmp[LG_PATH], tmain[LG_PATH];
+	if ((r = pathf(tmp, sizeof(tmp), "%s/.new.%d", keepdir, (int)getpid())) < 0 ||
+	    (r = pathf(tmain, sizeof(tmain), "%s/%s", tmp, base_of(path))) < 0)
+		return r;
 	remove_tree(tmp);
 	if ((r = own_dir(tmp)) < 0)
 		return r;
-	snprintf(tmain, sizeof(tmain), "%s/%s", tmp, base_of(path));
 	for (size_t i = 0; i < p->n_files && r == 0; i++) {
 		if (strcmp(p->files[i], path) == 0) {
 			r = copy_file(path, tmain);
 			continue;
 		}
 		/* a drop-in: PATH.d/NAME */
-		snprintf(f, sizeof(f), "%s.d", tmain);
-		if ((r = own_dir(f)) == 0) {
-			snprintf(f, sizeof(f), "%s.d/%s", tmain, base_of(p->files[i]));
+		if ((r = pathf(f, sizeof(f), "%s.d", tmain)) == 0 && (r = own_dir(f)) == 0 &&
+		    (r = pathf(f, sizeof(f), "%s.d/%s", tmain, base_of(p->files[i]))) == 0)
 			r = copy_file(p->files[i], f);
-		}
 	}
-	snprintf(f, sizeof(f), "%s/stamp", tmp);
-	if (r == 0)
+	if (r == 0 && (r = pathf(f, sizeof(f), "%s/stamp", tmp)) == 0)
 		r = write_all(f, now, strlen(now));
 	/* What was copied must validate too: the files may have changed since. */
 	static struct policy check;
@@ -212,12 +223,15 @@ int policy_load_kept(struct policy *p, const char *path, const char *keepdir, st
 			k->keep_error = keep(p, keepdir, path);
 		return 0;
 	}
-	char dir[POLICY_PATH_MAX * 4], main[POLICY_PATH_MAX * 4], f[POLICY_PATH_MAX * 4];
-	lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main));
-	snprintf(k->first_error, sizeof(k->first_error), "%.*s", (int)strcspn(err, "\n"), err);
-	snprintf(f, sizeof(f), "%s/stamp", dir);
+	char dir[LG_PATH], main[LG_PATH], f[LG_PATH];
+	size_t first = strcspn(err, "\n");
+	char line1[sizeof(k->first_error)];
+	memcpy(line1, err, first < sizeof(line1) ? first : sizeof(line1) - 1);
+	line1[first < sizeof(line1) ? first : sizeof(line1) - 1] = '\0';
+	text_copy(k->first_error, sizeof(k->first_error), line1);
 	struct stat st;
-	if (stat(f, &st) < 0)
+	if (lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main)) < 0 ||
+	    pathf(f, sizeof(f), "%s/stamp", dir) < 0 || stat(f, &st) < 0)
 		return r; /* no valid policy seen since boot: refuse */
 	static char kerr[POLICY_ERROR_MAX];
 	if (policy_load(p, main, kerr, sizeof(kerr)) < 0)
@@ -226,27 +240,25 @@ int policy_load_kept(struct policy *p, const char *path, const char *keepdir, st
 	k->saved = (int64_t)st.st_mtim.tv_sec;
 	/* For nsiso list: since when, and why (written once per error). */
 	static char line[512], old[512];
-	snprintf(f, sizeof(f), "%s/failing", dir);
 	int n = snprintf(line, sizeof(line), "%s\n", k->first_error);
-	if (read_all(f, old, sizeof(old)) < 0 || strcmp(old, line) != 0)
-		(void)write_all(f, line, (size_t)(n > 0 ? n : 0));
+	if (pathf(f, sizeof(f), "%s/failing", dir) == 0 && n > 0 &&
+	    (read_all(f, old, sizeof(old)) < 0 || strcmp(old, line) != 0))
+		(void)write_all(f, line, (size_t)n);
 	return 0;
 }
 
 int lastgood_status(const char *keepdir, const char *path, int64_t *saved, int64_t *failing_since, char *error,
 		    size_t error_size)
 {
-	char dir[POLICY_PATH_MAX * 4], main[POLICY_PATH_MAX * 4], f[POLICY_PATH_MAX * 4];
-	lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main));
+	char dir[LG_PATH], main[LG_PATH], f[LG_PATH];
 	struct stat st;
-	snprintf(f, sizeof(f), "%s/stamp", dir);
-	if (stat(f, &st) < 0)
+	if (lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main)) < 0 ||
+	    pathf(f, sizeof(f), "%s/stamp", dir) < 0 || stat(f, &st) < 0)
 		return -ENOENT;
 	*saved = (int64_t)st.st_mtim.tv_sec;
 	*failing_since = 0;
 	error[0] = '\0';
-	snprintf(f, sizeof(f), "%s/failing", dir);
-	if (stat(f, &st) == 0 && read_all(f, error, error_size) >= 0) {
+	if (pathf(f, sizeof(f), "%s/failing", dir) == 0 && stat(f, &st) == 0 && read_all(f, error, error_size) >= 0) {
 		*failing_since = (int64_t)st.st_mtim.tv_sec;
 		error[strcspn(error, "\n")] = '\0';
 	}

@@ -26,8 +26,9 @@ struct policy_kept {
 int policy_load_kept(struct policy *p, const char *path, const char *keepdir, struct policy_kept *k, char *err,
 		     size_t err_size);
 
-/* Where PATH's kept copy lives: its directory and its main file. */
-void lastgood_paths(const char *keep, const char *path, char *dir, size_t dir_size, char *main, size_t main_size);
+/* Where PATH's kept copy lives: its directory and its main file. 0 or
+ * -ENAMETOOLONG. */
+int lastgood_paths(const char *keep, const char *path, char *dir, size_t dir_size, char *main, size_t main_size);
 
 /* For nsiso check and list: when PATH's kept copy was made, and since when
  * (0: not) PATH has been invalid with which first error. 0 or -ENOENT

@@ -111,3 +111,21 @@ int ns_verify_set(const int fds[NS_COUNT], unsigned mask, uint32_t user_uid, uin
 	}
 	return 0;
 }
+
+int ns_verify_answer(const int fds[NS_COUNT], unsigned mask, uint32_t user_uid, const uint64_t announced[NS_COUNT],
+		     uint64_t ino[NS_COUNT], char *why, size_t why_size)
+{
+	if (!(mask & NS_ALL)) {
+		snprintf(why, why_size, "the answer names no namespace to join");
+		return -EBADMSG;
+	}
+	int r = ns_verify_set(fds, mask, user_uid, ino, why, why_size);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < NS_COUNT; i++)
+		if ((mask & NS_BIT(i)) && ino[i] != announced[i]) {
+			snprintf(why, why_size, "the %s namespace is not the one the answer announced", ns_types[i].proc_name);
+			return -ESTALE;
+		}
+	return 0;
+}

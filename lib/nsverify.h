@@ -17,3 +17,10 @@
  * with the reason in why. */
 int ns_verify_set(const int fds[NS_COUNT], unsigned mask, uint32_t user_uid, uint64_t ino[NS_COUNT], char *why,
 		  size_t why_size);
+
+/* The one check of an answer before joining it (the module, the helper and
+ * nsiso enter): it names at least one namespace (an answer without any
+ * would leave the caller on the host), ns_verify_set() holds, and every
+ * inode is the one the answer announced. ino[] receives the inodes. */
+int ns_verify_answer(const int fds[NS_COUNT], unsigned mask, uint32_t user_uid, const uint64_t announced[NS_COUNT],
+		     uint64_t ino[NS_COUNT], char *why, size_t why_size);

@@ -1159,7 +1159,11 @@ static int add_file(struct policy *p, const char *name, unsigned *index)
 {
 	if (p->n_files >= POLICY_FILES_MAX)
 		return -E2BIG;
-	snprintf(p->files[p->n_files], sizeof(p->files[0]), "%s", name);
+	/* Never a cut path: it names the file in errors and explain, and the
+	 * last valid policy is copied from it. */
+	if (strlen(name) >= sizeof(p->files[0]))
+		return -ENAMETOOLONG;
+	strcpy(p->files[p->n_files], name);
 	*index = (unsigned)p->n_files++;
 	return 0;
 }
@@ -1245,8 +1249,10 @@ int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
 					add_error(&e, f, "%s: %s", full, why[0] ? why : strerror(-f));
 				} else {
 					unsigned idx = 0;
-					if (add_file(p, full, &idx) < 0)
-						add_error(&e, -E2BIG, "%s: too many files", full);
+					int a = add_file(p, full, &idx);
+					if (a < 0)
+						add_error(&e, a, "%s: %s", full,
+							  a == -E2BIG ? "too many files" : "path too long");
 					else
 						load_text(p, idx, full, f, &e);
 					(void)close(f);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -50,6 +51,24 @@ static inline void close_fd(int *fd)
 		while (_r_ < 0 && errno == EINTR);             \
 		_r_;                                           \
 	})
+
+/* A text into a fixed buffer for a log or a message; when it does not fit
+ * it ends in "..." (never a silently cut value that reads as whole). */
+static inline void text_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+	if (size == 0)
+		return;
+	if (n < size) {
+		memcpy(dst, src, n + 1);
+		return;
+	}
+	n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	for (size_t i = n >= 3 ? n - 3 : 0; i < n; i++)
+		dst[i] = '.';
+}
 
 /* -errno of the last failure, never 0, for "return neg_errno();". */
 static inline int neg_errno(void) { return errno > 0 ? -errno : -EIO; }

@@ -372,18 +372,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	enum nsiso_step step = STEP_VERIFY;
 	uint64_t ino[NS_COUNT] = { 0 };
 	bool committed = false;
-	/* A container always has namespaces: an answer without any would
-	 * leave the session on the host (fail closed). */
-	r = (rep.ns_mask & NS_ALL) ? 0 : -EBADMSG;
-	if (r < 0)
-		snprintf(why, sizeof(why), "the answer names no namespace to join");
-	if (r == 0)
-		r = ns_verify_set(fds.ns, rep.ns_mask, (uint32_t)pw->pw_uid, ino, why, sizeof(why));
-	for (int i = 0; r == 0 && i < NS_COUNT; i++)
-		if ((rep.ns_mask & NS_BIT(i)) && ino[i] != rep.ns_ino[i]) {
-			snprintf(why, sizeof(why), "%s namespace inode differs from the helper's", ns_types[i].proc_name);
-			r = -ESTALE;
-		}
+	r = ns_verify_answer(fds.ns, rep.ns_mask, (uint32_t)pw->pw_uid, rep.ns_ino, ino, why, sizeof(why));
 	if (r == 0) {
 		step = STEP_JOIN;
 		r = prepare_login_tty(pamh, pw, why, sizeof(why));
