@@ -812,19 +812,59 @@ static void dictionary_freep(dictionary **d)
 /* The structure iniparser does not report: line numbers and sections that
  * appear twice in one file. Section names as iniparser makes them: trimmed
  * and lower-cased. */
+/* What iniparser forgets: the line of each section and of each key (so
+ * that every error names the line of the offending key, as sshd -t does). */
+#define SCAN_KEYS_MAX 16384
 struct scanned {
-	size_t n;
+	size_t n, n_keys;
 	struct {
 		char name[POLICY_NAME_MAX + 16];
 		char orig[POLICY_NAME_MAX + 16]; /* as written: user and group names keep their case */
 		int line;
 	} sec[SCAN_SECTIONS_MAX];
+	struct {
+		size_t sec; /* index in sec[] */
+		char name[48];
+		int line;   /* of the last occurrence: the value iniparser keeps */
+	} key[SCAN_KEYS_MAX];
 };
+
+/* A "key = value" line inside section s->n - 1: its key, lower-cased as
+ * iniparser has it. */
+static void scan_key(const char *text, size_t a, size_t b, int line, struct scanned *s)
+{
+	if (s->n == 0 || text[a] == ';' || text[a] == '#')
+		return;
+	size_t eq = a;
+	while (eq < b && text[eq] != '=' && text[eq] != ':')
+		eq++;
+	size_t kb = eq;
+	while (kb > a && isspace((unsigned char)text[kb - 1]))
+		kb--;
+	if (eq == b || kb == a || kb - a >= sizeof(s->key[0].name))
+		return;
+	char name[sizeof(s->key[0].name)];
+	for (size_t k = 0; k < kb - a; k++)
+		name[k] = (char)tolower((unsigned char)text[a + k]);
+	name[kb - a] = '\0';
+	for (size_t k = s->n_keys; k-- > 0 && s->key[k].sec == s->n - 1;)
+		if (strcmp(s->key[k].name, name) == 0) {
+			s->key[k].line = line;
+			return;
+		}
+	if (s->n_keys == SCAN_KEYS_MAX)
+		return;
+	s->key[s->n_keys].sec = s->n - 1;
+	strcpy(s->key[s->n_keys].name, name);
+	s->key[s->n_keys].line = line;
+	s->n_keys++;
+}
 
 static void scan_sections(const char *text, size_t len, struct scanned *s, const char *file, struct errbuf *e)
 {
 	int line = 0;
 	s->n = 0;
+	s->n_keys = 0;
 	for (size_t i = 0; i < len;) {
 		size_t j = i;
 		while (j < len && text[j] != '\n')
@@ -856,6 +896,8 @@ static void scan_sections(const char *text, size_t len, struct scanned *s, const
 				s->sec[s->n].line = line;
 				s->n++;
 			}
+		} else if (b > a) {
+			scan_key(text, a, b, line, s);
 		}
 		i = j + 1;
 	}
@@ -866,6 +908,20 @@ static int section_line(const struct scanned *s, const char *name)
 	for (size_t k = 0; k < s->n; k++)
 		if (strcmp(s->sec[k].name, name) == 0)
 			return s->sec[k].line;
+	return 0;
+}
+
+/* The line of key in section (its section's line when not found). */
+static int key_line(const struct scanned *s, const char *section, const char *key)
+{
+	for (size_t k = 0; k < s->n; k++) {
+		if (strcmp(s->sec[k].name, section) != 0)
+			continue;
+		for (size_t j = 0; j < s->n_keys; j++)
+			if (s->key[j].sec == k && strcmp(s->key[j].name, key) == 0)
+				return s->key[j].line;
+		return s->sec[k].line;
+	}
 	return 0;
 }
 
@@ -968,6 +1024,19 @@ static void network_section(struct policy *p, unsigned file, const char *fname, 
 		add_error(e, r, "%s:%d: [network %s] %s: %s", fname, line, name, key, why);
 }
 
+/* "namespaces hostname ... rlimit_*": from the key table, never a copy of it. */
+static const char *known_keys(void)
+{
+	static char text[KEY_COUNT * 16 + 16];
+	if (!text[0]) {
+		size_t n = 0;
+		for (int k = 0; k < KEY_COUNT; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s ", policy_key_names[k]);
+		snprintf(text + n, sizeof(text) - n, "rlimit_*");
+	}
+	return text;
+}
+
 static void load_text(struct policy *p, unsigned file, const char *name, int fd, struct errbuf *e)
 {
 	char procpath[64];
@@ -1041,7 +1110,8 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 		}
 		memcpy(section, k, slen);
 		section[slen] = '\0';
-		int line = section_line(&scan, section);
+		int sline = section_line(&scan, section);
+		int line = colon ? key_line(&scan, section, colon + 1) : sline;
 		if (strncmp(section, "network ", 8) == 0) {
 			network_section(p, file, name, line, section, colon ? colon + 1 : NULL, d->val[i], e);
 			continue;
@@ -1058,7 +1128,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 			who = orig + (who - section);
 		if (r == -ENOENT) {
 			if (!colon)
-				add_error(e, -EINVAL, "%s:%d: unknown section [%.64s] (known: [global] [default] [group NAME] [user NAME])",
+				add_error(e, -EINVAL, "%s:%d: unknown section [%.64s] (known: [global] [default] [group NAME] [user NAME] [network NAME])",
 					  name, line, section);
 			continue;
 		}
@@ -1074,7 +1144,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 			 * reading order, like [default] and [group]: a
 			 * config-management drop-in that repeats one must not lock
 			 * the host out (nsiso check notes the overrides). */
-			if (!rule_for(p, file, line, kind, who))
+			if (!rule_for(p, file, sline, kind, who))
 				add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
 			continue;
 		}
@@ -1125,7 +1195,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 			}
 			continue;
 		}
-		struct policy_rule *rule = rule_for(p, file, line, kind, who);
+		struct policy_rule *rule = rule_for(p, file, sline, kind, who);
 		if (!rule) {
 			add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
 			continue;
@@ -1141,9 +1211,8 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 			if (strcmp(key, policy_key_names[j]) == 0)
 				ki = j;
 		if (ki < 0) {
-			add_error(e, -EINVAL,
-				  "%s:%d: [%s] unknown key '%.64s' (known: namespaces hostname userns tmp home linger seccomp no_new_privs capabilities memory_max memory_high pids_max cpu_weight cpu_max io_weight network nested_userns tmp_size shm_size bind bind_ro hide tmpfs rlimit_*)", name,
-				  line, section, key);
+			add_error(e, -EINVAL, "%s:%d: [%s] unknown key '%.64s' (known: %s)", name, line, section, key,
+				  known_keys());
 			continue;
 		}
 		r = key_parsers[ki](&rule->values, (enum policy_key)ki, value, why, sizeof(why));

@@ -109,12 +109,12 @@ expect_match "explain names the drop-in" "$("$nsiso" explain "$ua" --config "$po
 printf '[default]\ncolour = red\n' > "$pol.d/60-bad.conf"
 out=$("$nsiso" check --config "$pol" 2>&1); rc=$?
 expect_eq "nsiso check: a broken drop-in exits 1" "$rc" 1
-expect_match "nsiso check names the drop-in, line, section and key" "$out" "$pol.d/60-bad.conf:1: \[default\] unknown key 'colour'"
+expect_match "nsiso check names the drop-in, line, section and key" "$out" "$pol.d/60-bad.conf:2: \[default\] unknown key 'colour'"
 # (not used: the last valid policy applies, with a loud line; see sshd-refusals)
 expect_eq "a broken drop-in: logins run under the last valid policy" "$(t_ssh "$ua" -- hostname 2>/dev/null)" "dropin-$ua"
 sleep 0.2
 expect_match "with one loud line naming the drop-in's error" "$(grep INVALID "$T_DIR/syslog" | tail -n1)" \
-	"policy=$pol INVALID: user=$ua runs under the last valid policy .*first error: \"$pol.d/60-bad.conf:1: \[default\] unknown key 'colour'"
+	"policy=$pol INVALID: user=$ua runs under the last valid policy .*first error: \"$pol.d/60-bad.conf:2: \[default\] unknown key 'colour'"
 chmod 0666 "$pol.d/60-bad.conf"
 out=$("$nsiso" check --config "$pol" 2>&1)
 expect_match "nsiso check: an unsafe drop-in is named" "$out" "60-bad.conf is group- or world-writable"

@@ -316,7 +316,7 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\ncpu_max = 500 100000\n"), -EINVAL, "cpu_max quota below 1000 us rejected");
 	TAP_EQ_INT(load1("[default]\ncpu_max = 5000 100000 7\n"), -EINVAL, "cpu_max with three words rejected");
 	TAP_EQ_INT(load1("[default]\nio_weight = max\n"), -EINVAL, "io_weight max rejected");
-	TAP_OK(contains(err, "main.conf:1: [default] io_weight: 'max' is not a weight of 1..10000"), "error text: %s", err);
+	TAP_OK(contains(err, "main.conf:2: [default] io_weight: 'max' is not a weight of 1..10000"), "error text: %s", err);
 
 	/* Networks. */
 	policy_init_builtin(&pol);
@@ -362,7 +362,7 @@ int main(void)
 
 	/* Errors: each rejects the whole policy and names file, line, section, key. */
 	TAP_EQ_INT(load1("[default]\nnamespaces = pid mount bogus\n"), -EINVAL, "unknown namespace rejected");
-	TAP_OK(contains(err, "main.conf:1: [default] namespaces: unknown namespace 'bogus'"), "error text: %s", err);
+	TAP_OK(contains(err, "main.conf:2: [default] namespaces: unknown namespace 'bogus'"), "error text: %s", err);
 	TAP_EQ_INT(load1("[default]\ncolour = blue\n"), -EINVAL, "unknown key rejected");
 	TAP_OK(contains(err, "unknown key 'colour'"), "names the key: %s", err);
 	TAP_EQ_INT(load1("[global]\nhostname = x\n"), -EINVAL, "a rule key in [global] rejected");
@@ -440,6 +440,19 @@ int main(void)
 	TAP_OK(contains(st.source[KEY_HIDE], "[user alice]"), "explain names the user section: %s", st.source[KEY_HIDE]);
 	TAP_EQ_INT(load1("[default]\nbind = /srv/%u\n"), 0, "a %%u source loads");
 	TAP_EQ_INT(resolve("..", 5, ""), -EINVAL, "a user name that would make a .. component is refused at resolve");
+
+	/* Every error names the line of its key (issue 15), and the lists of
+	 * keys and sections come from the tables. */
+	TAP_EQ_INT(load1("[default]\n; a comment\nhostname = ok\n\nhome = nowhere\n"), -EINVAL, "a bad value rejected");
+	TAP_OK(contains(err, "main.conf:5: [default] home:"), "the error names the key's line 5: %s", err);
+	TAP_EQ_INT(load1("[default]\nhome = shared\nHOME = nowhere\n"), -EINVAL, "a key written twice: the last wins");
+	TAP_OK(contains(err, "main.conf:3: [default] home:"), "the error names the later line: %s", err);
+	TAP_EQ_INT(load1("[user bob]\nnetwerk = lab\n"), -EINVAL, "an unknown key rejected");
+	TAP_OK(contains(err, "main.conf:2: [user bob] unknown key 'netwerk'"), "on its line: %s", err);
+	TAP_OK(contains(err, " network ") && contains(err, " bind ") && contains(err, " tmpfs rlimit_*)"),
+	       "the known keys include network and the view keys: %s", err);
+	TAP_EQ_INT(load1("[nets lab]\n"), -EINVAL, "an unknown section rejected");
+	TAP_OK(contains(err, "[network NAME]"), "the known sections include [network NAME]: %s", err);
 
 	/* Garbage (THREATS 29). */
 	char line[3100], big[3000];
