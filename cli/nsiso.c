@@ -167,7 +167,7 @@ static int check(const char *config)
 			for (int k = 0; k < KEY_COUNT; k++)
 				if ((a->values.set & b->values.set) & (1u << k))
 					printf("note: %s:%d: [%s %s] %s overrides %s:%d\n", pol.files[b->file], b->line,
-					       a->kind == RULE_USER ? "user" : "group", a->name, policy_key_names[k],
+					       a->kind == RULE_USER ? "user" : "group", a->name, policy_key_name((enum policy_key)k),
 					       pol.files[a->file], a->line);
 		}
 	for (size_t i = 0; i < pol.n_networks; i++) {
@@ -377,7 +377,7 @@ static int explain(const char *user, const char *config, int json)
 		json_string(s.on_error_source);
 		printf("},\"settings\":{");
 		for (int k = 0; k < KEY_COUNT; k++) {
-			printf("%s\"%s\":{\"value\":", k ? "," : "", policy_key_names[k]);
+			printf("%s\"%s\":{\"value\":", k ? "," : "", policy_key_name((enum policy_key)k));
 			json_string(policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)));
 			printf(",\"source\":");
 			json_string(s.source[k]);
@@ -413,7 +413,7 @@ static int explain(const char *user, const char *config, int json)
 	if (hp && (stat(hp->pw_dir, &hs) < 0 || !S_ISDIR(hs.st_mode)))
 		printf("note: the home %s does not exist: sessions start in /\n", hp->pw_dir);
 	for (int k = 0; k < KEY_COUNT; k++)
-		printf("%-12s = %-40s  # %s\n", policy_key_names[k], policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)),
+		printf("%-12s = %-40s  # %s\n", policy_key_name((enum policy_key)k), policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)),
 		       s.source[k]);
 	for (int i = 0; i < POLICY_RLIMITS; i++)
 		if (s.rlimit_set & (1u << i)) {

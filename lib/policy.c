@@ -23,17 +23,28 @@
 #define POLICY_FILE_MAX_BYTES (1u << 20)
 #define SCAN_SECTIONS_MAX 4096
 
-const char *const policy_key_names[KEY_COUNT] = {
-	[KEY_NAMESPACES] = "namespaces", [KEY_HOSTNAME] = "hostname", [KEY_USERNS] = "userns",
-	[KEY_TMP] = "tmp",               [KEY_HOME] = "home",         [KEY_LINGER] = "linger",
-	[KEY_SECCOMP] = "seccomp",       [KEY_NO_NEW_PRIVS] = "no_new_privs",
-	[KEY_CAPABILITIES] = "capabilities", [KEY_MEMORY_MAX] = "memory_max", [KEY_MEMORY_HIGH] = "memory_high",
-	[KEY_PIDS_MAX] = "pids_max",       [KEY_CPU_WEIGHT] = "cpu_weight", [KEY_CPU_MAX] = "cpu_max",
-	[KEY_IO_WEIGHT] = "io_weight",       [KEY_NETWORK] = "network",   [KEY_NESTED_USERNS] = "nested_userns",
-	[KEY_TMP_SIZE] = "tmp_size",         [KEY_SHM_SIZE] = "shm_size",
-	[KEY_BIND] = "bind",                 [KEY_BIND_RO] = "bind_ro",   [KEY_HIDE] = "hide",
-	[KEY_TMPFS] = "tmpfs",
+/* The table of keys: one row per key with its name, parser, where it is
+ * stored and how it prints; everything else (the known keys of an error,
+ * explain, the fuzzer's dictionary) comes from it. Defined after the
+ * parsers, at "the key table". */
+typedef int (*key_parser)(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size);
+
+/* How a key's value prints (nsiso explain, the logs). */
+typedef void (*key_text)(const struct policy_settings *s, enum policy_key k, char *buf, size_t size);
+
+struct key_def {
+	const char *name;
+	key_parser parse;
+	const char *const *choices; /* parse_choice/text_choice: the words */
+	/* Where it is stored: the parser writes policy_values at v_off, and a
+	 * section that sets the key copies size bytes to policy_settings at
+	 * s_off. Keys that are templates (size 0) are expanded per user
+	 * instead (struct chosen). */
+	size_t v_off, s_off, size;
+	key_text text;
 };
+
+static const struct key_def policy_keys[KEY_COUNT];
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -63,7 +74,6 @@ static void add_error(struct errbuf *e, int error, const char *fmt, ...)
 
 /* ---- values ---------------------------------------------------------- */
 
-typedef int (*key_parser)(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size);
 
 /* Lists are words separated by spaces, tabs or commas. */
 #define LIST_SEPARATORS " \t,"
@@ -137,37 +147,15 @@ static int parse_hostname(struct policy_values *v, enum policy_key k, const char
 	return 0;
 }
 
-/* Keys whose value is one word of a list; the index is the enum value. */
-static const char *const choice_words[KEY_COUNT][4] = {
-	[KEY_USERNS] = { "keep-id+subuid", "keep-id", NULL },
-	[KEY_TMP] = { "private", "shared", NULL },
-	[KEY_HOME] = { "shared", "read-only", "private", NULL },
-	[KEY_SECCOMP] = { "default", "off", NULL },
-	[KEY_NO_NEW_PRIVS] = { "yes", "no", NULL },
-	[KEY_NESTED_USERNS] = { "yes", "no", NULL },
-};
+/* Keys whose value is one word of a list; the index is the enum value
+ * stored (an int-sized enum, at the key's place in the table). */
+static const char *const userns_words[] = { "keep-id+subuid", "keep-id", NULL };
+static const char *const tmp_words[] = { "private", "shared", NULL };
+static const char *const home_words[] = { "shared", "read-only", "private", NULL };
+static const char *const seccomp_words[] = { "default", "off", NULL };
+static const char *const yes_no_words[] = { "yes", "no", NULL };
 
-static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
-{
-	const char *const *words = choice_words[k];
-	for (int i = 0; words[i]; i++) {
-		if (strcmp(value, words[i]) != 0)
-			continue;
-		switch (k) {
-		case KEY_USERNS: v->userns = (enum userns_mode)i; break;
-		case KEY_TMP: v->tmp = (enum tmp_mode)i; break;
-		case KEY_HOME: v->home = (enum home_mode)i; break;
-		case KEY_SECCOMP: v->seccomp = (enum seccomp_mode)i; break;
-		case KEY_NESTED_USERNS: v->nested_userns = (enum yes_no)i; break;
-		default: v->no_new_privs = (enum yes_no)i; break;
-		}
-		return 0;
-	}
-	snprintf(why, why_size, "'%.64s' is not one of:", value);
-	for (int i = 0; words[i]; i++)
-		snprintf(why + strlen(why), why_size - strlen(why), " %s", words[i]);
-	return -EINVAL;
-}
+static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size);
 
 static int parse_linger(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
@@ -541,18 +529,184 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 	return 0;
 }
 
-static const key_parser key_parsers[KEY_COUNT] = {
-	[KEY_NAMESPACES] = parse_namespaces, [KEY_HOSTNAME] = parse_hostname, [KEY_USERNS] = parse_choice,
-	[KEY_TMP] = parse_choice,            [KEY_HOME] = parse_choice,       [KEY_LINGER] = parse_linger,
-	[KEY_SECCOMP] = parse_choice,        [KEY_NO_NEW_PRIVS] = parse_choice,
-	[KEY_CAPABILITIES] = parse_capabilities,
-	[KEY_MEMORY_MAX] = parse_bytes,      [KEY_MEMORY_HIGH] = parse_bytes,   [KEY_PIDS_MAX] = parse_count,
-	[KEY_CPU_WEIGHT] = parse_count,      [KEY_CPU_MAX] = parse_cpu_max,     [KEY_IO_WEIGHT] = parse_count,
-	[KEY_NETWORK] = parse_network,       [KEY_NESTED_USERNS] = parse_choice,
-	[KEY_TMP_SIZE] = parse_tmpfs_size,   [KEY_SHM_SIZE] = parse_tmpfs_size,
-	[KEY_BIND] = parse_mount_list,       [KEY_BIND_RO] = parse_mount_list, [KEY_HIDE] = parse_mount_list,
-	[KEY_TMPFS] = parse_mount_list,
+/* ---- the key table ------------------------------------------------------ */
+
+#define STORE(field) \
+	.v_off = offsetof(struct policy_values, field), .s_off = offsetof(struct policy_settings, field), \
+	.size = sizeof(((struct policy_settings *)0)->field)
+/* cpu_max: quota and period, side by side in struct cg_limits */
+#define STORE_CPU_MAX \
+	.v_off = offsetof(struct policy_values, cg.cpu_quota), .s_off = offsetof(struct policy_settings, cg.cpu_quota), \
+	.size = offsetof(struct cg_limits, cpu_period) + sizeof(uint64_t) - offsetof(struct cg_limits, cpu_quota)
+
+#define AT(s, off, type) (*(const type *)((const char *)(s) + (off)))
+
+static void text_choice(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", policy_keys[k].choices[AT(s, policy_keys[k].s_off, int)]);
+}
+
+static void text_string(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", (const char *)s + policy_keys[k].s_off);
+}
+
+static void text_namespaces(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	(void)k;
+	(void)ns_mask_to_words(s->ns_mask, buf, size);
+}
+
+static void text_linger(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	(void)k;
+	if (s->linger == POLICY_LINGER_FOREVER)
+		snprintf(buf, size, "yes");
+	else if (s->linger == 0)
+		snprintf(buf, size, "no");
+	else
+		snprintf(buf, size, "%" PRId64, s->linger);
+}
+
+static void text_capabilities(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	(void)k;
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		if (s->capabilities & (UINT64_C(1) << i)) {
+			int n = snprintf(buf + used, size - used, "%s%s", used ? " " : "", cap_names[i]);
+			if (n < 0 || (size_t)n >= size - used)
+				break;
+			used += (size_t)n;
+		}
+	if (!buf[0])
+		snprintf(buf, size, "none");
+}
+
+static void text_bytes(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	uint64_t b = AT(s, policy_keys[k].s_off, uint64_t);
+	const char *units = "KMGT";
+	int u = -1;
+	while (b != CG_UNLIMITED && b >= 1024 && b % 1024 == 0 && u < 3) {
+		b /= 1024;
+		u++;
+	}
+	if (b == CG_UNLIMITED)
+		snprintf(buf, size, "max");
+	else
+		snprintf(buf, size, "%" PRIu64 "%.*s", b, u >= 0 ? 1 : 0, u >= 0 ? units + u : "");
+}
+
+static void text_pids(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	(void)k;
+	if (s->cg.pids_max == CG_UNLIMITED)
+		snprintf(buf, size, "max");
+	else
+		snprintf(buf, size, "%" PRIu64, s->cg.pids_max);
+}
+
+static void text_weight(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	uint32_t w = AT(s, policy_keys[k].s_off, uint32_t);
+	if (w)
+		snprintf(buf, size, "%" PRIu32, w);
+	else
+		snprintf(buf, size, "unset");
+}
+
+static void text_cpu_max(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	(void)k;
+	if (s->cg.cpu_quota == CG_UNLIMITED)
+		snprintf(buf, size, "max");
+	else
+		snprintf(buf, size, "%" PRIu64 " %" PRIu64, s->cg.cpu_quota, s->cg.cpu_period);
+}
+
+static void text_network(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	(void)k;
+	if (strcmp(s->network, "none") == 0 || strcmp(s->network, "host") == 0) {
+		snprintf(buf, size, "%s", s->network);
+		return;
+	}
+	char sub[16], ports[POLICY_NET_PORTS_MAX * 6 + 8] = "";
+	for (int i = 0; i < s->net.n_ports; i++)
+		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", s->net.ports[i]);
+	snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s%s, isolate %s, host_access %s)", s->network,
+		 s->net.bridge, policy_ipv4_text(s->net.subnet, sub, sizeof(sub)), s->net.prefix, s->net.nat ? "yes" : "no",
+		 s->net.nat && s->net.private_ranges ? " with private ranges" : "", s->net.isolate ? "yes" : "no",
+		 ports[0] ? ports : "none");
+}
+
+static void text_mounts(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < s->n_mounts; i++) {
+		const struct policy_mount *m = &s->mounts[i];
+		if ((int)m->kind != (int)k - KEY_BIND)
+			continue;
+		int n = m->kind <= MOUNT_BIND_RO ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->src, m->dst)
+			: m->kind == MOUNT_TMPFS ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->dst, m->size)
+						 : snprintf(buf + used, size - used, "%s%s", used ? " " : "", m->dst);
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+	if (!buf[0])
+		snprintf(buf, size, "none");
+}
+
+static const struct key_def policy_keys[KEY_COUNT] = {
+	[KEY_NAMESPACES] = { "namespaces", parse_namespaces, NULL, STORE(ns_mask), text_namespaces },
+	[KEY_HOSTNAME] = { "hostname", parse_hostname, NULL, .text = text_string,
+			   .s_off = offsetof(struct policy_settings, hostname) }, /* a template */
+	[KEY_USERNS] = { "userns", parse_choice, userns_words, STORE(userns), text_choice },
+	[KEY_TMP] = { "tmp", parse_choice, tmp_words, STORE(tmp), text_choice },
+	[KEY_HOME] = { "home", parse_choice, home_words, STORE(home), text_choice },
+	[KEY_LINGER] = { "linger", parse_linger, NULL, STORE(linger), text_linger },
+	[KEY_SECCOMP] = { "seccomp", parse_choice, seccomp_words, STORE(seccomp), text_choice },
+	[KEY_NO_NEW_PRIVS] = { "no_new_privs", parse_choice, yes_no_words, STORE(no_new_privs), text_choice },
+	[KEY_CAPABILITIES] = { "capabilities", parse_capabilities, NULL, STORE(capabilities), text_capabilities },
+	[KEY_MEMORY_MAX] = { "memory_max", parse_bytes, NULL, STORE(cg.memory_max), text_bytes },
+	[KEY_MEMORY_HIGH] = { "memory_high", parse_bytes, NULL, STORE(cg.memory_high), text_bytes },
+	[KEY_PIDS_MAX] = { "pids_max", parse_count, NULL, STORE(cg.pids_max), text_pids },
+	[KEY_CPU_WEIGHT] = { "cpu_weight", parse_count, NULL, STORE(cg.cpu_weight), text_weight },
+	[KEY_CPU_MAX] = { "cpu_max", parse_cpu_max, NULL, STORE_CPU_MAX, text_cpu_max },
+	[KEY_IO_WEIGHT] = { "io_weight", parse_count, NULL, STORE(cg.io_weight), text_weight },
+	[KEY_NETWORK] = { "network", parse_network, NULL, STORE(network), text_network },
+	[KEY_NESTED_USERNS] = { "nested_userns", parse_choice, yes_no_words, STORE(nested_userns), text_choice },
+	[KEY_TMP_SIZE] = { "tmp_size", parse_tmpfs_size, NULL, STORE(tmp_size), text_string },
+	[KEY_SHM_SIZE] = { "shm_size", parse_tmpfs_size, NULL, STORE(shm_size), text_string },
+	/* templates, expanded per user into s->mounts */
+	[KEY_BIND] = { "bind", parse_mount_list, NULL, .text = text_mounts },
+	[KEY_BIND_RO] = { "bind_ro", parse_mount_list, NULL, .text = text_mounts },
+	[KEY_HIDE] = { "hide", parse_mount_list, NULL, .text = text_mounts },
+	[KEY_TMPFS] = { "tmpfs", parse_mount_list, NULL, .text = text_mounts },
 };
+
+const char *policy_key_name(enum policy_key k)
+{
+	return k < KEY_COUNT ? policy_keys[k].name : "?";
+}
+
+static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+{
+	const char *const *words = policy_keys[k].choices;
+	for (int i = 0; words[i]; i++)
+		if (strcmp(value, words[i]) == 0) {
+			*(int *)((char *)v + policy_keys[k].v_off) = i;
+			return 0;
+		}
+	snprintf(why, why_size, "'%.64s' is not one of:", value);
+	for (int i = 0; words[i]; i++)
+		snprintf(why + strlen(why), why_size - strlen(why), " %s", words[i]);
+	return -EINVAL;
+}
 
 /* ---- [network NAME] ---------------------------------------------------- */
 
@@ -1031,7 +1185,7 @@ static const char *known_keys(void)
 	if (!text[0]) {
 		size_t n = 0;
 		for (int k = 0; k < KEY_COUNT; k++)
-			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s ", policy_key_names[k]);
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s ", policy_keys[k].name);
 		snprintf(text + n, sizeof(text) - n, "rlimit_*");
 	}
 	return text;
@@ -1208,14 +1362,14 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 		}
 		int ki = -1;
 		for (int j = 0; j < KEY_COUNT; j++)
-			if (strcmp(key, policy_key_names[j]) == 0)
+			if (strcmp(key, policy_keys[j].name) == 0)
 				ki = j;
 		if (ki < 0) {
 			add_error(e, -EINVAL, "%s:%d: [%s] unknown key '%.64s' (known: %s)", name, line, section, key,
 				  known_keys());
 			continue;
 		}
-		r = key_parsers[ki](&rule->values, (enum policy_key)ki, value, why, sizeof(why));
+		r = policy_keys[ki].parse(&rule->values, (enum policy_key)ki, value, why, sizeof(why));
 		if (r < 0) {
 			add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, why);
 			continue;
@@ -1414,35 +1568,13 @@ static void apply(const struct policy *p, const struct policy_rule *r, struct po
 	for (int k = 0; k < KEY_COUNT; k++) {
 		if (!(v->set & (1u << k)))
 			continue;
-		switch ((enum policy_key)k) {
-		case KEY_NAMESPACES: s->ns_mask = v->ns_mask; break;
-		case KEY_HOSTNAME: c->hostname = v->hostname; break;
-		case KEY_USERNS: s->userns = v->userns; break;
-		case KEY_TMP: s->tmp = v->tmp; break;
-		case KEY_HOME: s->home = v->home; break;
-		case KEY_LINGER: s->linger = v->linger; break;
-		case KEY_SECCOMP: s->seccomp = v->seccomp; break;
-		case KEY_NO_NEW_PRIVS: s->no_new_privs = v->no_new_privs; break;
-		case KEY_CAPABILITIES: s->capabilities = v->capabilities; break;
-		case KEY_MEMORY_MAX: s->cg.memory_max = v->cg.memory_max; break;
-		case KEY_MEMORY_HIGH: s->cg.memory_high = v->cg.memory_high; break;
-		case KEY_PIDS_MAX: s->cg.pids_max = v->cg.pids_max; break;
-		case KEY_CPU_WEIGHT: s->cg.cpu_weight = v->cg.cpu_weight; break;
-		case KEY_CPU_MAX:
-			s->cg.cpu_quota = v->cg.cpu_quota;
-			s->cg.cpu_period = v->cg.cpu_period;
-			break;
-		case KEY_IO_WEIGHT: s->cg.io_weight = v->cg.io_weight; break;
-		case KEY_NETWORK: strcpy(s->network, v->network); break;
-		case KEY_NESTED_USERNS: s->nested_userns = v->nested_userns; break;
-		case KEY_TMP_SIZE: strcpy(s->tmp_size, v->tmp_size); break;
-		case KEY_SHM_SIZE: strcpy(s->shm_size, v->shm_size); break;
-		case KEY_BIND:
-		case KEY_BIND_RO:
-		case KEY_HIDE:
-		case KEY_TMPFS: c->mounts[k - KEY_BIND] = v->mounts[k - KEY_BIND]; break;
-		case KEY_COUNT: break;
-		}
+		const struct key_def *d = &policy_keys[k];
+		if (d->size)
+			memcpy((char *)s + d->s_off, (const char *)v + d->v_off, d->size);
+		else if (k == KEY_HOSTNAME)
+			c->hostname = v->hostname;
+		else
+			c->mounts[k - KEY_BIND] = v->mounts[k - KEY_BIND];
 		source_of(p, r, s->source[k], sizeof(s->source[k]));
 	}
 }
@@ -1523,7 +1655,7 @@ static int expand_mounts(const struct chosen *c, const struct policy_who *who, s
 				r = expand_path(w, who, m->src, sizeof(m->src));
 			if (r < 0) {
 				snprintf(err, err_size, "%s entry '%.64s' (%s) for user %.64s is not a usable path",
-					 policy_key_names[KEY_BIND + kind], w, s->source[KEY_BIND + kind], who->user);
+					 policy_keys[KEY_BIND + kind].name, w, s->source[KEY_BIND + kind], who->user);
 				return -EINVAL;
 			}
 			snprintf(m->size, sizeof(m->size), "%s", kind == MOUNT_TMPFS && second ? second : s->tmp_size);
@@ -1552,7 +1684,7 @@ int policy_check_mount_sources(const struct policy *p, char *err, size_t err_siz
 				struct stat st;
 				if (!strchr(w, '%') && lstat(w, &st) < 0)
 					add_error(&e, -ENOENT, "%s:%d: %s source %s: %s", p->files[r->file], r->line,
-						  policy_key_names[KEY_BIND + kind], w, strerror(errno));
+						  policy_keys[KEY_BIND + kind].name, w, strerror(errno));
 			}
 		}
 	}
@@ -1602,109 +1734,9 @@ int policy_resolve(const struct policy *p, const struct policy_who *who, struct 
 
 const char *policy_value_text(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
 {
-	switch (k) {
-	case KEY_NAMESPACES: return ns_mask_to_words(s->ns_mask, buf, size);
-	case KEY_HOSTNAME: snprintf(buf, size, "%s", s->hostname); break;
-	case KEY_USERNS: snprintf(buf, size, "%s", s->userns == USERNS_KEEP_ID ? "keep-id" : "keep-id+subuid"); break;
-	case KEY_TMP: snprintf(buf, size, "%s", s->tmp == TMP_SHARED ? "shared" : "private"); break;
-	case KEY_HOME: snprintf(buf, size, "%s", choice_words[KEY_HOME][s->home]); break;
-	case KEY_LINGER:
-		if (s->linger == POLICY_LINGER_FOREVER)
-			snprintf(buf, size, "yes");
-		else if (s->linger == 0)
-			snprintf(buf, size, "no");
-		else
-			snprintf(buf, size, "%" PRId64, s->linger);
-		break;
-	case KEY_SECCOMP: snprintf(buf, size, "%s", s->seccomp == SECCOMP_OFF ? "off" : "default"); break;
-	case KEY_NO_NEW_PRIVS: snprintf(buf, size, "%s", s->no_new_privs == NO ? "no" : "yes"); break;
-	case KEY_CAPABILITIES: {
-		size_t used = 0;
-		buf[0] = '\0';
-		for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
-			if (s->capabilities & (UINT64_C(1) << i)) {
-				int n = snprintf(buf + used, size - used, "%s%s", used ? " " : "", cap_names[i]);
-				if (n < 0 || (size_t)n >= size - used)
-					break;
-				used += (size_t)n;
-			}
-		if (!buf[0])
-			snprintf(buf, size, "none");
-		break;
-	}
-	case KEY_MEMORY_MAX:
-	case KEY_MEMORY_HIGH: {
-		uint64_t b = k == KEY_MEMORY_MAX ? s->cg.memory_max : s->cg.memory_high;
-		const char *units = "KMGT";
-		int u = -1;
-		while (b != CG_UNLIMITED && b >= 1024 && b % 1024 == 0 && u < 3) {
-			b /= 1024;
-			u++;
-		}
-		if (b == CG_UNLIMITED)
-			snprintf(buf, size, "max");
-		else
-			snprintf(buf, size, "%" PRIu64 "%.*s", b, u >= 0 ? 1 : 0, u >= 0 ? units + u : "");
-		break;
-	}
-	case KEY_PIDS_MAX:
-		if (s->cg.pids_max == CG_UNLIMITED)
-			snprintf(buf, size, "max");
-		else
-			snprintf(buf, size, "%" PRIu64, s->cg.pids_max);
-		break;
-	case KEY_CPU_WEIGHT: snprintf(buf, size, "%" PRIu32, s->cg.cpu_weight); break;
-	case KEY_CPU_MAX:
-		if (s->cg.cpu_quota == CG_UNLIMITED)
-			snprintf(buf, size, "max");
-		else
-			snprintf(buf, size, "%" PRIu64 " %" PRIu64, s->cg.cpu_quota, s->cg.cpu_period);
-		break;
-	case KEY_NETWORK:
-		if (strcmp(s->network, "none") == 0 || strcmp(s->network, "host") == 0) {
-			snprintf(buf, size, "%s", s->network);
-		} else {
-			char sub[16], ports[POLICY_NET_PORTS_MAX * 6 + 8] = "";
-			for (int i = 0; i < s->net.n_ports; i++)
-				snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "",
-					 s->net.ports[i]);
-			snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s%s, isolate %s, host_access %s)", s->network,
-				 s->net.bridge, policy_ipv4_text(s->net.subnet, sub, sizeof(sub)), s->net.prefix,
-				 s->net.nat ? "yes" : "no", s->net.nat && s->net.private_ranges ? " with private ranges" : "",
-				 s->net.isolate ? "yes" : "no", ports[0] ? ports : "none");
-		}
-		break;
-	case KEY_NESTED_USERNS: snprintf(buf, size, "%s", s->nested_userns == YES ? "yes" : "no"); break;
-	case KEY_TMP_SIZE: snprintf(buf, size, "%s", s->tmp_size); break;
-	case KEY_SHM_SIZE: snprintf(buf, size, "%s", s->shm_size); break;
-	case KEY_BIND:
-	case KEY_BIND_RO:
-	case KEY_HIDE:
-	case KEY_TMPFS: {
-		size_t used = 0;
-		buf[0] = '\0';
-		for (uint32_t i = 0; i < s->n_mounts; i++) {
-			const struct policy_mount *m = &s->mounts[i];
-			if ((int)m->kind != (int)k - KEY_BIND)
-				continue;
-			int n = m->kind <= MOUNT_BIND_RO ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->src, m->dst)
-				: m->kind == MOUNT_TMPFS ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->dst, m->size)
-							 : snprintf(buf + used, size - used, "%s%s", used ? " " : "", m->dst);
-			if (n < 0 || (size_t)n >= size - used)
-				break;
-			used += (size_t)n;
-		}
-		if (!buf[0])
-			snprintf(buf, size, "none");
-		break;
-	}
-	case KEY_IO_WEIGHT:
-		if (s->cg.io_weight)
-			snprintf(buf, size, "%" PRIu32, s->cg.io_weight);
-		else
-			snprintf(buf, size, "unset");
-		break;
-	default: snprintf(buf, size, "?");
-	}
+	if (k < KEY_COUNT)
+		policy_keys[k].text(s, k, buf, size);
+	else
+		snprintf(buf, size, "?");
 	return buf;
 }

@@ -223,7 +223,8 @@ struct policy_settings {
 	char rlimit_source[POLICY_RLIMITS][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */
 };
 
-extern const char *const policy_key_names[KEY_COUNT];
+/* A key's name, from the one table of keys in policy.c. */
+const char *policy_key_name(enum policy_key k);
 
 /* Built-in defaults: every namespace, hostname = user name, keep-id+subuid,
  * private /tmp, shared home, no linger, the default seccomp filter,

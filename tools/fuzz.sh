@@ -9,12 +9,13 @@ build=${NSISO_FUZZDIR:-build-fuzz}
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
-meson compile -C "$build" fuzz/fuzz-policy >/dev/null
+ninja -C "$build" fuzz/fuzz-policy fuzz/policy-dict >/dev/null
 corpus=$(mktemp -d /run/nsiso-fuzz.XXXXXX)
-trap 'rm -rf "$corpus"' EXIT
+trap 'rm -rf "$corpus" "$corpus.dict"' EXIT
 cp fuzz/corpus/* "$corpus/"
+"$build/fuzz/policy-dict" > "$corpus.dict"
 status=0
-"$build/fuzz/fuzz-policy" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+"$build/fuzz/fuzz-policy" -dict="$corpus.dict" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
 	-print_final_stats=1 "$corpus" > "$corpus.log" 2>&1 || status=$?
 grep -E "^stat::(number_of_executed_units|peak_rss_mb)|ERROR|SUMMARY|^Done|cov:.*ft:" "$corpus.log" | tail -n 6
 rm -f "$corpus.log"
