@@ -80,12 +80,9 @@ static size_t live_uids(uid_t *uids, size_t max)
 	if (!d)
 		return 0;
 	struct dirent *e;
-	while ((e = readdir(d)) && n < max) {
-		char *end;
-		unsigned long u = strtoul(e->d_name, &end, 10);
-		if (end != e->d_name && strcmp(end, ".sock") == 0)
-			uids[n++] = (uid_t)u;
-	}
+	while ((e = readdir(d)) && n < max)
+		if (state_socket_uid(e->d_name, &uids[n]))
+			n++;
 	closedir(d);
 	return n;
 }
@@ -517,7 +514,7 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 		origin_copy(origin.tty, sizeof(origin.tty), ttyname(0));
 
 	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	int r = self < 0 ? -errno : attach_container(pw.pw_uid, name, config, self, &origin, &ar, &fds);
+	int r = self < 0 ? -errno : container_attach(pw.pw_uid, name, config, self, &origin, &ar, &fds);
 	if (attach_no_container(r)) {
 		(void)no_container(user);
 		return 125;
@@ -534,7 +531,7 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 	bool committed = false;
 	r = ns_verify_answer(fds.ns, ar.ns_mask, (uint32_t)pw.pw_uid, ar.ns_ino, ino, why, sizeof(why));
 	if (r == 0)
-		r = join_container(&fds, ar.ns_mask, &ar.hard, JOIN_WHOLE, as_root, why, sizeof(why), &committed);
+		r = container_join(&fds, ar.ns_mask, &ar.hard, JOIN_WHOLE, as_root, why, sizeof(why), &committed);
 	session_fds_close(&fds);
 	if (r < 0) {
 		fprintf(stderr, "nsiso: joining %s's container: %s: %s\n", user, why, strerror(-r));

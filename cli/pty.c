@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fsutil.h"
 #include "util.h"
 
 /* nsiso enter on a terminal: the tenant's shell gets a pty of the
@@ -56,20 +57,6 @@ int pty_attach_child(const char *slave)
 	if ((isatty(0) && dup2(s, 0) < 0) || dup2(s, 1) < 0 || dup2(s, 2) < 0)
 		return neg_errno();
 	(void)close(s);
-	return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
 	return 0;
 }
 
@@ -123,7 +110,7 @@ int pty_relay(int master, pid_t child)
 		}
 		if (p[0].revents & (POLLIN | POLLHUP)) {
 			ssize_t r = read(0, buf, sizeof(buf));
-			if (r <= 0 || write_all(master, buf, (size_t)r) < 0)
+			if (r <= 0 || write_all_fd(master, buf, (size_t)r) < 0)
 				in_open = false;
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -136,7 +123,7 @@ int pty_relay(int master, pid_t child)
 				exited = true;
 				break;
 			}
-			(void)write_all(1, buf, (size_t)r);
+			(void)write_all_fd(1, buf, (size_t)r);
 		}
 	}
 	if (!exited)

@@ -105,6 +105,9 @@ void log_last_good(const char *ident, const char *config, const char *user, cons
 
 int state_open_rundir(struct failure *f);
 int state_lock_user(int rundir, uid_t uid, struct failure *f);
+/* The user's lock file, flock()ed with op, reopened when the file it locked
+ * was unlinked meanwhile. An fd or -errno. */
+int state_open_lock(int rundir, uid_t uid, int op);
 void state_remove_lock(int rundir, uid_t uid); /* under the lock only */
 int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f);
 

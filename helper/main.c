@@ -60,27 +60,6 @@ static int check_caller(struct failure *f)
 	return pidfd;
 }
 
-int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s, char *err,
-		size_t err_size)
-{
-	static struct nss_who w;
-	int r = nss_who_fill(&w, user, true);
-	if (r < 0) {
-		snprintf(err, err_size, "user %s cannot be resolved through NSS", user);
-		return r;
-	}
-	if (global_only)
-		policy_resolve_global(p, &w.who, s);
-	else
-		r = policy_resolve(p, &w.who, s, err, err_size);
-	if (r == 0 && w.error < 0) {
-		snprintf(err, err_size, "the groups of %s cannot be resolved through NSS (%s)", user,
-			 strerrorname_np(-w.error) ? strerrorname_np(-w.error) : "?");
-		return w.error;
-	}
-	return r;
-}
-
 static int helper_open(const char *user, const char *config, const struct session_origin *origin,
 		       struct helper_reply *rep, struct session_fds *fds, struct failure *f)
 {
@@ -147,7 +126,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	/* Under the lock: the container we find cannot retire before we are
 	 * registered in it, and two first logins make one container. */
 	struct attach_reply ar;
-	r = attach_container(u.uid, u.name, config, holder, origin, &ar, fds);
+	r = container_attach(u.uid, u.name, config, holder, origin, &ar, fds);
 	/* Under the lock a live supervisor does not retire: one that accepted
 	 * and closed without an answer is a fault, not "no container", and its
 	 * socket is never replaced by a login. */
@@ -162,7 +141,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 			return r;
 		}
 		rep->flags |= REPLY_CREATED;
-		r = attach_container(u.uid, u.name, config, holder, origin, &ar, fds);
+		r = container_attach(u.uid, u.name, config, holder, origin, &ar, fds);
 		if (attach_no_container(r))
 			return fail(f, STEP_ATTACH, -ECONNABORTED, "the new container's supervisor is not answering");
 	}

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "fsutil.h"
 #include "helper.h"
 #include "util.h"
 
@@ -62,42 +63,20 @@ static int attach(int mnt, int dir, const char *name)
  * directory or a file; *st is its stat. */
 static int open_view_path(const char *path, struct stat *st)
 {
-	char buf[PATH_MAX];
-	if (path[0] != '/' || strlen(path) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, path);
-	int cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cur < 0)
+	char buf[PATH_MAX], why[128];
+	const char *last;
+	_cleanup_close_ int dir = walk_parent(path, 0, buf, sizeof(buf), &last, why, sizeof(why));
+	if (dir < 0)
+		return dir;
+	int fd = openat(dir, last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return neg_errno();
-	char *p = buf + 1;
-	while (*p) {
-		char *slash = strchr(p, '/');
-		if (slash)
-			*slash = '\0';
-		if (!*p || strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
-			(void)close(cur);
-			return -EINVAL;
-		}
-		int next = openat(cur, p, O_PATH | O_NOFOLLOW | O_CLOEXEC | (slash ? O_DIRECTORY : 0));
-		int e = errno;
-		struct stat lst;
-		/* (a symlink in the middle fails O_DIRECTORY|O_NOFOLLOW as ENOTDIR) */
-		if (next < 0 && e == ENOTDIR && fstatat(cur, p, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
-			e = ELOOP;
-		(void)close(cur);
-		if (next < 0)
-			return -e;
-		cur = next;
-		if (!slash)
-			break;
-		p = slash + 1;
-	}
-	if (fstat(cur, st) < 0 || S_ISLNK(st->st_mode)) {
+	if (fstat(fd, st) < 0 || S_ISLNK(st->st_mode)) {
 		int e = S_ISLNK(st->st_mode) ? -ELOOP : neg_errno();
-		(void)close(cur);
+		(void)close(fd);
 		return e;
 	}
-	return cur;
+	return fd;
 }
 
 static int open_dir_path(const char *path)

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "helper.h"
 #include "nsverify.h"
 #include "util.h"
@@ -24,16 +25,9 @@
  * minimal nsiso-init, which becomes PID 1. A failure in the child comes back
  * over a close-on-exec pipe; EOF on that pipe means the exec happened. */
 
-static int write_file_at(int dir, const char *name, const char *text)
+static int write_text_at(int dir, const char *name, const char *text)
 {
-	_cleanup_close_ int fd = openat(dir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	size_t len = strlen(text);
-	ssize_t n = RETRY_EINTR(write(fd, text, len));
-	if (n < 0)
-		return neg_errno();
-	return (size_t)n == len ? 0 : -EIO;
+	return write_file_at(dir, name, text, strlen(text), 0, 0);
 }
 
 static int write_idmaps(pid_t pid, const struct user_info *u, struct failure *f)
@@ -45,12 +39,12 @@ static int write_idmaps(pid_t pid, const struct user_info *u, struct failure *f)
 		return fail(f, STEP_IDMAP, neg_errno(), "opening %s", path);
 	if (idmap_format(&u->uid_map, text, sizeof(text)) < 0)
 		return fail(f, STEP_IDMAP, -ENOSPC, "formatting the uid map");
-	int r = write_file_at(dir, "uid_map", text);
+	int r = write_text_at(dir, "uid_map", text);
 	if (r < 0)
 		return fail(f, STEP_IDMAP, r, "writing uid_map \"%.80s\"", text);
 	if (idmap_format(&u->gid_map, text, sizeof(text)) < 0)
 		return fail(f, STEP_IDMAP, -ENOSPC, "formatting the gid map");
-	r = write_file_at(dir, "gid_map", text);
+	r = write_text_at(dir, "gid_map", text);
 	if (r < 0)
 		return fail(f, STEP_IDMAP, r, "writing gid_map \"%.80s\"", text);
 	return 0;
@@ -133,7 +127,7 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 	 * below) can change it, and every nested one is bounded by it. */
 	if (userns && s->nested_userns == NO) {
 		_cleanup_close_ int sys = open("/proc/sys/user", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int r2 = sys < 0 ? neg_errno() : write_file_at(sys, "max_user_namespaces", "0");
+		int r2 = sys < 0 ? neg_errno() : write_text_at(sys, "max_user_namespaces", "0");
 		if (r2 < 0) {
 			(void)fail(&f, STEP_CREDS, r2, "setting max_user_namespaces to 0 in the container");
 			report_and_exit(report, &f);

@@ -46,6 +46,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "helper.h"
 #include "netlink.h"
 #include "util.h"
@@ -81,19 +82,6 @@ struct net_state {
 	bool created_bridge;
 };
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = RETRY_EINTR(write(fd, p, len));
-		if (n <= 0)
-			return n < 0 ? neg_errno() : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Whole or not at all: written to a temporary name, then renamed over
  * path, so that a reader never sees a short file (an RLIMIT_FSIZE, a full
  * filesystem or a crash mid-write leaves the old file). The mode exactly:
@@ -105,7 +93,7 @@ static int write_file(const char *path, const void *buf, size_t len, mode_t mode
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-	int r = fd < 0 || fchmod(fd, mode) < 0 ? neg_errno() : write_all(fd, buf, len);
+	int r = fd < 0 || fchmod(fd, mode) < 0 ? neg_errno() : write_all_fd(fd, buf, len);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = neg_errno();
 	if (r < 0 && fd >= 0)
@@ -358,7 +346,7 @@ static int run_nft(const char *text, char *why, size_t why_size)
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	(void)sigprocmask(SIG_BLOCK, &pipe_set, &old);
-	int r = write_all(p[1], text, strlen(text));
+	int r = write_all_fd(p[1], text, strlen(text));
 	(void)close(p[1]);
 	struct timespec zero = { 0 };
 	(void)sigtimedwait(&pipe_set, NULL, &zero);

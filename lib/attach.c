@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,12 +24,39 @@ static int fail_reply(struct attach_reply *reply, int error, const char *detail)
 	return error;
 }
 
+void state_name(char *buf, size_t size, uid_t uid, const char *suffix)
+{
+	snprintf(buf, size, "%u.%s", (unsigned)uid, suffix);
+}
+
+int state_socket_address(uid_t uid, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%u.sock", NSISO_RUNDIR, (unsigned)uid);
+	return n > 0 && (size_t)n < sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
+}
+
+bool state_socket_uid(const char *name, uid_t *uid)
+{
+	char *end;
+	if (name[0] < '0' || name[0] > '9')
+		return false;
+	errno = 0;
+	unsigned long u = strtoul(name, &end, 10);
+	if (errno || u > UINT32_MAX - 1 || strcmp(end, ".sock") != 0)
+		return false;
+	*uid = (uid_t)u;
+	return true;
+}
+
 /* A connected socket to uid's supervisor, checked to be served by root.
  * -ENOENT or -ECONNREFUSED with *what empty when nothing listens there. */
 static int connect_supervisor(uid_t uid, pid_t *peer, const char **what)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%u.sock", NSISO_RUNDIR, (unsigned)uid);
+	struct sockaddr_un sa;
+	if (state_socket_address(uid, &sa) < 0)
+		return -ENAMETOOLONG;
 	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		*what = "socket";
@@ -89,7 +118,7 @@ int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, s
 	return r;
 }
 
-int attach_container(uid_t uid, const char *user, const char *config, int holder_pidfd,
+int container_attach(uid_t uid, const char *user, const char *config, int holder_pidfd,
 		     const struct session_origin *origin, struct attach_reply *reply, struct session_fds *fds)
 {
 	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid, .op = OP_ATTACH };

@@ -1,6 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+/* The names in NSISO_RUNDIR, in one place: UID.sock (the supervisor's
+ * socket), UID.lock (the user's lock). */
+void state_name(char *buf, size_t size, uid_t uid, const char *suffix);
+int state_socket_address(uid_t uid, struct sockaddr_un *sa);
+/* The uid of a name UID.sock, or false. */
+bool state_socket_uid(const char *name, uid_t *uid);
+
 #include <sys/types.h>
 
 #include "proto.h"
@@ -20,10 +31,10 @@
  * container (docs/THREATS.md 42). */
 #define ATTACH_NONE 1
 #define ATTACH_GONE 2
-int attach_container(uid_t uid, const char *user, const char *config, int holder_pidfd,
+int container_attach(uid_t uid, const char *user, const char *config, int holder_pidfd,
 		     const struct session_origin *origin, struct attach_reply *reply, struct session_fds *fds);
 
-/* True for the answers of attach_container() and supervisor_request() that
+/* True for the answers of container_attach() and supervisor_request() that
  * mean "no live container here now". */
 static inline int attach_no_container(int r)
 {

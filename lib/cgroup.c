@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fsutil.h"
 #include "util.h"
 
 #ifndef CGROUP_SUPER_MAGIC
@@ -129,18 +130,6 @@ int cg_parse_mountinfo(const char *text, struct cg_layout *l)
 	return 0;
 }
 
-static ssize_t read_small(int dir, const char *name, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	ssize_t n = RETRY_EINTR(read(fd, buf, size - 1));
-	if (n < 0)
-		return neg_errno();
-	buf[n] = '\0';
-	return n;
-}
-
 /* The mount point, opened without following symlinks and checked to be a
  * cgroup file system of the expected version. */
 static int open_hier(const struct cg_hier *h)
@@ -180,7 +169,7 @@ int cg_discover(struct cg_layout *l)
 			continue;
 		_cleanup_close_ int root = open_hier(&l->h[i]);
 		char buf[512];
-		if (root >= 0 && read_small(root, "cgroup.controllers", buf, sizeof(buf)) >= 0)
+		if (root >= 0 && read_small_at(root, "cgroup.controllers", buf, sizeof(buf)) >= 0)
 			l->h[i].ctrls = controllers_in(buf, true);
 	}
 	return 0;
@@ -197,7 +186,7 @@ int cg_layout_at(const char *path, struct cg_layout *l)
 	if (root < 0)
 		return root;
 	char buf[512];
-	int r = read_small(root, "cgroup.controllers", buf, sizeof(buf));
+	int r = read_small_at(root, "cgroup.controllers", buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	l->h[0].ctrls = controllers_in(buf, true);
@@ -209,11 +198,9 @@ int cg_layout_at(const char *path, struct cg_layout *l)
 
 static int write_at(int dir, const char *name, const char *value, char *why, size_t why_size)
 {
-	_cleanup_close_ int fd = openat(dir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : RETRY_EINTR(write(fd, value, strlen(value)));
-	if (n == (ssize_t)strlen(value))
+	int r = write_file_at(dir, name, value, strlen(value), 0, 0);
+	if (r == 0)
 		return 0;
-	int r = n < 0 ? neg_errno() : -EIO;
 	snprintf(why, why_size, "writing '%s' to %s: %s", value, name, strerror(-r));
 	return r;
 }
@@ -299,7 +286,7 @@ static int v2_enable(int dir, unsigned ctrls, char *why, size_t why_size)
 		{ CG_MEMORY, "memory" }, { CG_PIDS, "pids" }, { CG_CPU, "cpu" }, { CG_IO, "io" },
 	};
 	char have[512];
-	if (read_small(dir, "cgroup.subtree_control", have, sizeof(have)) < 0)
+	if (read_small_at(dir, "cgroup.subtree_control", have, sizeof(have)) < 0)
 		have[0] = '\0';
 	unsigned on = controllers_in(have, true);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -454,26 +441,11 @@ int cg_remove(struct cg_group *g, int timeout_ms)
 	return result;
 }
 
-int cg_enter(const int *procs, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct statfs sfs;
-		if (fstatfs(procs[i], &sfs) < 0)
-			return neg_errno();
-		if ((unsigned long)sfs.f_type != CGROUP_SUPER_MAGIC && (unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC)
-			return -EMEDIUMTYPE;
-		/* "0": the writing process itself. */
-		if (RETRY_EINTR(write(procs[i], "0", 1)) != 1)
-			return neg_errno();
-	}
-	return 0;
-}
-
 static bool group_empty(int parent, const char *name)
 {
 	_cleanup_close_ int dir = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	char buf[16];
-	return dir >= 0 && read_small(dir, "cgroup.procs", buf, sizeof(buf)) == 0;
+	return dir >= 0 && read_small_at(dir, "cgroup.procs", buf, sizeof(buf)) == 0;
 }
 
 int cg_sweep(const struct cg_layout *l, bool (*may_remove)(const char *name, void *ctx), void *ctx)
@@ -509,7 +481,7 @@ int cg_sweep(const struct cg_layout *l, bool (*may_remove)(const char *name, voi
 static uint64_t read_number(int dir, const char *name)
 {
 	char buf[64];
-	if (read_small(dir, name, buf, sizeof(buf)) <= 0)
+	if (read_small_at(dir, name, buf, sizeof(buf)) <= 0)
 		return CG_UNLIMITED;
 	char *end;
 	errno = 0;

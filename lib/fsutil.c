@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "util.h"
@@ -57,54 +58,66 @@ static int open_last(int dir, const char *name, bool want_dir, char *why, size_t
 	return TAKE_FD(fd);
 }
 
-static int open_trusted(const char *path, bool want_dir, char *why, size_t why_size)
+int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, const char **last, char *why,
+		size_t why_size)
 {
-	char buf[PATH_MAX];
-	size_t len = strnlen(path, sizeof(buf));
+	size_t len = strnlen(path, buf_size);
 	if (why_size)
 		why[0] = '\0';
-	if (path[0] != '/' || len >= sizeof(buf)) {
-		snprintf(why, why_size, "path must be absolute and shorter than %d", PATH_MAX);
+	if (path[0] != '/' || len >= buf_size) {
+		snprintf(why, why_size, "path must be absolute and shorter than %zu", buf_size);
 		return -EINVAL;
 	}
 	memcpy(buf, path, len + 1);
-
 	_cleanup_close_ int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return neg_errno();
-	int r = check_owner_mode(dir, "/", why, why_size);
+	int r = (flags & WALK_ROOT_ONLY) ? check_owner_mode(dir, "/", why, why_size) : 0;
 	if (r < 0)
 		return r;
-
-	char *save = NULL;
-	char *part = strtok_r(buf, "/", &save);
-	if (!part) {
-		snprintf(why, why_size, "path names /");
-		return -EISDIR;
-	}
-	while (part) {
-		char *next = strtok_r(NULL, "/", &save);
-		if (strcmp(part, "..") == 0 || strcmp(part, ".") == 0) {
-			snprintf(why, why_size, "path contains '%s'", part);
+	char *part = buf + 1;
+	for (;;) {
+		char *slash = strchr(part, '/');
+		if (slash)
+			*slash = '\0';
+		if (!*part || strcmp(part, ".") == 0 || strcmp(part, "..") == 0) {
+			snprintf(why, why_size, "%s: an empty, '.' or '..' component", path);
 			return -EINVAL;
 		}
-		if (!next)
-			return open_last(dir, part, want_dir, why, why_size);
+		if (!slash) {
+			*last = part;
+			return TAKE_FD(dir);
+		}
 		_cleanup_close_ int fd = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			int e = errno;
-			if (e == ELOOP || e == ENOTDIR)
-				snprintf(why, why_size, "%s is a symlink or not a directory", part);
+			struct stat lst;
+			/* a symlink in the middle fails O_DIRECTORY|O_NOFOLLOW as ENOTDIR */
+			if (e == ENOTDIR && fstatat(dir, part, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+				e = ELOOP;
+			snprintf(why, why_size, "%s %s", part, e == ELOOP ? "is a symlink" : e == ENOTDIR ? "is not a directory" : strerror(e));
 			return -e;
 		}
-		r = check_owner_mode(fd, part, why, why_size);
-		if (r < 0)
+		if ((flags & WALK_ROOT_ONLY) && (r = check_owner_mode(fd, part, why, why_size)) < 0)
 			return r;
 		close_fd(&dir);
 		dir = TAKE_FD(fd);
-		part = next;
+		part = slash + 1;
 	}
-	return -EINVAL;
+}
+
+static int open_trusted(const char *path, bool want_dir, char *why, size_t why_size)
+{
+	char buf[PATH_MAX];
+	const char *last;
+	if (strcmp(path, "/") == 0) {
+		snprintf(why, why_size, "path names /");
+		return -EISDIR;
+	}
+	_cleanup_close_ int dir = walk_parent(path, WALK_ROOT_ONLY, buf, sizeof(buf), &last, why, why_size);
+	if (dir < 0)
+		return dir;
+	return open_last(dir, last, want_dir, why, why_size);
 }
 
 int open_trusted_file(const char *path, char *why, size_t why_size)
@@ -124,4 +137,37 @@ int open_trusted_at(int dir, const char *name, char *why, size_t why_size)
 	if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
 	return open_last(dir, name, false, why, why_size);
+}
+
+ssize_t read_small_at(int dir, const char *name, char *buf, size_t size)
+{
+	if (size == 0)
+		return -EINVAL;
+	_cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	ssize_t n = RETRY_EINTR(read(fd, buf, size - 1));
+	if (n < 0)
+		return neg_errno();
+	buf[n] = '\0';
+	return n;
+}
+
+int write_all_fd(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = RETRY_EINTR(write(fd, p, len));
+		if (n <= 0)
+			return n < 0 ? neg_errno() : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int write_file_at(int dir, const char *name, const void *buf, size_t len, int flags, mode_t mode)
+{
+	_cleanup_close_ int fd = openat(dir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | flags, mode);
+	return fd < 0 ? neg_errno() : write_all_fd(fd, buf, len);
 }

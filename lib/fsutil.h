@@ -2,6 +2,25 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
+
+/* The one path walker. PATH is absolute and is walked from / one component
+ * at a time with O_NOFOLLOW: a symlink anywhere along it is -ELOOP, and
+ * ".", ".." and empty components are refused (-EINVAL). With WALK_ROOT_ONLY
+ * every directory on the way must be root's and not group- or
+ * world-writable. Returns an O_PATH fd of the last component's directory,
+ * *last pointing at that component's name inside buf. why says what failed. */
+#define WALK_ROOT_ONLY 1u
+int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, const char **last, char *why,
+		size_t why_size);
+
+/* Small files, the one way (cgroup files, /proc files, state files): read
+ * dir/name (no symlink followed) into buf, NUL-terminated, at most size - 1
+ * bytes, the count or -errno; write all of buf to fd, or to dir/name opened
+ * with O_WRONLY|O_NOFOLLOW|flags (O_CREAT: with mode), 0 or -errno. */
+ssize_t read_small_at(int dir, const char *name, char *buf, size_t size);
+int write_all_fd(int fd, const void *buf, size_t len);
+int write_file_at(int dir, const char *name, const void *buf, size_t len, int flags, mode_t mode);
 
 /* Open a file that root trusts: an absolute path whose every directory and
  * the file itself are owned by root, not group- or world-writable, and not

@@ -13,11 +13,31 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "join.h"
 #include "util.h"
+
+/* Into the groups behind the cgroup.procs fds the supervisor opened (the
+ * kernel checks the opener's credentials, so container root can use them).
+ * Here, not in cgroup.c: the module needs this and nothing else of it. */
+int cg_enter(const int *procs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct statfs sfs;
+		if (fstatfs(procs[i], &sfs) < 0)
+			return neg_errno();
+		if ((unsigned long)sfs.f_type != CGROUP_SUPER_MAGIC && (unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC)
+			return -EMEDIUMTYPE;
+		/* "0": the writing process itself. */
+		if (RETRY_EINTR(write(procs[i], "0", 1)) != 1)
+			return neg_errno();
+	}
+	return 0;
+}
 
 /* What the policy asks of every session (seccomp, no_new_privs,
  * capabilities), applied to the caller, so that the session child and the
@@ -81,7 +101,7 @@ static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_
 
 /* *committed tells whether the caller was changed for good (then a failure
  * can only end the caller, never let it go on unisolated). */
-int join_container(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
+int container_join(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
 		   enum join_part part, bool keep_bounding, char *why, size_t why_size, bool *committed)
 {
 	const int *fds = sf->ns;

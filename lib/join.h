@@ -27,5 +27,5 @@ enum join_part {
  * root, in the host's user namespace, so that pam_systemd, utmp and wtmp work
  * as without nsiso) and its session child (inner, from pam_sm_setcred,
  * before it becomes the user). */
-int join_container(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
+int container_join(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
 		   enum join_part part, bool keep_bounding, char *why, size_t why_size, bool *committed);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "lastgood.h"
 #include "util.h"
 
@@ -84,29 +85,12 @@ static int stamp_of(const struct policy *p, char *out, size_t size)
 
 static ssize_t read_all(const char *path, char *buf, size_t size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	ssize_t n = RETRY_EINTR(read(fd, buf, size - 1));
-	if (n < 0)
-		return neg_errno();
-	buf[n] = '\0';
-	return n;
+	return read_small_at(AT_FDCWD, path, buf, size);
 }
 
 static int write_all(const char *path, const char *buf, size_t len)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return neg_errno();
-	while (len > 0) {
-		ssize_t w = RETRY_EINTR(write(fd, buf, len));
-		if (w <= 0)
-			return w < 0 ? neg_errno() : -EIO;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	return write_file_at(AT_FDCWD, path, buf, len, O_CREAT | O_TRUNC, 0600);
 }
 
 static int copy_file(const char *from, const char *to)

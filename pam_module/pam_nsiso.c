@@ -42,8 +42,8 @@
  * fds, verifies them and joins them, so that every process the caller forks from
  * now on (sshd's session child and the shell, su's shell) starts inside. It
  * joins the user namespace last and becomes container root there, so that the
- * caller's own switch to the user drops every capability (FINDINGS:
- * "Joining the user namespace and then letting sshd switch identity").
+ * caller's own switch to the user drops every capability (docs/ARCHITECTURE.md,
+ * "How sshd drives PAM").
  *
  * Under OpenSSH's sshd, when the module is in the auth stack too (the
  * package's pam-auth-update profile puts it there), the join is split: the
@@ -338,7 +338,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		    pam_get_item(pamh, PAM_TTY, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
 	origin_copy(origin.rhost, sizeof(origin.rhost),
 		    pam_get_item(pamh, PAM_RHOST, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
-	int r = self < 0 ? neg_errno() : attach_container(pw->pw_uid, user, a.config, self, &origin, &ar, &fds);
+	int r = self < 0 ? neg_errno() : container_attach(pw->pw_uid, user, a.config, self, &origin, &ar, &fds);
 	if (r == 0 || (self >= 0 && !attach_no_container(r))) {
 		rep.error = r;
 		rep.step = ar.step;
@@ -389,7 +389,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (r == 0 && split && !(pend = calloc(1, sizeof(*pend))))
 		r = -ENOMEM;
 	if (r == 0)
-		r = join_container(&fds, rep.ns_mask, &rep.hard, split ? JOIN_OUTER : JOIN_WHOLE, false, why,
+		r = container_join(&fds, rep.ns_mask, &rep.hard, split ? JOIN_OUTER : JOIN_WHOLE, false, why,
 				   sizeof(why), &committed);
 	if (r == 0 && split) {
 		/* Read after the join, as setcred will read it in the monitor
@@ -469,7 +469,7 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 		user = "?";
 	char why[256] = "";
 	bool committed = false;
-	int r = join_container(&p->fds, p->ns_mask, &p->hard, JOIN_INNER, false, why, sizeof(why), &committed);
+	int r = container_join(&p->fds, p->ns_mask, &p->hard, JOIN_INNER, false, why, sizeof(why), &committed);
 	/* This copy's fds are closed (and p freed) by replacing the data. */
 	(void)pam_set_data(pamh, "pam_nsiso_pending", NULL, NULL);
 	if (r < 0) {

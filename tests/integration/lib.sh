@@ -19,13 +19,15 @@ T_LOG_PID=""
 T_PORT=""
 T_SERVICE=""
 
+# The tests speak TAP (meson runs them with protocol 'tap'): "ok - ..." and
+# "not ok - ..." lines, and the plan at the end (t_finish).
 t_skip_or_fail() {
-	# Exit 77 (skipped) only when not root; NSISO_MUST_WORK=1 makes it a failure.
-	echo "SKIP: $*"
+	# Skipped only when not root; NSISO_MUST_WORK=1 makes a skip a failure.
 	if [ "${NSISO_MUST_WORK:-0}" = 1 ]; then
-		echo "NSISO_MUST_WORK=1: a skip is a failure"
+		echo "Bail out! NSISO_MUST_WORK=1: a skip is a failure ($*)"
 		exit 1
 	fi
+	echo "1..0 # SKIP $*"
 	exit 77
 }
 
@@ -51,6 +53,7 @@ expect_nomatch() {
 }
 
 t_finish() {
+	echo "1..$((T_PASSES + T_FAILS))"
 	echo "# $T_PASSES passed, $T_FAILS failed"
 	[ "$T_FAILS" = 0 ] && [ "$T_PASSES" -gt 0 ]
 }

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "fdpass.h"
 #include "helper.h"
 #include "lastgood.h"
@@ -50,98 +51,6 @@
 #define SESSIONS_MAX 4096
 #define FIRST_ATTACH_TIMEOUT_MS 30000
 #define IO_TIMEOUT_S 5
-
-void log_last_good(const char *ident, const char *config, const char *user, const struct policy_kept *k)
-{
-	char uv[LOG_VALUE_MAX], pv[LOG_VALUE_MAX], ev[2 * sizeof(k->first_error)], when[32] = "?";
-	struct tm tm;
-	time_t t = (time_t)k->saved;
-	if (localtime_r(&t, &tm))
-		(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	openlog(ident, LOG_PID, LOG_AUTHPRIV);
-	syslog(LOG_ERR, "policy=%s INVALID: user=%s runs under the last valid policy (kept %s); first error: \"%s\"",
-	       log_value(pv, sizeof(pv), config), log_value(uv, sizeof(uv), user), when,
-	       log_escape(ev, sizeof(ev), k->first_error));
-	/* The helper forks the supervisor, which closes every inherited fd:
-	 * glibc must not keep the number of a log socket that is gone (its next
-	 * send would go to, and its close close, whatever fd took the number). */
-	if (strcmp(ident, "nsiso-sup") != 0)
-		closelog();
-}
-
-int fail(struct failure *f, enum nsiso_step step, int error, const char *fmt, ...)
-{
-	va_list ap;
-	f->step = step;
-	f->error = error < 0 ? error : -EIO;
-	va_start(ap, fmt);
-	(void)vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
-	va_end(ap);
-	return f->error;
-}
-
-int state_open_rundir(struct failure *f)
-{
-	if (mkdir(NSISO_RUNDIR, 0700) < 0 && errno != EEXIST)
-		return fail(f, STEP_STATE, neg_errno(), "creating %s", NSISO_RUNDIR);
-	int fd = open(NSISO_RUNDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return fail(f, STEP_STATE, neg_errno(), "opening %s", NSISO_RUNDIR);
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077)) {
-		(void)close(fd);
-		return fail(f, STEP_STATE, -EPERM, "%s must be a root-owned directory of mode 0700", NSISO_RUNDIR);
-	}
-	return fd;
-}
-
-static void state_name(char *buf, size_t size, uid_t uid, const char *suffix)
-{
-	snprintf(buf, size, "%u.%s", (unsigned)uid, suffix);
-}
-
-static int open_lock(int rundir, uid_t uid, int op)
-{
-	char name[32];
-	state_name(name, sizeof(name), uid, "lock");
-	for (;;) {
-		_cleanup_close_ int fd = openat(rundir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return neg_errno();
-		if (RETRY_EINTR(flock(fd, op)) < 0)
-			return neg_errno();
-		/* The supervisor unlinks the file under the lock; a lock taken on
-		 * an unlinked file protects nothing: open it again. */
-		struct stat a, b;
-		if (fstat(fd, &a) < 0)
-			return neg_errno();
-		if (fstatat(rundir, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-			return TAKE_FD(fd);
-	}
-}
-
-void state_remove_lock(int rundir, uid_t uid)
-{
-	char name[32];
-	state_name(name, sizeof(name), uid, "lock");
-	(void)unlinkat(rundir, name, 0);
-}
-
-int state_lock_user(int rundir, uid_t uid, struct failure *f)
-{
-	int fd = open_lock(rundir, uid, LOCK_EX);
-	if (fd < 0)
-		return fail(f, STEP_STATE, fd, "locking %s/%u.lock", NSISO_RUNDIR, (unsigned)uid);
-	return fd;
-}
-
-static int socket_address(uid_t uid, struct sockaddr_un *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%u.sock", NSISO_RUNDIR, (unsigned)uid);
-	return n > 0 && (size_t)n < sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
-}
 
 static int set_timeouts(int fd)
 {
@@ -419,7 +328,7 @@ static void supervisor_accept(struct supervisor *sv)
  * answer. Returns true when the container may end now. */
 static bool supervisor_try_retire(struct supervisor *sv, bool force)
 {
-	_cleanup_close_ int lock = open_lock(sv->rundir, sv->u->uid, LOCK_EX | LOCK_NB);
+	_cleanup_close_ int lock = state_open_lock(sv->rundir, sv->u->uid, LOCK_EX | LOCK_NB);
 	if (lock < 0)
 		return false;
 	/* Under the lock nobody is mid-attach; anything queued is from a helper
@@ -453,7 +362,7 @@ static bool sweep_may_remove(const char *name, void *ctx)
 		return false;
 	if (!res)
 		return true; /* no such user any more: nobody can make it */
-	int lock = open_lock(sv->rundir, pw.pw_uid, LOCK_EX | LOCK_NB);
+	int lock = state_open_lock(sv->rundir, pw.pw_uid, LOCK_EX | LOCK_NB);
 	if (lock < 0)
 		return false;
 	/* Held: no helper is making that container. Its lock file goes too,
@@ -806,7 +715,7 @@ int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_
 	struct sockaddr_un sa;
 	char name[32];
 	_cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF;
-	int r = socket_address(u->uid, &sa);
+	int r = state_socket_address(u->uid, &sa);
 	if (r < 0)
 		return fail(f, STEP_STATE, r, "socket path");
 	state_name(name, sizeof(name), u->uid, "sock");
