@@ -40,7 +40,10 @@ static double now_ms(void)
 
 static int conv(int n, const struct pam_message **m, struct pam_response **r, void *d)
 {
-	(void)n; (void)m; (void)r; (void)d;
+	(void)n;
+	(void)m;
+	(void)r;
+	(void)d;
 	return PAM_CONV_ERR;
 }
 
@@ -264,8 +267,10 @@ int main(int argc, char **argv)
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return 1;
-	fprintf(f, "auth required pam_permit.so\naccount required pam_permit.so\n"
-		   "session required pam_permit.so\nsession required %s config=%s\n", module, config);
+	fprintf(f,
+		"auth required pam_permit.so\naccount required pam_permit.so\n"
+		"session required pam_permit.so\nsession required %s config=%s\n",
+		module, config);
 	fclose(f);
 
 	double *s = calloc((size_t)n, sizeof(double)), *w = calloc((size_t)n, sizeof(double));
@@ -302,8 +307,8 @@ int main(int argc, char **argv)
 	struct stats warm_s = stats_of(s, n), warm_w = stats_of(w, n);
 
 	/* references */
-	char *unshare_argv[] = { "unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
-				 "--uts", "--ipc", "--net", "--cgroup", "true", NULL };
+	char *unshare_argv[] = { "unshare", "--user", "--map-root-user", "--pid",    "--fork", "--mount-proc",
+				 "--uts",   "--ipc",  "--net",		 "--cgroup", "true",   NULL };
 	char *bwrap_argv[] = { "bwrap", "--unshare-all", "--dev-bind", "/", "/", "--proc", "/proc", "true", NULL };
 	char *true_argv[] = { "true", NULL };
 	for (int i = 0; i < n; i++)
@@ -367,8 +372,10 @@ int main(int argc, char **argv)
 		settle();
 		long before_u = meminfo_kib("MemAvailable");
 		pid_t up[1024];
-		char *hold_argv[] = { "unshare", "--kill-child", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
-				      "--uts", "--ipc", "--net", "--cgroup", "sleep", "1000", NULL };
+		char *hold_argv[] = {
+			"unshare", "--kill-child", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
+			"--uts",   "--ipc",	   "--net",  "--cgroup",	"sleep", "1000",   NULL
+		};
 		for (int i = 0; i < k; i++) {
 			up[i] = fork();
 			if (up[i] == 0) {

@@ -28,8 +28,8 @@
 #include "policy.h"
 #include "util.h"
 
-static const char *const limit_names[] = { "memory_max", "memory_high", "pids_max", "cpu_quota_us",
-					   "cpu_period_us", "cpu_weight", "io_weight" };
+static const char *const limit_names[] = { "memory_max",    "memory_high", "pids_max", "cpu_quota_us",
+					   "cpu_period_us", "cpu_weight",  "io_weight" };
 
 static const char *human_bytes(uint64_t b, char *buf, size_t size)
 {
@@ -160,8 +160,10 @@ static void warn_invalid_policies(void)
 		path[n] = '\0';
 		int64_t saved, since;
 		if (lastgood_status(LASTGOOD_DIR, path, &saved, &since, first, sizeof(first)) == 0 && since)
-			fprintf(stderr, "warning: policy %s is invalid (first error: %s); logins run under the last valid one\n",
-				path, first);
+			fprintf(
+			    stderr,
+			    "warning: policy %s is invalid (first error: %s); logins run under the last valid one\n",
+			    path, first);
 	}
 	if (d)
 		closedir(d);
@@ -195,8 +197,8 @@ int cmd_list(bool json)
 		if (json) {
 			printf("%s{\"user\":", shown ? "," : "");
 			json_string(st.user);
-			printf(",\"uid\":%u,\"init_pid\":%u,\"sessions\":%u,\"stopping\":%s,\"network\":", st.uid, st.init_pid,
-			       st.n_sessions, st.stopping ? "true" : "false");
+			printf(",\"uid\":%u,\"init_pid\":%u,\"sessions\":%u,\"stopping\":%s,\"network\":", st.uid,
+			       st.init_pid, st.n_sessions, st.stopping ? "true" : "false");
 			json_string(st.network);
 			printf(",\"address\":");
 			json_string(st.address);
@@ -214,8 +216,8 @@ int cmd_list(bool json)
 			int64_t sub = root_host_id(st.init_pid);
 			if (sub >= 0)
 				snprintf(sb, sizeof(sb), "%" PRId64, sub);
-			printf("%-16s %7u %8u %8u%s %-10s %-16s %8s %5s %8s %10s\n", log_value(uv, sizeof(uv), st.user), st.uid,
-			       st.init_pid, st.n_sessions, st.stopping ? "!" : " ", st.network,
+			printf("%-16s %7u %8u %8u%s %-10s %-16s %8s %5s %8s %10s\n", log_value(uv, sizeof(uv), st.user),
+			       st.uid, st.init_pid, st.n_sessions, st.stopping ? "!" : " ", st.network,
 			       st.address[0] ? st.address : "-", human_bytes(mem, mb, sizeof(mb)), pb,
 			       human_age(now - st.started, ab, sizeof(ab)), sb);
 		}
@@ -281,7 +283,8 @@ static void print_mounts(pid_t init, bool json)
 		struct minfo m;
 		if (minfo_split(line, &m) < 0)
 			continue;
-		int n = snprintf(host + used, sizeof(host) - used, "\n%s %s %s %s\n", m.target, m.dev, m.root, m.fstype);
+		int n =
+		    snprintf(host + used, sizeof(host) - used, "\n%s %s %s %s\n", m.target, m.dev, m.root, m.fstype);
 		if (n < 0 || (size_t)n >= sizeof(host) - used)
 			break;
 		used += (size_t)n - 1; /* keep the closing newline as the next line's opening one */
@@ -314,7 +317,8 @@ static void print_mounts(pid_t init, bool json)
 			json_string(m.root);
 			printf("}");
 		} else {
-			printf("  %-16s %-8s %s%s%s\n", m.target, m.fstype, m.opts, bind ? " from " : "", bind ? m.root : "");
+			printf("  %-16s %-8s %s%s%s\n", m.target, m.fstype, m.opts, bind ? " from " : "",
+			       bind ? m.root : "");
 		}
 		first = false;
 	}
@@ -351,7 +355,8 @@ int cmd_show(const char *user, bool json)
 		json_string(st.user);
 		printf(",\"uid\":%u,\"init_pid\":%u,\"supervisor_pid\":%u,\"started\":%" PRId64 ",\"age_s\":%" PRId64
 		       ",\"stopping\":%s,\"hostname\":",
-		       st.uid, st.init_pid, st.supervisor_pid, st.started, now - st.started, st.stopping ? "true" : "false");
+		       st.uid, st.init_pid, st.supervisor_pid, st.started, now - st.started,
+		       st.stopping ? "true" : "false");
 		json_string(st.hostname);
 		printf(",\"namespaces\":{");
 		bool first = true;
@@ -557,8 +562,9 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 			fprintf(stderr, "nsiso: the container's terminal: %s\n", strerror(-r));
 			_exit(125);
 		}
-		if (!as_root && (setgroups((size_t)ngroups, groups) < 0 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0 ||
-				 setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) < 0)) {
+		if (!as_root &&
+		    (setgroups((size_t)ngroups, groups) < 0 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0 ||
+		     setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) < 0)) {
 			perror("nsiso: becoming the user");
 			_exit(125);
 		}
@@ -571,7 +577,11 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 		snprintf(e_logname, sizeof(e_logname), "LOGNAME=%s", as_root ? "root" : name);
 		snprintf(e_shell, sizeof(e_shell), "SHELL=%s", shell);
 		snprintf(e_term, sizeof(e_term), "TERM=%s", term ? term : "dumb");
-		char *envp[] = { e_home, e_user, e_logname, e_shell, e_term,
+		char *envp[] = { e_home,
+				 e_user,
+				 e_logname,
+				 e_shell,
+				 e_term,
 				 as_root ? "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 					 : "PATH=/usr/local/bin:/usr/bin:/bin",
 				 NULL };

@@ -167,14 +167,14 @@ static int check(const char *config)
 			for (int k = 0; k < KEY_COUNT; k++)
 				if ((a->values.set & b->values.set) & (1u << k))
 					printf("note: %s:%d: [%s %s] %s overrides %s:%d\n", pol.files[b->file], b->line,
-					       a->kind == RULE_USER ? "user" : "group", a->name, policy_key_name((enum policy_key)k),
-					       pol.files[a->file], a->line);
+					       a->kind == RULE_USER ? "user" : "group", a->name,
+					       policy_key_name((enum policy_key)k), pol.files[a->file], a->line);
 		}
 	for (size_t i = 0; i < pol.n_networks; i++) {
 		char a[16];
 		const struct policy_network *n = &pol.networks[i];
-		printf("  network %s: bridge %s, subnet %s/%u, nat %s, isolate %s, %u host port%s open\n", n->name, n->bridge,
-		       policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix, n->nat ? "yes" : "no",
+		printf("  network %s: bridge %s, subnet %s/%u, nat %s, isolate %s, %u host port%s open\n", n->name,
+		       n->bridge, policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix, n->nat ? "yes" : "no",
 		       n->isolate ? "yes" : "no", n->n_ports, n->n_ports == 1 ? "" : "s");
 	}
 	return 0;
@@ -228,7 +228,8 @@ bool subids_where(const char *user, uint32_t uid, const struct policy_settings *
 		if (text)
 			rg = subid_find(text, user, uid, &gs, &gc);
 		if (ru == -EEXIST || rg == -EEXIST) {
-			snprintf(out, size, "a range in /etc/sub%cid overlaps another entry", ru == -EEXIST ? 'u' : 'g');
+			snprintf(out, size, "a range in /etc/sub%cid overlaps another entry",
+				 ru == -EEXIST ? 'u' : 'g');
 			return userns;
 		}
 		if (ru < 0 || rg < 0) {
@@ -236,11 +237,13 @@ bool subids_where(const char *user, uint32_t uid, const struct policy_settings *
 			return userns;
 		}
 		if (uc > 0 && gc > 0) {
-			snprintf(out, size, "%u+%u (uids), %u+%u (gids) from /etc/subuid and /etc/subgid", us, uc, gs, gc);
+			snprintf(out, size, "%u+%u (uids), %u+%u (gids) from /etc/subuid and /etc/subgid", us, uc, gs,
+				 gc);
 			return false;
 		}
 		if (uc > 0 || gc > 0) {
-			snprintf(out, size, "only in /etc/sub%cid: container root cannot be mapped", uc > 0 ? 'u' : 'g');
+			snprintf(out, size, "only in /etc/sub%cid: container root cannot be mapped",
+				 uc > 0 ? 'u' : 'g');
 			return userns;
 		}
 	}
@@ -269,7 +272,8 @@ static int cmd_subids(bool release)
 	if (release) {
 		int r = subids_release_stale(why, sizeof(why));
 		if (r < 0) {
-			fprintf(stderr, "nsiso: releasing subordinate ids: %s (%s)\n", why[0] ? why : "failed", strerror(-r));
+			fprintf(stderr, "nsiso: releasing subordinate ids: %s (%s)\n", why[0] ? why : "failed",
+				strerror(-r));
 			return 1;
 		}
 		printf("released %d range%s\n", r, r == 1 ? "" : "s");
@@ -285,7 +289,8 @@ static int cmd_subids(bool release)
 		struct passwd *pw = getpwuid(e[i].uid);
 		char uv[LOG_VALUE_MAX];
 		printf("%-24s %10u %12u %12u  %s\n", log_value(uv, sizeof(uv), e[i].name), e[i].uid, e[i].start,
-		       e[i].start + SUBID_BLOCK - 1, pw && strcmp(pw->pw_name, e[i].name) == 0 ? "user exists" : "user gone");
+		       e[i].start + SUBID_BLOCK - 1,
+		       pw && strcmp(pw->pw_name, e[i].name) == 0 ? "user exists" : "user gone");
 	}
 	return 0;
 }
@@ -413,8 +418,8 @@ static int explain(const char *user, const char *config, int json)
 	if (hp && (stat(hp->pw_dir, &hs) < 0 || !S_ISDIR(hs.st_mode)))
 		printf("note: the home %s does not exist: sessions start in /\n", hp->pw_dir);
 	for (int k = 0; k < KEY_COUNT; k++)
-		printf("%-12s = %-40s  # %s\n", policy_key_name((enum policy_key)k), policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)),
-		       s.source[k]);
+		printf("%-12s = %-40s  # %s\n", policy_key_name((enum policy_key)k),
+		       policy_value_text(&s, (enum policy_key)k, buf, sizeof(buf)), s.source[k]);
 	for (int i = 0; i < POLICY_RLIMITS; i++)
 		if (s.rlimit_set & (1u << i)) {
 			char key[32];

@@ -8,9 +8,11 @@
 
 int main(void)
 {
-	static const char *const words[] = { "[global]", "[default]", "[group ", "[user ", "[network ", "on_error",
-					     "exempt", "subids", "subids_pool", "bridge", "subnet", "nat", "isolate",
-					     "host_access", "dns", "private_ranges", " = ", "%u", "%U", "%g", "%h" };
+	static const char *const words[] = {
+		"[global]", "[default]",      "[group ", "[user ", "[network ", "on_error", "exempt",
+		"subids",   "subids_pool",    "bridge",	 "subnet", "nat",	"isolate",  "host_access",
+		"dns",	    "private_ranges", " = ",	 "%u",	   "%U",	"%g",	    "%h"
+	};
 	for (int k = 0; k < KEY_COUNT; k++)
 		printf("\"%s\"\n", policy_key_name((enum policy_key)k));
 	for (int i = 0; i < POLICY_RLIMITS; i++)

@@ -26,7 +26,7 @@ struct failure {
 
 /* Record a failure and return its error, for "return fail(f, ...);". */
 int fail(struct failure *f, enum nsiso_step step, int error, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* user.c */
 struct user_info {
@@ -38,7 +38,7 @@ struct user_info {
 	char home[4096];
 	struct idmap uid_map;
 	struct idmap gid_map;
-	bool root_mapped; /* container uid 0 and gid 0 are mapped */
+	bool root_mapped;	   /* container uid 0 and gid 0 are mapped */
 	const char *subids_source; /* "files", "libsubid" or "allocated" (nsiso's registry) */
 };
 int user_resolve(const char *name, struct user_info *u, struct failure *f);
@@ -54,9 +54,9 @@ bool network_is_named(const struct policy_settings *s);
 struct net_attachment {
 	bool active;
 	char name[POLICY_NET_NAME_MAX + 1]; /* "" when none */
-	char veth[16];                      /* host side */
-	uint32_t addr;                      /* the container's, host byte order */
-	int lease_fd;                       /* flock()ed while the container lives */
+	char veth[16];			    /* host side */
+	uint32_t addr;			    /* the container's, host byte order */
+	int lease_fd;			    /* flock()ed while the container lives */
 	char lease[320];
 };
 /* Before the container is made: its resolv.conf (bound over /etc/resolv.conf). */

@@ -112,7 +112,8 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		 * root must exist for that (see docs/ARCHITECTURE.md). */
 		if (!u.root_mapped)
 			return fail(f, STEP_IDMAP, -ERANGE,
-				    "%s has no subordinate range in /etc/subuid and /etc/subgid (and subids = files); a user namespace needs one",
+				    "%s has no subordinate range in /etc/subuid and /etc/subgid (and subids = files); "
+				    "a user namespace needs one",
 				    u.name);
 	}
 
@@ -131,7 +132,8 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	 * and closed without an answer is a fault, not "no container", and its
 	 * socket is never replaced by a login. */
 	if (r == ATTACH_GONE)
-		return fail(f, STEP_ATTACH, -ECONNABORTED, "the container's supervisor closed the connection without an answer");
+		return fail(f, STEP_ATTACH, -ECONNABORTED,
+			    "the container's supervisor closed the connection without an answer");
 	if (r == ATTACH_NONE) {
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0) {

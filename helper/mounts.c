@@ -122,7 +122,7 @@ static const char *const dev_nodes[] = { "null", "zero", "full", "random", "uran
 static const struct {
 	const char *name, *target;
 } dev_links[] = {
-	{ "ptmx", "pts/ptmx" },      { "fd", "/proc/self/fd" },     { "stdin", "/proc/self/fd/0" },
+	{ "ptmx", "pts/ptmx" },		 { "fd", "/proc/self/fd" },	  { "stdin", "/proc/self/fd/0" },
 	{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 };
 
@@ -272,8 +272,8 @@ static int mount_sys(struct failure *f)
 	if (dir < 0)
 		return fail(f, STEP_MOUNT, dir, "opening /sys");
 	_cleanup_close_ int m = -EBADF;
-	int r = fs_make("sysfs", NULL,
-			MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
+	int r =
+	    fs_make("sysfs", NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
 	if (r >= 0)
 		r = attach(m, dir, "");
 	if (r < 0)
@@ -291,7 +291,8 @@ static int mount_home_read_only(const char *home, struct failure *f)
 		return 0; /* sshd starts such a user in / anyway */
 	if (dir < 0)
 		return fail(f, STEP_MOUNT, dir, "opening the home %s", home);
-	_cleanup_close_ int tree = open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	_cleanup_close_ int tree =
+	    open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0)
 		return fail(f, STEP_MOUNT, neg_errno(), "cloning the home %s", home);
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
@@ -433,8 +434,10 @@ static int view_take_sources(const struct user_info *u, const struct policy_sett
 		const struct policy_mount *m = &s->mounts[i];
 		if (m->kind != MOUNT_BIND && m->kind != MOUNT_BIND_RO)
 			continue;
-		unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->kind == MOUNT_BIND_RO ? MOUNT_ATTR_RDONLY : 0);
-		int t = clone_tree(m->src, attrs, &v->dir[i], m->kind == MOUNT_BIND_RO ? "bind_ro source" : "bind source", f);
+		unsigned attrs =
+		    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->kind == MOUNT_BIND_RO ? MOUNT_ATTR_RDONLY : 0);
+		int t = clone_tree(m->src, attrs, &v->dir[i],
+				   m->kind == MOUNT_BIND_RO ? "bind_ro source" : "bind source", f);
 		if (t < 0)
 			return t;
 		v->tree[i] = t;
@@ -535,8 +538,8 @@ static int view_bind(const struct policy_mount *m, int tree, bool is_dir, struct
 	if (dst < 0)
 		return dst;
 	if (S_ISDIR(st.st_mode) != is_dir)
-		return fail(f, STEP_MOUNT, is_dir ? -ENOTDIR : -EISDIR, "%s %s on %s: one is a directory, the other not",
-			    what, m->src, m->dst);
+		return fail(f, STEP_MOUNT, is_dir ? -ENOTDIR : -EISDIR,
+			    "%s %s on %s: one is a directory, the other not", what, m->src, m->dst);
 	if (move_mount(tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return fail(f, STEP_MOUNT, neg_errno(), "%s %s on %s", what, m->src, m->dst);
 	return 0;

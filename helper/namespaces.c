@@ -60,9 +60,9 @@ static void report_and_exit(int fd, const struct failure *f)
 
 /* In the child: PID 1 of the new PID namespace, root of the new user
  * namespace. Never returns. */
-static void __attribute__((noreturn)) child_main(const struct user_info *u, const struct policy_settings *s,
-						 int go, int report, int lifeline, int init_exe, const int *cg_procs,
-						 size_t n_cg, int resolv_mnt)
+static void __attribute__((noreturn))
+child_main(const struct user_info *u, const struct policy_settings *s, int go, int report, int lifeline, int init_exe,
+	   const int *cg_procs, size_t n_cg, int resolv_mnt)
 {
 	struct failure f = { 0 };
 	bool userns = s->ns_mask & NS_BIT(NS_USER);
@@ -104,7 +104,8 @@ static void __attribute__((noreturn)) child_main(const struct user_info *u, cons
 		exe = fcntl(exe, F_DUPFD_CLOEXEC, 10);
 	if (exe < 0 || fstat(exe, &here) < 0 || fstat(init_exe, &checked) < 0 || here.st_dev != checked.st_dev ||
 	    here.st_ino != checked.st_ino) {
-		(void)fail(&f, STEP_INIT, exe < 0 ? neg_errno() : -ESTALE, "%s is not the file checked before", NSISO_INIT_PATH);
+		(void)fail(&f, STEP_INIT, exe < 0 ? neg_errno() : -ESTALE, "%s is not the file checked before",
+			   NSISO_INIT_PATH);
 		report_and_exit(report, &f);
 	}
 	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);

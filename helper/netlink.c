@@ -156,8 +156,9 @@ int nl_create_veth(int fd, const char *host_name, const char *peer_name, int pee
 int nl_set_link(int fd, int index, int master, bool up)
 {
 	struct nlreq r;
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index, .ifi_change = up ? IFF_UP : 0,
-				 .ifi_flags = up ? IFF_UP : 0 };
+	struct ifinfomsg ifi = {
+		.ifi_family = AF_UNSPEC, .ifi_index = index, .ifi_change = up ? IFF_UP : 0, .ifi_flags = up ? IFF_UP : 0
+	};
 	start(&r, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
 	if (master > 0) {
 		uint32_t m = (uint32_t)master;
@@ -187,8 +188,10 @@ int nl_set_port_isolated(int fd, int index)
 int nl_add_address(int fd, int index, uint32_t addr, unsigned prefix)
 {
 	struct nlreq r;
-	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = (unsigned char)prefix,
-				 .ifa_index = (unsigned)index, .ifa_scope = RT_SCOPE_UNIVERSE };
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET,
+				 .ifa_prefixlen = (unsigned char)prefix,
+				 .ifa_index = (unsigned)index,
+				 .ifa_scope = RT_SCOPE_UNIVERSE };
 	start(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa, sizeof(ifa));
 	uint32_t a = htonl(addr);
 	uint32_t brd = htonl(addr | (prefix < 32 ? ~0u >> prefix : 0));
@@ -200,8 +203,11 @@ int nl_add_address(int fd, int index, uint32_t addr, unsigned prefix)
 int nl_add_default_route(int fd, int index, uint32_t gateway)
 {
 	struct nlreq r;
-	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT,
-			    .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST };
+	struct rtmsg rt = { .rtm_family = AF_INET,
+			    .rtm_table = RT_TABLE_MAIN,
+			    .rtm_protocol = RTPROT_BOOT,
+			    .rtm_scope = RT_SCOPE_UNIVERSE,
+			    .rtm_type = RTN_UNICAST };
 	start(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof(rt));
 	uint32_t gw = htonl(gateway), oif = (uint32_t)index;
 	if (put(&r, RTA_GATEWAY, &gw, 4) < 0 || put(&r, RTA_OIF, &oif, 4) < 0)
@@ -247,7 +253,8 @@ int nl_nft_generation(uint32_t *gen)
 			if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN))
 				continue;
 			int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(struct nfgenmsg));
-			for (struct rtattr *a = (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+			for (struct rtattr *a =
+				 (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
 			     RTA_OK(a, len); a = RTA_NEXT(a, len))
 				if ((a->rta_type & NLA_TYPE_MASK) == NFTA_GEN_ID && RTA_PAYLOAD(a) == 4) {
 					uint32_t be;

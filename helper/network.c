@@ -171,7 +171,8 @@ int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct fai
 	/* A detached, read-only bind of it, for the container child to put in
 	 * place: container root could not open it under the state directory. */
 	_cleanup_close_ int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
-	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+	struct mount_attr ro = { .attr_set =
+				     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
 	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
 		r = fail(f, STEP_NET, neg_errno(), "making a read-only bind of %s", path);
 		network_prepared();
@@ -216,7 +217,9 @@ static int load_states(struct net_state *out, size_t max, char *why, size_t why_
 		if (got != (ssize_t)sizeof(out[n])) {
 			r = fd < 0 ? neg_errno() : n >= max ? -E2BIG : -EBADMSG;
 			snprintf(why, why_size, "state file %.128s is %s", path,
-				 fd < 0 ? "unreadable" : n >= max ? "one too many" : "not whole");
+				 fd < 0	    ? "unreadable"
+				 : n >= max ? "one too many"
+					    : "not whole");
 			break;
 		}
 		memcpy(&out[n], buf, sizeof(out[n]));
@@ -253,7 +256,8 @@ static int ruleset_text(const struct net_state *st, size_t n, bool own_forward, 
 		return r;
 	for (size_t i = 0; i < n; i++)
 		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s\"%s\"", i ? ", " : "", st[i].net.bridge);
-	r = append(buf, size, &used, "table inet nsiso {\n chain input {\n  type filter hook input priority 0; policy accept;\n");
+	r = append(buf, size, &used,
+		   "table inet nsiso {\n chain input {\n  type filter hook input priority 0; policy accept;\n");
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct policy_network *net = &st[i].net;
 		/* Only the network's own IPv4 sources (THREATS 18: a container
@@ -263,10 +267,11 @@ static int ruleset_text(const struct net_state *st, size_t n, bool own_forward, 
 			   "  iifname \"%s\" meta nfproto ipv6 drop\n"
 			   "  iifname \"%s\" ct state established,related accept\n"
 			   "  iifname \"%s\" icmp type echo-request accept\n",
-			   net->bridge, policy_ipv4_text(net->subnet, a, sizeof(a)), net->prefix, net->bridge, net->bridge,
-			   net->bridge);
+			   net->bridge, policy_ipv4_text(net->subnet, a, sizeof(a)), net->prefix, net->bridge,
+			   net->bridge, net->bridge);
 		if (r == 0 && net->n_ports) {
-			r = append(buf, size, &used, "  iifname \"%s\" meta l4proto { tcp, udp } th dport { ", net->bridge);
+			r = append(buf, size, &used, "  iifname \"%s\" meta l4proto { tcp, udp } th dport { ",
+				   net->bridge);
 			for (int p = 0; p < net->n_ports && r == 0; p++)
 				r = append(buf, size, &used, "%s%u", p ? ", " : "", net->ports[p]);
 			if (r == 0)
@@ -276,7 +281,8 @@ static int ruleset_text(const struct net_state *st, size_t n, bool own_forward, 
 			r = append(buf, size, &used, "  iifname \"%s\" drop\n", net->bridge);
 	}
 	if (r == 0)
-		r = append(buf, size, &used, " }\n chain forward {\n  type filter hook forward priority 0; policy accept;\n");
+		r = append(buf, size, &used,
+			   " }\n chain forward {\n  type filter hook forward priority 0; policy accept;\n");
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const char *b = st[i].net.bridge;
 		/* Same bridge (seen here only with br_netfilter): the bridge's
@@ -295,11 +301,11 @@ static int ruleset_text(const struct net_state *st, size_t n, bool own_forward, 
 				   b, b);
 		if (r == 0)
 			r = append(buf, size, &used,
-			   "  iifname \"%s\" oifname \"%s\" accept\n"
-			   "  iifname \"%s\" oifname { %s } drop\n"
-			   "  oifname \"%s\" ct state established,related accept\n"
-			   "  oifname \"%s\" drop\n",
-			   b, b, b, all, b, b);
+				   "  iifname \"%s\" oifname \"%s\" accept\n"
+				   "  iifname \"%s\" oifname { %s } drop\n"
+				   "  oifname \"%s\" ct state established,related accept\n"
+				   "  oifname \"%s\" drop\n",
+				   b, b, b, all, b, b);
 		if (r == 0 && !st[i].net.nat)
 			r = append(buf, size, &used, "  iifname \"%s\" drop\n", b);
 	}
@@ -311,7 +317,8 @@ static int ruleset_text(const struct net_state *st, size_t n, bool own_forward, 
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (st[i].net.nat)
 			r = append(buf, size, &used, "  ip saddr %s/%u oifname != \"%s\" masquerade\n",
-				   policy_ipv4_text(st[i].net.subnet, a, sizeof(a)), st[i].net.prefix, st[i].net.bridge);
+				   policy_ipv4_text(st[i].net.subnet, a, sizeof(a)), st[i].net.prefix,
+				   st[i].net.bridge);
 	if (r == 0)
 		r = append(buf, size, &used, " }\n}\n");
 	return r;
@@ -355,7 +362,8 @@ static int run_nft(const char *text, char *why, size_t why_size)
 	(void)RETRY_EINTR(waitpid(pid, &status, 0));
 	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		snprintf(why, why_size, code == 127 ? "%s is missing (install nftables)" : "%s -f refused the ruleset (exit %d)",
+		snprintf(why, why_size,
+			 code == 127 ? "%s is missing (install nftables)" : "%s -f refused the ruleset (exit %d)",
 			 NFT_PATH, code);
 		r = code == 127 ? -ENOENT : -EINVAL;
 	}
@@ -704,8 +712,10 @@ void network_detach(struct net_attachment *na)
 	_cleanup_close_ int lock = lock_net();
 	_cleanup_close_ int nl = nl_open();
 	if (lock < 0 || nl < 0) {
-		syslog(LOG_WARNING, "network cleanup failed network=%s veth=%s error=%s: the next login on a network "
-		       "retires what is left", na->name, na->veth, strerrorname_np(-(lock < 0 ? lock : nl)));
+		syslog(LOG_WARNING,
+		       "network cleanup failed network=%s veth=%s error=%s: the next login on a network "
+		       "retires what is left",
+		       na->name, na->veth, strerrorname_np(-(lock < 0 ? lock : nl)));
 		return;
 	}
 	/* Deleted now rather than left to the kernel's background teardown of

@@ -79,25 +79,25 @@ struct supervisor {
 	size_t n_holders;
 	struct holder holders[SESSIONS_MAX];
 	bool armed;
-	bool stopping;          /* nsiso stop: sessions were asked to end */
-	int64_t stop_deadline;  /* ms; then by force */
-	int64_t started_real;   /* CLOCK_REALTIME s */
-	uint32_t reply_flags;  /* for the answer being built */
-	int64_t linger;        /* seconds to stay up without sessions; -1 for ever */
-	int64_t empty_since;   /* ms, when the last session left */
-	int64_t started;       /* ms */
+	bool stopping;		       /* nsiso stop: sessions were asked to end */
+	int64_t stop_deadline;	       /* ms; then by force */
+	int64_t started_real;	       /* CLOCK_REALTIME s */
+	uint32_t reply_flags;	       /* for the answer being built */
+	int64_t linger;		       /* seconds to stay up without sessions; -1 for ever */
+	int64_t empty_since;	       /* ms, when the last session left */
+	int64_t started;	       /* ms */
 	struct session_hardening hard; /* what every session gets */
 	int seccomp_fd;
 	unsigned long attached; /* sessions over the container's life */
 	struct cg_layout cg_layout;
-	struct cg_group cg;    /* the container's cgroups */
-	int retire_lock;       /* held from retiring until the cgroups are gone */
-	char scope[160];       /* systemd: the scope's cgroup path; "" without systemd */
+	struct cg_group cg; /* the container's cgroups */
+	int retire_lock;    /* held from retiring until the cgroups are gone */
+	char scope[160];    /* systemd: the scope's cgroup path; "" without systemd */
 	struct net_attachment net;
 	char config[NSISO_CONFIG_MAX]; /* the policy path of the first session */
-	dev_t sock_dev;        /* the socket file this supervisor bound: only */
-	ino_t sock_ino;        /* that one is ever removed by it */
-	int spare_fd;          /* given up to accept-and-close at the fd limit */
+	dev_t sock_dev;		       /* the socket file this supervisor bound: only */
+	ino_t sock_ino;		       /* that one is ever removed by it */
+	int spare_fd;		       /* given up to accept-and-close at the fd limit */
 };
 
 /* Remove NSISO_RUNDIR/<uid>.sock only if it is still the file we bound: a
@@ -118,8 +118,9 @@ static const char *network_word(const struct supervisor *sv)
 
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
 {
-	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .error = error, .step = step,
-				    .flags = sv->reply_flags };
+	struct attach_reply rep = {
+		.version = NSISO_PROTO_VERSION, .error = error, .step = step, .flags = sv->reply_flags
+	};
 	int fds[SESSION_FDS_MAX];
 	size_t n = 0;
 	sv->reply_flags = 0;
@@ -201,8 +202,8 @@ static void supervisor_status(int conn, struct supervisor *sv)
 	if (sv->net.addr)
 		(void)policy_ipv4_text(sv->net.addr, st.address, sizeof(st.address));
 	const struct cg_limits *l = &sv->s->cg;
-	uint64_t lim[] = { l->memory_max, l->memory_high, l->pids_max, l->cpu_quota, l->cpu_period, l->cpu_weight,
-			   l->io_weight };
+	uint64_t lim[] = { l->memory_max, l->memory_high, l->pids_max, l->cpu_quota,
+			   l->cpu_period, l->cpu_weight,  l->io_weight };
 	memcpy(st.limits, lim, sizeof(lim));
 	st.hard = sv->hard;
 	for (size_t i = 0; i < sv->n_holders && i < STATUS_SESSIONS_MAX; i++) {
@@ -225,7 +226,8 @@ static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
 			(void)syscall(SYS_pidfd_send_signal, sv->holders[i].pidfd, SIGTERM, NULL, 0);
 	}
 	sv->armed = true;
-	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .init_pid = (uint32_t)sv->c.init_pid,
+	struct attach_reply rep = { .version = NSISO_PROTO_VERSION,
+				    .init_pid = (uint32_t)sv->c.init_pid,
 				    .sessions = (uint32_t)sv->n_holders };
 	(void)fdpass_send(conn, &rep, sizeof(rep), NULL, 0);
 }
@@ -242,7 +244,8 @@ static void supervisor_accept(struct supervisor *sv)
 			(void)close(c);
 		sv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		char uv[LOG_VALUE_MAX];
-		syslog(LOG_WARNING, "session refused user=%s uid=%u error=EMFILE detail=\"the supervisor is at its fd limit\"",
+		syslog(LOG_WARNING,
+		       "session refused user=%s uid=%u error=EMFILE detail=\"the supervisor is at its fd limit\"",
 		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid);
 		return;
 	}
@@ -271,7 +274,8 @@ static void supervisor_accept(struct supervisor *sv)
 	if (req.op != OP_ATTACH)
 		return supervisor_answer(conn, sv, -EBADMSG, STEP_ATTACH, "unknown request");
 	if (sv->stopping)
-		return supervisor_answer(conn, sv, -ESHUTDOWN, STEP_ATTACH, "the container is being stopped (nsiso stop)");
+		return supervisor_answer(conn, sv, -ESHUTDOWN, STEP_ATTACH,
+					 "the container is being stopped (nsiso stop)");
 	/* A uid reused by another user never gets the old user's container
 	 * (THREATS 19). */
 	if (req.uid != sv->u->uid || strcmp(req.user, sv->u->name) != 0)
@@ -288,7 +292,8 @@ static void supervisor_accept(struct supervisor *sv)
 	if (req.config[0] == '\0')
 		memcpy(req.config, sv->config, sizeof(req.config));
 	struct policy_kept kept;
-	int r = req.config[0] == '/' ? policy_load_kept(&pol, req.config, LASTGOOD_DIR, &kept, err, sizeof(err)) : -EINVAL;
+	int r =
+	    req.config[0] == '/' ? policy_load_kept(&pol, req.config, LASTGOOD_DIR, &kept, err, sizeof(err)) : -EINVAL;
 	if (r == 0 && kept.used)
 		log_last_good("nsiso-sup", req.config, sv->u->name, &kept);
 	if (r == -EINVAL && req.config[0] != '/')
@@ -398,7 +403,8 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		/* linger: the container outlives its last session for a while, or
 		 * for ever, for tmux/screen/nohup users. */
 		int64_t linger_end = sv->linger == POLICY_LINGER_FOREVER ? INT64_MAX
-				     : empty ? sv->empty_since + sv->linger * 1000 : INT64_MAX;
+				     : empty				 ? sv->empty_since + sv->linger * 1000
+									 : INT64_MAX;
 		bool forced = sv->stopping && now_ms() >= sv->stop_deadline;
 		bool want_end = init_died || forced || (sv->stopping && sv->n_holders == 0) ||
 				(sv->armed ? empty && now_ms() >= linger_end : now_ms() >= deadline);
@@ -432,8 +438,8 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		if (pfd[2].revents && read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			char uv[LOG_VALUE_MAX];
 			syslog(LOG_NOTICE, "container stopping user=%s uid=%u signal=%s sender_pid=%u",
-			       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, sigabbrev_np((int)si.ssi_signo),
-			       si.ssi_pid);
+			       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid,
+			       sigabbrev_np((int)si.ssi_signo), si.ssi_pid);
 			sv->armed = true;
 			sv->stopping = true;
 			sv->stop_deadline = now_ms();
@@ -466,12 +472,17 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	(void)cg_sweep(&sv->cg_layout, sweep_may_remove, sv);
 	char uv[LOG_VALUE_MAX], ue[LOG_VALUE_MAX];
 	if (cg_left < 0)
-		syslog(LOG_WARNING, "container cgroups left user=%s uid=%u error=%s detail=\"processes still in %s/%s\"",
+		syslog(LOG_WARNING,
+		       "container cgroups left user=%s uid=%u error=%s detail=\"processes still in %s/%s\"",
 		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, strerrorname_np(-cg_left), CG_DIR,
 		       log_escape(ue, sizeof(ue), sv->u->name));
 	syslog(LOG_INFO, "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
-	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)sv->c.init_pid, (double)(now_ms() - sv->started) / 1000.0,
-	       sv->attached, sv->stopping ? "stopped" : init_died ? "init-died" : sv->armed ? "last-session-ended" : "no-first-session");
+	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)sv->c.init_pid,
+	       (double)(now_ms() - sv->started) / 1000.0, sv->attached,
+	       sv->stopping ? "stopped"
+	       : init_died  ? "init-died"
+	       : sv->armed  ? "last-session-ended"
+			    : "no-first-session");
 	_exit(0);
 }
 
@@ -516,7 +527,7 @@ static const struct {
 	{ RLIMIT_STACK, "stack", 8 << 20, RLIM_INFINITY, 1 << 20 },
 	{ RLIMIT_CORE, "core", 0, 0, 0 }, /* it holds namespace fds and policy: no dumps */
 	{ RLIMIT_RSS, "rss", RLIM_INFINITY, RLIM_INFINITY, 0 },
-	{ RLIMIT_NPROC, "nproc", RLIM_INFINITY, RLIM_INFINITY, 0 }, /* not enforced on root */
+	{ RLIMIT_NPROC, "nproc", RLIM_INFINITY, RLIM_INFINITY, 0 },	       /* not enforced on root */
 	{ RLIMIT_NOFILE, "nofile", 2 * SESSIONS_MAX, 2 * SESSIONS_MAX, 1024 }, /* a pidfd per session */
 	{ RLIMIT_MEMLOCK, "memlock", 8 << 20, 8 << 20, 0 },
 	{ RLIMIT_AS, "as", RLIM_INFINITY, RLIM_INFINITY, 256 << 20 },
@@ -541,10 +552,11 @@ static int reset_rlimits(struct failure *f)
 		if (errno != EPERM || getrlimit(daemon_limits[i].resource, &cur) < 0)
 			return fail(f, STEP_STATE, neg_errno(), "setrlimit(RLIMIT_%s)", daemon_limits[i].name);
 		if (cur.rlim_max < daemon_limits[i].floor)
-			return fail(f, STEP_STATE, -EPERM,
-				    "the caller's hard RLIMIT_%s (%llu) is below what the supervisor needs and cannot be "
-				    "raised without CAP_SYS_RESOURCE",
-				    daemon_limits[i].name, (unsigned long long)cur.rlim_max);
+			return fail(
+			    f, STEP_STATE, -EPERM,
+			    "the caller's hard RLIMIT_%s (%llu) is below what the supervisor needs and cannot be "
+			    "raised without CAP_SYS_RESOURCE",
+			    daemon_limits[i].name, (unsigned long long)cur.rlim_max);
 		want.rlim_max = cur.rlim_max;
 		if (want.rlim_cur > cur.rlim_max)
 			want.rlim_cur = cur.rlim_max;
@@ -700,13 +712,14 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	if (sv.net.addr)
 		(void)policy_ipv4_text(sv.net.addr, addr, sizeof(addr));
 	syslog(LOG_INFO,
-	       "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s address=%s "
+	       "container created user=%s uid=%u init_pid=%d namespaces=\"%s\" hostname=%s cgroup=%s%s%s network=%s "
+	       "address=%s "
 	       "subids=%s unit=%s",
 	       log_value(uv, sizeof(uv), u->name), (unsigned)u->uid, (int)sv.c.init_pid,
-	       ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)), (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-",
-	       sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "", sv.cg.n ? log_escape(ue, sizeof(ue), u->name) : "",
-	       network_word(&sv), addr, u->subids_source ? u->subids_source : "-",
-	       sv.scope[0] ? strrchr(sv.scope, '/') + 1 : "-");
+	       ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)),
+	       (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-", sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "",
+	       sv.cg.n ? log_escape(ue, sizeof(ue), u->name) : "", network_word(&sv), addr,
+	       u->subids_source ? u->subids_source : "-", sv.scope[0] ? strrchr(sv.scope, '/') + 1 : "-");
 	supervisor_loop(&sv);
 }
 

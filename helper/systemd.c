@@ -96,8 +96,8 @@ static int start_scope(sd_bus *bus, const char *unit, const char *slice, const c
 		       sd_bus_error *e, sd_bus_message **reply)
 {
 	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *m = NULL;
-	int r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-					       "StartTransientUnit");
+	int r =
+	    sd_bus_message_new_method_call(bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StartTransientUnit");
 	if (r >= 0)
 		r = sd_bus_message_append(m, "ss", unit, "fail");
 	if (r >= 0)
@@ -158,7 +158,8 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct f
 		if (r == 0 && now < deadline)
 			r = sd_bus_wait(bus, deadline - now);
 		if (r < 0 || now >= deadline)
-			return fail(f, STEP_CGROUP, r < 0 ? r : -ETIMEDOUT, "systemd: waiting for the start of %s", unit);
+			return fail(f, STEP_CGROUP, r < 0 ? r : -ETIMEDOUT, "systemd: waiting for the start of %s",
+				    unit);
 	}
 	if (strcmp(w.result, "done") != 0)
 		return fail(f, STEP_CGROUP, -EIO, "systemd: the start of %s ended '%s'", unit, w.result);

@@ -27,7 +27,7 @@ int user_resolve(const char *name, struct user_info *u, struct failure *f)
 
 	memset(u, 0, sizeof(*u));
 	size_t len = strlen(name);
-	if (len == 0 || len > NSISO_USER_MAX || name[0] == '-' || strpbrk(name, "/:\n") )
+	if (len == 0 || len > NSISO_USER_MAX || name[0] == '-' || strpbrk(name, "/:\n"))
 		return fail(f, STEP_USER, -EINVAL, "user name is empty, too long or has '/', ':' or a newline");
 	int r = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
 	if (r != 0)
@@ -120,7 +120,8 @@ static int libsubid_range(const char *name, bool gids, uint32_t *start, uint32_t
 	*start = *count = 0;
 	int n = gids ? subid_get_gid_ranges(name, &r) : subid_get_uid_ranges(name, &r);
 	if (n < 0)
-		return fail(f, STEP_IDMAP, -EIO, "libsubid could not list the sub%cid ranges of %s", gids ? 'g' : 'u', name);
+		return fail(f, STEP_IDMAP, -EIO, "libsubid could not list the sub%cid ranges of %s", gids ? 'g' : 'u',
+			    name);
 	if (n > 0 && r[0].start <= UINT32_MAX && r[0].count <= UINT32_MAX - r[0].start) {
 		*start = (uint32_t)r[0].start;
 		*count = (uint32_t)r[0].count;
@@ -213,8 +214,8 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 	if (r < 0)
 		return fail(f, STEP_IDMAP, r, "gid map for %s (subgid %u:%u) is invalid", u->name, gs, gc);
 
-	u->root_mapped = idmap_to_inside(&u->uid_map, us) == 0 && uc > 0 && gc > 0 &&
-			 idmap_to_inside(&u->gid_map, gs) == 0;
+	u->root_mapped =
+	    idmap_to_inside(&u->uid_map, us) == 0 && uc > 0 && gc > 0 && idmap_to_inside(&u->gid_map, gs) == 0;
 	/* Container root's host uid owns the container's user namespace (see
 	 * namespaces.c): it must be nobody's. A range that starts at a real
 	 * user's uid would give that user the container and its files. */
@@ -222,8 +223,9 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 		struct passwd pw, *res = NULL;
 		char buf[4096];
 		if (getpwuid_r(us, &pw, buf, sizeof(buf), &res) == 0 && res)
-			return fail(f, STEP_IDMAP, -EEXIST, "the subordinate range of %s starts at uid %u, which is user %s's",
-				    u->name, us, res->pw_name);
+			return fail(f, STEP_IDMAP, -EEXIST,
+				    "the subordinate range of %s starts at uid %u, which is user %s's", u->name, us,
+				    res->pw_name);
 	}
 	return 0;
 }

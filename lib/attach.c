@@ -93,8 +93,9 @@ static int connect_supervisor(uid_t uid, pid_t *peer, const char **what)
 
 int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, size_t reply_size, int *peer_pidfd)
 {
-	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid, .op = op,
-				      .stop_grace_ms = grace_ms };
+	struct attach_request req = {
+		.version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid, .op = op, .stop_grace_ms = grace_ms
+	};
 	const char *what = "";
 	pid_t peer = -1;
 	_cleanup_close_ int s = connect_supervisor(uid, &peer, &what);
@@ -152,8 +153,9 @@ int container_attach(uid_t uid, const char *user, const char *config, int holder
 	if (r == -ECONNRESET)
 		return ATTACH_GONE;
 	if (r < 0)
-		return fail_reply(reply, r, r == -EAGAIN ? "the supervisor did not answer in time"
-							  : "reading the supervisor's answer");
+		return fail_reply(reply, r,
+				  r == -EAGAIN ? "the supervisor did not answer in time"
+					       : "reading the supervisor's answer");
 	reply->detail[sizeof(reply->detail) - 1] = '\0';
 	if (reply->version == NSISO_PROTO_VERSION && reply->error < 0) {
 		for (size_t i = 0; i < n; i++)
@@ -162,7 +164,8 @@ int container_attach(uid_t uid, const char *user, const char *config, int holder
 			reply->step = STEP_ATTACH;
 		return reply->error;
 	}
-	if (reply->version != NSISO_PROTO_VERSION || session_fds_unpack(fds, reply->ns_mask, &reply->hard, got, n) < 0) {
+	if (reply->version != NSISO_PROTO_VERSION ||
+	    session_fds_unpack(fds, reply->ns_mask, &reply->hard, got, n) < 0) {
 		if (reply->version != NSISO_PROTO_VERSION)
 			for (size_t i = 0; i < n; i++)
 				(void)close(got[i]);

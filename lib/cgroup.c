@@ -25,8 +25,12 @@
 
 void cg_limits_none(struct cg_limits *l)
 {
-	*l = (struct cg_limits){ .memory_max = CG_UNLIMITED, .memory_high = CG_UNLIMITED, .pids_max = CG_UNLIMITED,
-				 .cpu_quota = CG_UNLIMITED, .cpu_period = 100000, .cpu_weight = 100 };
+	*l = (struct cg_limits){ .memory_max = CG_UNLIMITED,
+				 .memory_high = CG_UNLIMITED,
+				 .pids_max = CG_UNLIMITED,
+				 .cpu_quota = CG_UNLIMITED,
+				 .cpu_period = 100000,
+				 .cpu_weight = 100 };
 }
 
 unsigned cg_limits_controllers(const struct cg_limits *l)
@@ -46,7 +50,8 @@ unsigned cg_limits_controllers(const struct cg_limits *l)
 bool cg_name_ok(const char *name)
 {
 	size_t len = strlen(name);
-	if (len == 0 || len >= sizeof(((struct cg_group *)0)->name) || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	if (len == 0 || len >= sizeof(((struct cg_group *)0)->name) || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (name[i] == '/' || (unsigned char)name[i] < 0x20 || name[i] == 0x7f)
@@ -61,8 +66,13 @@ bool cg_name_ok(const char *name)
  * ("cpu io memory pids", block I/O is "io"). */
 static unsigned controllers_in(const char *list, bool v2)
 {
-	static const struct { const char *word; unsigned bit; } words[] = {
-		{ "memory", CG_MEMORY }, { "pids", CG_PIDS }, { "cpu", CG_CPU },
+	static const struct {
+		const char *word;
+		unsigned bit;
+	} words[] = {
+		{ "memory", CG_MEMORY },
+		{ "pids", CG_PIDS },
+		{ "cpu", CG_CPU },
 	};
 	unsigned c = 0;
 	char buf[512];
@@ -270,7 +280,8 @@ int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *li
 			r = write_at(dir, "blkio.weight", v, why, why_size);
 		} else {
 			snprintf(why, why_size,
-				 "io_weight: this host's block layer offers no weight (no %s); use the bfq scheduler or drop "
+				 "io_weight: this host's block layer offers no weight (no %s); use the bfq scheduler "
+				 "or drop "
 				 "io_weight",
 				 v2 ? "io.weight or io.bfq.weight" : "blkio.weight or blkio.bfq.weight");
 			r = -EOPNOTSUPP;
@@ -282,8 +293,14 @@ int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *li
 /* v2: make the controllers available to the groups below dir. */
 static int v2_enable(int dir, unsigned ctrls, char *why, size_t why_size)
 {
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{ CG_MEMORY, "memory" }, { CG_PIDS, "pids" }, { CG_CPU, "cpu" }, { CG_IO, "io" },
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ CG_MEMORY, "memory" },
+		{ CG_PIDS, "pids" },
+		{ CG_CPU, "cpu" },
+		{ CG_IO, "io" },
 	};
 	char have[512];
 	if (read_small_at(dir, "cgroup.subtree_control", have, sizeof(have)) < 0)
@@ -328,8 +345,8 @@ static int make_dir(int at, const char *name)
 	return fd < 0 ? neg_errno() : fd;
 }
 
-int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
-	      char *why, size_t why_size)
+int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g, char *why,
+	      size_t why_size)
 {
 	unsigned need = cg_limits_controllers(lim), avail = 0;
 	char names[64];
@@ -424,7 +441,8 @@ int cg_remove(struct cg_group *g, int timeout_ms)
 		/* The last processes of a killed PID namespace take a moment to
 		 * leave the group. */
 		int waited = 0, r;
-		while ((r = unlinkat(g->g[i].parent, g->name, AT_REMOVEDIR)) < 0 && errno == EBUSY && waited < timeout_ms) {
+		while ((r = unlinkat(g->g[i].parent, g->name, AT_REMOVEDIR)) < 0 && errno == EBUSY &&
+		       waited < timeout_ms) {
 			sleep_ms(5);
 			waited += 5;
 		}
@@ -497,7 +515,8 @@ void cg_usage(const struct cg_layout *l, const char *path, uint64_t *memory, uin
 		return;
 	for (size_t i = 0; i < l->n; i++) {
 		_cleanup_close_ int root = open_hier(&l->h[i]);
-		_cleanup_close_ int dir = root < 0 ? -EBADF : openat(root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int dir =
+		    root < 0 ? -EBADF : openat(root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dir < 0)
 			continue;
 		if ((l->h[i].ctrls & CG_MEMORY) && *memory == CG_UNLIMITED)

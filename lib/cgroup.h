@@ -86,8 +86,8 @@ struct cg_group {
  * memory and pids always, cpu and blkio when the limits need them. A limit
  * that no hierarchy can apply is -EOPNOTSUPP. On failure nothing created is
  * left. why names the file and value. */
-int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
-	      char *why, size_t why_size);
+int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g, char *why,
+	      size_t why_size);
 
 /* Write the limits of ctrls into the group directory dir (a v2 or v1
  * group). Exposed for the tests. */

@@ -95,7 +95,10 @@ int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, co
 			/* a symlink in the middle fails O_DIRECTORY|O_NOFOLLOW as ENOTDIR */
 			if (e == ENOTDIR && fstatat(dir, part, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
 				e = ELOOP;
-			snprintf(why, why_size, "%s %s", part, e == ELOOP ? "is a symlink" : e == ENOTDIR ? "is not a directory" : strerror(e));
+			snprintf(why, why_size, "%s %s", part,
+				 e == ELOOP	? "is a symlink"
+				 : e == ENOTDIR ? "is not a directory"
+						: strerror(e));
 			return -e;
 		}
 		if ((flags & WALK_ROOT_ONLY) && (r = check_owner_mode(fd, part, why, why_size)) < 0)

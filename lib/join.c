@@ -149,7 +149,8 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 		if (!(mask & NS_BIT(i)))
 			continue;
 		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", i == NS_PID ? "pid_for_children" : ns_types[i].proc_name);
+		snprintf(path, sizeof(path), "/proc/self/ns/%s",
+			 i == NS_PID ? "pid_for_children" : ns_types[i].proc_name);
 		saved[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (saved[i] < 0) {
 			r = neg_errno();
@@ -217,4 +218,3 @@ out:
 		closep(&saved[i]);
 	return r;
 }
-

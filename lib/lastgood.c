@@ -112,7 +112,10 @@ static void remove_tree(const char *dir)
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 				continue;
 			if (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR) {
-				_cleanup_close_ int sfd = pathf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < 0 ? -1 : open(sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				_cleanup_close_ int sfd =
+				    pathf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < 0
+					? -1
+					: open(sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				DIR *sd = sfd >= 0 ? fdopendir(dup(sfd)) : NULL;
 				struct dirent *se;
 				while (sd && (se = readdir(sd)))
@@ -190,7 +193,8 @@ static int keep(const struct policy *p, const char *keepdir, const char *path)
 	if (r == 0 && (r = policy_load(&check, tmain, err, sizeof(err))) == 0 && check.n_files != p->n_files)
 		r = -ESTALE;
 	if (r == 0) {
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) < 0 && (errno != ENOENT || rename(tmp, dir) < 0))
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) < 0 &&
+		    (errno != ENOENT || rename(tmp, dir) < 0))
 			r = neg_errno();
 	}
 	remove_tree(tmp);

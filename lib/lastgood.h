@@ -15,10 +15,10 @@
 #define LASTGOOD_DIR NSISO_RUNDIR "/good"
 
 struct policy_kept {
-	bool used;              /* p holds the kept policy: PATH is invalid */
-	int64_t saved;          /* when it was kept (s since the epoch) */
-	char first_error[256];  /* PATH's first error, when used */
-	int keep_error;         /* a valid PATH could not be kept (-errno; logins go on) */
+	bool used;	       /* p holds the kept policy: PATH is invalid */
+	int64_t saved;	       /* when it was kept (s since the epoch) */
+	char first_error[256]; /* PATH's first error, when used */
+	int keep_error;	       /* a valid PATH could not be kept (-errno; logins go on) */
 };
 
 /* policy_load(p, PATH), keeping a valid policy and falling back on the kept

@@ -6,16 +6,7 @@
 
 /* Index of each namespace type in every table, mask and fd array of nsiso.
  * The order is also the order in which fds travel over the wire. */
-enum ns_index {
-	NS_USER = 0,
-	NS_MNT,
-	NS_PID,
-	NS_IPC,
-	NS_UTS,
-	NS_NET,
-	NS_CGROUP,
-	NS_COUNT
-};
+enum ns_index { NS_USER = 0, NS_MNT, NS_PID, NS_IPC, NS_UTS, NS_NET, NS_CGROUP, NS_COUNT };
 
 #define NS_BIT(i) (1u << (i))
 #define NS_ALL ((1u << NS_COUNT) - 1)
@@ -23,7 +14,7 @@ enum ns_index {
 struct ns_type {
 	const char *word;      /* word in the policy: "mount" */
 	const char *proc_name; /* name under /proc/<pid>/ns: "mnt" */
-	int clone_flag;        /* CLONE_NEWNS */
+	int clone_flag;	       /* CLONE_NEWNS */
 };
 
 extern const struct ns_type ns_types[NS_COUNT];

@@ -124,7 +124,8 @@ int ns_verify_answer(const int fds[NS_COUNT], unsigned mask, uint32_t user_uid, 
 		return r;
 	for (int i = 0; i < NS_COUNT; i++)
 		if ((mask & NS_BIT(i)) && ino[i] != announced[i]) {
-			snprintf(why, why_size, "the %s namespace is not the one the answer announced", ns_types[i].proc_name);
+			snprintf(why, why_size, "the %s namespace is not the one the answer announced",
+				 ns_types[i].proc_name);
 			return -ESTALE;
 		}
 	return 0;

@@ -74,10 +74,9 @@ static void add_error(struct errbuf *e, int error, const char *fmt, ...)
 
 /* ---- values ---------------------------------------------------------- */
 
-
 /* Lists are words separated by spaces, tabs or commas. */
 #define LIST_SEPARATORS " \t,"
-#define FOR_EACH_WORD(w, buf, save) \
+#define FOR_EACH_WORD(w, buf, save)                                                                                    \
 	for (char *w = strtok_r((buf), LIST_SEPARATORS, &(save)); w; w = strtok_r(NULL, LIST_SEPARATORS, &(save)))
 
 /* A writable copy of a list value, refused when longer than the buffer. */
@@ -99,10 +98,11 @@ static int parse_namespaces(struct policy_values *v, enum policy_key k, const ch
 		return -EINVAL;
 	unsigned mask = 0;
 	char *save = NULL;
-	FOR_EACH_WORD(w, buf, save) {
+	FOR_EACH_WORD (w, buf, save) {
 		int i = ns_index_from_word(w);
 		if (i < 0) {
-			snprintf(why, why_size, "unknown namespace '%.32s' (known: pid mount ipc uts net user cgroup)", w);
+			snprintf(why, why_size, "unknown namespace '%.32s' (known: pid mount ipc uts net user cgroup)",
+				 w);
 			return -EINVAL;
 		}
 		if (mask & NS_BIT(i)) {
@@ -137,10 +137,11 @@ static int parse_hostname(struct policy_values *v, enum policy_key k, const char
 	/* Syntax and characters now, with short stand-ins; the real length when
 	 * a user is resolved. */
 	if (policy_expand_hostname(value, &stand_in, probe, sizeof(probe)) < 0) {
-		snprintf(why, why_size,
-			 "invalid hostname template '%.64s' (letters, digits, '-', '.', '_', %%u %%U %%g %%h; at most %d "
-			 "characters)",
-			 value, POLICY_HOSTNAME_MAX);
+		snprintf(
+		    why, why_size,
+		    "invalid hostname template '%.64s' (letters, digits, '-', '.', '_', %%u %%U %%g %%h; at most %d "
+		    "characters)",
+		    value, POLICY_HOSTNAME_MAX);
 		return -EINVAL;
 	}
 	strcpy(v->hostname, value);
@@ -186,17 +187,50 @@ static int parse_linger(struct policy_values *v, enum policy_key k, const char *
 /* Capability names as capabilities(7) spells them, without libcap: the
  * policy library stays free of it. */
 static const char *const cap_names[] = {
-	"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid", "cap_kill",
-	"cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable", "cap_net_bind_service",
-	"cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner", "cap_sys_module",
-	"cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot",
-	"cap_sys_nice", "cap_sys_resource", "cap_sys_time", "cap_sys_tty_config", "cap_mknod", "cap_lease",
-	"cap_audit_write", "cap_audit_control", "cap_setfcap", "cap_mac_override", "cap_mac_admin", "cap_syslog",
-	"cap_wake_alarm", "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf", "cap_checkpoint_restore",
+	"cap_chown",
+	"cap_dac_override",
+	"cap_dac_read_search",
+	"cap_fowner",
+	"cap_fsetid",
+	"cap_kill",
+	"cap_setgid",
+	"cap_setuid",
+	"cap_setpcap",
+	"cap_linux_immutable",
+	"cap_net_bind_service",
+	"cap_net_broadcast",
+	"cap_net_admin",
+	"cap_net_raw",
+	"cap_ipc_lock",
+	"cap_ipc_owner",
+	"cap_sys_module",
+	"cap_sys_rawio",
+	"cap_sys_chroot",
+	"cap_sys_ptrace",
+	"cap_sys_pacct",
+	"cap_sys_admin",
+	"cap_sys_boot",
+	"cap_sys_nice",
+	"cap_sys_resource",
+	"cap_sys_time",
+	"cap_sys_tty_config",
+	"cap_mknod",
+	"cap_lease",
+	"cap_audit_write",
+	"cap_audit_control",
+	"cap_setfcap",
+	"cap_mac_override",
+	"cap_mac_admin",
+	"cap_syslog",
+	"cap_wake_alarm",
+	"cap_block_suspend",
+	"cap_audit_read",
+	"cap_perfmon",
+	"cap_bpf",
+	"cap_checkpoint_restore",
 };
 
-static int parse_capabilities(struct policy_values *v, enum policy_key k, const char *value, char *why,
-			      size_t why_size)
+static int parse_capabilities(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
 	(void)k;
 	char buf[1024];
@@ -204,7 +238,7 @@ static int parse_capabilities(struct policy_values *v, enum policy_key k, const 
 		return -EINVAL;
 	uint64_t mask = 0;
 	char *save = NULL;
-	FOR_EACH_WORD(w, buf, save) {
+	FOR_EACH_WORD (w, buf, save) {
 		if (strcmp(w, "none") == 0)
 			continue;
 		int found = -1;
@@ -223,11 +257,21 @@ static int parse_capabilities(struct policy_values *v, enum policy_key k, const 
 }
 
 const struct policy_rlimit_name policy_rlimit_names[POLICY_RLIMITS] = {
-	{ "cpu", RLIMIT_CPU },         { "fsize", RLIMIT_FSIZE },   { "data", RLIMIT_DATA },
-	{ "stack", RLIMIT_STACK },     { "core", RLIMIT_CORE },     { "nproc", RLIMIT_NPROC },
-	{ "nofile", RLIMIT_NOFILE },   { "memlock", RLIMIT_MEMLOCK }, { "as", RLIMIT_AS },
-	{ "locks", RLIMIT_LOCKS },     { "sigpending", RLIMIT_SIGPENDING }, { "msgqueue", RLIMIT_MSGQUEUE },
-	{ "nice", RLIMIT_NICE },       { "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+	{ "cpu", RLIMIT_CPU },
+	{ "fsize", RLIMIT_FSIZE },
+	{ "data", RLIMIT_DATA },
+	{ "stack", RLIMIT_STACK },
+	{ "core", RLIMIT_CORE },
+	{ "nproc", RLIMIT_NPROC },
+	{ "nofile", RLIMIT_NOFILE },
+	{ "memlock", RLIMIT_MEMLOCK },
+	{ "as", RLIMIT_AS },
+	{ "locks", RLIMIT_LOCKS },
+	{ "sigpending", RLIMIT_SIGPENDING },
+	{ "msgqueue", RLIMIT_MSGQUEUE },
+	{ "nice", RLIMIT_NICE },
+	{ "rtprio", RLIMIT_RTPRIO },
+	{ "rttime", RLIMIT_RTTIME },
 };
 
 static int parse_limit_number(const char *s, uint64_t *out)
@@ -255,8 +299,10 @@ static int parse_rlimit(struct policy_values *v, const char *name, const char *v
 		if (strcmp(name, policy_rlimit_names[i].name) == 0)
 			idx = i;
 	if (idx < 0) {
-		snprintf(why, why_size, "unknown limit '%.32s' (known: cpu fsize data stack core nproc nofile memlock as "
-			 "locks sigpending msgqueue nice rtprio rttime)", name);
+		snprintf(why, why_size,
+			 "unknown limit '%.32s' (known: cpu fsize data stack core nproc nofile memlock as "
+			 "locks sigpending msgqueue nice rtprio rttime)",
+			 name);
 		return -EINVAL;
 	}
 	char buf[64], *colon;
@@ -316,7 +362,8 @@ static int parse_bytes(struct policy_values *v, enum policy_key k, const char *v
 	} else if (strcmp(value, "max") != 0 && strcmp(value, "infinity") != 0) {
 		char *end;
 		errno = 0;
-		unsigned long long n = isdigit((unsigned char)value[0]) ? strtoull(value, &end, 10) : (end = (char *)value, 0);
+		unsigned long long n =
+		    isdigit((unsigned char)value[0]) ? strtoull(value, &end, 10) : (end = (char *)value, 0);
 		unsigned shift = 0;
 		if (end != value && *end) {
 			const char *units = "KMGT";
@@ -328,7 +375,8 @@ static int parse_bytes(struct policy_values *v, enum policy_key k, const char *v
 		}
 		if (end == value || errno || n == 0 || n > (UINT64_MAX >> shift) - 1 || (n << shift) < (1u << 20)) {
 			snprintf(why, why_size,
-				 "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M, G or T)", value);
+				 "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M, G or T)",
+				 value);
 			return -EINVAL;
 		}
 		bytes = (uint64_t)n << shift;
@@ -359,8 +407,7 @@ static bool tmpfs_size_ok(const char *value)
 	return ok && strlen(value) < POLICY_SIZE_MAX;
 }
 
-static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const char *value, char *why,
-			    size_t why_size)
+static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
 	char *out = k == KEY_TMP_SIZE ? v->tmp_size : v->shm_size;
 	if (!tmpfs_size_ok(value)) {
@@ -392,7 +439,8 @@ static int parse_count(struct policy_values *v, enum policy_key k, const char *v
 	bool pids = k == KEY_PIDS_MAX;
 	if (!(pids && strcmp(value, "max") == 0) && parse_uint(value, 1, pids ? 4194304 : 10000, &n) < 0) {
 		snprintf(why, why_size, "'%.32s' is not %s", value,
-			 pids ? "max or a number of processes (1..4194304)" : "a weight of 1..10000 (100 is the default)");
+			 pids ? "max or a number of processes (1..4194304)"
+			      : "a weight of 1..10000 (100 is the default)");
 		return -EINVAL;
 	}
 	if (pids)
@@ -428,10 +476,11 @@ static int parse_cpu_max(struct policy_values *v, enum policy_key k, const char 
 		r = -EINVAL;
 	}
 	if (r < 0) {
-		snprintf(why, why_size,
-			 "'%.32s' is not max, a percentage of one CPU (50%%, 200%%) or \"QUOTA PERIOD\" in microseconds "
-			 "(quota >= 1000, period 1000..1000000)",
-			 value);
+		snprintf(
+		    why, why_size,
+		    "'%.32s' is not max, a percentage of one CPU (50%%, 200%%) or \"QUOTA PERIOD\" in microseconds "
+		    "(quota >= 1000, period 1000..1000000)",
+		    value);
 		return -EINVAL;
 	}
 	v->cg.cpu_quota = quota;
@@ -479,16 +528,16 @@ static bool view_path_ok(const char *p, bool template)
 			return false;
 		if (ch == '%')
 			i++;
-		if (ch == '/' && (p[i + 1] == '/' || (p[i + 1] == '.' && (p[i + 2] == '/' || p[i + 2] == '\0' ||
-									  (p[i + 2] == '.' && (p[i + 3] == '/' || p[i + 3] == '\0'))))))
+		if (ch == '/' && (p[i + 1] == '/' ||
+				  (p[i + 1] == '.' && (p[i + 2] == '/' || p[i + 2] == '\0' ||
+						       (p[i + 2] == '.' && (p[i + 3] == '/' || p[i + 3] == '\0'))))))
 			return false;
 	}
 	return true;
 }
 
 /* bind, bind_ro: SOURCE[:TARGET]; hide: PATH; tmpfs: PATH[:SIZE]. */
-static int parse_mount_list(struct policy_values *v, enum policy_key k, const char *value, char *why,
-			    size_t why_size)
+static int parse_mount_list(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
 	enum mount_kind kind = (enum mount_kind)(k - KEY_BIND);
 	char buf[POLICY_MOUNT_LIST_MAX];
@@ -496,7 +545,7 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 		return -EINVAL;
 	char *save = NULL;
 	int n = 0;
-	FOR_EACH_WORD(w, buf, save) {
+	FOR_EACH_WORD (w, buf, save) {
 		char *second = strchr(w, ':');
 		if (second)
 			*second++ = '\0';
@@ -505,9 +554,10 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 			return -E2BIG;
 		}
 		if (!view_path_ok(w, true)) {
-			snprintf(why, why_size,
-				 "'%.64s' is not an absolute path without ., .., //, spaces or ':' (templates: %%u %%U %%g)",
-				 w);
+			snprintf(
+			    why, why_size,
+			    "'%.64s' is not an absolute path without ., .., //, spaces or ':' (templates: %%u %%U %%g)",
+			    w);
 			return -EINVAL;
 		}
 		if (second && kind == MOUNT_HIDE) {
@@ -520,8 +570,8 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 			return -EINVAL;
 		}
 		if (second && kind <= MOUNT_BIND_RO && !view_path_ok(second, true)) {
-			snprintf(why, why_size, "target '%.64s' is not an absolute path without ., .., //, spaces or ':'",
-				 second);
+			snprintf(why, why_size,
+				 "target '%.64s' is not an absolute path without ., .., //, spaces or ':'", second);
 			return -EINVAL;
 		}
 	}
@@ -531,12 +581,13 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 
 /* ---- the key table ------------------------------------------------------ */
 
-#define STORE(field) \
-	.v_off = offsetof(struct policy_values, field), .s_off = offsetof(struct policy_settings, field), \
+#define STORE(field)                                                                                                   \
+	.v_off = offsetof(struct policy_values, field), .s_off = offsetof(struct policy_settings, field),              \
 	.size = sizeof(((struct policy_settings *)0)->field)
 /* cpu_max: quota and period, side by side in struct cg_limits */
-#define STORE_CPU_MAX \
-	.v_off = offsetof(struct policy_values, cg.cpu_quota), .s_off = offsetof(struct policy_settings, cg.cpu_quota), \
+#define STORE_CPU_MAX                                                                                                  \
+	.v_off = offsetof(struct policy_values, cg.cpu_quota),                                                         \
+	.s_off = offsetof(struct policy_settings, cg.cpu_quota),                                                       \
 	.size = offsetof(struct cg_limits, cpu_period) + sizeof(uint64_t) - offsetof(struct cg_limits, cpu_quota)
 
 #define AT(s, off, type) (*(const type *)((const char *)(s) + (off)))
@@ -637,9 +688,9 @@ static void text_network(const struct policy_settings *s, enum policy_key k, cha
 	for (int i = 0; i < s->net.n_ports; i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", s->net.ports[i]);
 	snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s%s, isolate %s, host_access %s)", s->network,
-		 s->net.bridge, policy_ipv4_text(s->net.subnet, sub, sizeof(sub)), s->net.prefix, s->net.nat ? "yes" : "no",
-		 s->net.nat && s->net.private_ranges ? " with private ranges" : "", s->net.isolate ? "yes" : "no",
-		 ports[0] ? ports : "none");
+		 s->net.bridge, policy_ipv4_text(s->net.subnet, sub, sizeof(sub)), s->net.prefix,
+		 s->net.nat ? "yes" : "no", s->net.nat && s->net.private_ranges ? " with private ranges" : "",
+		 s->net.isolate ? "yes" : "no", ports[0] ? ports : "none");
 }
 
 static void text_mounts(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
@@ -650,9 +701,11 @@ static void text_mounts(const struct policy_settings *s, enum policy_key k, char
 		const struct policy_mount *m = &s->mounts[i];
 		if ((int)m->kind != (int)k - KEY_BIND)
 			continue;
-		int n = m->kind <= MOUNT_BIND_RO ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->src, m->dst)
-			: m->kind == MOUNT_TMPFS ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->dst, m->size)
-						 : snprintf(buf + used, size - used, "%s%s", used ? " " : "", m->dst);
+		int n = m->kind <= MOUNT_BIND_RO
+			    ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->src, m->dst)
+			: m->kind == MOUNT_TMPFS
+			    ? snprintf(buf + used, size - used, "%s%s:%s", used ? " " : "", m->dst, m->size)
+			    : snprintf(buf + used, size - used, "%s%s", used ? " " : "", m->dst);
 		if (n < 0 || (size_t)n >= size - used)
 			break;
 		used += (size_t)n;
@@ -795,18 +848,21 @@ static int parse_network_key(struct policy_network *n, const char *key, const ch
 			return -EINVAL;
 		char *save = NULL;
 		uint8_t count = 0;
-		FOR_EACH_WORD(w, buf, save) {
+		FOR_EACH_WORD (w, buf, save) {
 			uint64_t port;
 			uint32_t addr;
 			if (ports && strcmp(w, "none") == 0)
 				continue;
 			if (ports ? parse_uint(w, 1, 65535, &port) < 0 : parse_ipv4(w, &addr) < 0) {
-				snprintf(why, why_size, ports ? "'%.16s' is not none or a port (1..65535)"
-							    : "'%.16s' is not an IPv4 address", w);
+				snprintf(why, why_size,
+					 ports ? "'%.16s' is not none or a port (1..65535)"
+					       : "'%.16s' is not an IPv4 address",
+					 w);
 				return -EINVAL;
 			}
 			if (count >= (ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX)) {
-				snprintf(why, why_size, "more than %d %s", ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX,
+				snprintf(why, why_size, "more than %d %s",
+					 ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX,
 					 ports ? "ports" : "addresses");
 				return -E2BIG;
 			}
@@ -823,7 +879,8 @@ static int parse_network_key(struct policy_network *n, const char *key, const ch
 			n->set |= NK_DNS;
 		}
 	} else {
-		snprintf(why, why_size, "unknown key (known: bridge subnet nat host_access isolate dns private_ranges)");
+		snprintf(why, why_size,
+			 "unknown key (known: bridge subnet nat host_access isolate dns private_ranges)");
 		return -EINVAL;
 	}
 	return 0;
@@ -853,12 +910,12 @@ int policy_check_networks(struct policy *p, char *err, size_t err_size)
 			uint8_t pre = n->prefix < o->prefix ? n->prefix : o->prefix;
 			uint32_t mask = ~0u << (32 - pre);
 			if ((n->set & NK_BRIDGE) && strcmp(n->bridge, o->bridge) == 0)
-				add_error(&e, -EINVAL, "%s:%d: [network %s] uses bridge %s, as [network %s] does", f, n->line,
-					  n->name, n->bridge, o->name);
+				add_error(&e, -EINVAL, "%s:%d: [network %s] uses bridge %s, as [network %s] does", f,
+					  n->line, n->name, n->bridge, o->name);
 			if ((n->set & o->set & NK_SUBNET) && (n->subnet & mask) == (o->subnet & mask))
-				add_error(&e, -EINVAL, "%s:%d: [network %s] %s/%u overlaps [network %s] %s/%u", f, n->line,
-					  n->name, policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix, o->name,
-					  policy_ipv4_text(o->subnet, b, sizeof(b)), o->prefix);
+				add_error(&e, -EINVAL, "%s:%d: [network %s] %s/%u overlaps [network %s] %s/%u", f,
+					  n->line, n->name, policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix,
+					  o->name, policy_ipv4_text(o->subnet, b, sizeof(b)), o->prefix);
 		}
 	}
 	for (size_t i = 0; i < p->n_rules; i++) {
@@ -891,7 +948,7 @@ static int parse_exempt(struct policy *p, const char *value, char *why, size_t w
 		return -EINVAL;
 	p->n_exempt = 0;
 	char *save = NULL;
-	FOR_EACH_WORD(w, buf, save) {
+	FOR_EACH_WORD (w, buf, save) {
 		bool group = w[0] == '@';
 		const char *name = group ? w + 1 : w;
 		if (!name_ok(name)) {
@@ -979,7 +1036,7 @@ struct scanned {
 	struct {
 		size_t sec; /* index in sec[] */
 		char name[48];
-		int line;   /* of the last occurrence: the value iniparser keeps */
+		int line; /* of the last occurrence: the value iniparser keeps */
 	} key[SCAN_KEYS_MAX];
 };
 
@@ -1042,7 +1099,8 @@ static void scan_sections(const char *text, size_t len, struct scanned *s, const
 				name[nb - na] = '\0';
 				for (size_t k = 0; k < s->n; k++)
 					if (strcmp(s->sec[k].name, name) == 0)
-						add_error(e, -EINVAL, "%s:%d: section [%s] appears twice (first at line %d)", file,
+						add_error(e, -EINVAL,
+							  "%s:%d: section [%s] appears twice (first at line %d)", file,
 							  line, name, s->sec[k].line);
 				strcpy(s->sec[s->n].name, name);
 				memcpy(s->sec[s->n].orig, text + na, nb - na);
@@ -1147,15 +1205,15 @@ static void network_section(struct policy *p, unsigned file, const char *fname, 
 		name++;
 	if (!net_name_ok(name)) {
 		if (!key)
-			add_error(e, -EINVAL, "%s:%d: [%.64s]: '%.40s' is not a network name (a-z 0-9 - _, at most %d)", fname,
-				  line, section, name, POLICY_NET_NAME_MAX);
+			add_error(e, -EINVAL, "%s:%d: [%.64s]: '%.40s' is not a network name (a-z 0-9 - _, at most %d)",
+				  fname, line, section, name, POLICY_NET_NAME_MAX);
 		return;
 	}
 	struct policy_network *n = (struct policy_network *)policy_find_network(p, name);
 	if (n && n->file != file) {
 		if (!key)
-			add_error(e, -EINVAL, "%s:%d: [network %s] is already in %s:%d", fname, line, name, p->files[n->file],
-				  n->line);
+			add_error(e, -EINVAL, "%s:%d: [network %s] is already in %s:%d", fname, line, name,
+				  p->files[n->file], n->line);
 		return;
 	}
 	if (!n) {
@@ -1282,13 +1340,16 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 			who = orig + (who - section);
 		if (r == -ENOENT) {
 			if (!colon)
-				add_error(e, -EINVAL, "%s:%d: unknown section [%.64s] (known: [global] [default] [group NAME] [user NAME] [network NAME])",
+				add_error(e, -EINVAL,
+					  "%s:%d: unknown section [%.64s] (known: [global] [default] [group NAME] "
+					  "[user NAME] [network NAME])",
 					  name, line, section);
 			continue;
 		}
 		if (r < 0) {
 			if (!colon)
-				add_error(e, -EINVAL, "%s:%d: [%.64s]: '%.64s' is not a valid name", name, line, section, who);
+				add_error(e, -EINVAL, "%s:%d: [%.64s]: '%.64s' is not a valid name", name, line,
+					  section, who);
 			continue;
 		}
 		if (!colon) {
@@ -1312,8 +1373,8 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 					p->on_error_allow = strcmp(value, "allow") == 0;
 					p->on_error_file = (int)file;
 				} else {
-					add_error(e, -EINVAL, "%s:%d: [global] on_error: '%.32s' is not deny or allow", name,
-						  line, value);
+					add_error(e, -EINVAL, "%s:%d: [global] on_error: '%.32s' is not deny or allow",
+						  name, line, value);
 				}
 			} else if (strcmp(key, "exempt") == 0) {
 				r = parse_exempt(p, value, why, sizeof(why));
@@ -1326,16 +1387,18 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 					p->subids_auto = strcmp(value, "auto") == 0;
 					p->subids_file = (int)file;
 				} else {
-					add_error(e, -EINVAL, "%s:%d: [global] subids: '%.32s' is not files or auto", name,
-						  line, value);
+					add_error(e, -EINVAL, "%s:%d: [global] subids: '%.32s' is not files or auto",
+						  name, line, value);
 				}
 			} else if (strcmp(key, "subids_pool") == 0) {
 				unsigned long long a = 0, b = 0;
 				char extra;
-				if (sscanf(value, "%llu-%llu%c", &a, &b, &extra) != 2 || !isdigit((unsigned char)value[0]) ||
-				    a < 65536 || b >= (1ull << 31) || b < a + SUBID_BLOCK - 1) {
+				if (sscanf(value, "%llu-%llu%c", &a, &b, &extra) != 2 ||
+				    !isdigit((unsigned char)value[0]) || a < 65536 || b >= (1ull << 31) ||
+				    b < a + SUBID_BLOCK - 1) {
 					add_error(e, -EINVAL,
-						  "%s:%d: [global] subids_pool: '%.40s' is not START-END within 65536..2147483647, "
+						  "%s:%d: [global] subids_pool: '%.40s' is not START-END within "
+						  "65536..2147483647, "
 						  "holding at least one range of %u",
 						  name, line, value, SUBID_BLOCK);
 				} else {
@@ -1343,9 +1406,10 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 					p->subids_pool_end = (uint32_t)b;
 				}
 			} else {
-				add_error(e, -EINVAL,
-					  "%s:%d: [global] unknown key '%.64s' (known: on_error exempt subids subids_pool)", name,
-					  line, key);
+				add_error(
+				    e, -EINVAL,
+				    "%s:%d: [global] unknown key '%.64s' (known: on_error exempt subids subids_pool)",
+				    name, line, key);
 			}
 			continue;
 		}
@@ -1612,7 +1676,8 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 	}
 	for (size_t i = 0; i < p->n_exempt && !s->exempt; i++) {
 		const struct policy_exempt *x = &p->exempt[i];
-		bool hit = x->group ? (who->in_group && who->in_group(x->name, who->ctx)) : strcmp(x->name, who->user) == 0;
+		bool hit =
+		    x->group ? (who->in_group && who->in_group(x->name, who->ctx)) : strcmp(x->name, who->user) == 0;
 		if (hit) {
 			s->exempt = true;
 			snprintf(s->exempt_source, sizeof(s->exempt_source), "%s:[global] exempt %s%s",
@@ -1637,9 +1702,10 @@ static int expand_mounts(const struct chosen *c, const struct policy_who *who, s
 			continue;
 		char buf[POLICY_MOUNT_LIST_MAX], *save = NULL;
 		snprintf(buf, sizeof(buf), "%s", c->mounts[kind]);
-		FOR_EACH_WORD(w, buf, save) {
+		FOR_EACH_WORD (w, buf, save) {
 			if (s->n_mounts == POLICY_MOUNTS_MAX) {
-				snprintf(err, err_size, "more than %d entries in bind, bind_ro, hide and tmpfs for user %.64s",
+				snprintf(err, err_size,
+					 "more than %d entries in bind, bind_ro, hide and tmpfs for user %.64s",
 					 POLICY_MOUNTS_MAX, who->user);
 				return -E2BIG;
 			}
@@ -1677,7 +1743,7 @@ int policy_check_mount_sources(const struct policy *p, char *err, size_t err_siz
 				continue;
 			char buf[POLICY_MOUNT_LIST_MAX], *save = NULL;
 			snprintf(buf, sizeof(buf), "%s", r->values.mounts[kind]);
-			FOR_EACH_WORD(w, buf, save) {
+			FOR_EACH_WORD (w, buf, save) {
 				char *colon = strchr(w, ':');
 				if (colon)
 					*colon = '\0';
@@ -1713,11 +1779,13 @@ int policy_resolve(const struct policy *p, const struct policy_who *who, struct 
 	} else if (strcmp(s->network, "none") != 0) {
 		const struct policy_network *n = policy_find_network(p, s->network);
 		if (!n) {
-			snprintf(err, err_size, "network %.40s (%s) is not defined", s->network, s->source[KEY_NETWORK]);
+			snprintf(err, err_size, "network %.40s (%s) is not defined", s->network,
+				 s->source[KEY_NETWORK]);
 			return -EINVAL;
 		}
 		if (!(s->ns_mask & NS_BIT(NS_NET))) {
-			snprintf(err, err_size, "network %.40s (%s) needs the net namespace, which namespaces (%s) leaves out",
+			snprintf(err, err_size,
+				 "network %.40s (%s) needs the net namespace, which namespaces (%s) leaves out",
 				 s->network, s->source[KEY_NETWORK], s->source[KEY_NAMESPACES]);
 			return -EINVAL;
 		}

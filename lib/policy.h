@@ -42,7 +42,7 @@
  * waiting for the last one's teardown (logind keeps a user's manager 10 s
  * for the same reason: UserStopDelaySec). docs/PERFORMANCE.md. */
 #define POLICY_DEFAULT_LINGER_S 2
-#define POLICY_DEFAULT_MEMORY_PCT 50 /* memory_max: half of the host's memory */
+#define POLICY_DEFAULT_MEMORY_PCT 50	/* memory_max: half of the host's memory */
 #define POLICY_DEFAULT_TMPFS_SIZE "10%" /* each of /tmp, /var/tmp, /dev/shm */
 
 enum policy_key {
@@ -65,7 +65,7 @@ enum policy_key {
 	KEY_NESTED_USERNS,
 	KEY_TMP_SIZE,
 	KEY_SHM_SIZE,
-	KEY_BIND,    /* the four mount lists: keep their order (enum mount_kind) */
+	KEY_BIND, /* the four mount lists: keep their order (enum mount_kind) */
 	KEY_BIND_RO,
 	KEY_HIDE,
 	KEY_TMPFS,
@@ -80,12 +80,12 @@ enum home_mode { HOME_SHARED = 0, HOME_READ_ONLY, HOME_PRIVATE };
  * of entries; mount_kind k is key KEY_BIND + k. */
 enum mount_kind { MOUNT_BIND = 0, MOUNT_BIND_RO, MOUNT_HIDE, MOUNT_TMPFS, MOUNT_KINDS };
 #define POLICY_MOUNT_LIST_MAX 512 /* one key's value, as written */
-#define POLICY_MOUNTS_MAX 32      /* entries of all four keys together, for one user */
+#define POLICY_MOUNTS_MAX 32	  /* entries of all four keys together, for one user */
 struct policy_mount {
 	enum mount_kind kind;
-	char src[POLICY_PATH_MAX];      /* bind, bind_ro: the host path; hide, tmpfs: "" */
-	char dst[POLICY_PATH_MAX];      /* where, in the container */
-	char size[POLICY_SIZE_MAX];     /* tmpfs: size= ("max": none) */
+	char src[POLICY_PATH_MAX];  /* bind, bind_ro: the host path; hide, tmpfs: "" */
+	char dst[POLICY_PATH_MAX];  /* where, in the container */
+	char size[POLICY_SIZE_MAX]; /* tmpfs: size= ("max": none) */
 };
 enum seccomp_mode { SECCOMP_DEFAULT = 0, SECCOMP_OFF };
 enum yes_no { YES = 0, NO };
@@ -98,9 +98,9 @@ enum rule_kind { RULE_DEFAULT = 0, RULE_GROUP, RULE_USER };
 #define POLICY_NET_DNS_MAX 3
 struct policy_network {
 	char name[POLICY_NET_NAME_MAX + 1];
-	char bridge[16];      /* IFNAMSIZ */
-	uint32_t subnet;      /* host byte order, the network address */
-	uint8_t prefix;       /* 8..29 */
+	char bridge[16]; /* IFNAMSIZ */
+	uint32_t subnet; /* host byte order, the network address */
+	uint8_t prefix;	 /* 8..29 */
 	bool nat;
 	bool isolate;
 	bool private_ranges; /* with nat: may reach 10/8, 172.16/12, 192.168/16, 100.64/10 */
@@ -135,10 +135,10 @@ struct policy_values {
 	int64_t linger; /* seconds; 0 no; POLICY_LINGER_FOREVER yes */
 	enum seccomp_mode seccomp;
 	enum yes_no no_new_privs;
-	uint64_t capabilities; /* bit n: capability n stays in the bounding set */
-	struct cg_limits cg;   /* the cgroup keys; each key sets its own fields */
+	uint64_t capabilities;		       /* bit n: capability n stays in the bounding set */
+	struct cg_limits cg;		       /* the cgroup keys; each key sets its own fields */
 	char network[POLICY_NET_NAME_MAX + 1]; /* none, host or a network's name */
-	uint32_t rlimit_set;   /* bit i: policy_rlimit_names[i] */
+	uint32_t rlimit_set;		       /* bit i: policy_rlimit_names[i] */
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
 	enum yes_no nested_userns;
 	char tmp_size[POLICY_SIZE_MAX];
@@ -149,7 +149,7 @@ struct policy_values {
 struct policy_rule {
 	enum rule_kind kind;
 	char name[POLICY_NAME_MAX + 1]; /* user or group; "" for [default] */
-	unsigned file;                  /* index in policy.files */
+	unsigned file;			/* index in policy.files */
 	int line;
 	struct policy_values values;
 };
@@ -161,7 +161,7 @@ struct policy_exempt {
 
 struct policy {
 	char path[POLICY_PATH_MAX]; /* the main file */
-	bool builtin;               /* no file at all: built-in defaults */
+	bool builtin;		    /* no file at all: built-in defaults */
 	size_t n_files;
 	char files[POLICY_FILES_MAX][POLICY_PATH_MAX];
 	bool on_error_allow;
@@ -211,13 +211,13 @@ struct policy_settings {
 	uint64_t capabilities;
 	struct cg_limits cg;
 	char network[POLICY_NET_NAME_MAX + 1]; /* none, host or NAME */
-	struct policy_network net;             /* NAME's definition */
+	struct policy_network net;	       /* NAME's definition */
 	uint32_t rlimit_set;
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
-	enum yes_no nested_userns; /* NO: max_user_namespaces = 0 inside */
+	enum yes_no nested_userns;	/* NO: max_user_namespaces = 0 inside */
 	char tmp_size[POLICY_SIZE_MAX]; /* tmpfs size= of /tmp and /var/tmp; "max": none */
 	char shm_size[POLICY_SIZE_MAX]; /* of /dev/shm */
-	uint32_t n_mounts;              /* bind, bind_ro, hide, tmpfs expanded, in that order */
+	uint32_t n_mounts;		/* bind, bind_ro, hide, tmpfs expanded, in that order */
 	struct policy_mount mounts[POLICY_MOUNTS_MAX];
 	char source[KEY_COUNT][POLICY_SOURCE_MAX];
 	char rlimit_source[POLICY_RLIMITS][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */

@@ -12,12 +12,11 @@
 _Static_assert(SESSION_CGROUPS_MAX >= CG_HIER_MAX, "every cgroup hierarchy must fit in a reply");
 
 static const char *const step_names[STEP_COUNT] = {
-	[STEP_NONE] = "none",       [STEP_HELPER] = "helper", [STEP_CALLER] = "caller",
-	[STEP_USER] = "user",       [STEP_POLICY] = "policy", [STEP_STATE] = "state",
-	[STEP_IDMAP] = "idmap",     [STEP_CLONE] = "clone",   [STEP_MOUNT] = "mount",
-	[STEP_UTS] = "hostname",    [STEP_NET] = "net",       [STEP_CREDS] = "creds",
-	[STEP_INIT] = "init",       [STEP_ATTACH] = "attach", [STEP_VERIFY] = "verify",
-	[STEP_JOIN] = "join",       [STEP_CGROUP] = "cgroup",
+	[STEP_NONE] = "none",	  [STEP_HELPER] = "helper", [STEP_CALLER] = "caller", [STEP_USER] = "user",
+	[STEP_POLICY] = "policy", [STEP_STATE] = "state",   [STEP_IDMAP] = "idmap",   [STEP_CLONE] = "clone",
+	[STEP_MOUNT] = "mount",	  [STEP_UTS] = "hostname",  [STEP_NET] = "net",	      [STEP_CREDS] = "creds",
+	[STEP_INIT] = "init",	  [STEP_ATTACH] = "attach", [STEP_VERIFY] = "verify", [STEP_JOIN] = "join",
+	[STEP_CGROUP] = "cgroup",
 };
 
 const char *nsiso_step_name(enum nsiso_step step)
@@ -62,8 +61,7 @@ size_t session_fds_pack(const struct session_fds *s, uint32_t ns_mask, const str
 	return n;
 }
 
-int session_fds_unpack(struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h, int *got,
-		       size_t n)
+int session_fds_unpack(struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h, int *got, size_t n)
 {
 	size_t want = (size_t)__builtin_popcount(ns_mask & NS_ALL) + !!(h->flags & HARDEN_SECCOMP) + h->n_cgroups;
 	session_fds_init(s);

@@ -18,32 +18,32 @@
 /* The step a failure happened in: named in the log line. */
 enum nsiso_step {
 	STEP_NONE = 0,
-	STEP_HELPER,    /* running the helper */
-	STEP_CALLER,    /* checking who called the helper */
-	STEP_USER,      /* resolving the user through NSS */
-	STEP_POLICY,    /* loading and resolving the policy */
-	STEP_STATE,     /* state directory, lock, supervisor socket */
-	STEP_IDMAP,     /* subordinate ids and uid/gid maps */
-	STEP_CLONE,     /* creating the namespaces */
-	STEP_MOUNT,     /* building the mount namespace */
-	STEP_UTS,       /* hostname */
-	STEP_NET,       /* network namespace */
-	STEP_CREDS,     /* dropping credentials and capabilities */
-	STEP_INIT,      /* starting the container init */
-	STEP_ATTACH,    /* registering the session with the container */
-	STEP_VERIFY,    /* verifying the namespaces handed back */
-	STEP_JOIN,      /* setns() into the container */
-	STEP_CGROUP,    /* the container's cgroups and their limits */
+	STEP_HELPER, /* running the helper */
+	STEP_CALLER, /* checking who called the helper */
+	STEP_USER,   /* resolving the user through NSS */
+	STEP_POLICY, /* loading and resolving the policy */
+	STEP_STATE,  /* state directory, lock, supervisor socket */
+	STEP_IDMAP,  /* subordinate ids and uid/gid maps */
+	STEP_CLONE,  /* creating the namespaces */
+	STEP_MOUNT,  /* building the mount namespace */
+	STEP_UTS,    /* hostname */
+	STEP_NET,    /* network namespace */
+	STEP_CREDS,  /* dropping credentials and capabilities */
+	STEP_INIT,   /* starting the container init */
+	STEP_ATTACH, /* registering the session with the container */
+	STEP_VERIFY, /* verifying the namespaces handed back */
+	STEP_JOIN,   /* setns() into the container */
+	STEP_CGROUP, /* the container's cgroups and their limits */
 	STEP_COUNT
 };
 
 const char *nsiso_step_name(enum nsiso_step step);
 
 enum {
-	REPLY_CREATED = 1u << 0,         /* this login created the container */
-	REPLY_BUILTIN_POLICY = 1u << 1,  /* no policy file: built-in defaults */
-	REPLY_EXEMPT = 1u << 2,          /* the policy exempts the user: no container */
-	REPLY_ON_ERROR_ALLOW = 1u << 3,  /* on a failure, let the session in unisolated */
+	REPLY_CREATED = 1u << 0,	/* this login created the container */
+	REPLY_BUILTIN_POLICY = 1u << 1, /* no policy file: built-in defaults */
+	REPLY_EXEMPT = 1u << 2,		/* the policy exempts the user: no container */
+	REPLY_ON_ERROR_ALLOW = 1u << 3, /* on a failure, let the session in unisolated */
 };
 
 /* What the module applies to the session after joining (policy keys
@@ -143,7 +143,7 @@ struct container_status {
 	uint32_t n_sessions; /* all of them; the first STATUS_SESSIONS_MAX are in session[] */
 	uint32_t stopping;
 	int64_t started;     /* CLOCK_REALTIME seconds */
-	int64_t linger;      /* seconds; -1 for ever */
+	int64_t linger;	     /* seconds; -1 for ever */
 	int64_t empty_since; /* CLOCK_REALTIME seconds, or 0 with sessions */
 	uint64_t ns_ino[NS_COUNT];
 	char user[NSISO_USER_MAX + 1];
@@ -165,7 +165,7 @@ struct container_status {
 struct attach_reply {
 	uint32_t version;
 	int32_t error;
-	uint32_t step; /* of a failure */
+	uint32_t step;	/* of a failure */
 	uint32_t flags; /* REPLY_EXEMPT, REPLY_ON_ERROR_ALLOW */
 	uint32_t ns_mask;
 	uint32_t init_pid;
@@ -195,8 +195,7 @@ size_t session_fds_pack(const struct session_fds *s, uint32_t ns_mask, const str
 			int out[SESSION_FDS_MAX]);
 /* From n received fds; every fd is closed and -EBADMSG returned when n is
  * not what ns_mask and h announce. */
-int session_fds_unpack(struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h, int *got,
-		       size_t n);
+int session_fds_unpack(struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h, int *got, size_t n);
 
 /* supervisor -> helper that spawned it, once the container is built. */
 struct ready_report {

@@ -179,8 +179,8 @@ static bool base_free(uint32_t base)
 	return a == 0 && !pr && b == 0 && !gres;
 }
 
-int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start,
-		    char *why, size_t why_size)
+int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start, char *why,
+		    size_t why_size)
 {
 	if (strlen(name) >= sizeof(entries[0].name) || strpbrk(name, " \t\n")) {
 		snprintf(why, why_size, "the user name cannot be recorded");
@@ -236,7 +236,8 @@ int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_
 		break;
 	}
 	if (r == -ENOSPC)
-		snprintf(why, why_size, "no free range of %u ids left in the pool %u-%u", SUBID_BLOCK, pool_start, pool_end);
+		snprintf(why, why_size, "no free range of %u ids left in the pool %u-%u", SUBID_BLOCK, pool_start,
+			 pool_end);
 	(void)ulckpwdf();
 	return r;
 }

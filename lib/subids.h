@@ -39,8 +39,8 @@ int subids_lookup(const char *name, uint32_t uid, uint32_t *start);
  * pool_end] that overlaps no /etc/subuid or /etc/subgid range, no other
  * allocation, and whose first id is no user or group NSS knows. 0 and
  * *start, or -errno with the reason in why. */
-int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start,
-		    char *why, size_t why_size);
+int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start, char *why,
+		    size_t why_size);
 /* Set by a caller that knows other sources of ranges (libsubid): true when
  * [base, base + SUBID_BLOCK) meets one of them. */
 extern bool (*subids_taken_elsewhere)(uint32_t base);

@@ -10,7 +10,10 @@
 
 /* Cleanup helpers in the bubblewrap/systemd manner: a variable declared with
  * one of these is released when it leaves scope; TAKE_* hands ownership on. */
-static inline void freep(void *p) { free(*(void **)p); }
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
 static inline void closep(int *fd)
 {
 	if (*fd >= 0) {
@@ -22,17 +25,17 @@ static inline void closep(int *fd)
 #define _cleanup_free_ __attribute__((cleanup(freep)))
 #define _cleanup_close_ __attribute__((cleanup(closep)))
 
-#define TAKE_FD(fd)                 \
-	({                          \
-		int _fd_ = (fd);    \
-		(fd) = -EBADF;      \
-		_fd_;               \
+#define TAKE_FD(fd)                                                                                                    \
+	({                                                                                                             \
+		int _fd_ = (fd);                                                                                       \
+		(fd) = -EBADF;                                                                                         \
+		_fd_;                                                                                                  \
 	})
-#define TAKE_PTR(p)                         \
-	({                                  \
-		__typeof__(p) _p_ = (p);    \
-		(p) = NULL;                 \
-		_p_;                        \
+#define TAKE_PTR(p)                                                                                                    \
+	({                                                                                                             \
+		__typeof__(p) _p_ = (p);                                                                               \
+		(p) = NULL;                                                                                            \
+		_p_;                                                                                                   \
 	})
 
 /* Close an fd and mark it closed. */
@@ -43,13 +46,13 @@ static inline void close_fd(int *fd)
 }
 
 /* Retry a syscall-like expression on EINTR. */
-#define RETRY_EINTR(expr)                                      \
-	({                                                     \
-		long _r_;                                      \
-		do                                             \
-			_r_ = (long)(expr);                    \
-		while (_r_ < 0 && errno == EINTR);             \
-		_r_;                                           \
+#define RETRY_EINTR(expr)                                                                                              \
+	({                                                                                                             \
+		long _r_;                                                                                              \
+		do                                                                                                     \
+			_r_ = (long)(expr);                                                                            \
+		while (_r_ < 0 && errno == EINTR);                                                                     \
+		_r_;                                                                                                   \
 	})
 
 /* A text into a fixed buffer for a log or a message; when it does not fit
@@ -71,4 +74,7 @@ static inline void text_copy(char *dst, size_t size, const char *src)
 }
 
 /* -errno of the last failure, never 0, for "return neg_errno();". */
-static inline int neg_errno(void) { return errno > 0 ? -errno : -EIO; }
+static inline int neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}

@@ -34,12 +34,10 @@ static const struct {
 	int resource;
 	rlim_t unit; /* pam_limits' unit: KiB for sizes, minutes for cpu */
 } items[] = {
-	{ "core", RLIMIT_CORE, 1024 },	       { "data", RLIMIT_DATA, 1024 },
-	{ "fsize", RLIMIT_FSIZE, 1024 },       { "memlock", RLIMIT_MEMLOCK, 1024 },
-	{ "nofile", RLIMIT_NOFILE, 1 },	       { "rss", RLIMIT_RSS, 1024 },
-	{ "stack", RLIMIT_STACK, 1024 },       { "cpu", RLIMIT_CPU, 60 },
-	{ "nproc", RLIMIT_NPROC, 1 },	       { "as", RLIMIT_AS, 1024 },
-	{ "locks", RLIMIT_LOCKS, 1 },	       { "sigpending", RLIMIT_SIGPENDING, 1 },
+	{ "core", RLIMIT_CORE, 1024 },	     { "data", RLIMIT_DATA, 1024 },  { "fsize", RLIMIT_FSIZE, 1024 },
+	{ "memlock", RLIMIT_MEMLOCK, 1024 }, { "nofile", RLIMIT_NOFILE, 1 }, { "rss", RLIMIT_RSS, 1024 },
+	{ "stack", RLIMIT_STACK, 1024 },     { "cpu", RLIMIT_CPU, 60 },	     { "nproc", RLIMIT_NPROC, 1 },
+	{ "as", RLIMIT_AS, 1024 },	     { "locks", RLIMIT_LOCKS, 1 },   { "sigpending", RLIMIT_SIGPENDING, 1 },
 	{ "msgqueue", RLIMIT_MSGQUEUE, 1 },
 };
 #define N_ITEMS (sizeof(items) / sizeof(items[0]))

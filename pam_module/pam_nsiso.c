@@ -78,7 +78,8 @@ static int parse_args(pam_handle_t *pamh, const char *user, int argc, const char
 		else {
 			char uv[LOG_VALUE_MAX], av[LOG_VALUE_MAX];
 			pam_syslog(pamh, LOG_ERR,
-				   "refused: user=%s step=args error=EINVAL errno=22 detail=\"unknown or invalid module argument '%s'\"",
+				   "refused: user=%s step=args error=EINVAL errno=22 detail=\"unknown or invalid "
+				   "module argument '%s'\"",
 				   log_value(uv, sizeof(uv), user), log_escape(av, sizeof(av), argv[i]));
 			return -EINVAL;
 		}
@@ -92,10 +93,8 @@ static int pam_code(int error)
 	switch (-error) {
 	case ENOMEM:
 	case EMFILE:
-	case ENFILE:
-		return PAM_BUF_ERR;
-	default:
-		return PAM_SESSION_ERR;
+	case ENFILE: return PAM_BUF_ERR;
+	default: return PAM_SESSION_ERR;
 	}
 }
 
@@ -109,8 +108,9 @@ static void refuse_tell(pam_handle_t *pamh, enum nsiso_step step)
 	struct tm tm;
 	if (localtime_r(&now, &tm))
 		(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	(void)pam_error(pamh, "nsiso: this session could not be isolated; please contact the administrator (reference: %s %s)",
-			when, nsiso_step_name(step));
+	(void)pam_error(
+	    pamh, "nsiso: this session could not be isolated; please contact the administrator (reference: %s %s)",
+	    when, nsiso_step_name(step));
 }
 
 static void refuse_log(pam_handle_t *pamh, const char *user, enum nsiso_step step, int error, const char *detail)
@@ -133,18 +133,19 @@ static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, enu
 		return pam_code(error);
 	}
 	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
-	pam_syslog(pamh, LOG_WARNING,
-		   "UNISOLATED: user=%s step=%s error=%s errno=%d on_error=allow detail=\"%s\": the session runs on the host",
-		   log_value(uv, sizeof(uv), user), nsiso_step_name(step),
-		   strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
-		   log_escape(dv, sizeof(dv), detail && detail[0] ? detail : strerror(-error)));
+	pam_syslog(
+	    pamh, LOG_WARNING,
+	    "UNISOLATED: user=%s step=%s error=%s errno=%d on_error=allow detail=\"%s\": the session runs on the host",
+	    log_value(uv, sizeof(uv), user), nsiso_step_name(step),
+	    strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
+	    log_escape(dv, sizeof(dv), detail && detail[0] ? detail : strerror(-error)));
 	return PAM_SUCCESS;
 }
 
 /* What the monitor leaves for sshd's session child (PAM data; fork copies
  * it, and the fds with it). */
 struct pending {
-	pid_t opener;          /* the monitor: its pid ... */
+	pid_t opener;	       /* the monitor: its pid ... */
 	uint64_t opener_pidns; /* ... in its own PID namespace (the child's is another one) */
 	uint32_t ns_mask;
 	struct session_hardening hard;
@@ -211,11 +212,11 @@ static int run_helper(const char *user, const char *config, const struct session
 		int sock = fcntl(theirs, F_DUPFD, 3);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		int high_null = null < 0 ? -1 : fcntl(null, F_DUPFD, 3);
-		if (sock < 0 || high_null < 0 || dup2(sock, 0) < 0 || dup2(high_null, 1) < 0 || dup2(high_null, 2) < 0 ||
-		    close_range(3, ~0u, 0) < 0)
+		if (sock < 0 || high_null < 0 || dup2(sock, 0) < 0 || dup2(high_null, 1) < 0 ||
+		    dup2(high_null, 2) < 0 || close_range(3, ~0u, 0) < 0)
 			_exit(127);
-		char *const argv[] = { (char *)"nsiso-helper", (char *)"open", (char *)user, (char *)config,
-				       (char *)o->service, (char *)o->tty, (char *)o->rhost, NULL };
+		char *const argv[] = { (char *)"nsiso-helper", (char *)"open", (char *)user,	 (char *)config,
+				       (char *)o->service,     (char *)o->tty, (char *)o->rhost, NULL };
 		char *const envp[] = { NULL };
 		execve(NSISO_HELPER_PATH, argv, envp);
 		struct helper_reply err = { .version = NSISO_PROTO_VERSION, .error = neg_errno(), .step = STEP_HELPER };
@@ -307,7 +308,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	const void *joined = NULL;
 	if (pam_get_data(pamh, "pam_nsiso_joined", &joined) == PAM_SUCCESS && joined) {
 		char uv[LOG_VALUE_MAX];
-		pam_syslog(pamh, LOG_INFO, "session user=%s already in its container (pam_nsiso is in this stack twice)",
+		pam_syslog(pamh, LOG_INFO,
+			   "session user=%s already in its container (pam_nsiso is in this stack twice)",
 			   log_value(uv, sizeof(uv), user));
 		return PAM_SUCCESS;
 	}
@@ -429,9 +431,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		   "session user=%s uid=%u service=%s tty=%s rhost=%s container=%s init_pid=%u namespaces=\"%s\" "
 		   "userns=%llu cgroup=%s network=%s address=%s join=%s",
 		   log_value(uv, sizeof(uv), user), rep.uid, origin.service, origin.tty, origin.rhost,
-		   (rep.flags & REPLY_CREATED) ? "created" : "joined",
-		   rep.init_pid, ns_mask_to_words(rep.ns_mask, words, sizeof(words)),
-		   (unsigned long long)rep.ns_ino[NS_USER], cgroup, network, address, split ? "split" : "whole");
+		   (rep.flags & REPLY_CREATED) ? "created" : "joined", rep.init_pid,
+		   ns_mask_to_words(rep.ns_mask, words, sizeof(words)), (unsigned long long)rep.ns_ino[NS_USER], cgroup,
+		   network, address, split ? "split" : "whole");
 	return PAM_SUCCESS;
 }
 

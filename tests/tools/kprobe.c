@@ -37,17 +37,32 @@
 #include <time.h>
 #include <unistd.h>
 
-static int t_userns(void) { return unshare(CLONE_NEWUSER); }
-static int t_userns_net(void) { return unshare(CLONE_NEWUSER | CLONE_NEWNET); }
+static int t_userns(void)
+{
+	return unshare(CLONE_NEWUSER);
+}
+static int t_userns_net(void)
+{
+	return unshare(CLONE_NEWUSER | CLONE_NEWNET);
+}
 static int t_io_uring(void)
 {
 	struct io_uring_params p;
 	memset(&p, 0, sizeof(p));
 	return (int)syscall(SYS_io_uring_setup, 1, &p) < 0 ? -1 : 0;
 }
-static int t_norandom(void) { return personality(ADDR_NO_RANDOMIZE) < 0 ? -1 : 0; }
-static int t_query(void) { return personality(0xffffffff) < 0 ? -1 : 0; }
-static int t_linux32(void) { return personality(PER_LINUX32) < 0 || personality(PER_LINUX) < 0 ? -1 : 0; }
+static int t_norandom(void)
+{
+	return personality(ADDR_NO_RANDOMIZE) < 0 ? -1 : 0;
+}
+static int t_query(void)
+{
+	return personality(0xffffffff) < 0 ? -1 : 0;
+}
+static int t_linux32(void)
+{
+	return personality(PER_LINUX32) < 0 || personality(PER_LINUX) < 0 ? -1 : 0;
+}
 static int t_handle(void)
 {
 	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
@@ -63,7 +78,7 @@ static const struct {
 	int (*fn)(void);
 } probes[] = {
 	{ "userns", t_userns }, { "userns_net", t_userns_net }, { "io_uring", t_io_uring }, { "norandom", t_norandom },
-	{ "query", t_query },   { "linux32", t_linux32 },       { "handle", t_handle },
+	{ "query", t_query },	{ "linux32", t_linux32 },	{ "handle", t_handle },
 };
 
 static int hold_inotify(int seconds)

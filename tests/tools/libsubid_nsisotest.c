@@ -13,8 +13,8 @@
 #define RANGES "/run/nsiso-test-subid.conf"
 
 /* The plugin interface libsubid looks up with dlsym(). */
-enum subid_status shadow_subid_has_range(const char *owner, unsigned long start, unsigned long count,
-					 enum subid_type t, bool *result);
+enum subid_status shadow_subid_has_range(const char *owner, unsigned long start, unsigned long count, enum subid_type t,
+					 bool *result);
 enum subid_status shadow_subid_list_owner_ranges(const char *owner, enum subid_type t, struct subid_range **ranges,
 						 int *count);
 enum subid_status shadow_subid_find_subid_owners(unsigned long id, enum subid_type t, uid_t **uids, int *count);
@@ -40,8 +40,8 @@ static int read_ranges(const char *owner, struct subid_range *out, char (*names)
 	return n;
 }
 
-enum subid_status shadow_subid_has_range(const char *owner, unsigned long start, unsigned long count,
-					 enum subid_type t, bool *result)
+enum subid_status shadow_subid_has_range(const char *owner, unsigned long start, unsigned long count, enum subid_type t,
+					 bool *result)
 {
 	struct subid_range r[64];
 	int n = read_ranges(owner, r, NULL, 64);

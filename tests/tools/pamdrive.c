@@ -23,7 +23,10 @@
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
-	(void)n; (void)msg; (void)resp; (void)data;
+	(void)n;
+	(void)msg;
+	(void)resp;
+	(void)data;
 	return PAM_CONV_ERR;
 }
 
@@ -37,7 +40,8 @@ static void print_ns(const char *label)
 		char path[64];
 		struct stat st;
 		snprintf(path, sizeof(path), "ns/%s", types[i]);
-		fprintf(stderr, " %s=%lu", types[i], fstatat(self_dir, path, &st, 0) == 0 ? (unsigned long)st.st_ino : 0ul);
+		fprintf(stderr, " %s=%lu", types[i],
+			fstatat(self_dir, path, &st, 0) == 0 ? (unsigned long)st.st_ino : 0ul);
 	}
 	fprintf(stderr, "\n");
 }

@@ -12,7 +12,11 @@
 #include <unistd.h>
 
 static pid_t child;
-static void forward(int sig) { if (child > 0) kill(child, sig); }
+static void forward(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
 
 int main(int argc, char **argv)
 {

@@ -6,31 +6,31 @@
 
 static int tap_n, tap_failed;
 
-#define TAP_OK(cond, ...)                                   \
-	do {                                                \
-		tap_n++;                                    \
-		if (!(cond))                                \
-			tap_failed++;                       \
-		printf("%s %d - ", (cond) ? "ok" : "not ok", tap_n); \
-		printf(__VA_ARGS__);                        \
-		printf("\n");                               \
+#define TAP_OK(cond, ...)                                                                                              \
+	do {                                                                                                           \
+		tap_n++;                                                                                               \
+		if (!(cond))                                                                                           \
+			tap_failed++;                                                                                  \
+		printf("%s %d - ", (cond) ? "ok" : "not ok", tap_n);                                                   \
+		printf(__VA_ARGS__);                                                                                   \
+		printf("\n");                                                                                          \
 	} while (0)
 
-#define TAP_EQ_INT(got, want, ...)                                          \
-	do {                                                                \
-		long long g_ = (long long)(got), w_ = (long long)(want);    \
-		TAP_OK(g_ == w_, __VA_ARGS__);                              \
-		if (g_ != w_)                                               \
-			printf("#   got %lld, want %lld\n", g_, w_);        \
+#define TAP_EQ_INT(got, want, ...)                                                                                     \
+	do {                                                                                                           \
+		long long g_ = (long long)(got), w_ = (long long)(want);                                               \
+		TAP_OK(g_ == w_, __VA_ARGS__);                                                                         \
+		if (g_ != w_)                                                                                          \
+			printf("#   got %lld, want %lld\n", g_, w_);                                                   \
 	} while (0)
 
-#define TAP_EQ_STR(got, want, ...)                                          \
-	do {                                                                \
-		const char *g_ = (got), *w_ = (want);                       \
-		int same_ = g_ && w_ && strcmp(g_, w_) == 0;                \
-		TAP_OK(same_, __VA_ARGS__);                                 \
-		if (!same_)                                                 \
-			printf("#   got '%s'\n#   want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
+#define TAP_EQ_STR(got, want, ...)                                                                                     \
+	do {                                                                                                           \
+		const char *g_ = (got), *w_ = (want);                                                                  \
+		int same_ = g_ && w_ && strcmp(g_, w_) == 0;                                                           \
+		TAP_OK(same_, __VA_ARGS__);                                                                            \
+		if (!same_)                                                                                            \
+			printf("#   got '%s'\n#   want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");               \
 	} while (0)
 
 static inline int tap_done(void)

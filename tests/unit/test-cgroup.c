@@ -17,15 +17,15 @@
 #include "tap.h"
 
 static const char hybrid[] =
-	"30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-	"31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct\n"
-	"33 30 0:30 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
-	"34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-	"35 30 0:31 / /mnt/memory-again rw,relatime - cgroup cgroup rw,memory\n"
-	"37 30 0:34 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n"
-	"38 30 0:35 /sub /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
-	"39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
-	"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+    "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct\n"
+    "33 30 0:30 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
+    "34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+    "35 30 0:31 / /mnt/memory-again rw,relatime - cgroup cgroup rw,memory\n"
+    "37 30 0:34 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n"
+    "38 30 0:35 /sub /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+    "39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+    "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
 
 static const char pure_v2[] = "25 22 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
 			      "rw,nsdelegate,memory_recursiveprot\n";
@@ -74,19 +74,22 @@ static void test_parse(void)
 	size_t used = 0;
 	for (int i = 0; i < 3000; i++)
 		used += (size_t)snprintf(big + used, sizeof(big) - used,
-					 "%d 22 0:%d / /var/lib/x/%d rw,relatime - overlay overlay rw,lowerdir=/a:/b\n", 100 + i,
-					 100 + i, i);
+					 "%d 22 0:%d / /var/lib/x/%d rw,relatime - overlay overlay rw,lowerdir=/a:/b\n",
+					 100 + i, 100 + i, i);
 	snprintf(big + used, sizeof(big) - used, "%s", hybrid);
 	cg_parse_mountinfo(big, &l);
-	TAP_OK(used > 65536 && l.n == 4 && l.h[3].v2, "3000 other mounts first (%zu bytes): the 4 hierarchies found", used);
+	TAP_OK(used > 65536 && l.n == 4 && l.h[3].v2, "3000 other mounts first (%zu bytes): the 4 hierarchies found",
+	       used);
 }
 
 static void test_writer(void)
 {
-	static const char *const v2_files[] = { "memory.max", "memory.high", "pids.max", "cpu.weight", "cpu.max",
-						"io.weight", NULL };
-	static const char *const v1_files[] = { "memory.limit_in_bytes", "memory.soft_limit_in_bytes", "pids.max",
-						"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", NULL };
+	static const char *const v2_files[] = { "memory.max", "memory.high", "pids.max", "cpu.weight",
+						"cpu.max",    "io.weight",   NULL };
+	static const char *const v1_files[] = {
+		"memory.limit_in_bytes", "memory.soft_limit_in_bytes", "pids.max", "cpu.shares",
+		"cpu.cfs_period_us",	 "cpu.cfs_quota_us",	       NULL
+	};
 	char why[256] = "";
 	char *base = mkdtemp(dir_template);
 	TAP_OK(base != NULL, "temporary directory");
@@ -118,7 +121,8 @@ static void test_writer(void)
 
 	/* No weight file: io_weight cannot be honoured, and says so. */
 	unlinkat(dir, "io.weight", 0);
-	TAP_EQ_INT(cg_write_limits(dir, true, CG_IO, &lim, why, sizeof(why)), -EOPNOTSUPP, "v2 io_weight without io.weight");
+	TAP_EQ_INT(cg_write_limits(dir, true, CG_IO, &lim, why, sizeof(why)), -EOPNOTSUPP,
+		   "v2 io_weight without io.weight");
 	TAP_OK(strstr(why, "io_weight: this host's block layer offers no weight") != NULL, "says why: %s", why);
 
 	TAP_EQ_INT(make_files(dir, v1_files), 0, "v1 files");
@@ -140,7 +144,8 @@ static void test_writer(void)
 	/* A symlink in place of a file is not followed. */
 	unlinkat(dir, "pids.max", 0);
 	TAP_EQ_INT(symlinkat("/tmp/elsewhere", dir, "pids.max"), 0, "a symlink in place of pids.max");
-	TAP_EQ_INT(cg_write_limits(dir, false, CG_PIDS, &lim, why, sizeof(why)), -ELOOP, "a symlinked pids.max refused");
+	TAP_EQ_INT(cg_write_limits(dir, false, CG_PIDS, &lim, why, sizeof(why)), -ELOOP,
+		   "a symlinked pids.max refused");
 
 	for (const char *const *f = v2_files; *f; f++)
 		unlinkat(dir, *f, 0);
@@ -277,7 +282,8 @@ static void test_kernel(void)
 		snprintf(p, sizeof(p), "%s/nsiso/%s", l.h[i].path, name);
 		TAP_OK(stat(p, &st) < 0 && errno == ENOENT, "%s is gone", p);
 	}
-	TAP_OK(!cg_name_ok("..") && !cg_name_ok("a/b") && !cg_name_ok("") && cg_name_ok("alice"), "group names checked");
+	TAP_OK(!cg_name_ok("..") && !cg_name_ok("a/b") && !cg_name_ok("") && cg_name_ok("alice"),
+	       "group names checked");
 }
 
 int main(void)

@@ -88,7 +88,10 @@ static const char *val(enum policy_key k)
 	return policy_value_text(&st, k, buf, sizeof(buf));
 }
 
-static int contains(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
+static int contains(const char *hay, const char *needle)
+{
+	return strstr(hay, needle) != NULL;
+}
 
 int main(void)
 {
@@ -212,7 +215,8 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\nrlimit_bogus = 1\n"), -EINVAL, "unknown rlimit rejected");
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 10:5\n"), -EINVAL, "soft above hard rejected");
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = -1\n"), -EINVAL, "negative rlimit rejected");
-	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 99999999999999999999999\n"), -ERANGE, "overflowing rlimit rejected");
+	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 99999999999999999999999\n"), -ERANGE,
+		   "overflowing rlimit rejected");
 
 	/* [global] subids and subids_pool. */
 	TAP_EQ_INT(load1("[default]\n"), 0, "no subids key loads");
@@ -316,7 +320,8 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\ncpu_max = 500 100000\n"), -EINVAL, "cpu_max quota below 1000 us rejected");
 	TAP_EQ_INT(load1("[default]\ncpu_max = 5000 100000 7\n"), -EINVAL, "cpu_max with three words rejected");
 	TAP_EQ_INT(load1("[default]\nio_weight = max\n"), -EINVAL, "io_weight max rejected");
-	TAP_OK(contains(err, "main.conf:2: [default] io_weight: 'max' is not a weight of 1..10000"), "error text: %s", err);
+	TAP_OK(contains(err, "main.conf:2: [default] io_weight: 'max' is not a weight of 1..10000"), "error text: %s",
+	       err);
 
 	/* Networks. */
 	policy_init_builtin(&pol);
@@ -329,7 +334,8 @@ int main(void)
 		   0, "networks parse: %s", err);
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
 	TAP_EQ_STR(st.network, "lab", "network from [default]");
-	TAP_EQ_STR(val(KEY_NETWORK), "lab (bridge nslab0, subnet 10.77.0.0/24, nat yes, isolate no, host_access 53,8080)",
+	TAP_EQ_STR(val(KEY_NETWORK),
+		   "lab (bridge nslab0, subnet 10.77.0.0/24, nat yes, isolate no, host_access 53,8080)",
 		   "explain text of a network");
 	TAP_EQ_INT(st.net.dns[0], 0x0a4d0001, "dns 10.77.0.1");
 	TAP_EQ_INT(resolve("t", 8, "t:ta"), 0, "resolves for a group member");
@@ -347,7 +353,8 @@ int main(void)
 			 "subnet = 10.2.0.0/24\n"),
 		   -EINVAL, "a shared bridge rejected");
 	TAP_EQ_INT(load1("[network a]\nsubnet = 10.1.0.0/24\n"), -EINVAL, "a network without a bridge rejected");
-	TAP_EQ_INT(load1("[network a]\nbridge = b\nsubnet = 10.1.0.1/24\n"), -EINVAL, "host bits in the subnet rejected");
+	TAP_EQ_INT(load1("[network a]\nbridge = b\nsubnet = 10.1.0.1/24\n"), -EINVAL,
+		   "host bits in the subnet rejected");
 	TAP_EQ_INT(load1("[network a]\nbridge = b\nsubnet = 10.1.0.0/30\n"), -EINVAL, "a /30 rejected (too small)");
 	TAP_EQ_INT(load1("[network a]\nbridge = averyveryverylongname\nsubnet = 10.1.0.0/24\n"), -EINVAL,
 		   "a bridge name over 15 characters rejected");
@@ -410,7 +417,8 @@ int main(void)
 
 	/* Every error is reported, not only the first (nsiso check). */
 	TAP_EQ_INT(load1("[default]\ncolour = blue\ntmp = maybe\n[bogus]\n"), -EINVAL, "three errors rejected");
-	TAP_OK(contains(err, "colour") && contains(err, "tmp") && contains(err, "bogus"), "all three reported: %s", err);
+	TAP_OK(contains(err, "colour") && contains(err, "tmp") && contains(err, "bogus"), "all three reported: %s",
+	       err);
 
 	/* The filesystem view (issue 14). */
 	TAP_EQ_INT(load1("[default]\nhome = private\nbind_ro = /srv/courses/%g:/course /etc/motd\n"
@@ -418,7 +426,8 @@ int main(void)
 		   0, "the view keys load: %s", err);
 	TAP_EQ_INT(resolve("alice", 1001, ""), 0, "the view resolves: %s", err);
 	TAP_EQ_STR(val(KEY_HOME), "private", "home = private");
-	TAP_EQ_STR(val(KEY_BIND_RO), "/srv/courses/staff:/course /etc/motd:/etc/motd", "bind_ro: %%g expanded, TARGET defaults to SOURCE");
+	TAP_EQ_STR(val(KEY_BIND_RO), "/srv/courses/staff:/course /etc/motd:/etc/motd",
+		   "bind_ro: %%g expanded, TARGET defaults to SOURCE");
 	TAP_EQ_STR(val(KEY_BIND), "/srv/u/alice:/data/1001", "bind: %%u and %%U expanded");
 	TAP_EQ_STR(val(KEY_HIDE), "/srv /var/mail", "hide: both paths");
 	TAP_EQ_STR(val(KEY_TMPFS), "/scratch:64M /work:10%", "tmpfs: a size, or tmp_size's");
@@ -437,7 +446,8 @@ int main(void)
 		   "hide in a group and a user section");
 	TAP_EQ_INT(resolve("alice", 1001, "alice:staff"), 0, "resolves for a member");
 	TAP_EQ_STR(val(KEY_HIDE), "/srv", "the user section's list replaces the group's (key by key)");
-	TAP_OK(contains(st.source[KEY_HIDE], "[user alice]"), "explain names the user section: %s", st.source[KEY_HIDE]);
+	TAP_OK(contains(st.source[KEY_HIDE], "[user alice]"), "explain names the user section: %s",
+	       st.source[KEY_HIDE]);
 	TAP_EQ_INT(load1("[default]\nbind = /srv/%u\n"), 0, "a %%u source loads");
 	TAP_EQ_INT(resolve("..", 5, ""), -EINVAL, "a user name that would make a .. component is refused at resolve");
 
