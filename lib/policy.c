@@ -536,6 +536,27 @@ static bool view_path_ok(const char *p, bool template)
 	return true;
 }
 
+/* Where root itself reads inside a session's mount namespace: sshd's
+ * monitor stays host root there (the split join) and the PAM modules after
+ * pam_nsiso run in it (pam_limits reads /etc/security, pam_env
+ * /etc/environment), so content a tenant could write (a read-write bind, a
+ * tmpfs, a bind of a tenant's directory) must never appear there. hide
+ * (an empty, root-owned cover) may. */
+static const char *const system_dirs[] = {
+	"/etc",	   "/usr",  "/bin",  "/sbin", "/lib", "/lib32",	    "/lib64",
+	"/libx32", "/boot", "/proc", "/sys",  "/dev", "/run/nsiso", "/var/lib/nsiso"
+};
+
+static const char *system_target(const char *path)
+{
+	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++) {
+		size_t n = strlen(system_dirs[i]);
+		if (strncmp(path, system_dirs[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
+			return system_dirs[i];
+	}
+	return NULL;
+}
+
 /* bind, bind_ro: SOURCE[:TARGET]; hide: PATH; tmpfs: PATH[:SIZE]. */
 static int parse_mount_list(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
 {
@@ -573,6 +594,16 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 			snprintf(why, why_size,
 				 "target '%.64s' is not an absolute path without ., .., //, spaces or ':'", second);
 			return -EINVAL;
+		}
+		const char *target = second && kind <= MOUNT_BIND_RO ? second : w;
+		const char *sys = kind == MOUNT_HIDE ? NULL : system_target(target);
+		if (sys) {
+			snprintf(
+			    why, why_size,
+			    "target '%.64s' is in %s, where root reads inside the session's mount namespace (only hide "
+			    "may cover a path there)",
+			    target, sys);
+			return -EPERM;
 		}
 	}
 	strcpy(v->mounts[kind], value);
@@ -1693,6 +1724,12 @@ static int expand_path(const char *tmpl, const struct policy_who *who, char *out
 	return expand_template(tmpl, who, out, size) < 0 || !view_path_ok(out, false) ? -EINVAL : 0;
 }
 
+/* (a target checked again after expansion: the template alone decided) */
+static bool target_ok(enum mount_kind kind, const char *dst)
+{
+	return kind == MOUNT_HIDE || !system_target(dst);
+}
+
 static int expand_mounts(const struct chosen *c, const struct policy_who *who, struct policy_settings *s, char *err,
 			 size_t err_size)
 {
@@ -1717,6 +1754,8 @@ static int expand_mounts(const struct chosen *c, const struct policy_who *who, s
 				*second++ = '\0';
 			const char *dst = kind <= MOUNT_BIND_RO && second ? second : w;
 			int r = expand_path(dst, who, m->dst, sizeof(m->dst));
+			if (r == 0 && !target_ok(m->kind, m->dst))
+				r = -EPERM;
 			if (r == 0 && kind <= MOUNT_BIND_RO)
 				r = expand_path(w, who, m->src, sizeof(m->src));
 			if (r < 0) {

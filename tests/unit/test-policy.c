@@ -421,12 +421,12 @@ int main(void)
 	       err);
 
 	/* The filesystem view (issue 14). */
-	TAP_EQ_INT(load1("[default]\nhome = private\nbind_ro = /srv/courses/%g:/course /etc/motd\n"
+	TAP_EQ_INT(load1("[default]\nhome = private\nbind_ro = /srv/courses/%g:/course /srv/motd\n"
 			 "bind = /srv/u/%u:/data/%U\nhide = /srv /var/mail\ntmpfs = /scratch:64M /work\n"),
 		   0, "the view keys load: %s", err);
 	TAP_EQ_INT(resolve("alice", 1001, ""), 0, "the view resolves: %s", err);
 	TAP_EQ_STR(val(KEY_HOME), "private", "home = private");
-	TAP_EQ_STR(val(KEY_BIND_RO), "/srv/courses/staff:/course /etc/motd:/etc/motd",
+	TAP_EQ_STR(val(KEY_BIND_RO), "/srv/courses/staff:/course /srv/motd:/srv/motd",
 		   "bind_ro: %%g expanded, TARGET defaults to SOURCE");
 	TAP_EQ_STR(val(KEY_BIND), "/srv/u/alice:/data/1001", "bind: %%u and %%U expanded");
 	TAP_EQ_STR(val(KEY_HIDE), "/srv /var/mail", "hide: both paths");
@@ -442,6 +442,16 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\nhide = /srv:/x\n"), -EINVAL, "hide takes no target");
 	TAP_EQ_INT(load1("[default]\ntmpfs = /x:1K\n"), -EINVAL, "a tmpfs under 1M rejected");
 	TAP_EQ_INT(load1("[default]\nbind = /a:/b:/c\n"), -EINVAL, "two colons rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/x:/etc/security/limits.d\n"), -EPERM,
+		   "a bind target under /etc rejected (root reads there in the session's mount namespace)");
+	TAP_OK(contains(err, "is in /etc, where root reads"), "says why: %s", err);
+	TAP_EQ_INT(load1("[default]\nbind_ro = /srv/%u/motd:/etc/motd\n"), -EPERM,
+		   "a bind_ro target under /etc rejected");
+	TAP_EQ_INT(load1("[default]\ntmpfs = /usr/local\n"), -EPERM, "a tmpfs under /usr rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /etc/skel\n"), -EPERM, "a bind of /etc onto itself rejected");
+	TAP_EQ_INT(load1("[default]\nhide = /etc/motd /usr/share/doc\n"), 0, "hide may cover paths there: %s", err);
+	TAP_EQ_INT(load1("[default]\nbind_ro = /etc/skel:/srv/skel\n"), 0, "a system directory as a source is fine: %s",
+		   err);
 	TAP_EQ_INT(load1("[default]\nhome = private\n[user alice]\nhide = /srv\n[group staff]\nhide = /opt\n"), 0,
 		   "hide in a group and a user section");
 	TAP_EQ_INT(resolve("alice", 1001, "alice:staff"), 0, "resolves for a member");
