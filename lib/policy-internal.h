@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the four parts of the policy code share, and nobody else:
+ *   policy-values.c   the value parsers and the key table policy_keys[]
+ *   policy-net.c      [network NAME] sections
+ *   policy-load.c     files, the pre-scan, iniparser, sections, errors
+ *   policy-resolve.c  one user's settings, templates, how values print */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define POLICY_FILE_MAX_BYTES (1u << 20)
+
+/* The table of keys: one row per key with its name, parser, where it is
+ * stored and how it prints; everything else (the known keys of an error,
+ * explain, the fuzzer's dictionary) comes from it. Defined after the
+ * parsers, at "the key table". */
+typedef int (*key_parser)(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size);
+
+/* How a key's value prints (nsiso explain, the logs). */
+typedef void (*key_text)(const struct policy_settings *s, enum policy_key k, char *buf, size_t size);
+
+struct key_def {
+	const char *name;
+	key_parser parse;
+	const char *const *choices; /* parse_choice/text_choice: the words */
+	/* Where it is stored: the parser writes policy_values at v_off, and a
+	 * section that sets the key copies size bytes to policy_settings at
+	 * s_off. Keys that are templates (size 0) are expanded per user
+	 * instead (struct chosen). */
+	size_t v_off, s_off, size;
+	key_text text;
+};
+
+extern const struct key_def policy_keys[KEY_COUNT];
+
+/* Every error of a load, a line each. */
+struct errbuf {
+	char *buf;
+	size_t size, used;
+	int first; /* first -errno */
+};
+void add_error(struct errbuf *e, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Lists are words separated by spaces, tabs or commas. */
+#define LIST_SEPARATORS " \t,"
+#define FOR_EACH_WORD(w, buf, save)                                                                                    \
+	for (char *w = strtok_r((buf), LIST_SEPARATORS, &(save)); w; w = strtok_r(NULL, LIST_SEPARATORS, &(save)))
+
+int copy_list(const char *value, char *buf, size_t size, char *why, size_t why_size);
+int parse_rlimit(struct policy_values *v, const char *name, const char *value, char *why, size_t why_size);
+uint64_t host_memory_share(unsigned pct);
+bool view_path_ok(const char *p, bool template);
+const char *system_target(const char *path);
+bool net_name_ok(const char *n);
+int parse_network_key(struct policy_network *n, const char *key, const char *value, char *why, size_t why_size);
+int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
