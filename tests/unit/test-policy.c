@@ -93,7 +93,7 @@ static int contains(const char *hay, const char *needle)
 	return strstr(hay, needle) != NULL;
 }
 
-int main(void)
+static void test_builtin(void)
 {
 	/* Built-in defaults. */
 	policy_init_builtin(&pol);
@@ -108,7 +108,10 @@ int main(void)
 	TAP_EQ_STR(st.source[KEY_HOSTNAME], "built-in", "builtin: source says built-in");
 	TAP_EQ_INT(policy_load(&pol, "/nonexistent/nsiso.conf", err, sizeof(err)), 0, "absent file loads");
 	TAP_OK(pol.builtin, "absent file and drop-ins: flagged builtin");
+}
 
+static void test_language(void)
+{
 	/* The language. */
 	const char *lab = "[global]\n"
 			  "on_error = deny\n"
@@ -143,19 +146,28 @@ int main(void)
 
 	TAP_EQ_INT(resolve("nobody-in-particular", 2003, ""), 0, "a user in no group resolves");
 	TAP_EQ_STR(val(KEY_HOSTNAME), "nobody-in-particular", "no group: [default]");
+}
 
+static void test_two_groups(void)
+{
 	/* Two groups set the same key: the later section in reading order wins. */
 	TAP_EQ_INT(resolve("ann", 2004, "ann:staff,students"), 0, "member of both resolves");
 	TAP_EQ_STR(val(KEY_HOSTNAME), "staff-ann", "two groups: the later section wins");
 	TAP_EQ_STR(st.source[KEY_HOSTNAME], "main.conf:11:[group staff]", "two groups: source is the later section");
 	TAP_EQ_STR(val(KEY_HOME), "read-only", "two groups: keys only one sets still apply");
+}
 
+static void test_precedence(void)
+{
 	/* user beats group beats default. */
 	TAP_EQ_INT(resolve("carol", 2005, "carol:staff,students"), 0, "carol resolves");
 	TAP_EQ_STR(val(KEY_HOSTNAME), "carol-box", "user section beats groups");
 	TAP_EQ_STR(val(KEY_USERNS), "keep-id", "user section: userns");
 	TAP_EQ_STR(st.source[KEY_HOSTNAME], "main.conf:15:[user carol]", "user section: source");
+}
 
+static void test_exempt(void)
+{
 	/* exempt */
 	TAP_EQ_INT(resolve("admin", 2006, ""), 0, "exempt user resolves");
 	TAP_OK(st.exempt, "exempt user is exempt");
@@ -167,13 +179,19 @@ int main(void)
 	TAP_OK(!st.exempt, "a student is not exempt");
 	TAP_EQ_INT(resolve("toor", 0, ""), 0, "uid 0 resolves");
 	TAP_OK(st.exempt, "uid 0 is always exempt");
+}
 
+static void test_on_error(void)
+{
 	/* on_error */
 	TAP_EQ_INT(load1("[global]\non_error = allow\n"), 0, "on_error allow parses");
 	TAP_EQ_INT(resolve("x", 3000, ""), 0, "resolves");
 	TAP_OK(st.on_error_allow, "on_error allow");
 	TAP_EQ_STR(st.on_error_source, "main.conf:[global]", "on_error source");
+}
 
+static void test_dropins(void)
+{
 	/* Drop-ins: later files override earlier ones. */
 	const char *two[] = { "[default]\nhostname = main-%u\ntmp = shared\n", "[default]\nhostname = dropin-%u\n",
 			      "[group students]\nlinger = yes\n", NULL };
@@ -183,12 +201,18 @@ int main(void)
 	TAP_EQ_STR(st.source[KEY_HOSTNAME], "main.conf.d/01.conf:1:[default]", "source names the drop-in");
 	TAP_EQ_STR(val(KEY_TMP), "shared", "what the drop-in does not set stays");
 	TAP_EQ_STR(val(KEY_LINGER), "yes", "group section in a drop-in applies");
+}
 
+static void test_hostname_escapes(void)
+{
 	/* hostname escapes */
 	TAP_EQ_INT(load1("[default]\nhostname = %u-%U-%g-%h\n"), 0, "all escapes parse");
 	TAP_EQ_INT(resolve("sam", 2001, ""), 0, "resolves");
 	TAP_EQ_STR(val(KEY_HOSTNAME), "sam-2001-staff-labhost", "%%u %%U %%g %%h expand");
+}
 
+static void test_hardening(void)
+{
 	/* Hardening keys. */
 	policy_init_builtin(&pol);
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "builtin resolves");
@@ -217,7 +241,10 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = -1\n"), -EINVAL, "negative rlimit rejected");
 	TAP_EQ_INT(load1("[default]\nrlimit_nofile = 99999999999999999999999\n"), -ERANGE,
 		   "overflowing rlimit rejected");
+}
 
+static void test_subids(void)
+{
 	/* [global] subids and subids_pool. */
 	TAP_EQ_INT(load1("[default]\n"), 0, "no subids key loads");
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
@@ -234,7 +261,10 @@ int main(void)
 	TAP_EQ_INT(load1("[global]\nsubids_pool = 1000-2000\n"), -EINVAL, "a pool below 65536 or too small rejected");
 	TAP_EQ_INT(load1("[global]\nsubids_pool = 200000-3000000000\n"), -EINVAL, "a pool reaching 2^31 rejected");
 	TAP_EQ_INT(load1("[global]\nsubids_pool = 200000\n"), -EINVAL, "a pool without an end rejected");
+}
 
+static void test_name_case(void)
+{
 	/* Names with capitals (directory users and groups): exact, never
 	 * another user's. */
 	TAP_EQ_INT(load1("[user Bob]\nlinger = 5\n[group Staff]\nhome = read-only\n"), 0, "[user Bob] loads: %s", err);
@@ -256,7 +286,10 @@ int main(void)
 		TAP_EQ_INT(resolve("Bob", 7, ""), 0, "resolves for Bob");
 		TAP_EQ_STR(val(KEY_LINGER), "5", "Bob gets [user Bob]");
 	}
+}
 
+static void test_cgroup_keys(void)
+{
 	/* cgroup limit keys. */
 	policy_init_builtin(&pol);
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "builtin resolves");
@@ -322,7 +355,10 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\nio_weight = max\n"), -EINVAL, "io_weight max rejected");
 	TAP_OK(contains(err, "main.conf:2: [default] io_weight: 'max' is not a weight of 1..10000"), "error text: %s",
 	       err);
+}
 
+static void test_networks(void)
+{
 	/* Networks. */
 	policy_init_builtin(&pol);
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "builtin resolves");
@@ -366,7 +402,10 @@ int main(void)
 			 "network = a\n"),
 		   0, "loads");
 	TAP_EQ_INT(resolve("h", 7, ""), -EINVAL, "a named network without the net namespace is an error for the user");
+}
 
+static void test_errors(void)
+{
 	/* Errors: each rejects the whole policy and names file, line, section, key. */
 	TAP_EQ_INT(load1("[default]\nnamespaces = pid mount bogus\n"), -EINVAL, "unknown namespace rejected");
 	TAP_OK(contains(err, "main.conf:2: [default] namespaces: unknown namespace 'bogus'"), "error text: %s", err);
@@ -414,12 +453,18 @@ int main(void)
 		   "expanded hostname too long for this user is refused at resolve");
 	TAP_EQ_INT(load1("[default\nhostname = x\n"), -EINVAL, "syntax error rejected");
 	TAP_OK(contains(err, "main.conf"), "syntax error names the file: %s", err);
+}
 
+static void test_all_errors(void)
+{
 	/* Every error is reported, not only the first (nsiso check). */
 	TAP_EQ_INT(load1("[default]\ncolour = blue\ntmp = maybe\n[bogus]\n"), -EINVAL, "three errors rejected");
 	TAP_OK(contains(err, "colour") && contains(err, "tmp") && contains(err, "bogus"), "all three reported: %s",
 	       err);
+}
 
+static void test_view(void)
+{
 	/* The filesystem view (issue 14). */
 	TAP_EQ_INT(load1("[default]\nhome = private\nbind_ro = /srv/courses/%g:/course /srv/motd\n"
 			 "bind = /srv/u/%u:/data/%U\nhide = /srv /var/mail\ntmpfs = /scratch:64M /work\n"),
@@ -460,7 +505,10 @@ int main(void)
 	       st.source[KEY_HIDE]);
 	TAP_EQ_INT(load1("[default]\nbind = /srv/%u\n"), 0, "a %%u source loads");
 	TAP_EQ_INT(resolve("..", 5, ""), -EINVAL, "a user name that would make a .. component is refused at resolve");
+}
 
+static void test_key_lines(void)
+{
 	/* Every error names the line of its key (issue 15), and the lists of
 	 * keys and sections come from the tables. */
 	TAP_EQ_INT(load1("[default]\n; a comment\nhostname = ok\n\nhome = nowhere\n"), -EINVAL, "a bad value rejected");
@@ -473,7 +521,10 @@ int main(void)
 	       "the known keys include network and the view keys: %s", err);
 	TAP_EQ_INT(load1("[nets lab]\n"), -EINVAL, "an unknown section rejected");
 	TAP_OK(contains(err, "[network NAME]"), "the known sections include [network NAME]: %s", err);
+}
 
+static void test_garbage(void)
+{
 	/* Garbage (THREATS 29). */
 	char line[3100], big[3000];
 	memset(big, 'a', sizeof(big) - 1);
@@ -491,5 +542,27 @@ int main(void)
 	TAP_EQ_INT(load1("[default]\r\nhostname = lab\r\n"), 0, "CRLF line ends parse");
 	TAP_EQ_INT(resolve("u", 5, ""), 0, "CRLF resolves");
 	TAP_EQ_STR(val(KEY_HOSTNAME), "lab", "CRLF does not leak into values");
+}
+
+int main(void)
+{
+	test_builtin();
+	test_language();
+	test_two_groups();
+	test_precedence();
+	test_exempt();
+	test_on_error();
+	test_dropins();
+	test_hostname_escapes();
+	test_hardening();
+	test_subids();
+	test_name_case();
+	test_cgroup_keys();
+	test_networks();
+	test_errors();
+	test_all_errors();
+	test_view();
+	test_key_lines();
+	test_garbage();
 	return tap_done();
 }
