@@ -27,6 +27,7 @@
 #include "nsverify.h"
 #include "policy.h"
 #include "util.h"
+#include "who.h"
 
 static const char *const limit_names[] = { "memory_max",    "memory_high", "pids_max", "cpu_quota_us",
 					   "cpu_period_us", "cpu_weight",  "io_weight" };
@@ -105,11 +106,19 @@ static int status_of(uid_t uid, struct container_status *st)
 /* A user name to uid; 3 (no such user) on failure, with a message. */
 static int lookup(const char *user, struct passwd **pw)
 {
-	*pw = getpwnam(user);
-	if (!*pw) {
+	static struct passwd entry;
+	static char buf[16384];
+	char why[160];
+	int r = who_passwd(user, &entry, buf, sizeof(buf), why, sizeof(why));
+	if (r == -ENOENT) {
 		fprintf(stderr, "nsiso: no such user: %s\n", user);
 		return 3;
 	}
+	if (r < 0) {
+		fprintf(stderr, "nsiso: %s\n", why);
+		return 1;
+	}
+	*pw = &entry;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "helper.h"
+#include "who.h"
 #include "subids.h"
 #include "util.h"
 
@@ -22,21 +23,14 @@
 
 int user_resolve(const char *name, struct user_info *u, struct failure *f)
 {
-	struct passwd pw, *res = NULL;
-	char buf[16384];
+	struct passwd pw;
+	char buf[16384], why[160];
 
 	memset(u, 0, sizeof(*u));
-	size_t len = strlen(name);
-	if (len == 0 || len > NSISO_USER_MAX || name[0] == '-' || strpbrk(name, "/:\n"))
-		return fail(f, STEP_USER, -EINVAL, "user name is empty, too long or has '/', ':' or a newline");
-	int r = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
-	if (r != 0)
-		return fail(f, STEP_USER, -r, "getpwnam_r(%s) failed", name);
-	if (!res)
-		return fail(f, STEP_USER, -ENOENT, "no such user %s", name);
-	if (strcmp(pw.pw_name, name) != 0)
-		return fail(f, STEP_USER, -EINVAL, "NSS returned user %s for %s", pw.pw_name, name);
-	memcpy(u->name, name, len + 1);
+	int r = who_passwd(name, &pw, buf, sizeof(buf), why, sizeof(why));
+	if (r < 0)
+		return fail(f, STEP_USER, r, "%s", why);
+	memcpy(u->name, name, strlen(name) + 1);
 	if (strlen(pw.pw_dir) >= sizeof(u->home))
 		return fail(f, STEP_USER, -ENAMETOOLONG, "home of %s is too long a path", name);
 	strcpy(u->home, pw.pw_dir);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proto.h"
 #include "who.h"
 
 static bool nss_in_group(const char *name, void *ctx)
@@ -35,18 +36,16 @@ static bool nss_in_group(const char *name, void *ctx)
 
 int nss_who_fill(struct nss_who *w, const char *user, bool full)
 {
-	struct passwd pw, *res = NULL;
+	struct passwd pw;
 	struct group gr, *gres = NULL;
-	char buf[16384];
+	char buf[16384], why[160];
 
 	memset(w, 0, sizeof(*w));
 	if (strlen(user) > POLICY_NAME_MAX)
 		return -ENAMETOOLONG;
-	int r = getpwnam_r(user, &pw, buf, sizeof(buf), &res);
-	if (r != 0)
-		return -r;
-	if (!res)
-		return -ENOENT;
+	int r = who_passwd(user, &pw, buf, sizeof(buf), why, sizeof(why));
+	if (r < 0)
+		return r;
 	strcpy(w->user, user);
 	w->who.user = w->user;
 	w->who.uid = pw.pw_uid;
@@ -65,5 +64,29 @@ int nss_who_fill(struct nss_who *w, const char *user, bool full)
 		snprintf(w->group, sizeof(w->group), "%u", (unsigned)gid);
 	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
 		w->host[0] = '\0';
+	return 0;
+}
+
+int who_passwd(const char *name, struct passwd *pw, char *buf, size_t size, char *why, size_t why_size)
+{
+	struct passwd *res = NULL;
+	size_t len = strlen(name);
+	if (len == 0 || len > NSISO_USER_MAX || name[0] == '-' || strpbrk(name, "/:\n")) {
+		snprintf(why, why_size, "user name is empty, too long or has '/', ':' or a newline");
+		return -EINVAL;
+	}
+	int r = getpwnam_r(name, pw, buf, size, &res);
+	if (r != 0) {
+		snprintf(why, why_size, "getpwnam_r(%s) failed", name);
+		return -r;
+	}
+	if (!res) {
+		snprintf(why, why_size, "no such user %s", name);
+		return -ENOENT;
+	}
+	if (strcmp(pw->pw_name, name) != 0) {
+		snprintf(why, why_size, "NSS returned user %s for %s", pw->pw_name, name);
+		return -EINVAL;
+	}
 	return 0;
 }
