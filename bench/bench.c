@@ -150,7 +150,7 @@ static int container_alive(const char *user)
 
 static void wait_container_gone(const char *user)
 {
-	for (int i = 0; i < 2000 && container_alive(user); i++)
+	for (int i = 0; i < 10000 && container_alive(user); i++)
 		usleep(1000);
 }
 

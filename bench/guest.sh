@@ -20,7 +20,7 @@ g_put "$deb" /root/nsiso.deb
 g_put "$build/bench/nsiso-bench" /root/nsiso-bench
 g_root 'DEBIAN_FRONTEND=noninteractive dpkg -i /root/nsiso.deb >/dev/null 2>&1'
 n=${GUEST_CONTAINERS:-5}
-g_root "printf '[default]\nnamespaces = pid mount ipc uts net user cgroup\n' > /etc/nsiso/bench.conf &&
+g_root "printf '[default]\nnamespaces = pid mount ipc uts net user cgroup\nlinger = no\n' > /etc/nsiso/bench.conf &&
 	for i in \$(seq 1 $n); do useradd -M -s /bin/false nsbench\$i; done"
 echo "in the guest (systemd $(g_root 'systemctl --version | head -n1 | cut -d" " -f2'), cgroup v2, TCG):"
 g_root "/root/nsiso-bench /usr/lib/x86_64-linux-gnu/security/pam_nsiso.so /etc/nsiso/bench.conf ${GUEST_ITERATIONS:-10} \$(seq -f nsbench%g 1 $n)"

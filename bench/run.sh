@@ -15,7 +15,7 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-printf '[default]\nnamespaces = pid mount ipc uts net user cgroup\n' > "$dir/bench.conf"
+printf '[default]\nnamespaces = pid mount ipc uts net user cgroup\nlinger = no\n' > "$dir/bench.conf"
 chmod 0755 "$dir"; chmod 0644 "$dir/bench.conf"
 for i in $(seq 1 "${CONTAINERS:-20}"); do
 	u="nsbench$i"
@@ -30,7 +30,7 @@ done
 # route), then as the first container of the network (nsiso also makes the
 # bridge, the table and ip_forward, and removes them after each one).
 fwd=$(cat /proc/sys/net/ipv4/ip_forward)
-printf '[network bench]\nbridge = nsbench0\nsubnet = 10.249.0.0/24\nnat = yes\n[default]\nnamespaces = pid mount ipc uts net user cgroup\nnetwork = bench\n' > "$dir/net.conf"
+printf '[network bench]\nbridge = nsbench0\nsubnet = 10.249.0.0/24\nnat = yes\n[default]\nnamespaces = pid mount ipc uts net user cgroup\nnetwork = bench\nlinger = no\n' > "$dir/net.conf"
 chmod 0644 "$dir/net.conf"
 mkdir -p "$dir/pam.d"
 echo "session required $module config=$dir/net.conf" > "$dir/pam.d/bench-hold"
