@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +9,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
+#include <stddef.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <systemd/sd-bus.h>
@@ -19,8 +22,9 @@
  * tree (systemd's docs/CGROUP_DELEGATION.md): the supervisor asks it for a
  * transient scope with Delegate=yes in the user's slice, moves itself into
  * it, and builds the container's groups below, in the subtree that is now
- * its own. libsystemd's sd-bus speaks the D-Bus protocol; the connection is
- * systemd's private root-only socket, which needs no dbus-daemon.
+ * its own. libsystemd's sd-bus speaks the D-Bus protocol (loaded only there,
+ * see below); the connection is systemd's private root-only socket, which
+ * needs no dbus-daemon.
  *
  *   user.slice/user-UID.slice/nsiso-UID-PID.scope   Delegate=yes
  *     supervisor/     the supervisor (no login session's scope holds it)
@@ -43,6 +47,67 @@ bool systemd_manages_cgroups(void)
 	       (unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+/* libsystemd is loaded with dlopen() in a short-lived child of the
+ * supervisor, and only where systemd is PID 1: the supervisor (one per
+ * container, for the container's whole life) and the helper (one exec per
+ * first login) never map it or its dependency chain (libgcrypt, liblz4,
+ * liblzma, libzstd...), which cost every cold login the dynamic loader's
+ * time and every supervisor their relocated pages (docs/PERFORMANCE.md).
+ * The child asks for the scope with PIDs=[the supervisor]. */
+static struct {
+	int (*new_)(sd_bus **);
+	int (*set_address)(sd_bus *, const char *);
+	int (*start)(sd_bus *);
+	int (*match_signal)(sd_bus *, sd_bus_slot **, const char *, const char *, const char *, const char *,
+			    sd_bus_message_handler_t, void *);
+	int (*call_method)(sd_bus *, const char *, const char *, const char *, const char *, sd_bus_error *,
+			   sd_bus_message **, const char *, ...);
+	int (*new_method_call)(sd_bus *, sd_bus_message **, const char *, const char *, const char *, const char *);
+	int (*append)(sd_bus_message *, const char *, ...);
+	int (*open_container)(sd_bus_message *, char, const char *);
+	int (*close_container)(sd_bus_message *);
+	int (*call)(sd_bus *, sd_bus_message *, uint64_t, sd_bus_error *, sd_bus_message **);
+	int (*read)(sd_bus_message *, const char *, ...);
+	int (*process)(sd_bus *, sd_bus_message **);
+	int (*wait)(sd_bus *, uint64_t);
+} B;
+
+static int load_sd_bus(char *msg, size_t size)
+{
+	void *h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(msg, size, "libsystemd.so.0 cannot be loaded: %s", dlerror());
+		return -ELIBACC;
+	}
+	static const struct {
+		const char *name;
+		size_t off;
+	} syms[] = {
+		{ "sd_bus_new", offsetof(__typeof__(B), new_) },
+		{ "sd_bus_set_address", offsetof(__typeof__(B), set_address) },
+		{ "sd_bus_start", offsetof(__typeof__(B), start) },
+		{ "sd_bus_match_signal", offsetof(__typeof__(B), match_signal) },
+		{ "sd_bus_call_method", offsetof(__typeof__(B), call_method) },
+		{ "sd_bus_message_new_method_call", offsetof(__typeof__(B), new_method_call) },
+		{ "sd_bus_message_append", offsetof(__typeof__(B), append) },
+		{ "sd_bus_message_open_container", offsetof(__typeof__(B), open_container) },
+		{ "sd_bus_message_close_container", offsetof(__typeof__(B), close_container) },
+		{ "sd_bus_call", offsetof(__typeof__(B), call) },
+		{ "sd_bus_message_read", offsetof(__typeof__(B), read) },
+		{ "sd_bus_process", offsetof(__typeof__(B), process) },
+		{ "sd_bus_wait", offsetof(__typeof__(B), wait) },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(syms); i++) {
+		void *f = dlsym(h, syms[i].name);
+		if (!f) {
+			snprintf(msg, size, "libsystemd.so.0 has no %s", syms[i].name);
+			return -ELIBBAD;
+		}
+		memcpy((char *)&B + syms[i].off, &f, sizeof(f));
+	}
+	return 0;
+}
+
 struct job_wait {
 	const char *job;
 	bool done;
@@ -55,7 +120,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
 	struct job_wait *w = userdata;
 	uint32_t id;
 	const char *path, *unit, *result;
-	if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+	if (B.read(m, "uoss", &id, &path, &unit, &result) < 0)
 		return 0;
 	if (w->job && strcmp(path, w->job) == 0) {
 		w->done = true;
@@ -92,78 +157,111 @@ static int own_cgroup(char *out, size_t size)
 	return 0;
 }
 
-static int start_scope(sd_bus *bus, const char *unit, const char *slice, const char *desc, const char **job,
-		       sd_bus_error *e, sd_bus_message **reply)
+/* In the child: the whole conversation with systemd. 0 or -errno, msg set. */
+static int ask_for_scope(const char *unit, const char *slice, const char *desc, pid_t pid, char *msg, size_t size)
 {
-	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *m = NULL;
-	int r =
-	    sd_bus_message_new_method_call(bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StartTransientUnit");
-	if (r >= 0)
-		r = sd_bus_message_append(m, "ss", unit, "fail");
-	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'a', "(sv)");
-	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice,
-					  "Delegate", "b", 1, "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1,
-					  (uint32_t)getpid());
-	if (r >= 0)
-		r = sd_bus_message_close_container(m);
-	if (r >= 0)
-		r = sd_bus_message_append(m, "a(sa(sv))", 0);
-	if (r >= 0)
-		r = sd_bus_call(bus, m, SCOPE_TIMEOUT_USEC, e, reply);
-	if (r >= 0)
-		r = sd_bus_message_read(*reply, "o", job);
-	return r;
-}
-
-int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct failure *f)
-{
-	__attribute__((cleanup(sd_bus_flush_close_unrefp))) sd_bus *bus = NULL;
-	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
+	sd_bus *bus = NULL;
+	sd_bus_message *m = NULL, *reply = NULL;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	struct job_wait w = { 0 };
-	char unit[64], slice[64], desc[128];
-
-	snprintf(unit, sizeof(unit), "nsiso-%u-%d.scope", (unsigned)u->uid, (int)getpid());
-	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)u->uid);
-	snprintf(desc, sizeof(desc), "nsiso container of %.64s", u->name);
-
-	int r = sd_bus_new(&bus);
-	if (r >= 0)
-		r = sd_bus_set_address(bus, "unix:path=/run/systemd/private");
-	if (r >= 0)
-		r = sd_bus_start(bus);
-	if (r < 0)
-		return fail(f, STEP_CGROUP, r, "connecting to systemd (/run/systemd/private)");
-	r = sd_bus_match_signal(bus, NULL, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved", on_job_removed, &w);
-	if (r >= 0)
-		r = sd_bus_call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &e, NULL, NULL);
 	const char *job = NULL;
+	int r = load_sd_bus(msg, size);
+	if (r < 0)
+		return r;
+	r = B.new_(&bus);
 	if (r >= 0)
-		r = start_scope(bus, unit, slice, desc, &job, &e, &reply);
+		r = B.set_address(bus, "unix:path=/run/systemd/private");
+	if (r >= 0)
+		r = B.start(bus);
 	if (r < 0) {
-		r = fail(f, STEP_CGROUP, r, "systemd: starting %s in %s: %s", unit, slice,
-			 e.message ? e.message : strerror(-r));
-		sd_bus_error_free(&e);
+		snprintf(msg, size, "connecting to systemd (/run/systemd/private): %s", strerror(-r));
+		return r;
+	}
+	r = B.match_signal(bus, NULL, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved", on_job_removed, &w);
+	if (r >= 0)
+		r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &e, NULL, NULL);
+	if (r >= 0)
+		r = B.new_method_call(bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StartTransientUnit");
+	if (r >= 0)
+		r = B.append(m, "ss", unit, "fail");
+	if (r >= 0)
+		r = B.open_container(m, 'a', "(sv)");
+	if (r >= 0)
+		r = B.append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice, "Delegate", "b",
+			     1, "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1, (uint32_t)pid);
+	if (r >= 0)
+		r = B.close_container(m);
+	if (r >= 0)
+		r = B.append(m, "a(sa(sv))", 0);
+	if (r >= 0)
+		r = B.call(bus, m, SCOPE_TIMEOUT_USEC, &e, &reply);
+	if (r >= 0)
+		r = B.read(reply, "o", &job);
+	if (r < 0) {
+		snprintf(msg, size, "starting %s in %s: %s", unit, slice, e.message ? e.message : strerror(-r));
 		return r;
 	}
 	w.job = job;
 	uint64_t deadline = now_usec() + SCOPE_TIMEOUT_USEC;
 	while (!w.done) {
-		r = sd_bus_process(bus, NULL);
+		r = B.process(bus, NULL);
 		if (r > 0)
 			continue;
 		uint64_t now = now_usec();
 		if (r == 0 && now < deadline)
-			r = sd_bus_wait(bus, deadline - now);
-		if (r < 0 || now >= deadline)
-			return fail(f, STEP_CGROUP, r < 0 ? r : -ETIMEDOUT, "systemd: waiting for the start of %s",
-				    unit);
+			r = B.wait(bus, deadline - now);
+		if (r < 0 || now >= deadline) {
+			snprintf(msg, size, "waiting for the start of %s", unit);
+			return r < 0 ? r : -ETIMEDOUT;
+		}
 	}
-	if (strcmp(w.result, "done") != 0)
-		return fail(f, STEP_CGROUP, -EIO, "systemd: the start of %s ended '%s'", unit, w.result);
-	r = own_cgroup(cgroup, size);
+	if (strcmp(w.result, "done") != 0) {
+		snprintf(msg, size, "the start of %s ended '%s'", unit, w.result);
+		return -EIO;
+	}
+	return 0; /* (the child exits: nothing to free) */
+}
+
+struct scope_answer {
+	int32_t error;
+	char msg[200];
+};
+
+int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct failure *f)
+{
+	char unit[64], slice[64], desc[128];
+	snprintf(unit, sizeof(unit), "nsiso-%u-%d.scope", (unsigned)u->uid, (int)getpid());
+	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)u->uid);
+	snprintf(desc, sizeof(desc), "nsiso container of %.64s", u->name);
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fail(f, STEP_CGROUP, neg_errno(), "pipe2");
+	pid_t me = getpid(), child = fork();
+	if (child < 0) {
+		int r = neg_errno();
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return fail(f, STEP_CGROUP, r, "fork");
+	}
+	if (child == 0) {
+		(void)close(p[0]);
+		struct scope_answer a = { 0 };
+		a.error = ask_for_scope(unit, slice, desc, me, a.msg, sizeof(a.msg));
+		(void)!write(p[1], &a, sizeof(a));
+		_exit(0);
+	}
+	(void)close(p[1]);
+	struct scope_answer a = { .error = -EIO };
+	ssize_t n = RETRY_EINTR(read(p[0], &a, sizeof(a)));
+	(void)close(p[0]);
+	(void)RETRY_EINTR(waitpid(child, NULL, 0));
+	if (n != (ssize_t)sizeof(a))
+		return fail(f, STEP_CGROUP, -EIO, "systemd: the child that asks for %s died", unit);
+	a.msg[sizeof(a.msg) - 1] = '\0';
+	if (a.error < 0)
+		return fail(f, STEP_CGROUP, a.error, "systemd: %s", a.msg);
+	int r = own_cgroup(cgroup, size);
 	if (r < 0)
 		return fail(f, STEP_CGROUP, r, "reading /proc/self/cgroup");
 	size_t len = strlen(cgroup), ulen = strlen(unit);
