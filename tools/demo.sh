@@ -45,7 +45,7 @@ t_ssh "$alice" -- "$view" > "$T_DIR/view.alice" 2>&1
 t_ssh "$bob" -- "$view" > "$T_DIR/view.bob" 2>&1
 
 echo
-echo "nsiso demo: sshd on 127.0.0.1:$T_PORT, PAM service $T_SERVICE, session required pam_nsiso.so"
+echo "nsiso demo: sshd on 127.0.0.1:$T_PORT, PAM service $T_SERVICE, session and auth required pam_nsiso.so"
 echo
 printf '%-44s | %-44s | %-44s\n' "HOST (root)" "ssh $alice" "ssh $bob"
 printf '%s\n' "$(printf '%.0s-' $(seq 1 136))"
