@@ -13,6 +13,13 @@ users=()
 cleanup() {
 	for u in "${users[@]}"; do pkill -KILL -u "$u" 2>/dev/null || true; userdel -r -f "$u" >/dev/null 2>&1 || true; done
 	rm -rf "$dir"
+	# the kept copies of its policies (the last valid policy, lib/lastgood.c)
+	local key=${dir//%/%25}; key=${key//\//%2F}
+	rm -rf /run/nsiso/good/"$key"%2F*
+	if [ -d /run/nsiso/good ] && [ -z "$(ls -A /run/nsiso/good | grep -vx lock)" ]; then
+		rm -f /run/nsiso/good/lock; rmdir /run/nsiso/good /run/nsiso 2>/dev/null
+	fi
+	true
 }
 trap cleanup EXIT
 printf '[default]\nnamespaces = pid mount ipc uts net user cgroup\nlinger = no\n' > "$dir/bench.conf"
