@@ -393,6 +393,8 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	sigaddset(&term, SIGINT);
 	sigaddset(&term, SIGHUP);
 	int sigfd = sigprocmask(SIG_BLOCK, &term, NULL) < 0 ? -1 : signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) /* then the default action: the container ends, less tidily, but it ends */
+		(void)sigprocmask(SIG_UNBLOCK, &term, NULL);
 
 	for (;;) {
 		bool empty = sv->armed && sv->n_holders == 0;
