@@ -16,6 +16,11 @@ cleanup() {
 	# the kept copies of its policies (the last valid policy, lib/lastgood.c)
 	local key=${dir//%/%25}; key=${key//\//%2F}
 	rm -rf /run/nsiso/good/"$key"%2F*
+	[ -n "${fwd:-}" ] && echo "$fwd" > /proc/sys/net/ipv4/ip_forward
+	# the network lock file, when no network state is left beside it
+	if [ -d /run/nsiso/net ] && [ -z "$(ls -A /run/nsiso/net | grep -vx lock)" ]; then
+		rm -f /run/nsiso/net/lock; rmdir /run/nsiso/net
+	fi
 	if [ -d /run/nsiso/good ] && [ -z "$(ls -A /run/nsiso/good | grep -vx lock)" ]; then
 		rm -f /run/nsiso/good/lock; rmdir /run/nsiso/good /run/nsiso 2>/dev/null
 	fi
@@ -51,5 +56,5 @@ kill "$holder"; wait "$holder" 2>/dev/null || true
 for i in $(seq 1 100); do [ -e /sys/class/net/nsbench0 ] || break; sleep 0.05; done
 echo
 echo "with network = bench (nat = yes), the first container of the network:"
-"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "$(( (${NET_ITERATIONS:-100} + 2) / 3 ))" "${users[@]:0:${#users[@]}-1}" | grep -E '^nsiso (cold|warm): open'
+"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "$(( (${NET_ITERATIONS:-100} + 2) / 3 < 5 ? 5 : (${NET_ITERATIONS:-100} + 2) / 3 ))" "${users[@]:0:${#users[@]}-1}" | grep -E '^nsiso (cold|warm): open'
 echo "$fwd" > /proc/sys/net/ipv4/ip_forward
