@@ -93,11 +93,26 @@ static int write_all(const char *path, const char *buf, size_t len)
 	return write_file_at(AT_FDCWD, path, buf, len, O_CREAT | O_TRUNC, 0600);
 }
 
+/* The whole file or an error, never a cut copy: a policy file is at most
+ * 1 MiB (the loader's limit), and one byte more means it grew meanwhile. */
 static int copy_file(const char *from, const char *to)
 {
-	static char buf[1 << 20]; /* policy files are at most 1 MiB (POLICY_FILE_MAX_BYTES) */
-	ssize_t n = read_all(from, buf, sizeof(buf));
-	return n < 0 ? (int)n : write_all(to, buf, (size_t)n);
+	static char buf[(1 << 20) + 1];
+	_cleanup_close_ int fd = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = RETRY_EINTR(read(fd, buf + len, sizeof(buf) - len));
+		if (n < 0)
+			return neg_errno();
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf))
+			return -EFBIG;
+	}
+	return write_all(to, buf, len);
 }
 
 static void remove_tree(const char *dir)
@@ -106,7 +121,7 @@ static void remove_tree(const char *dir)
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
 		/* two levels: NAME, stamp, failing, NAME.d/NN.conf */
-		DIR *d = fdopendir(dup(fd));
+		DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
 		struct dirent *de;
 		while (d && (de = readdir(d))) {
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -116,7 +131,7 @@ static void remove_tree(const char *dir)
 				    pathf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < 0
 					? -1
 					: open(sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				DIR *sd = sfd >= 0 ? fdopendir(dup(sfd)) : NULL;
+				DIR *sd = sfd >= 0 ? fdopendir(fcntl(sfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 				struct dirent *se;
 				while (sd && (se = readdir(sd)))
 					if (strcmp(se->d_name, ".") != 0 && strcmp(se->d_name, "..") != 0)
