@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+/* report.c: what both nsiso.c and containers.c print. */
 /* Print s as a JSON string. */
 void json_string(const char *s);
 
@@ -12,7 +13,7 @@ int cmd_show(const char *user, bool json);
 int cmd_stop(const char *user, unsigned timeout_s);
 int cmd_enter(const char *user, const char *config, bool as_root, char **cmd);
 
-/* nsiso.c: where user's subordinate ids come from (files, libsubid,
+/* report.c: where user's subordinate ids come from (files, libsubid,
  * nsiso's registry), as one line in out; true when a session with a user
  * namespace would be refused for want of them. */
 #include <stdint.h>
