@@ -108,14 +108,14 @@ static int lookup(const char *user, struct passwd **pw)
 {
 	static struct passwd entry;
 	static char buf[16384];
-	char why[160];
-	int r = who_passwd(user, &entry, buf, sizeof(buf), why, sizeof(why));
+	struct nsiso_error why = { 0 };
+	int r = who_passwd(user, &entry, buf, sizeof(buf), &why);
 	if (r == -ENOENT) {
 		fprintf(stderr, "nsiso: no such user: %s\n", user);
 		return 3;
 	}
 	if (r < 0) {
-		fprintf(stderr, "nsiso: %s\n", why);
+		fprintf(stderr, "nsiso: %s\n", error_text(&why));
 		return 1;
 	}
 	*pw = &entry;
@@ -155,7 +155,8 @@ static void warn_invalid_policies(void)
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || strcmp(de->d_name, "lock") == 0)
 			continue;
-		char path[POLICY_PATH_MAX], first[256];
+		char path[POLICY_PATH_MAX];
+		struct nsiso_error first;
 		size_t n = 0;
 		for (const char *c = de->d_name; *c && n + 1 < sizeof(path); c++) {
 			unsigned v;
@@ -168,11 +169,11 @@ static void warn_invalid_policies(void)
 		}
 		path[n] = '\0';
 		int64_t saved, since;
-		if (lastgood_status(LASTGOOD_DIR, path, &saved, &since, first, sizeof(first)) == 0 && since)
+		if (lastgood_status(LASTGOOD_DIR, path, &saved, &since, &first) == 0 && since)
 			fprintf(
 			    stderr,
 			    "warning: policy %s is invalid (first error: %s); logins run under the last valid one\n",
-			    path, first);
+			    path, first.detail);
 	}
 	if (d)
 		closedir(d);
@@ -471,8 +472,8 @@ int cmd_stop(const char *user, unsigned timeout_s)
 	r = supervisor_request(pw->pw_uid, OP_STOP, timeout_s * 1000, &rep, sizeof(rep), &sup);
 	if (attach_no_container(r))
 		return no_container(user);
-	if (r == 0 && rep.error < 0)
-		r = rep.error;
+	if (r == 0 && rep.err.error < 0)
+		r = rep.err.error;
 	if (r < 0) {
 		fprintf(stderr, "nsiso: stopping %s's container: %s\n", user, strerror(-r));
 		return 1;
@@ -500,7 +501,7 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 	struct attach_reply ar;
 	struct session_fds fds;
 	struct session_origin origin = { .service = "nsiso-enter", .tty = "-", .rhost = "-" };
-	char why[256] = "";
+	struct nsiso_error why = { 0 };
 	if (need_root())
 		return 125;
 	if (lookup(user, &pwp))
@@ -534,7 +535,8 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 		return 125;
 	}
 	if (r < 0) {
-		fprintf(stderr, "nsiso: %s's container refused: %s (%s)\n", user, ar.detail, strerror(-r));
+		fprintf(stderr, "nsiso: %s's container refused: %s (%s)\n", user,
+			self < 0 ? "pidfd_open of nsiso itself" : error_text(&ar.err), strerror(-r));
 		return 125;
 	}
 	if (ar.flags & REPLY_EXEMPT) {
@@ -543,12 +545,12 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 	}
 	uint64_t ino[NS_COUNT];
 	bool committed = false;
-	r = ns_verify_answer(fds.ns, ar.ns_mask, (uint32_t)pw.pw_uid, ar.ns_ino, ino, why, sizeof(why));
+	r = ns_verify_answer(fds.ns, ar.ns_mask, (uint32_t)pw.pw_uid, ar.ns_ino, ino, &why);
 	if (r == 0)
-		r = container_join(&fds, ar.ns_mask, &ar.hard, JOIN_WHOLE, as_root, why, sizeof(why), &committed);
+		r = container_join(&fds, ar.ns_mask, &ar.hard, JOIN_WHOLE, as_root, &why, &committed);
 	session_fds_close(&fds);
 	if (r < 0) {
-		fprintf(stderr, "nsiso: joining %s's container: %s: %s\n", user, why, strerror(-r));
+		fprintf(stderr, "nsiso: joining %s's container: %s: %s\n", user, error_text(&why), strerror(-r));
 		return 125;
 	}
 

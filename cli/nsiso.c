@@ -80,17 +80,17 @@ static const char *rlimit_text(const struct policy_settings *s, int i, char *buf
 
 static int load(const char *config)
 {
-	char err[POLICY_ERROR_MAX];
+	struct nsiso_error err = { 0 };
 	if (config[0] != '/') {
 		fprintf(stderr, "nsiso: --config needs an absolute path\n");
 		return 2;
 	}
-	int r = policy_load(&pol, config, err, sizeof(err));
+	int r = policy_load(&pol, config, &err);
 	if (r < 0) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", pol.errors);
 		int64_t saved, since;
-		char first[256], when[32] = "?";
-		if (lastgood_status(LASTGOOD_DIR, config, &saved, &since, first, sizeof(first)) == 0) {
+		char when[32] = "?";
+		if (lastgood_status(LASTGOOD_DIR, config, &saved, &since, &err) == 0) {
 			time_t t = (time_t)saved;
 			struct tm tm;
 			if (localtime_r(&t, &tm))
@@ -119,9 +119,9 @@ static int check(const char *config)
 	}
 	/* A bind source that this host does not have: known now, refused at
 	 * every login it covers otherwise. */
-	char err[POLICY_ERROR_MAX];
-	if (policy_check_mount_sources(&pol, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+	struct nsiso_error err = { 0 };
+	if (policy_check_mount_sources(&pol, &err) < 0) {
+		fprintf(stderr, "%s\n", pol.errors);
 		fprintf(stderr, "nsiso: the sessions these entries cover would be refused\n");
 		return 1;
 	}
@@ -168,16 +168,16 @@ static int check(const char *config)
 static int cmd_subids(bool release)
 {
 	static struct subid_entry e[SUBIDS_MAX];
-	char why[256] = "";
+	struct nsiso_error why = { 0 };
 	if (geteuid() != 0) {
 		fprintf(stderr, "nsiso: subids needs root\n");
 		return 1;
 	}
 	if (release) {
-		int r = subids_release_stale(why, sizeof(why));
+		int r = subids_release_stale(&why);
 		if (r < 0) {
-			fprintf(stderr, "nsiso: releasing subordinate ids: %s (%s)\n", why[0] ? why : "failed",
-				strerror(-r));
+			fprintf(stderr, "nsiso: releasing subordinate ids: %s (%s)\n",
+				why.detail[0] ? why.detail : "failed", strerror(-r));
 			return 1;
 		}
 		printf("released %d range%s\n", r, r == 1 ? "" : "s");
@@ -248,7 +248,8 @@ static int explain(const char *user, const char *config, int json)
 {
 	static struct nss_who w;
 	struct policy_settings s;
-	char err[POLICY_ERROR_MAX], buf[256];
+	struct nsiso_error err = { 0 };
+	char buf[256];
 	int r = load(config);
 	if (r)
 		return r;
@@ -261,14 +262,12 @@ static int explain(const char *user, const char *config, int json)
 		fprintf(stderr, "nsiso: cannot resolve %s: %s\n", user, strerror(-r));
 		return 1;
 	}
-	r = policy_resolve(&pol, &w.who, &s, err, sizeof(err));
-	if (r == 0 && w.error < 0) {
-		snprintf(err, sizeof(err), "the groups of %s cannot be resolved through NSS (%s)", user,
-			 strerror(-w.error));
-		r = w.error;
-	}
+	r = policy_resolve(&pol, &w.who, &s, &err);
+	if (r == 0 && w.error < 0)
+		r = error_set(&err, w.error, "the groups of %s cannot be resolved through NSS (%s)", user,
+			      strerror(-w.error));
 	if (r < 0) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", err.detail);
 		fprintf(stderr, "nsiso: %s's sessions are refused\n", user);
 		return 1;
 	}

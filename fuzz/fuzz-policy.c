@@ -22,7 +22,7 @@ static bool in_group(const char *group, void *ctx)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct policy pol;
-	static char err[POLICY_ERROR_MAX];
+	struct nsiso_error err = { 0 };
 	struct policy_settings s;
 	int fd = memfd_create("fuzz", MFD_CLOEXEC);
 	if (fd < 0)
@@ -32,10 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	policy_init_empty(&pol, "fuzz.conf");
-	int r = policy_load_fd(&pol, fd, "fuzz.conf", err, sizeof(err));
+	int r = policy_load_fd(&pol, fd, "fuzz.conf", &err);
 	close(fd);
 	if (r == 0)
-		r = policy_check_networks(&pol, err, sizeof(err));
+		r = policy_check_networks(&pol, &err);
 	if (r < 0)
 		return 0;
 	const struct policy_who who[] = {
@@ -44,6 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ .user = "bob", .uid = 1002, .group = "bob", .host = "h", .in_group = NULL },
 	};
 	for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++)
-		(void)policy_resolve(&pol, &who[i], &s, err, sizeof(err));
+		(void)policy_resolve(&pol, &who[i], &s, &err);
 	return 0;
 }

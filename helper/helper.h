@@ -3,7 +3,7 @@
 
 /* Internal interfaces of nsiso-helper: one file per concern. Functions
  * return 0 or -errno and leave logging to main(); where there is more to say,
- * they fill a struct failure. */
+ * they fill a struct nsiso_error. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,16 +18,6 @@
 
 #define USER_GROUPS_MAX 256
 
-struct failure {
-	enum nsiso_step step;
-	int error; /* -errno */
-	char detail[NSISO_DETAIL_MAX];
-};
-
-/* Record a failure and return its error, for "return fail(f, ...);". */
-int fail(struct failure *f, enum nsiso_step step, int error, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* user.c */
 struct user_info {
 	char name[NSISO_USER_MAX + 1];
@@ -41,15 +31,15 @@ struct user_info {
 	bool root_mapped;	   /* container uid 0 and gid 0 are mapped */
 	const char *subids_source; /* "files", "libsubid" or "allocated" (nsiso's registry) */
 };
-int user_resolve(const char *name, struct user_info *u, struct failure *f);
-int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct failure *f);
+int user_resolve(const char *name, struct user_info *u, struct nsiso_error *f);
+int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct nsiso_error *f);
 
 /* mounts.c: run inside the new namespaces, before the init is started. */
 /* resolv_mnt: a detached read-only mount of the network's resolv.conf, or -1. */
-int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct failure *f);
+int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct nsiso_error *f);
 
 /* network.c */
-int network_setup_loopback(struct failure *f);
+int network_setup_loopback(struct nsiso_error *f);
 bool network_is_named(const struct policy_settings *s);
 struct net_attachment {
 	bool active;
@@ -60,20 +50,20 @@ struct net_attachment {
 	char lease[320];
 };
 /* Before the container is made: its resolv.conf (bound over /etc/resolv.conf). */
-int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct failure *f);
+int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct nsiso_error *f);
 void network_prepared(void); /* once the container exists (or failed): the file goes */
 /* After: bridge, lease, veth, addresses, route, nftables. */
 int network_attach(const struct user_info *u, const struct policy_settings *s, int netns, struct net_attachment *na,
-		   struct failure *f);
+		   struct nsiso_error *f);
 /* At the end: veth, lease, and the network itself when it was the last. */
 void network_detach(struct net_attachment *na);
 
 /* seccomp.c: the default filter as a sealed memfd of raw BPF. */
-int seccomp_build(int *out, struct failure *f);
+int seccomp_build(int *out, struct nsiso_error *f);
 
 /* caps.c */
-int creds_become(const struct user_info *u, bool userns, struct failure *f);
-int caps_drop_all(struct failure *f);
+int creds_become(const struct user_info *u, bool userns, struct nsiso_error *f);
+int caps_drop_all(struct nsiso_error *f);
 
 /* namespaces.c: create the container; the child ends in execveat(init). */
 struct container {
@@ -86,7 +76,7 @@ struct container {
 };
 /* Every process of the container starts in the cgroups behind cg_procs. */
 int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
-		     int resolv_mnt, struct container *c, struct failure *f);
+		     int resolv_mnt, struct container *c, struct nsiso_error *f);
 
 /* session.c: state directory, the per-user lock, the supervisor. */
 /* systemd.c: on a host whose PID 1 is systemd with the unified hierarchy,
@@ -96,20 +86,20 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
  * systemd_layout() moves the supervisor to SCOPE/supervisor and roots l at
  * the scope. */
 bool systemd_manages_cgroups(void);
-int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct failure *f);
-int systemd_layout(const char *scope, struct cg_layout *l, struct failure *f);
+int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct nsiso_error *f);
+int systemd_layout(const char *scope, struct cg_layout *l, struct nsiso_error *f);
 
 /* One loud line per login that runs under the last valid policy because
  * the policy at config is invalid (lib/lastgood.h). */
 void log_last_good(const char *ident, const char *config, const char *user, const struct policy_kept *k);
 
-int state_open_rundir(struct failure *f);
-int state_lock_user(int rundir, uid_t uid, struct failure *f);
+int state_open_rundir(struct nsiso_error *f);
+int state_lock_user(int rundir, uid_t uid, struct nsiso_error *f);
 /* The user's lock file, flock()ed with op, reopened when the file it locked
  * was unlinked meanwhile. An fd or -errno. */
 int state_open_lock(int rundir, uid_t uid, int op);
 void state_remove_lock(int rundir, uid_t uid); /* under the lock only */
-int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f);
+int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct nsiso_error *f);
 
 /* The systemd user manager (user@UID.service opens a PAM session of the
  * service systemd-user) is not run for isolated users: on the host it would
@@ -123,6 +113,6 @@ static inline bool is_user_manager(const struct session_origin *o)
 	return o && strcmp(o->service, USER_MANAGER_SERVICE) == 0;
 }
 
-/* main.c: resolve the policy for a user through NSS. */
-int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s, char *err,
-		size_t err_size);
+/* state.c: resolve the policy for a user through NSS. */
+int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s,
+		struct nsiso_error *f);

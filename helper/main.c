@@ -32,41 +32,40 @@
 
 /* The module is our parent and the peer of fd 0. Returns a pidfd of it: the
  * session holder, whose exit ends the session. */
-static int check_caller(struct failure *f)
+static int check_caller(struct nsiso_error *f)
 {
 	int type = 0, domain = 0;
 	socklen_t len = sizeof(type);
 	if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
-		return fail(f, STEP_CALLER, -ENOTSOCK, "fd 0 is not a SOCK_SEQPACKET socket");
+		return error_at(f, STEP_CALLER, -ENOTSOCK, "fd 0 is not a SOCK_SEQPACKET socket");
 	len = sizeof(domain);
 	if (getsockopt(0, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
-		return fail(f, STEP_CALLER, -ENOTSOCK, "fd 0 is not a unix socket");
+		return error_at(f, STEP_CALLER, -ENOTSOCK, "fd 0 is not a unix socket");
 	struct ucred cred;
 	len = sizeof(cred);
 	if (getsockopt(0, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return fail(f, STEP_CALLER, neg_errno(), "SO_PEERCRED");
+		return error_at(f, STEP_CALLER, neg_errno(), "SO_PEERCRED");
 	if (cred.uid != 0)
-		return fail(f, STEP_CALLER, -EPERM, "caller uid %u is not root", (unsigned)cred.uid);
+		return error_at(f, STEP_CALLER, -EPERM, "caller uid %u is not root", (unsigned)cred.uid);
 	if (cred.pid != getppid())
-		return fail(f, STEP_CALLER, -EPERM, "caller pid %d is not our parent", (int)cred.pid);
+		return error_at(f, STEP_CALLER, -EPERM, "caller pid %d is not our parent", (int)cred.pid);
 	int pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
 	if (pidfd < 0)
-		return fail(f, STEP_CALLER, neg_errno(), "pidfd_open(%d)", (int)cred.pid);
+		return error_at(f, STEP_CALLER, neg_errno(), "pidfd_open(%d)", (int)cred.pid);
 	/* Still our parent: the pidfd names the caller, not a recycled pid. */
 	if (getppid() != cred.pid) {
 		(void)close(pidfd);
-		return fail(f, STEP_CALLER, -ESRCH, "caller exited");
+		return error_at(f, STEP_CALLER, -ESRCH, "caller exited");
 	}
 	return pidfd;
 }
 
 static int helper_open(const char *user, const char *config, const struct session_origin *origin,
-		       struct helper_reply *rep, struct session_fds *fds, struct failure *f)
+		       struct helper_reply *rep, struct session_fds *fds, struct nsiso_error *f)
 {
 	static struct user_info u;
 	static struct policy pol;
 	struct policy_settings set;
-	char err[POLICY_ERROR_MAX];
 	int r;
 
 	_cleanup_close_ int holder = check_caller(f);
@@ -78,32 +77,32 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	rep->uid = u.uid;
 	rep->gid = u.gid;
 	if (config[0] != '/')
-		return fail(f, STEP_POLICY, -EINVAL, "policy path %s is not absolute", config);
+		return error_at(f, STEP_POLICY, -EINVAL, "policy path %s is not absolute", config);
 	struct policy_kept kept;
-	r = policy_load_kept(&pol, config, LASTGOOD_DIR, &kept, err, sizeof(err));
+	r = policy_load_kept(&pol, config, LASTGOOD_DIR, &kept, f);
 	if (r < 0)
-		return fail(f, STEP_POLICY, r, "no valid policy since boot: %s", err);
+		return error_at(f, STEP_POLICY, r, "no valid policy since boot: %s", kept.first.detail);
 	if (kept.used)
 		log_last_good("nsiso-helper", config, user, &kept);
 	if (pol.builtin)
 		rep->flags |= REPLY_BUILTIN_POLICY;
-	r = resolve_for(&pol, u.name, false, &set, err, sizeof(err));
+	r = resolve_for(&pol, u.name, false, &set, f);
 	if (r < 0)
-		return fail(f, STEP_POLICY, r, "%s", err);
+		return r;
 	/* From here on a failure is a failed isolation: on_error decides. */
 	if (set.on_error_allow)
 		rep->flags |= REPLY_ON_ERROR_ALLOW;
 	if (set.exempt) {
 		rep->flags |= REPLY_EXEMPT;
-		text_copy(rep->detail, sizeof(rep->detail), set.exempt_source);
+		text_copy(rep->err.detail, sizeof(rep->err.detail), set.exempt_source);
 		return 0;
 	}
 	if (is_user_manager(origin))
-		return fail(f, STEP_POLICY, -EPERM, "%s", USER_MANAGER_REFUSED);
+		return error_at(f, STEP_POLICY, -EPERM, "%s", USER_MANAGER_REFUSED);
 	/* keep-id never maps host 0 (THREATS 16, 30). */
 	if (u.uid == 0 || u.gid == 0)
-		return fail(f, STEP_USER, -EPERM, "uid or primary gid 0 is never put in a container; exempt %s instead",
-			    u.name);
+		return error_at(f, STEP_USER, -EPERM,
+				"uid or primary gid 0 is never put in a container; exempt %s instead", u.name);
 	if (set.ns_mask & NS_BIT(NS_USER)) {
 		r = user_build_idmaps(&u, &set, f);
 		if (r < 0)
@@ -111,10 +110,11 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		/* sshd and su switch to the user through the root path: container
 		 * root must exist for that (see docs/ARCHITECTURE.md). */
 		if (!u.root_mapped)
-			return fail(f, STEP_IDMAP, -ERANGE,
-				    "%s has no subordinate range in /etc/subuid and /etc/subgid (and subids = files); "
-				    "a user namespace needs one",
-				    u.name);
+			return error_at(
+			    f, STEP_IDMAP, -ERANGE,
+			    "%s has no subordinate range in /etc/subuid and /etc/subgid (and subids = files); "
+			    "a user namespace needs one",
+			    u.name);
 	}
 
 	_cleanup_close_ int rundir = state_open_rundir(f);
@@ -132,8 +132,8 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	 * and closed without an answer is a fault, not "no container", and its
 	 * socket is never replaced by a login. */
 	if (r == ATTACH_GONE)
-		return fail(f, STEP_ATTACH, -ECONNABORTED,
-			    "the container's supervisor closed the connection without an answer");
+		return error_at(f, STEP_ATTACH, -ECONNABORTED,
+				"the container's supervisor closed the connection without an answer");
 	if (r == ATTACH_NONE) {
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0) {
@@ -145,20 +145,22 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		rep->flags |= REPLY_CREATED;
 		r = container_attach(u.uid, u.name, config, holder, origin, &ar, fds);
 		if (attach_no_container(r))
-			return fail(f, STEP_ATTACH, -ECONNABORTED, "the new container's supervisor is not answering");
+			return error_at(f, STEP_ATTACH, -ECONNABORTED,
+					"the new container's supervisor is not answering");
 	}
-	if (r < 0)
-		return fail(f, ar.step, r, "%s", ar.detail);
+	if (r < 0) {
+		*f = ar.err;
+		return r;
+	}
 	close_fd(&lock);
 	if (ar.flags & REPLY_EXEMPT) { /* the policy changed under us */
 		rep->flags |= REPLY_EXEMPT;
 		return 0;
 	}
 
-	char why[200] = "";
-	r = ns_verify_answer(fds->ns, ar.ns_mask, (uint32_t)u.uid, ar.ns_ino, rep->ns_ino, why, sizeof(why));
+	r = ns_verify_answer(fds->ns, ar.ns_mask, (uint32_t)u.uid, ar.ns_ino, rep->ns_ino, f);
 	if (r < 0)
-		return fail(f, STEP_VERIFY, r, "%s", why);
+		return error_in(f, STEP_VERIFY, r);
 	rep->ns_mask = ar.ns_mask;
 	rep->init_pid = ar.init_pid;
 	rep->hard = ar.hard;
@@ -171,7 +173,6 @@ static int helper_open(const char *user, const char *config, const struct sessio
 int main(int argc, char **argv)
 {
 	struct helper_reply rep = { .version = NSISO_PROTO_VERSION };
-	struct failure f = { 0 };
 	struct session_fds fds;
 
 	session_fds_init(&fds);
@@ -199,13 +200,10 @@ int main(int argc, char **argv)
 	(void)alarm(HELPER_TIMEOUT_S);
 	(void)umask(077);
 
-	int r = helper_open(argv[2], argv[3], &origin, &rep, &fds, &f);
+	int r = helper_open(argv[2], argv[3], &origin, &rep, &fds, &rep.err);
 	size_t n = 0;
 	int send[SESSION_FDS_MAX];
 	if (r < 0) {
-		rep.error = f.error;
-		rep.step = f.step;
-		snprintf(rep.detail, sizeof(rep.detail), "%s", f.detail);
 		rep.ns_mask = 0;
 		memset(&rep.hard, 0, sizeof(rep.hard));
 	} else {
@@ -213,5 +211,5 @@ int main(int argc, char **argv)
 	}
 	r = fdpass_send(0, &rep, sizeof(rep), send, n);
 	session_fds_close(&fds);
-	return r < 0 || rep.error < 0 ? 1 : 0;
+	return r < 0 || rep.err.error < 0 ? 1 : 0;
 }

@@ -63,9 +63,10 @@ static int attach(int mnt, int dir, const char *name)
  * directory or a file; *st is its stat. */
 static int open_view_path(const char *path, struct stat *st)
 {
-	char buf[PATH_MAX], why[128];
+	char buf[PATH_MAX];
 	const char *last;
-	_cleanup_close_ int dir = walk_parent(path, 0, buf, sizeof(buf), &last, why, sizeof(why));
+	struct nsiso_error why = { 0 }; /* the caller names path and errno */
+	_cleanup_close_ int dir = walk_parent(path, 0, buf, sizeof(buf), &last, &why);
 	if (dir < 0)
 		return dir;
 	int fd = openat(dir, last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -93,7 +94,7 @@ static int open_dir_path(const char *path)
 /* size: the policy's tmp_size or shm_size ("max": no size=, the kernel's
  * half of memory), or NULL. */
 static int mount_tmpfs_at(const char *path, const char *mode, const char *size, unsigned attrs, bool optional,
-			  struct failure *f)
+			  struct nsiso_error *f)
 {
 	char size_opt[8 + POLICY_SIZE_MAX];
 	const char *opts[] = { mode, NULL, NULL };
@@ -105,14 +106,14 @@ static int mount_tmpfs_at(const char *path, const char *mode, const char *size, 
 	if (dir == -ENOENT && optional)
 		return 0;
 	if (dir < 0)
-		return fail(f, STEP_MOUNT, dir, "opening %s", path);
+		return error_at(f, STEP_MOUNT, dir, "opening %s", path);
 	_cleanup_close_ int m = -EBADF;
 	int r = fs_make("tmpfs", opts, attrs, &m);
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "creating a tmpfs for %s", path);
+		return error_at(f, STEP_MOUNT, r, "creating a tmpfs for %s", path);
 	r = attach(m, dir, "");
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "mounting a tmpfs on %s", path);
+		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs on %s", path);
 	return 0;
 }
 
@@ -141,7 +142,7 @@ static int bind_node(int host_node, int devroot, const char *name)
  * its own (a tenant never sees another tenant's ptys, THREATS 10), /dev/shm
  * and /dev/mqueue private to the container, and the host's /dev/log so that
  * syslog keeps working for the session and for sshd's monitor. */
-static int mount_dev(const struct policy_settings *s, struct failure *f)
+static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 {
 	unsigned ns_mask = s->ns_mask;
 	bool userns = ns_mask & NS_BIT(NS_USER);
@@ -150,14 +151,14 @@ static int mount_dev(const struct policy_settings *s, struct failure *f)
 
 	_cleanup_close_ int hostdev = open_dir_path("/dev");
 	if (hostdev < 0)
-		return fail(f, STEP_MOUNT, hostdev, "opening /dev");
+		return error_at(f, STEP_MOUNT, hostdev, "opening /dev");
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
 		host_nodes[i] = openat(hostdev, dev_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (host_nodes[i] < 0) {
 			r = neg_errno();
 			for (size_t j = 0; j < i; j++)
 				(void)close(host_nodes[j]);
-			return fail(f, STEP_MOUNT, r, "opening /dev/%s", dev_nodes[i]);
+			return error_at(f, STEP_MOUNT, r, "opening /dev/%s", dev_nodes[i]);
 		}
 	}
 	_cleanup_close_ int host_log = openat(hostdev, "log", O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -210,7 +211,7 @@ static int mount_dev(const struct policy_settings *s, struct failure *f)
 	if (r >= 0)
 		r = attach(pts, dev, "pts");
 	if (r < 0) {
-		(void)fail(f, STEP_MOUNT, r, "mounting a devpts instance on /dev/pts");
+		(void)error_at(f, STEP_MOUNT, r, "mounting a devpts instance on /dev/pts");
 		goto out_nodes_logged;
 	}
 
@@ -231,7 +232,7 @@ static int mount_dev(const struct policy_settings *s, struct failure *f)
 		if (r >= 0)
 			r = attach(mq, dev, "mqueue");
 		if (r < 0) {
-			(void)fail(f, STEP_MOUNT, r, "mounting mqueue on /dev/mqueue");
+			(void)error_at(f, STEP_MOUNT, r, "mounting mqueue on /dev/mqueue");
 			goto out_nodes_logged;
 		}
 	}
@@ -242,65 +243,65 @@ static int mount_dev(const struct policy_settings *s, struct failure *f)
 
 out_nodes:
 	if (r < 0)
-		(void)fail(f, STEP_MOUNT, r, "building /dev");
+		(void)error_at(f, STEP_MOUNT, r, "building /dev");
 out_nodes_logged:
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++)
 		(void)close(host_nodes[i]);
 	return r;
 }
 
-static int mount_proc(struct failure *f)
+static int mount_proc(struct nsiso_error *f)
 {
 	_cleanup_close_ int dir = open_dir_path("/proc");
 	if (dir < 0)
-		return fail(f, STEP_MOUNT, dir, "opening /proc");
+		return error_at(f, STEP_MOUNT, dir, "opening /proc");
 	_cleanup_close_ int m = -EBADF;
 	int r = fs_make("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
 	if (r >= 0)
 		r = attach(m, dir, "");
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "mounting a fresh /proc");
+		return error_at(f, STEP_MOUNT, r, "mounting a fresh /proc");
 	return 0;
 }
 
 /* A sysfs of the container's own network namespace: /sys/class/net lists
  * only its interfaces, and the host's cgroup v1 hierarchies mounted under
  * /sys/fs/cgroup are out of sight (THREATS 7). Read-only. */
-static int mount_sys(struct failure *f)
+static int mount_sys(struct nsiso_error *f)
 {
 	_cleanup_close_ int dir = open_dir_path("/sys");
 	if (dir < 0)
-		return fail(f, STEP_MOUNT, dir, "opening /sys");
+		return error_at(f, STEP_MOUNT, dir, "opening /sys");
 	_cleanup_close_ int m = -EBADF;
 	int r =
 	    fs_make("sysfs", NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
 	if (r >= 0)
 		r = attach(m, dir, "");
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "mounting a read-only /sys");
+		return error_at(f, STEP_MOUNT, r, "mounting a read-only /sys");
 	return 0;
 }
 
 /* The user's home, read-only: a clone of the mount tree at the home
  * directory, opened without following any symlink, made read-only and put
  * back on the same directory. */
-static int mount_home_read_only(const char *home, struct failure *f)
+static int mount_home_read_only(const char *home, struct nsiso_error *f)
 {
 	_cleanup_close_ int dir = open_dir_path(home);
 	if (dir == -ENOENT)
 		return 0; /* sshd starts such a user in / anyway */
 	if (dir < 0)
-		return fail(f, STEP_MOUNT, dir, "opening the home %s", home);
+		return error_at(f, STEP_MOUNT, dir, "opening the home %s", home);
 	_cleanup_close_ int tree =
 	    open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "cloning the home %s", home);
+		return error_at(f, STEP_MOUNT, neg_errno(), "cloning the home %s", home);
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
 	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "making the home %s read-only", home);
+		return error_at(f, STEP_MOUNT, neg_errno(), "making the home %s read-only", home);
 	int r = attach(tree, dir, "");
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "mounting the read-only home on %s", home);
+		return error_at(f, STEP_MOUNT, r, "mounting the read-only home on %s", home);
 	return 0;
 }
 
@@ -308,15 +309,15 @@ static int mount_home_read_only(const char *home, struct failure *f)
  * host (the state directory is out of container root's reach), put over
  * /etc/resolv.conf. /etc is root's: its resolv.conf may be a symlink the
  * admin made (systemd-resolved's stub); bind over what it names. */
-static int mount_resolv(int resolv_mnt, struct failure *f)
+static int mount_resolv(int resolv_mnt, struct nsiso_error *f)
 {
 	_cleanup_close_ int dst = open("/etc/resolv.conf", O_PATH | O_CLOEXEC);
 	if (dst == -1 && errno == ENOENT)
 		return 0;
 	if (dst < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "opening /etc/resolv.conf");
+		return error_at(f, STEP_MOUNT, neg_errno(), "opening /etc/resolv.conf");
 	if (move_mount(resolv_mnt, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "binding the network's resolv.conf over /etc/resolv.conf");
+		return error_at(f, STEP_MOUNT, neg_errno(), "binding the network's resolv.conf over /etc/resolv.conf");
 	return 0;
 }
 
@@ -328,7 +329,7 @@ static int mount_resolv(int resolv_mnt, struct failure *f)
  * the same mode. */
 static const char *const world_writable[] = { "/run/lock", "/run/screen", "/var/crash", "/var/metrics" };
 
-static int mount_world_writable(struct failure *f)
+static int mount_world_writable(struct nsiso_error *f)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(world_writable); i++) {
 		const char *path = world_writable[i];
@@ -336,10 +337,10 @@ static int mount_world_writable(struct failure *f)
 		if (dir == -ENOENT || dir == -ENOTDIR || dir == -ELOOP)
 			continue; /* absent here, or a symlink (/var/lock -> /run/lock) */
 		if (dir < 0)
-			return fail(f, STEP_MOUNT, dir, "opening %s", path);
+			return error_at(f, STEP_MOUNT, dir, "opening %s", path);
 		struct stat st;
 		if (fstat(dir, &st) < 0)
-			return fail(f, STEP_MOUNT, neg_errno(), "stat %s", path);
+			return error_at(f, STEP_MOUNT, neg_errno(), "stat %s", path);
 		if (!(st.st_mode & S_IWOTH))
 			continue;
 		char mode[16];
@@ -350,7 +351,7 @@ static int mount_world_writable(struct failure *f)
 		if (r >= 0)
 			r = attach(m, dir, "");
 		if (r < 0)
-			return fail(f, STEP_MOUNT, r, "mounting a private tmpfs on %s", path);
+			return error_at(f, STEP_MOUNT, r, "mounting a private tmpfs on %s", path);
 	}
 	return 0;
 }
@@ -359,29 +360,29 @@ static int mount_world_writable(struct failure *f)
  * directory (XDG_RUNTIME_DIR), empty at start. The host's /run/user/UID is
  * where a systemd user manager, D-Bus and other host-side services of the
  * user listen; none of them is reachable from inside (docs/THREATS.md 43). */
-static int mount_run_user(const struct user_info *u, const struct policy_settings *s, struct failure *f)
+static int mount_run_user(const struct user_info *u, const struct policy_settings *s, struct nsiso_error *f)
 {
 	_cleanup_close_ int dir = open_dir_path("/run/user");
 	if (dir == -ENOENT)
 		return 0; /* no logind here: nothing to hide */
 	if (dir < 0)
-		return fail(f, STEP_MOUNT, dir, "opening /run/user");
+		return error_at(f, STEP_MOUNT, dir, "opening /run/user");
 	char size[8 + POLICY_SIZE_MAX];
 	snprintf(size, sizeof(size), "size=%s", s->tmp_size);
 	const char *opts[] = { "mode=0755", strcmp(s->tmp_size, "max") != 0 ? size : NULL, NULL };
 	_cleanup_close_ int m = -EBADF;
 	int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &m);
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "creating a tmpfs for /run/user");
+		return error_at(f, STEP_MOUNT, r, "creating a tmpfs for /run/user");
 	char name[16];
 	snprintf(name, sizeof(name), "%u", (unsigned)u->uid);
 	if (mkdirat(m, name, 0700) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "making /run/user/%s", name);
+		return error_at(f, STEP_MOUNT, neg_errno(), "making /run/user/%s", name);
 	if (fchownat(m, name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "handing /run/user/%s to %s", name, u->name);
+		return error_at(f, STEP_MOUNT, neg_errno(), "handing /run/user/%s to %s", name, u->name);
 	r = attach(m, dir, "");
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "mounting a tmpfs on /run/user");
+		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs on /run/user");
 	return 0;
 }
 
@@ -403,29 +404,30 @@ static void view_sources_close(struct view_sources *v)
 	closep(&v->home);
 }
 
-static int clone_tree(const char *path, unsigned attrs, bool *is_dir, const char *what, struct failure *f)
+static int clone_tree(const char *path, unsigned attrs, bool *is_dir, const char *what, struct nsiso_error *f)
 {
 	struct stat st;
 	_cleanup_close_ int fd = open_view_path(path, &st);
 	if (fd == -ELOOP)
-		return fail(f, STEP_MOUNT, fd, "%s %s: a symlink along the path (refused: never followed)", what, path);
+		return error_at(f, STEP_MOUNT, fd, "%s %s: a symlink along the path (refused: never followed)", what,
+				path);
 	if (fd < 0)
-		return fail(f, STEP_MOUNT, fd, "%s %s", what, path);
+		return error_at(f, STEP_MOUNT, fd, "%s %s", what, path);
 	int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "cloning %s %s", what, path);
+		return error_at(f, STEP_MOUNT, neg_errno(), "cloning %s %s", what, path);
 	struct mount_attr a = { .attr_set = attrs };
 	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0) {
 		int r = neg_errno();
 		(void)close(tree);
-		return fail(f, STEP_MOUNT, r, "setting the attributes of %s %s", what, path);
+		return error_at(f, STEP_MOUNT, r, "setting the attributes of %s %s", what, path);
 	}
 	*is_dir = S_ISDIR(st.st_mode);
 	return tree;
 }
 
 static int view_take_sources(const struct user_info *u, const struct policy_settings *s, struct view_sources *v,
-			     struct failure *f)
+			     struct nsiso_error *f)
 {
 	for (size_t i = 0; i < POLICY_MOUNTS_MAX; i++)
 		v->tree[i] = -EBADF;
@@ -455,7 +457,7 @@ static int view_take_sources(const struct user_info *u, const struct policy_sett
 			return t;
 		if (!dir) {
 			(void)close(t);
-			return fail(f, STEP_MOUNT, -ENOTDIR, "the home %s is not a directory", u->home);
+			return error_at(f, STEP_MOUNT, -ENOTDIR, "the home %s is not a directory", u->home);
 		}
 		v->home = t;
 	}
@@ -464,60 +466,60 @@ static int view_take_sources(const struct user_info *u, const struct policy_sett
 
 /* home = private: a read-only tmpfs over the directory that holds the
  * homes, with only the user's own home in it. */
-static int view_home_private(const struct user_info *u, struct view_sources *v, struct failure *f)
+static int view_home_private(const struct user_info *u, struct view_sources *v, struct nsiso_error *f)
 {
 	char parent[PATH_MAX];
 	snprintf(parent, sizeof(parent), "%s", u->home);
 	char *slash = strrchr(parent, '/');
 	if (!slash || slash == parent || !slash[1])
-		return fail(f, STEP_MOUNT, -EINVAL, "home = private needs the home %s in a directory of its own, not /",
-			    u->home);
+		return error_at(f, STEP_MOUNT, -EINVAL,
+				"home = private needs the home %s in a directory of its own, not /", u->home);
 	*slash = '\0';
 	const char *base = slash + 1;
 	_cleanup_close_ int dir = open_dir_path(parent);
 	if (dir < 0)
-		return fail(f, STEP_MOUNT, dir, "opening %s, the directory of the homes", parent);
+		return error_at(f, STEP_MOUNT, dir, "opening %s, the directory of the homes", parent);
 	const char *opts[] = { "mode=0755", "size=64k", "nr_inodes=16", NULL };
 	_cleanup_close_ int m = -EBADF;
 	int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "creating a tmpfs for %s", parent);
+		return error_at(f, STEP_MOUNT, r, "creating a tmpfs for %s", parent);
 	if (v->home >= 0) {
 		if (mkdirat(m, base, 0755) < 0)
-			return fail(f, STEP_MOUNT, neg_errno(), "making the mount point of %s", u->home);
+			return error_at(f, STEP_MOUNT, neg_errno(), "making the mount point of %s", u->home);
 		if (move_mount(v->home, "", m, base, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return fail(f, STEP_MOUNT, neg_errno(), "mounting the home %s alone", u->home);
+			return error_at(f, STEP_MOUNT, neg_errno(), "mounting the home %s alone", u->home);
 	}
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	if (mount_setattr(m, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "making the tmpfs on %s read-only", parent);
+		return error_at(f, STEP_MOUNT, neg_errno(), "making the tmpfs on %s read-only", parent);
 	r = attach(m, dir, "");
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "mounting the private %s", parent);
+		return error_at(f, STEP_MOUNT, r, "mounting the private %s", parent);
 	return 0;
 }
 
 /* A target of the view: an existing directory or file, reached without a
  * symlink. */
-static int view_target(const char *path, const char *what, struct stat *st, struct failure *f)
+static int view_target(const char *path, const char *what, struct stat *st, struct nsiso_error *f)
 {
 	int fd = open_view_path(path, st);
 	if (fd == -ELOOP)
-		return fail(f, STEP_MOUNT, fd, "%s target %s: a symlink along the path (refused: never followed)", what,
-			    path);
+		return error_at(f, STEP_MOUNT, fd, "%s target %s: a symlink along the path (refused: never followed)",
+				what, path);
 	if (fd < 0)
-		return fail(f, STEP_MOUNT, fd, "%s target %s", what, path);
+		return error_at(f, STEP_MOUNT, fd, "%s target %s", what, path);
 	return fd;
 }
 
-static int view_tmpfs(const struct policy_mount *m, struct failure *f)
+static int view_tmpfs(const struct policy_mount *m, struct nsiso_error *f)
 {
 	struct stat st;
 	_cleanup_close_ int dir = view_target(m->dst, "tmpfs", &st, f);
 	if (dir < 0)
 		return dir;
 	if (!S_ISDIR(st.st_mode))
-		return fail(f, STEP_MOUNT, -ENOTDIR, "tmpfs target %s is not a directory", m->dst);
+		return error_at(f, STEP_MOUNT, -ENOTDIR, "tmpfs target %s is not a directory", m->dst);
 	char size[8 + POLICY_SIZE_MAX];
 	snprintf(size, sizeof(size), "size=%s", m->size);
 	const char *opts[] = { "mode=1777", strcmp(m->size, "max") != 0 ? size : NULL, NULL };
@@ -526,11 +528,11 @@ static int view_tmpfs(const struct policy_mount *m, struct failure *f)
 	if (r >= 0)
 		r = attach(t, dir, "");
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "mounting a tmpfs of %s on %s", m->size, m->dst);
+		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs of %s on %s", m->size, m->dst);
 	return 0;
 }
 
-static int view_bind(const struct policy_mount *m, int tree, bool is_dir, struct failure *f)
+static int view_bind(const struct policy_mount *m, int tree, bool is_dir, struct nsiso_error *f)
 {
 	const char *what = m->kind == MOUNT_BIND_RO ? "bind_ro" : "bind";
 	struct stat st;
@@ -538,16 +540,16 @@ static int view_bind(const struct policy_mount *m, int tree, bool is_dir, struct
 	if (dst < 0)
 		return dst;
 	if (S_ISDIR(st.st_mode) != is_dir)
-		return fail(f, STEP_MOUNT, is_dir ? -ENOTDIR : -EISDIR,
-			    "%s %s on %s: one is a directory, the other not", what, m->src, m->dst);
+		return error_at(f, STEP_MOUNT, is_dir ? -ENOTDIR : -EISDIR,
+				"%s %s on %s: one is a directory, the other not", what, m->src, m->dst);
 	if (move_mount(tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "%s %s on %s", what, m->src, m->dst);
+		return error_at(f, STEP_MOUNT, neg_errno(), "%s %s on %s", what, m->src, m->dst);
 	return 0;
 }
 
 /* hide: an empty read-only directory over a directory, an empty read-only
  * file over anything else; a path the host does not have needs nothing. */
-static int view_hide(const struct policy_mount *m, struct failure *f)
+static int view_hide(const struct policy_mount *m, struct nsiso_error *f)
 {
 	struct stat st;
 	_cleanup_close_ int dst = open_view_path(m->dst, &st);
@@ -560,27 +562,27 @@ static int view_hide(const struct policy_mount *m, struct failure *f)
 	_cleanup_close_ int t = -EBADF;
 	int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &t);
 	if (r < 0)
-		return fail(f, STEP_MOUNT, r, "creating an empty tmpfs to hide %s", m->dst);
+		return error_at(f, STEP_MOUNT, r, "creating an empty tmpfs to hide %s", m->dst);
 	_cleanup_close_ int file = -EBADF;
 	if (!dir) {
 		_cleanup_close_ int fd = openat(t, "empty", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
 		file = fd < 0 ? -EBADF : open_tree(t, "empty", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (file < 0)
-			return fail(f, STEP_MOUNT, neg_errno(), "making an empty file to hide %s", m->dst);
+			return error_at(f, STEP_MOUNT, neg_errno(), "making an empty file to hide %s", m->dst);
 	}
 	int src = dir ? t : file;
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	if (mount_setattr(src, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "making the cover of %s read-only", m->dst);
+		return error_at(f, STEP_MOUNT, neg_errno(), "making the cover of %s read-only", m->dst);
 	if (move_mount(src, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "hiding %s", m->dst);
+		return error_at(f, STEP_MOUNT, neg_errno(), "hiding %s", m->dst);
 	return 0;
 }
 
 /* In this order: the private home, the tmpfs mounts, the binds, the hidden
  * paths (so a hide can cover part of a bound tree). */
 static int view_mount(const struct user_info *u, const struct policy_settings *s, struct view_sources *v,
-		      struct failure *f)
+		      struct nsiso_error *f)
 {
 	static const enum mount_kind order[] = { MOUNT_TMPFS, MOUNT_BIND, MOUNT_BIND_RO, MOUNT_HIDE };
 	int r = 0;
@@ -601,7 +603,7 @@ static int view_mount(const struct user_info *u, const struct policy_settings *s
 	return r;
 }
 
-int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct failure *f)
+int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct nsiso_error *f)
 {
 	unsigned ns_mask = s->ns_mask;
 	bool userns = ns_mask & NS_BIT(NS_USER);
@@ -610,7 +612,7 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 	/* Nothing mounted inside reaches the host or another container, and
 	 * nothing the host mounts later shows up inside (THREATS 6). */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail(f, STEP_MOUNT, neg_errno(), "making / private");
+		return error_at(f, STEP_MOUNT, neg_errno(), "making / private");
 
 	/* Bind sources and the private home, from the host's view, before
 	 * anything here covers a part of it. */

@@ -30,31 +30,29 @@ static int write_text_at(int dir, const char *name, const char *text)
 	return write_file_at(dir, name, text, strlen(text), 0, 0);
 }
 
-static int write_idmaps(pid_t pid, const struct user_info *u, struct failure *f)
+static int write_idmaps(pid_t pid, const struct user_info *u, struct nsiso_error *f)
 {
 	char path[64], text[IDMAP_LINES_MAX * 36];
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	_cleanup_close_ int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
-		return fail(f, STEP_IDMAP, neg_errno(), "opening %s", path);
+		return error_at(f, STEP_IDMAP, neg_errno(), "opening %s", path);
 	if (idmap_format(&u->uid_map, text, sizeof(text)) < 0)
-		return fail(f, STEP_IDMAP, -ENOSPC, "formatting the uid map");
+		return error_at(f, STEP_IDMAP, -ENOSPC, "formatting the uid map");
 	int r = write_text_at(dir, "uid_map", text);
 	if (r < 0)
-		return fail(f, STEP_IDMAP, r, "writing uid_map \"%.80s\"", text);
+		return error_at(f, STEP_IDMAP, r, "writing uid_map \"%.80s\"", text);
 	if (idmap_format(&u->gid_map, text, sizeof(text)) < 0)
-		return fail(f, STEP_IDMAP, -ENOSPC, "formatting the gid map");
+		return error_at(f, STEP_IDMAP, -ENOSPC, "formatting the gid map");
 	r = write_text_at(dir, "gid_map", text);
 	if (r < 0)
-		return fail(f, STEP_IDMAP, r, "writing gid_map \"%.80s\"", text);
+		return error_at(f, STEP_IDMAP, r, "writing gid_map \"%.80s\"", text);
 	return 0;
 }
 
-static void report_and_exit(int fd, const struct failure *f)
+static void report_and_exit(int fd, const struct nsiso_error *f)
 {
-	struct ready_report rep = { .error = f->error, .step = f->step };
-	snprintf(rep.detail, sizeof(rep.detail), "%s", f->detail);
-	(void)!write(fd, &rep, sizeof(rep));
+	(void)!write(fd, f, sizeof(*f));
 	_exit(1);
 }
 
@@ -64,7 +62,7 @@ static void __attribute__((noreturn))
 child_main(const struct user_info *u, const struct policy_settings *s, int go, int report, int lifeline, int init_exe,
 	   const int *cg_procs, size_t n_cg, int resolv_mnt)
 {
-	struct failure f = { 0 };
+	struct nsiso_error f = { 0 };
 	bool userns = s->ns_mask & NS_BIT(NS_USER);
 	char c;
 
@@ -84,11 +82,11 @@ child_main(const struct user_info *u, const struct policy_settings *s, int go, i
 	 * host root, whose credentials the kernel checks. */
 	int r = cg_enter(cg_procs, n_cg);
 	if (r < 0) {
-		(void)fail(&f, STEP_CGROUP, r, "entering the container's cgroups");
+		(void)error_at(&f, STEP_CGROUP, r, "entering the container's cgroups");
 		report_and_exit(report, &f);
 	}
 	if ((s->ns_mask & NS_BIT(NS_CGROUP)) && unshare(CLONE_NEWCGROUP) < 0) {
-		(void)fail(&f, STEP_CLONE, neg_errno(), "unshare(CLONE_NEWCGROUP)");
+		(void)error_at(&f, STEP_CLONE, neg_errno(), "unshare(CLONE_NEWCGROUP)");
 		report_and_exit(report, &f);
 	}
 
@@ -104,19 +102,19 @@ child_main(const struct user_info *u, const struct policy_settings *s, int go, i
 		exe = fcntl(exe, F_DUPFD_CLOEXEC, 10);
 	if (exe < 0 || fstat(exe, &here) < 0 || fstat(init_exe, &checked) < 0 || here.st_dev != checked.st_dev ||
 	    here.st_ino != checked.st_ino) {
-		(void)fail(&f, STEP_INIT, exe < 0 ? neg_errno() : -ESTALE, "%s is not the file checked before",
-			   NSISO_INIT_PATH);
+		(void)error_at(&f, STEP_INIT, exe < 0 ? neg_errno() : -ESTALE, "%s is not the file checked before",
+			       NSISO_INIT_PATH);
 		report_and_exit(report, &f);
 	}
 	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0) {
-		(void)fail(&f, STEP_INIT, neg_errno(), "opening /dev/null");
+		(void)error_at(&f, STEP_INIT, neg_errno(), "opening /dev/null");
 		report_and_exit(report, &f);
 	}
 	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s, resolv_mnt, &f) < 0)
 		report_and_exit(report, &f);
 	if ((s->ns_mask & NS_BIT(NS_UTS)) && sethostname(s->hostname, strlen(s->hostname)) < 0) {
-		(void)fail(&f, STEP_UTS, neg_errno(), "sethostname(%s)", s->hostname);
+		(void)error_at(&f, STEP_UTS, neg_errno(), "sethostname(%s)", s->hostname);
 		report_and_exit(report, &f);
 	}
 	if ((s->ns_mask & NS_BIT(NS_NET)) && network_setup_loopback(&f) < 0)
@@ -130,7 +128,7 @@ child_main(const struct user_info *u, const struct policy_settings *s, int go, i
 		_cleanup_close_ int sys = open("/proc/sys/user", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int r2 = sys < 0 ? neg_errno() : write_text_at(sys, "max_user_namespaces", "0");
 		if (r2 < 0) {
-			(void)fail(&f, STEP_CREDS, r2, "setting max_user_namespaces to 0 in the container");
+			(void)error_at(&f, STEP_CREDS, r2, "setting max_user_namespaces to 0 in the container");
 			report_and_exit(report, &f);
 		}
 	}
@@ -139,28 +137,28 @@ child_main(const struct user_info *u, const struct policy_settings *s, int go, i
 
 	/* fds of the init: 0-2 /dev/null, 3 the lifeline; nothing else. */
 	if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || dup2(lifeline, 3) < 0) {
-		(void)fail(&f, STEP_INIT, neg_errno(), "arranging the init's fds");
+		(void)error_at(&f, STEP_INIT, neg_errno(), "arranging the init's fds");
 		report_and_exit(report, &f);
 	}
 	/* dup2() onto itself keeps FD_CLOEXEC: clear it explicitly. */
 	if (fcntl(3, F_SETFD, 0) < 0 || fcntl(0, F_SETFD, 0) < 0 || fcntl(1, F_SETFD, 0) < 0 ||
 	    fcntl(2, F_SETFD, 0) < 0) {
-		(void)fail(&f, STEP_INIT, neg_errno(), "clearing FD_CLOEXEC on the init's fds");
+		(void)error_at(&f, STEP_INIT, neg_errno(), "clearing FD_CLOEXEC on the init's fds");
 		report_and_exit(report, &f);
 	}
 	if (close_range(4, ~0u, CLOSE_RANGE_CLOEXEC) < 0 && errno != EINVAL) {
-		(void)fail(&f, STEP_INIT, neg_errno(), "close_range");
+		(void)error_at(&f, STEP_INIT, neg_errno(), "close_range");
 		report_and_exit(report, &f);
 	}
 	/* The credential changes above cleared any earlier death signal. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
-		(void)fail(&f, STEP_INIT, neg_errno(), "PR_SET_PDEATHSIG");
+		(void)error_at(&f, STEP_INIT, neg_errno(), "PR_SET_PDEATHSIG");
 		report_and_exit(report, &f);
 	}
 	char *const argv[] = { (char *)"nsiso-init", NULL };
 	char *const envp[] = { NULL };
 	(void)syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH); /* returns only on failure */
-	(void)fail(&f, STEP_INIT, neg_errno(), "executing %s", NSISO_INIT_PATH);
+	(void)error_at(&f, STEP_INIT, neg_errno(), "executing %s", NSISO_INIT_PATH);
 	report_and_exit(report, &f);
 	_exit(1);
 }
@@ -215,7 +213,7 @@ static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid)
 }
 
 int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
-		     int resolv_mnt, struct container *c, struct failure *f)
+		     int resolv_mnt, struct container *c, struct nsiso_error *f)
 {
 	_cleanup_close_ int go_r = -EBADF, go_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF;
 	_cleanup_close_ int life_r = -EBADF, life_w = -EBADF, pidfd = -EBADF;
@@ -229,19 +227,19 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 
 	_cleanup_close_ int init_exe = open(NSISO_INIT_PATH, O_PATH | O_CLOEXEC);
 	if (init_exe < 0)
-		return fail(f, STEP_INIT, neg_errno(), "opening %s", NSISO_INIT_PATH);
+		return error_at(f, STEP_INIT, neg_errno(), "opening %s", NSISO_INIT_PATH);
 	struct stat st;
 	if (fstat(init_exe, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) || !S_ISREG(st.st_mode))
-		return fail(f, STEP_INIT, -EPERM, "%s is not a root-owned, non-writable file", NSISO_INIT_PATH);
+		return error_at(f, STEP_INIT, -EPERM, "%s is not a root-owned, non-writable file", NSISO_INIT_PATH);
 
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return fail(f, STEP_CLONE, neg_errno(), "pipe2");
+		return error_at(f, STEP_CLONE, neg_errno(), "pipe2");
 	go_r = p[0], go_w = p[1];
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return fail(f, STEP_CLONE, neg_errno(), "pipe2");
+		return error_at(f, STEP_CLONE, neg_errno(), "pipe2");
 	rep_r = p[0], rep_w = p[1];
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return fail(f, STEP_CLONE, neg_errno(), "pipe2");
+		return error_at(f, STEP_CLONE, neg_errno(), "pipe2");
 	life_r = p[0], life_w = p[1];
 
 	struct clone_args args = {
@@ -264,8 +262,8 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 			pid = neg_errno();
 	}
 	if (pid < 0)
-		return fail(f, STEP_CLONE, (int)pid, "clone3 with namespaces %#x%s", (unsigned)s->ns_mask,
-			    by_owner ? " as container root's host uid" : "");
+		return error_at(f, STEP_CLONE, (int)pid, "clone3 with namespaces %#x%s", (unsigned)s->ns_mask,
+				by_owner ? " as container root's host uid" : "");
 	if (pid == 0)
 		child_main(u, s, go_r, rep_w, life_r, init_exe, cg_procs, n_cg, resolv_mnt);
 	if (by_owner) {
@@ -275,7 +273,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 			int e = neg_errno();
 			(void)kill((pid_t)pid, SIGKILL);
 			(void)RETRY_EINTR(waitpid((pid_t)pid, NULL, 0));
-			return fail(f, STEP_CLONE, e, "pidfd_open of the container's init");
+			return error_at(f, STEP_CLONE, e, "pidfd_open of the container's init");
 		}
 	}
 
@@ -287,19 +285,16 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	if (s->ns_mask & NS_BIT(NS_USER))
 		r = write_idmaps((pid_t)pid, u, f);
 	if (r == 0 && RETRY_EINTR(write(go_w, "g", 1)) != 1)
-		r = fail(f, STEP_CLONE, neg_errno(), "starting the container child");
+		r = error_at(f, STEP_CLONE, neg_errno(), "starting the container child");
 	close_fd(&go_w);
 
-	struct ready_report rep;
-	ssize_t n = r == 0 ? RETRY_EINTR(read(rep_r, &rep, sizeof(rep))) : 0;
+	ssize_t n = r == 0 ? RETRY_EINTR(read(rep_r, f, sizeof(*f))) : 0;
 	if (r == 0 && n != 0) {
-		if (n == (ssize_t)sizeof(rep)) {
-			f->step = rep.step;
-			f->error = rep.error < 0 ? rep.error : -EIO;
-			snprintf(f->detail, sizeof(f->detail), "%s", rep.detail);
-			r = f->error;
+		if (n == (ssize_t)sizeof(*f)) {
+			error_sanitize(f, STEP_INIT);
+			r = error_in(f, f->step, f->error);
 		} else {
-			r = fail(f, STEP_INIT, -EIO, "short report from the container child");
+			r = error_at(f, STEP_INIT, -EIO, "short report from the container child");
 		}
 	}
 	if (r == 0) {
@@ -310,14 +305,13 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 			snprintf(path, sizeof(path), "/proc/%ld/ns/%s", pid, ns_types[i].proc_name);
 			c->ns_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 			if (c->ns_fds[i] < 0)
-				r = fail(f, STEP_INIT, neg_errno(), "opening %s", path);
+				r = error_at(f, STEP_INIT, neg_errno(), "opening %s", path);
 		}
 	}
 	if (r == 0) {
-		char why[200] = "";
-		r = ns_verify_set(c->ns_fds, s->ns_mask, (uint32_t)u->uid, c->ns_ino, why, sizeof(why));
+		r = ns_verify_set(c->ns_fds, s->ns_mask, (uint32_t)u->uid, c->ns_ino, f);
 		if (r < 0)
-			(void)fail(f, STEP_VERIFY, r, "%s", why);
+			(void)error_in(f, STEP_VERIFY, r);
 	}
 	if (r < 0) {
 		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);

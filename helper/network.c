@@ -56,19 +56,19 @@
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 
 /* A new network namespace has only lo, and it is down: bring it up. */
-int network_setup_loopback(struct failure *f)
+int network_setup_loopback(struct nsiso_error *f)
 {
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return fail(f, STEP_NET, neg_errno(), "socket(AF_INET)");
+		return error_at(f, STEP_NET, neg_errno(), "socket(AF_INET)");
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, "lo");
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return fail(f, STEP_NET, neg_errno(), "SIOCGIFFLAGS lo");
+		return error_at(f, STEP_NET, neg_errno(), "SIOCGIFFLAGS lo");
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		return fail(f, STEP_NET, neg_errno(), "bringing lo up");
+		return error_at(f, STEP_NET, neg_errno(), "bringing lo up");
 	return 0;
 }
 
@@ -152,7 +152,7 @@ static int write_resolv(const struct policy_network *n, const char *path)
 	return write_file(path, text, strlen(text), 0644);
 }
 
-int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct failure *f)
+int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct nsiso_error *f)
 {
 	char path[256];
 	*resolv_mnt = -EBADF;
@@ -160,21 +160,21 @@ int network_prepare(const struct policy_settings *s, int *resolv_mnt, struct fai
 		return 0;
 	_cleanup_close_ int lock = lock_net();
 	if (lock < 0)
-		return fail(f, STEP_NET, lock, "locking %s/lock", NET_DIR);
+		return error_at(f, STEP_NET, lock, "locking %s/lock", NET_DIR);
 	/* A file of this supervisor's own (another may be preparing the same
 	 * network), removed by network_prepared() once the child bound it: a
 	 * mount of an unlinked file cannot be attached. */
 	snprintf(path, sizeof(path), NET_DIR "/resolv.%d", (int)getpid());
 	int r = write_resolv(&s->net, path);
 	if (r < 0)
-		return fail(f, STEP_NET, r, "writing the resolv.conf of network %s", s->net.name);
+		return error_at(f, STEP_NET, r, "writing the resolv.conf of network %s", s->net.name);
 	/* A detached, read-only bind of it, for the container child to put in
 	 * place: container root could not open it under the state directory. */
 	_cleanup_close_ int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 	struct mount_attr ro = { .attr_set =
 				     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
 	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
-		r = fail(f, STEP_NET, neg_errno(), "making a read-only bind of %s", path);
+		r = error_at(f, STEP_NET, neg_errno(), "making a read-only bind of %s", path);
 		network_prepared();
 		return r;
 	}
@@ -194,21 +194,21 @@ void network_prepared(void)
 /* Every network's state file. A state file that cannot be read whole is
  * an error, never "no such network": a ruleset built without it would drop
  * that network's filtering (docs/THREATS.md 47). Returns the count or
- * -errno with the file named in why. */
-static int load_states(struct net_state *out, size_t max, char *why, size_t why_size)
+ * -errno with the file named in e. */
+static int load_states(struct net_state *out, size_t max, struct nsiso_error *e)
 {
 	size_t n = 0;
 	DIR *d = opendir(NET_DIR);
 	if (!d)
 		return errno == ENOENT ? 0 : neg_errno();
-	struct dirent *e;
+	struct dirent *de;
 	int r = 0;
-	while (r == 0 && (e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (len < 7 || strcmp(e->d_name + len - 6, ".state") != 0)
+	while (r == 0 && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 7 || strcmp(de->d_name + len - 6, ".state") != 0)
 			continue;
 		char path[512];
-		snprintf(path, sizeof(path), NET_DIR "/%s", e->d_name);
+		snprintf(path, sizeof(path), NET_DIR "/%s", de->d_name);
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		/* One byte more than a state holds, into a buffer of that size: a
 		 * longer file is "not whole" too, and never overruns out[]. */
@@ -216,10 +216,10 @@ static int load_states(struct net_state *out, size_t max, char *why, size_t why_
 		ssize_t got = fd < 0 || n >= max ? -1 : RETRY_EINTR(read(fd, buf, sizeof(buf)));
 		if (got != (ssize_t)sizeof(out[n])) {
 			r = fd < 0 ? neg_errno() : n >= max ? -E2BIG : -EBADMSG;
-			snprintf(why, why_size, "state file %.128s is %s", path,
-				 fd < 0	    ? "unreadable"
-				 : n >= max ? "one too many"
-					    : "not whole");
+			(void)error_set(e, r, "state file %.128s is %s", path,
+					fd < 0	   ? "unreadable"
+					: n >= max ? "one too many"
+						   : "not whole");
 			break;
 		}
 		memcpy(&out[n], buf, sizeof(out[n]));
@@ -325,17 +325,17 @@ static int ruleset_text(const struct net_state *st, size_t n, bool own_forward, 
 }
 
 /* nft -f - with the text on a pipe: no shell, an empty environment. */
-static int run_nft(const char *text, char *why, size_t why_size)
+static int run_nft(const char *text, struct nsiso_error *e)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return neg_errno();
 	pid_t pid = fork();
 	if (pid < 0) {
-		int e = neg_errno();
+		int r = neg_errno();
 		(void)close(p[0]);
 		(void)close(p[1]);
-		return e;
+		return r;
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -362,10 +362,8 @@ static int run_nft(const char *text, char *why, size_t why_size)
 	(void)RETRY_EINTR(waitpid(pid, &status, 0));
 	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		snprintf(why, why_size,
-			 code == 127 ? "%s is missing (install nftables)" : "%s -f refused the ruleset (exit %d)",
-			 NFT_PATH, code);
-		r = code == 127 ? -ENOENT : -EINVAL;
+		r = code == 127 ? error_set(e, -ENOENT, "%s is missing (install nftables)", NFT_PATH)
+				: error_set(e, -EINVAL, "%s -f refused the ruleset (exit %d)", NFT_PATH, code);
 	}
 	return r;
 }
@@ -415,11 +413,11 @@ static int set_ip_forward(bool any_nat)
 }
 
 /* The ruleset and ip_forward for the networks with a state file. */
-static int apply_rules(char *why, size_t why_size)
+static int apply_rules(struct nsiso_error *e)
 {
 	static struct net_state st[POLICY_NETWORKS_MAX];
 	static char text[65536];
-	int loaded = load_states(st, POLICY_NETWORKS_MAX, why, why_size);
+	int loaded = load_states(st, POLICY_NETWORKS_MAX, e);
 	if (loaded < 0)
 		return loaded; /* the rules in force stay */
 	size_t n = (size_t)loaded;
@@ -427,10 +425,8 @@ static int apply_rules(char *why, size_t why_size)
 	for (size_t i = 0; i < n; i++)
 		nat |= st[i].net.nat;
 	int r = ruleset_text(st, n, nat && forward_is_ours(), text, sizeof(text));
-	if (r < 0) {
-		snprintf(why, why_size, "the nftables ruleset is too long");
-		return r;
-	}
+	if (r < 0)
+		return error_set(e, r, "the nftables ruleset is too long");
 	/* nft is not run again when nothing changed since the last load: the
 	 * same text, and the same nftables generation (any change by anyone to
 	 * any table makes a new one, so a flushed or edited ruleset is loaded
@@ -446,7 +442,7 @@ static int apply_rules(char *why, size_t why_size)
 	}
 	if (!same) {
 		(void)unlink(NET_DIR "/rules");
-		r = run_nft(text, why, why_size);
+		r = run_nft(text, e);
 		if (r < 0)
 			return r;
 		if (n > 0 && nl_nft_generation(&gen) == 0) {
@@ -456,7 +452,7 @@ static int apply_rules(char *why, size_t why_size)
 	}
 	r = set_ip_forward(nat);
 	if (r < 0)
-		snprintf(why, why_size, "setting net.ipv4.ip_forward");
+		return error_set(e, r, "setting net.ipv4.ip_forward");
 	return r;
 }
 
@@ -561,13 +557,11 @@ static void release_lease(struct net_attachment *na)
 }
 
 /* In the container: eth0 gets its address and a default route. */
-static int configure_inside(int netns, const struct policy_network *n, uint32_t addr, char *why, size_t why_size)
+static int configure_inside(int netns, const struct policy_network *n, uint32_t addr, struct nsiso_error *e)
 {
 	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0 || setns(netns, CLONE_NEWNET) < 0) {
-		snprintf(why, why_size, "entering the container's network namespace");
-		return neg_errno();
-	}
+	if (self < 0 || setns(netns, CLONE_NEWNET) < 0)
+		return error_set(e, neg_errno(), "entering the container's network namespace");
 	/* A netlink socket acts in the namespace it was made in. */
 	_cleanup_close_ int nl = nl_open();
 	int idx = nl_link_index("eth0");
@@ -578,35 +572,27 @@ static int configure_inside(int netns, const struct policy_network *n, uint32_t 
 	bool ping_ok = pgr >= 0 && write(pgr, "0 2147483647", 12) == 12;
 	if (setns(self, CLONE_NEWNET) < 0)
 		_exit(1); /* never go on in the wrong namespace */
-	if (nl < 0 || idx < 0) {
-		snprintf(why, why_size, "finding eth0 in the container");
-		return nl < 0 ? nl : idx;
-	}
-	if (!ping_ok) {
-		snprintf(why, why_size, "setting the container's net.ipv4.ping_group_range");
-		return -EIO;
-	}
+	if (nl < 0 || idx < 0)
+		return error_set(e, nl < 0 ? nl : idx, "finding eth0 in the container");
+	if (!ping_ok)
+		return error_set(e, -EIO, "setting the container's net.ipv4.ping_group_range");
 	int r = nl_add_address(nl, idx, addr, n->prefix);
-	if (r < 0) {
-		snprintf(why, why_size, "adding the address to eth0");
-		return r;
-	}
+	if (r < 0)
+		return error_set(e, r, "adding the address to eth0");
 	r = nl_set_link(nl, idx, 0, true);
-	if (r < 0) {
-		snprintf(why, why_size, "bringing eth0 up");
-		return r;
-	}
+	if (r < 0)
+		return error_set(e, r, "bringing eth0 up");
 	r = nl_add_default_route(nl, idx, gateway_of(n));
 	if (r < 0)
-		snprintf(why, why_size, "adding the default route");
-	return r;
+		return error_set(e, r, "adding the default route");
+	return 0;
 }
 
 int network_attach(const struct user_info *u, const struct policy_settings *s, int netns, struct net_attachment *na,
-		   struct failure *f)
+		   struct nsiso_error *f)
 {
 	const struct policy_network *n = &s->net;
-	char why[200] = "", path[256];
+	char path[256];
 	memset(na, 0, sizeof(*na));
 	na->lease_fd = -EBADF;
 	if (!network_is_named(s))
@@ -616,15 +602,15 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 
 	_cleanup_close_ int lock = lock_net();
 	if (lock < 0)
-		return fail(f, STEP_NET, lock, "locking %s/lock", NET_DIR);
+		return error_at(f, STEP_NET, lock, "locking %s/lock", NET_DIR);
 	_cleanup_close_ int nl = nl_open();
 	if (nl < 0)
-		return fail(f, STEP_NET, nl, "opening rtnetlink");
+		return error_at(f, STEP_NET, nl, "opening rtnetlink");
 	/* Other networks a crashed supervisor left without a port go first. */
 	static struct net_state others[POLICY_NETWORKS_MAX];
-	int k = load_states(others, POLICY_NETWORKS_MAX, why, sizeof(why));
+	int k = load_states(others, POLICY_NETWORKS_MAX, f);
 	if (k < 0)
-		return fail(f, STEP_NET, k, "%s", why);
+		return error_in(f, STEP_NET, k);
 	for (int i = 0; i < k; i++)
 		if (strcmp(others[i].net.name, n->name) != 0 && bridge_ports(others[i].net.bridge) <= 0)
 			retire_network(nl, &others[i]);
@@ -638,17 +624,17 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 		st.created_bridge = old.created_bridge && strcmp(old.net.bridge, n->bridge) == 0;
 	int r, br = nl_link_index(n->bridge);
 	if (br > 0 && bridge_ports(n->bridge) == -ENODEV)
-		return fail(f, STEP_NET, -EEXIST, "%s exists and is not a bridge", n->bridge);
+		return error_at(f, STEP_NET, -EEXIST, "%s exists and is not a bridge", n->bridge);
 	if (br == -ENODEV) {
 		r = nl_create_bridge(nl, n->bridge);
 		if (r < 0)
-			return fail(f, STEP_NET, r, "creating bridge %s", n->bridge);
+			return error_at(f, STEP_NET, r, "creating bridge %s", n->bridge);
 		st.created_bridge = true;
 	}
 	/* The state first: from here on a failure's undo knows the bridge. */
 	r = write_file(path, &st, sizeof(st), 0600);
 	if (r < 0) {
-		(void)fail(f, STEP_NET, r, "writing %s", path);
+		(void)error_at(f, STEP_NET, r, "writing %s", path);
 		if (st.created_bridge && (br = nl_link_index(n->bridge)) > 0)
 			(void)nl_delete_link(nl, br);
 		return r;
@@ -658,13 +644,13 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 	if (r == 0)
 		r = nl_set_link(nl, br, 0, true);
 	if (r < 0) {
-		(void)fail(f, STEP_NET, r, "setting up bridge %s", n->bridge);
+		(void)error_at(f, STEP_NET, r, "setting up bridge %s", n->bridge);
 		goto undo;
 	}
 
 	r = take_lease(n, u->name, na);
 	if (r < 0) {
-		(void)fail(f, STEP_NET, r, "no free address in network %s", n->name);
+		(void)error_at(f, STEP_NET, r, "no free address in network %s", n->name);
 		goto undo;
 	}
 	/* A veth of this user's previous container (its namespace still held
@@ -674,7 +660,7 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 		(void)nl_delete_link(nl, old_veth);
 	r = nl_create_veth(nl, na->veth, "eth0", netns);
 	if (r < 0) {
-		(void)fail(f, STEP_NET, r, "creating the veth pair %s/eth0", na->veth);
+		(void)error_at(f, STEP_NET, r, "creating the veth pair %s/eth0", na->veth);
 		goto undo;
 	}
 	int host = nl_link_index(na->veth);
@@ -682,17 +668,17 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 	if (r == 0 && n->isolate)
 		r = nl_set_port_isolated(nl, host);
 	if (r < 0) {
-		(void)fail(f, STEP_NET, r, "putting %s on bridge %s", na->veth, n->bridge);
+		(void)error_at(f, STEP_NET, r, "putting %s on bridge %s", na->veth, n->bridge);
 		goto undo;
 	}
-	r = configure_inside(netns, n, na->addr, why, sizeof(why));
+	r = configure_inside(netns, n, na->addr, f);
 	if (r < 0) {
-		(void)fail(f, STEP_NET, r, "%s", why);
+		(void)error_in(f, STEP_NET, r);
 		goto undo;
 	}
-	r = apply_rules(why, sizeof(why));
+	r = apply_rules(f);
 	if (r < 0) {
-		(void)fail(f, STEP_NET, r, "%s", why);
+		(void)error_in(f, STEP_NET, r);
 		goto undo;
 	}
 	na->active = true;
@@ -706,7 +692,7 @@ undo:
 void network_detach(struct net_attachment *na)
 {
 	static struct net_state st[POLICY_NETWORKS_MAX];
-	char why[200];
+	struct nsiso_error why = { 0 };
 	if (!na->name[0])
 		return;
 	_cleanup_close_ int lock = lock_net();
@@ -727,9 +713,9 @@ void network_detach(struct net_attachment *na)
 	release_lease(na);
 	/* Every network left without a port: this one when it was the last,
 	 * and any a crashed supervisor left behind. */
-	int n = load_states(st, POLICY_NETWORKS_MAX, why, sizeof(why));
+	int n = load_states(st, POLICY_NETWORKS_MAX, &why);
 	if (n < 0)
-		syslog(LOG_WARNING, "network rules not updated network=%s detail=\"%s\"", na->name, why);
+		syslog(LOG_WARNING, "network rules not updated network=%s detail=\"%s\"", na->name, error_text(&why));
 	bool retired = false;
 	for (int i = 0; i < n; i++)
 		if (bridge_ports(st[i].net.bridge) <= 0) {
@@ -737,8 +723,8 @@ void network_detach(struct net_attachment *na)
 			retired = true;
 		}
 	/* The rules are per network: they change only when one goes. */
-	if (retired && apply_rules(why, sizeof(why)) < 0)
-		syslog(LOG_WARNING, "network rules not updated network=%s detail=\"%s\"", na->name, why);
+	if (retired && apply_rules(&why) < 0)
+		syslog(LOG_WARNING, "network rules not updated network=%s detail=\"%s\"", na->name, error_text(&why));
 	na->name[0] = '\0';
 	na->active = false;
 }

@@ -103,14 +103,14 @@ static int deny_personalities(scmp_filter_ctx ctx)
 				SCMP_A0(SCMP_CMP_GT, 0xffffffffULL));
 }
 
-int seccomp_build(int *out, struct failure *f)
+int seccomp_build(int *out, struct nsiso_error *f)
 {
 	__attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int r;
 
 	*out = -EBADF;
 	if (!ctx)
-		return fail(f, STEP_CREDS, -ENOMEM, "seccomp_init");
+		return error_at(f, STEP_CREDS, -ENOMEM, "seccomp_init");
 	/* The same rules for the 32-bit ABIs, which would otherwise be a way
 	 * around them. */
 	static const uint32_t arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
@@ -118,7 +118,7 @@ int seccomp_build(int *out, struct failure *f)
 		for (size_t i = 0; i < ARRAY_SIZE(arches); i++) {
 			r = seccomp_arch_add(ctx, arches[i]);
 			if (r < 0 && r != -EEXIST)
-				return fail(f, STEP_CREDS, r, "seccomp_arch_add");
+				return error_at(f, STEP_CREDS, r, "seccomp_arch_add");
 		}
 	for (size_t i = 0; i < ARRAY_SIZE(denied); i++) {
 		int nr = seccomp_syscall_resolve_name(denied[i]);
@@ -126,26 +126,26 @@ int seccomp_build(int *out, struct failure *f)
 			continue; /* not a syscall on this architecture */
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
 		if (r < 0 && r != -EDOM)
-			return fail(f, STEP_CREDS, r, "seccomp rule for %s", denied[i]);
+			return error_at(f, STEP_CREDS, r, "seccomp rule for %s", denied[i]);
 	}
 	r = deny_personalities(ctx);
 	if (r < 0)
-		return fail(f, STEP_CREDS, r, "seccomp rules for personality");
+		return error_at(f, STEP_CREDS, r, "seccomp rules for personality");
 	static const unsigned long ioctls[] = { TIOCSTI, TIOCLINUX };
 	for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, ioctls[i]));
 		if (r < 0)
-			return fail(f, STEP_CREDS, r, "seccomp rule for ioctl %#lx", ioctls[i]);
+			return error_at(f, STEP_CREDS, r, "seccomp rule for ioctl %#lx", ioctls[i]);
 	}
 	_cleanup_close_ int fd = memfd_create("nsiso-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
-		return fail(f, STEP_CREDS, neg_errno(), "memfd_create");
+		return error_at(f, STEP_CREDS, neg_errno(), "memfd_create");
 	r = seccomp_export_bpf(ctx, fd);
 	if (r < 0)
-		return fail(f, STEP_CREDS, r, "seccomp_export_bpf");
+		return error_at(f, STEP_CREDS, r, "seccomp_export_bpf");
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
-		return fail(f, STEP_CREDS, neg_errno(), "sealing the seccomp filter");
+		return error_at(f, STEP_CREDS, neg_errno(), "sealing the seccomp filter");
 	*out = TAKE_FD(fd);
 	return 0;
 }

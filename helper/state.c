@@ -25,7 +25,7 @@
 
 void log_last_good(const char *ident, const char *config, const char *user, const struct policy_kept *k)
 {
-	char uv[LOG_VALUE_MAX], pv[LOG_VALUE_MAX], ev[2 * sizeof(k->first_error)], when[32] = "?";
+	char uv[LOG_VALUE_MAX], pv[LOG_VALUE_MAX], ev[2 * NSISO_DETAIL_MAX], when[32] = "?";
 	struct tm tm;
 	time_t t = (time_t)k->saved;
 	if (localtime_r(&t, &tm))
@@ -33,7 +33,7 @@ void log_last_good(const char *ident, const char *config, const char *user, cons
 	openlog(ident, LOG_PID, LOG_AUTHPRIV);
 	syslog(LOG_ERR, "policy=%s INVALID: user=%s runs under the last valid policy (kept %s); first error: \"%s\"",
 	       log_value(pv, sizeof(pv), config), log_value(uv, sizeof(uv), user), when,
-	       log_escape(ev, sizeof(ev), k->first_error));
+	       log_escape(ev, sizeof(ev), k->first.detail));
 	/* The helper forks the supervisor, which closes every inherited fd:
 	 * glibc must not keep the number of a log socket that is gone (its next
 	 * send would go to, and its close close, whatever fd took the number). */
@@ -41,28 +41,17 @@ void log_last_good(const char *ident, const char *config, const char *user, cons
 		closelog();
 }
 
-int fail(struct failure *f, enum nsiso_step step, int error, const char *fmt, ...)
-{
-	va_list ap;
-	f->step = step;
-	f->error = error < 0 ? error : -EIO;
-	va_start(ap, fmt);
-	(void)vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
-	va_end(ap);
-	return f->error;
-}
-
-int state_open_rundir(struct failure *f)
+int state_open_rundir(struct nsiso_error *f)
 {
 	if (mkdir(NSISO_RUNDIR, 0700) < 0 && errno != EEXIST)
-		return fail(f, STEP_STATE, neg_errno(), "creating %s", NSISO_RUNDIR);
+		return error_at(f, STEP_STATE, neg_errno(), "creating %s", NSISO_RUNDIR);
 	int fd = open(NSISO_RUNDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail(f, STEP_STATE, neg_errno(), "opening %s", NSISO_RUNDIR);
+		return error_at(f, STEP_STATE, neg_errno(), "opening %s", NSISO_RUNDIR);
 	struct stat st;
 	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077)) {
 		(void)close(fd);
-		return fail(f, STEP_STATE, -EPERM, "%s must be a root-owned directory of mode 0700", NSISO_RUNDIR);
+		return error_at(f, STEP_STATE, -EPERM, "%s must be a root-owned directory of mode 0700", NSISO_RUNDIR);
 	}
 	return fd;
 }
@@ -94,31 +83,27 @@ void state_remove_lock(int rundir, uid_t uid)
 	(void)unlinkat(rundir, name, 0);
 }
 
-int state_lock_user(int rundir, uid_t uid, struct failure *f)
+int state_lock_user(int rundir, uid_t uid, struct nsiso_error *f)
 {
 	int fd = state_open_lock(rundir, uid, LOCK_EX);
 	if (fd < 0)
-		return fail(f, STEP_STATE, fd, "locking %s/%u.lock", NSISO_RUNDIR, (unsigned)uid);
+		return error_at(f, STEP_STATE, fd, "locking %s/%u.lock", NSISO_RUNDIR, (unsigned)uid);
 	return fd;
 }
 
-int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s, char *err,
-		size_t err_size)
+int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s,
+		struct nsiso_error *f)
 {
 	static struct nss_who w;
 	int r = nss_who_fill(&w, user, true);
-	if (r < 0) {
-		snprintf(err, err_size, "user %s cannot be resolved through NSS", user);
-		return r;
-	}
+	if (r < 0)
+		return error_at(f, STEP_POLICY, r, "user %s cannot be resolved through NSS", user);
 	if (global_only)
 		policy_resolve_global(p, &w.who, s);
-	else
-		r = policy_resolve(p, &w.who, s, err, err_size);
-	if (r == 0 && w.error < 0) {
-		snprintf(err, err_size, "the groups of %s cannot be resolved through NSS (%s)", user,
-			 strerrorname_np(-w.error) ? strerrorname_np(-w.error) : "?");
-		return w.error;
-	}
-	return r;
+	else if ((r = policy_resolve(p, &w.who, s, f)) < 0)
+		return error_in(f, STEP_POLICY, r);
+	if (w.error < 0)
+		return error_at(f, STEP_POLICY, w.error, "the groups of %s cannot be resolved through NSS (%s)", user,
+				strerrorname_np(-w.error) ? strerrorname_np(-w.error) : "?");
+	return 0;
 }

@@ -116,11 +116,15 @@ static const char *network_word(const struct supervisor *sv)
 	return sv->net.name[0] ? sv->net.name : (sv->c.ns_mask & NS_BIT(NS_NET)) ? "none" : "host";
 }
 
+/* The answer to a session: the container's fds, or the error (detail:
+ * why, or the exempting section when error is 0). */
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
 {
-	struct attach_reply rep = {
-		.version = NSISO_PROTO_VERSION, .error = error, .step = step, .flags = sv->reply_flags
-	};
+	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .flags = sv->reply_flags };
+	if (error < 0)
+		(void)error_at(&rep.err, step, error, "%s", detail ? detail : "");
+	else
+		text_copy(rep.err.detail, sizeof(rep.err.detail), detail ? detail : "");
 	int fds[SESSION_FDS_MAX];
 	size_t n = 0;
 	sv->reply_flags = 0;
@@ -142,7 +146,6 @@ static void supervisor_answer(int conn, struct supervisor *sv, int error, enum n
 			sf.cgroup[i] = sv->cg.g[i].procs;
 		n = session_fds_pack(&sf, rep.ns_mask, &rep.hard, fds);
 	}
-	snprintf(rep.detail, sizeof(rep.detail), "%s", detail ? detail : "");
 	if (fdpass_send(conn, &rep, sizeof(rep), fds, n) < 0 && error == 0 && n > 0 && sv->n_holders > 0) {
 		/* The helper went away: forget the session it was adding. */
 		(void)close(sv->holders[--sv->n_holders].pidfd);
@@ -286,22 +289,20 @@ static void supervisor_accept(struct supervisor *sv)
 	 * created after them. */
 	static struct policy pol;
 	struct policy_settings set;
-	char err[POLICY_ERROR_MAX];
+	struct nsiso_error err = { 0 };
 	/* No path (nsiso enter without --config): the policy the container's
 	 * first session named. */
 	if (req.config[0] == '\0')
 		memcpy(req.config, sv->config, sizeof(req.config));
 	struct policy_kept kept;
-	int r =
-	    req.config[0] == '/' ? policy_load_kept(&pol, req.config, LASTGOOD_DIR, &kept, err, sizeof(err)) : -EINVAL;
+	int r = req.config[0] == '/' ? policy_load_kept(&pol, req.config, LASTGOOD_DIR, &kept, &err)
+				     : error_at(&err, STEP_POLICY, -EINVAL, "policy path is not absolute");
 	if (r == 0 && kept.used)
 		log_last_good("nsiso-sup", req.config, sv->u->name, &kept);
-	if (r == -EINVAL && req.config[0] != '/')
-		snprintf(err, sizeof(err), "policy path is not absolute");
 	if (r == 0)
-		r = resolve_for(&pol, sv->u->name, true, &set, err, sizeof(err));
+		r = resolve_for(&pol, sv->u->name, true, &set, &err);
 	if (r < 0)
-		return supervisor_answer(conn, sv, r, STEP_POLICY, err);
+		return supervisor_answer(conn, sv, r, STEP_POLICY, err.detail);
 	sv->reply_flags = set.on_error_allow ? REPLY_ON_ERROR_ALLOW : 0;
 	if (!set.exempt && is_user_manager(&req.origin))
 		return supervisor_answer(conn, sv, -EPERM, STEP_POLICY, USER_MANAGER_REFUSED);
@@ -545,16 +546,16 @@ static const struct {
  * raised again only with CAP_SYS_RESOURCE (which some hosts withhold even
  * from root): then the supervisor keeps the lower one, unless it is below
  * what it needs to work, and then the session is refused (fail closed). */
-static int reset_rlimits(struct failure *f)
+static int reset_rlimits(struct nsiso_error *f)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(daemon_limits); i++) {
 		struct rlimit want = { .rlim_cur = daemon_limits[i].soft, .rlim_max = daemon_limits[i].hard }, cur;
 		if (setrlimit(daemon_limits[i].resource, &want) == 0)
 			continue;
 		if (errno != EPERM || getrlimit(daemon_limits[i].resource, &cur) < 0)
-			return fail(f, STEP_STATE, neg_errno(), "setrlimit(RLIMIT_%s)", daemon_limits[i].name);
+			return error_at(f, STEP_STATE, neg_errno(), "setrlimit(RLIMIT_%s)", daemon_limits[i].name);
 		if (cur.rlim_max < daemon_limits[i].floor)
-			return fail(
+			return error_at(
 			    f, STEP_STATE, -EPERM,
 			    "the caller's hard RLIMIT_%s (%llu) is below what the supervisor needs and cannot be "
 			    "raised without CAP_SYS_RESOURCE",
@@ -563,12 +564,12 @@ static int reset_rlimits(struct failure *f)
 		if (want.rlim_cur > cur.rlim_max)
 			want.rlim_cur = cur.rlim_max;
 		if (setrlimit(daemon_limits[i].resource, &want) < 0)
-			return fail(f, STEP_STATE, neg_errno(), "setrlimit(RLIMIT_%s)", daemon_limits[i].name);
+			return error_at(f, STEP_STATE, neg_errno(), "setrlimit(RLIMIT_%s)", daemon_limits[i].name);
 	}
 	return 0;
 }
 
-static int daemon_reset(struct failure *f)
+static int daemon_reset(struct nsiso_error *f)
 {
 	(void)alarm(0);
 	int r = reset_rlimits(f);
@@ -577,11 +578,11 @@ static int daemon_reset(struct failure *f)
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	for (int sig = 1; sig < _NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL)
-			return fail(f, STEP_STATE, neg_errno(), "resetting signal %d", sig);
+			return error_at(f, STEP_STATE, neg_errno(), "resetting signal %d", sig);
 	sigset_t none;
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-		return fail(f, STEP_STATE, neg_errno(), "sigprocmask");
+		return error_at(f, STEP_STATE, neg_errno(), "sigprocmask");
 	(void)umask(077);
 	/* Best effort: a host that withholds CAP_SYS_NICE from root keeps the
 	 * caller's niceness, which costs speed, not safety. */
@@ -589,26 +590,27 @@ static int daemon_reset(struct failure *f)
 	(void)sched_setscheduler(0, SCHED_OTHER, &sp);
 	(void)setpriority(PRIO_PROCESS, 0, 0);
 	if (personality(PER_LINUX) < 0)
-		return fail(f, STEP_STATE, neg_errno(), "personality(PER_LINUX)");
+		return error_at(f, STEP_STATE, neg_errno(), "personality(PER_LINUX)");
 	if (chdir("/") < 0)
-		return fail(f, STEP_STATE, neg_errno(), "chdir /");
+		return error_at(f, STEP_STATE, neg_errno(), "chdir /");
 	return 0;
 }
 
 /* Out of the caller's cgroups (a login session's, which its user may kill
  * or limit): into the root group of every hierarchy, where a daemon with no
  * service manager lives. The container's own group is made below. */
-static int leave_caller_cgroups(const struct cg_layout *l, struct failure *f)
+static int leave_caller_cgroups(const struct cg_layout *l, struct nsiso_error *f)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		char path[300];
 		snprintf(path, sizeof(path), "%s/cgroup.procs", l->h[i].path);
 		_cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
-			return fail(f, STEP_CGROUP, neg_errno(), "opening %s", path);
+			return error_at(f, STEP_CGROUP, neg_errno(), "opening %s", path);
 		ssize_t w = RETRY_EINTR(write(fd, "0", 1));
 		if (w != 1)
-			return fail(f, STEP_CGROUP, w < 0 ? neg_errno() : -EIO, "moving the supervisor to %s", path);
+			return error_at(f, STEP_CGROUP, w < 0 ? neg_errno() : -EIO, "moving the supervisor to %s",
+					path);
 	}
 	return 0;
 }
@@ -617,19 +619,18 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 						      const struct policy_settings *s, const struct stat *sock)
 {
 	static struct supervisor sv;
-	struct failure f = { 0 };
-	struct ready_report rep = { 0 };
+	struct nsiso_error f = { 0 };
 
 	(void)prctl(PR_SET_NAME, "nsiso-sup", 0, 0, 0);
 	closelog(); /* whatever log socket the helper had is closed below */
 	int keep[] = { rundir, listen_fd, ready };
 	int r = keep_only_fds(keep, ARRAY_SIZE(keep));
 	if (r < 0)
-		(void)fail(&f, STEP_STATE, r, "closing inherited fds");
+		(void)error_at(&f, STEP_STATE, r, "closing inherited fds");
 	else if ((r = daemon_reset(&f)) < 0)
 		;
 	else if (listen(listen_fd, 64) < 0)
-		r = fail(&f, STEP_STATE, neg_errno(), "listen");
+		r = error_at(&f, STEP_STATE, neg_errno(), "listen");
 	sv.sock_dev = sock->st_dev;
 	sv.sock_ino = sock->st_ino;
 	sv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -665,7 +666,6 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	/* The supervisor's one log line, at the end: authpriv like the module's. */
 	openlog("nsiso-sup", LOG_PID, LOG_AUTHPRIV);
 	if (r == 0) {
-		char why[NSISO_DETAIL_MAX] = "";
 		if (systemd_manages_cgroups()) {
 			r = systemd_scope(u, sv.scope, sizeof(sv.scope), &f);
 			if (r == 0)
@@ -673,12 +673,12 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		} else {
 			r = cg_discover(&sv.cg_layout);
 			if (r < 0)
-				(void)fail(&f, STEP_CGROUP, r, "reading the cgroup mounts");
+				(void)error_at(&f, STEP_CGROUP, r, "reading the cgroup mounts");
 			if (r == 0)
 				r = leave_caller_cgroups(&sv.cg_layout, &f);
 		}
-		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, why, sizeof(why))) < 0)
-			(void)fail(&f, STEP_CGROUP, r, "%s", why);
+		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, &f)) < 0)
+			(void)error_in(&f, STEP_CGROUP, r);
 		sv.hard.n_cgroups = (uint32_t)sv.cg.n;
 	}
 	_cleanup_close_ int resolv_mnt = -EBADF;
@@ -702,13 +702,10 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	if (r < 0) {
 		(void)cg_remove(&sv.cg, 1000);
 		remove_own_socket(rundir, u->uid, sv.sock_dev, sv.sock_ino);
-		rep.error = f.error;
-		rep.step = f.step;
-		snprintf(rep.detail, sizeof(rep.detail), "%s", f.detail);
-		(void)!write(ready, &rep, sizeof(rep));
+		(void)!write(ready, &f, sizeof(f));
 		_exit(1);
 	}
-	(void)!write(ready, &rep, sizeof(rep));
+	(void)!write(ready, &f, sizeof(f));
 	(void)close(ready);
 	char words[64], addr[16] = "-", uv[LOG_VALUE_MAX], ue[LOG_VALUE_MAX];
 	if (sv.net.addr)
@@ -725,30 +722,30 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	supervisor_loop(&sv);
 }
 
-int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct failure *f)
+int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_settings *s, struct nsiso_error *f)
 {
 	struct sockaddr_un sa;
 	char name[32];
 	_cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF;
 	int r = state_socket_address(u->uid, &sa);
 	if (r < 0)
-		return fail(f, STEP_STATE, r, "socket path");
+		return error_at(f, STEP_STATE, r, "socket path");
 	state_name(name, sizeof(name), u->uid, "sock");
 	if (unlinkat(rundir, name, 0) < 0 && errno != ENOENT)
-		return fail(f, STEP_STATE, neg_errno(), "removing the stale %s", sa.sun_path);
+		return error_at(f, STEP_STATE, neg_errno(), "removing the stale %s", sa.sun_path);
 	_cleanup_close_ int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ls < 0)
-		return fail(f, STEP_STATE, neg_errno(), "socket");
+		return error_at(f, STEP_STATE, neg_errno(), "socket");
 	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return fail(f, STEP_STATE, neg_errno(), "bind %s", sa.sun_path);
+		return error_at(f, STEP_STATE, neg_errno(), "bind %s", sa.sun_path);
 	struct stat sock;
 	if (fstatat(rundir, name, &sock, AT_SYMLINK_NOFOLLOW) < 0) {
-		r = fail(f, STEP_STATE, neg_errno(), "stat %s", sa.sun_path);
+		r = error_at(f, STEP_STATE, neg_errno(), "stat %s", sa.sun_path);
 		goto undo;
 	}
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		r = fail(f, STEP_STATE, neg_errno(), "pipe2");
+		r = error_at(f, STEP_STATE, neg_errno(), "pipe2");
 		goto undo;
 	}
 	ready_r = p[0];
@@ -756,7 +753,7 @@ int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_
 
 	pid_t pid = fork();
 	if (pid < 0) {
-		r = fail(f, STEP_STATE, neg_errno(), "fork");
+		r = error_at(f, STEP_STATE, neg_errno(), "fork");
 		goto undo;
 	}
 	if (pid == 0) {
@@ -774,17 +771,14 @@ int supervisor_spawn(int rundir, const struct user_info *u, const struct policy_
 	int status;
 	(void)RETRY_EINTR(waitpid(pid, &status, 0));
 
-	struct ready_report rep;
-	ssize_t n = RETRY_EINTR(read(ready_r, &rep, sizeof(rep)));
-	if (n != (ssize_t)sizeof(rep)) {
-		r = fail(f, STEP_STATE, -EIO, "the supervisor died while building the container");
+	ssize_t n = RETRY_EINTR(read(ready_r, f, sizeof(*f)));
+	if (n != (ssize_t)sizeof(*f)) {
+		r = error_at(f, STEP_STATE, -EIO, "the supervisor died while building the container");
 		goto undo;
 	}
-	if (rep.error < 0) {
-		f->step = rep.step;
-		f->error = rep.error;
-		snprintf(f->detail, sizeof(f->detail), "%s", rep.detail);
-		return rep.error; /* the supervisor removed the socket */
+	if (f->error < 0) {
+		error_sanitize(f, STEP_STATE);
+		return f->error; /* the supervisor removed the socket */
 	}
 	return 0;
 undo:

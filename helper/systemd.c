@@ -227,7 +227,7 @@ struct scope_answer {
 	char msg[200];
 };
 
-int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct failure *f)
+int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct nsiso_error *f)
 {
 	char unit[64], slice[64], desc[128];
 	snprintf(unit, sizeof(unit), "nsiso-%u-%d.scope", (unsigned)u->uid, (int)getpid());
@@ -236,13 +236,13 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct f
 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return fail(f, STEP_CGROUP, neg_errno(), "pipe2");
+		return error_at(f, STEP_CGROUP, neg_errno(), "pipe2");
 	pid_t me = getpid(), child = fork();
 	if (child < 0) {
 		int r = neg_errno();
 		(void)close(p[0]);
 		(void)close(p[1]);
-		return fail(f, STEP_CGROUP, r, "fork");
+		return error_at(f, STEP_CGROUP, r, "fork");
 	}
 	if (child == 0) {
 		(void)close(p[0]);
@@ -257,16 +257,16 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct f
 	(void)close(p[0]);
 	(void)RETRY_EINTR(waitpid(child, NULL, 0));
 	if (n != (ssize_t)sizeof(a))
-		return fail(f, STEP_CGROUP, -EIO, "systemd: the child that asks for %s died", unit);
+		return error_at(f, STEP_CGROUP, -EIO, "systemd: the child that asks for %s died", unit);
 	a.msg[sizeof(a.msg) - 1] = '\0';
 	if (a.error < 0)
-		return fail(f, STEP_CGROUP, a.error, "systemd: %s", a.msg);
+		return error_at(f, STEP_CGROUP, a.error, "systemd: %s", a.msg);
 	int r = own_cgroup(cgroup, size);
 	if (r < 0)
-		return fail(f, STEP_CGROUP, r, "reading /proc/self/cgroup");
+		return error_at(f, STEP_CGROUP, r, "reading /proc/self/cgroup");
 	size_t len = strlen(cgroup), ulen = strlen(unit);
 	if (len < ulen + 1 || strcmp(cgroup + len - ulen, unit) != 0 || cgroup[len - ulen - 1] != '/')
-		return fail(f, STEP_CGROUP, -ESTALE, "systemd started %s, but this process is in %s", unit, cgroup);
+		return error_at(f, STEP_CGROUP, -ESTALE, "systemd started %s, but this process is in %s", unit, cgroup);
 	return 0;
 }
 
@@ -274,24 +274,24 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct f
  * leaves once controllers are enabled below it) into SCOPE/supervisor; l
  * becomes one v2 hierarchy rooted at the scope, so that cg_create() makes
  * SCOPE/nsiso/USER with the controllers the scope was delegated. */
-int systemd_layout(const char *scope, struct cg_layout *l, struct failure *f)
+int systemd_layout(const char *scope, struct cg_layout *l, struct nsiso_error *f)
 {
 	char path[sizeof(l->h[0].path)];
 	int n = snprintf(path, sizeof(path), "/sys/fs/cgroup%s", scope);
 	if (n < 0 || (size_t)n >= sizeof(path))
-		return fail(f, STEP_CGROUP, -ENAMETOOLONG, "the scope's cgroup path %s", scope);
+		return error_at(f, STEP_CGROUP, -ENAMETOOLONG, "the scope's cgroup path %s", scope);
 	int r = cg_layout_at(path, l);
 	if (r < 0)
-		return fail(f, STEP_CGROUP, r, "opening the scope's cgroup %s", path);
+		return error_at(f, STEP_CGROUP, r, "opening the scope's cgroup %s", path);
 	_cleanup_close_ int dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0)
-		return fail(f, STEP_CGROUP, neg_errno(), "opening %s", path);
+		return error_at(f, STEP_CGROUP, neg_errno(), "opening %s", path);
 	if (mkdirat(dir, "supervisor", 0755) < 0 && errno != EEXIST)
-		return fail(f, STEP_CGROUP, neg_errno(), "creating %s/supervisor", path);
+		return error_at(f, STEP_CGROUP, neg_errno(), "creating %s/supervisor", path);
 	_cleanup_close_ int procs = openat(dir, "supervisor/cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (procs < 0)
-		return fail(f, STEP_CGROUP, neg_errno(), "opening %s/supervisor/cgroup.procs", path);
+		return error_at(f, STEP_CGROUP, neg_errno(), "opening %s/supervisor/cgroup.procs", path);
 	if (RETRY_EINTR(write(procs, "0", 1)) != 1)
-		return fail(f, STEP_CGROUP, neg_errno(), "moving the supervisor to %s/supervisor", path);
+		return error_at(f, STEP_CGROUP, neg_errno(), "moving the supervisor to %s/supervisor", path);
 	return 0;
 }

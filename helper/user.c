@@ -21,18 +21,18 @@
 #define TTY_GID 5 /* sshd chowns the pty to group tty: it must be mapped */
 #define SUBID_FILE_MAX (4u << 20)
 
-int user_resolve(const char *name, struct user_info *u, struct failure *f)
+int user_resolve(const char *name, struct user_info *u, struct nsiso_error *f)
 {
 	struct passwd pw;
-	char buf[16384], why[160];
+	char buf[16384];
 
 	memset(u, 0, sizeof(*u));
-	int r = who_passwd(name, &pw, buf, sizeof(buf), why, sizeof(why));
+	int r = who_passwd(name, &pw, buf, sizeof(buf), f);
 	if (r < 0)
-		return fail(f, STEP_USER, r, "%s", why);
+		return error_in(f, STEP_USER, r);
 	memcpy(u->name, name, strlen(name) + 1);
 	if (strlen(pw.pw_dir) >= sizeof(u->home))
-		return fail(f, STEP_USER, -ENAMETOOLONG, "home of %s is too long a path", name);
+		return error_at(f, STEP_USER, -ENAMETOOLONG, "home of %s is too long a path", name);
 	strcpy(u->home, pw.pw_dir);
 	u->uid = pw.pw_uid;
 	u->gid = pw.pw_gid;
@@ -40,7 +40,7 @@ int user_resolve(const char *name, struct user_info *u, struct failure *f)
 	int n = USER_GROUPS_MAX;
 	gid_t groups[USER_GROUPS_MAX];
 	if (getgrouplist(name, pw.pw_gid, groups, &n) < 0)
-		return fail(f, STEP_USER, -E2BIG, "user %s is in more than %d groups", name, USER_GROUPS_MAX);
+		return error_at(f, STEP_USER, -E2BIG, "user %s is in more than %d groups", name, USER_GROUPS_MAX);
 	u->groups[u->n_groups++] = pw.pw_gid;
 	for (int i = 0; i < n; i++) {
 		bool dup = false;
@@ -56,41 +56,41 @@ int user_resolve(const char *name, struct user_info *u, struct failure *f)
 }
 
 /* Read a root-owned subordinate id file; an absent file is empty. */
-static int read_subid_file(const char *path, char **text, struct failure *f)
+static int read_subid_file(const char *path, char **text, struct nsiso_error *f)
 {
-	char why[200];
+	struct nsiso_error why = { 0 };
 	*text = NULL;
-	_cleanup_close_ int fd = open_trusted_file(path, why, sizeof(why));
+	_cleanup_close_ int fd = open_trusted_file(path, &why);
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
-		return fail(f, STEP_IDMAP, fd, "%s: %s", path, why[0] ? why : "cannot be opened");
+		return error_at(f, STEP_IDMAP, fd, "%s: %s", path, why.detail[0] ? why.detail : "cannot be opened");
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return fail(f, STEP_IDMAP, neg_errno(), "fstat %s", path);
+		return error_at(f, STEP_IDMAP, neg_errno(), "fstat %s", path);
 	if ((size_t)st.st_size > SUBID_FILE_MAX)
-		return fail(f, STEP_IDMAP, -EFBIG, "%s is larger than %u bytes", path, SUBID_FILE_MAX);
+		return error_at(f, STEP_IDMAP, -EFBIG, "%s is larger than %u bytes", path, SUBID_FILE_MAX);
 	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
-		return fail(f, STEP_IDMAP, -ENOMEM, "reading %s", path);
+		return error_at(f, STEP_IDMAP, -ENOMEM, "reading %s", path);
 	size_t got = 0;
 	while (got < (size_t)st.st_size) {
 		ssize_t k = RETRY_EINTR(read(fd, buf + got, (size_t)st.st_size - got));
 		if (k < 0)
-			return fail(f, STEP_IDMAP, neg_errno(), "reading %s", path);
+			return error_at(f, STEP_IDMAP, neg_errno(), "reading %s", path);
 		if (k == 0)
 			break;
 		got += (size_t)k;
 	}
 	buf[got] = '\0';
 	if (memchr(buf, '\0', got))
-		return fail(f, STEP_IDMAP, -EINVAL, "%s contains a NUL byte", path);
+		return error_at(f, STEP_IDMAP, -EINVAL, "%s contains a NUL byte", path);
 	*text = TAKE_PTR(buf);
 	return 0;
 }
 
 static int lookup_subids(const char *path, const char *name, uint32_t id, uint32_t *start, uint32_t *count,
-			 struct failure *f)
+			 struct nsiso_error *f)
 {
 	_cleanup_free_ char *text = NULL;
 	*start = *count = 0;
@@ -99,23 +99,23 @@ static int lookup_subids(const char *path, const char *name, uint32_t id, uint32
 		return r;
 	r = subid_find(text, name, id, start, count);
 	if (r == -EEXIST)
-		return fail(f, STEP_IDMAP, r, "%s: the range of %s overlaps another entry", path, name);
+		return error_at(f, STEP_IDMAP, r, "%s: the range of %s overlaps another entry", path, name);
 	if (r < 0)
-		return fail(f, STEP_IDMAP, r, "%s: malformed entry for %s", path, name);
+		return error_at(f, STEP_IDMAP, r, "%s: malformed entry for %s", path, name);
 	return 0;
 }
 
 /* A user's first range from libsubid (shadow's library, which asks the
  * provider nsswitch.conf names): 0 with *start and *count (0, 0 for none),
  * or a failure: a provider that errs refuses, never "no range". */
-static int libsubid_range(const char *name, bool gids, uint32_t *start, uint32_t *count, struct failure *f)
+static int libsubid_range(const char *name, bool gids, uint32_t *start, uint32_t *count, struct nsiso_error *f)
 {
 	struct subid_range *r = NULL;
 	*start = *count = 0;
 	int n = gids ? subid_get_gid_ranges(name, &r) : subid_get_uid_ranges(name, &r);
 	if (n < 0)
-		return fail(f, STEP_IDMAP, -EIO, "libsubid could not list the sub%cid ranges of %s", gids ? 'g' : 'u',
-			    name);
+		return error_at(f, STEP_IDMAP, -EIO, "libsubid could not list the sub%cid ranges of %s",
+				gids ? 'g' : 'u', name);
 	if (n > 0 && r[0].start <= UINT32_MAX && r[0].count <= UINT32_MAX - r[0].start) {
 		*start = (uint32_t)r[0].start;
 		*count = (uint32_t)r[0].count;
@@ -144,7 +144,7 @@ static bool taken_in_libsubid(uint32_t base)
 	return false;
 }
 
-int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct failure *f)
+int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct nsiso_error *f)
 {
 	enum userns_mode mode = set->userns;
 	char provider[64];
@@ -176,12 +176,12 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 	/* Directory users have no line in the files: with subids = auto they
 	 * get a range of their own from nsiso's registry (lib/subids.c). */
 	if (uc == 0 && gc == 0 && set->subids_auto) {
-		char why[256] = "";
+		struct nsiso_error why = { 0 };
 		uint32_t start;
-		r = subids_allocate(u->name, u->uid, set->subids_pool_start, set->subids_pool_end, &start, why,
-				    sizeof(why));
+		r = subids_allocate(u->name, u->uid, set->subids_pool_start, set->subids_pool_end, &start, &why);
 		if (r < 0)
-			return fail(f, STEP_IDMAP, r, "allocating subordinate ids for %s: %s", u->name, why);
+			return error_at(f, STEP_IDMAP, r, "allocating subordinate ids for %s: %s", u->name,
+					error_text(&why));
 		us = gs = start;
 		uc = gc = SUBID_BLOCK;
 		u->subids_source = "allocated";
@@ -195,7 +195,7 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 	uint32_t keep_uid = u->uid;
 	r = idmap_build(&u->uid_map, &keep_uid, 1, us, uc);
 	if (r < 0)
-		return fail(f, STEP_IDMAP, r, "uid map for %s (subuid %u:%u) is invalid", u->name, us, uc);
+		return error_at(f, STEP_IDMAP, r, "uid map for %s (subuid %u:%u) is invalid", u->name, us, uc);
 
 	bool have_tty = false;
 	for (size_t i = 0; i < u->n_groups; i++) {
@@ -206,7 +206,7 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 		keep_gids[n++] = TTY_GID;
 	r = idmap_build(&u->gid_map, keep_gids, n, gs, gc);
 	if (r < 0)
-		return fail(f, STEP_IDMAP, r, "gid map for %s (subgid %u:%u) is invalid", u->name, gs, gc);
+		return error_at(f, STEP_IDMAP, r, "gid map for %s (subgid %u:%u) is invalid", u->name, gs, gc);
 
 	u->root_mapped =
 	    idmap_to_inside(&u->uid_map, us) == 0 && uc > 0 && gc > 0 && idmap_to_inside(&u->gid_map, gs) == 0;
@@ -217,9 +217,9 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 		struct passwd pw, *res = NULL;
 		char buf[4096];
 		if (getpwuid_r(us, &pw, buf, sizeof(buf), &res) == 0 && res)
-			return fail(f, STEP_IDMAP, -EEXIST,
-				    "the subordinate range of %s starts at uid %u, which is user %s's", u->name, us,
-				    res->pw_name);
+			return error_at(f, STEP_IDMAP, -EEXIST,
+					"the subordinate range of %s starts at uid %u, which is user %s's", u->name, us,
+					res->pw_name);
 	}
 	return 0;
 }

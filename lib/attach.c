@@ -16,14 +16,6 @@
 
 #define IO_TIMEOUT_S 5
 
-static int fail_reply(struct attach_reply *reply, int error, const char *detail)
-{
-	reply->error = error;
-	reply->step = STEP_ATTACH;
-	snprintf(reply->detail, sizeof(reply->detail), "%s", detail);
-	return error;
-}
-
 void state_name(char *buf, size_t size, uid_t uid, const char *suffix)
 {
 	snprintf(buf, size, "%u.%s", (unsigned)uid, suffix);
@@ -128,7 +120,7 @@ int container_attach(uid_t uid, const char *user, const char *config, int holder
 	memset(reply, 0, sizeof(*reply));
 	session_fds_init(fds);
 	if (strlen(user) > NSISO_USER_MAX || strlen(config) >= sizeof(req.config))
-		return fail_reply(reply, -ENAMETOOLONG, "user name or policy path too long");
+		return error_at(&reply->err, STEP_ATTACH, -ENAMETOOLONG, "user name or policy path too long");
 	strcpy(req.user, user);
 	strcpy(req.config, config);
 	if (origin) {
@@ -139,13 +131,13 @@ int container_attach(uid_t uid, const char *user, const char *config, int holder
 	const char *what = "";
 	_cleanup_close_ int s = connect_supervisor(uid, NULL, &what);
 	if (s < 0)
-		return what[0] ? fail_reply(reply, s, what) : ATTACH_NONE;
+		return what[0] ? error_at(&reply->err, STEP_ATTACH, s, "%s", what) : ATTACH_NONE;
 
 	r = fdpass_send(s, &req, sizeof(req), &holder_pidfd, 1);
 	if (r == -EPIPE || r == -ECONNRESET)
 		return ATTACH_GONE; /* retired while we connected */
 	if (r < 0)
-		return fail_reply(reply, r, "sending the session to the supervisor");
+		return error_at(&reply->err, STEP_ATTACH, r, "sending the session to the supervisor");
 
 	int got[SESSION_FDS_MAX];
 	size_t n = 0;
@@ -153,23 +145,21 @@ int container_attach(uid_t uid, const char *user, const char *config, int holder
 	if (r == -ECONNRESET)
 		return ATTACH_GONE;
 	if (r < 0)
-		return fail_reply(reply, r,
-				  r == -EAGAIN ? "the supervisor did not answer in time"
-					       : "reading the supervisor's answer");
-	reply->detail[sizeof(reply->detail) - 1] = '\0';
-	if (reply->version == NSISO_PROTO_VERSION && reply->error < 0) {
+		return error_at(&reply->err, STEP_ATTACH, r, "%s",
+				r == -EAGAIN ? "the supervisor did not answer in time"
+					     : "reading the supervisor's answer");
+	error_sanitize(&reply->err, STEP_ATTACH);
+	if (reply->version == NSISO_PROTO_VERSION && reply->err.error < 0) {
 		for (size_t i = 0; i < n; i++)
 			(void)close(got[i]);
-		if (reply->step == STEP_NONE || reply->step >= STEP_COUNT)
-			reply->step = STEP_ATTACH;
-		return reply->error;
+		return reply->err.error;
 	}
 	if (reply->version != NSISO_PROTO_VERSION ||
 	    session_fds_unpack(fds, reply->ns_mask, &reply->hard, got, n) < 0) {
 		if (reply->version != NSISO_PROTO_VERSION)
 			for (size_t i = 0; i < n; i++)
 				(void)close(got[i]);
-		return fail_reply(reply, -EBADMSG, "malformed answer from the supervisor");
+		return error_at(&reply->err, STEP_ATTACH, -EBADMSG, "malformed answer from the supervisor");
 	}
 	return 0;
 }

@@ -26,7 +26,7 @@ bool state_socket_uid(const char *name, uid_t *uid);
  * of a crashed one); ATTACH_GONE when the supervisor closed the connection
  * without an answer (it retired while we connected: only a caller without
  * the user's lock can see that); any -errno is a refusal, with reply->step
- * and reply->detail saying why. An error *answer* of a live supervisor is
+ * and reply->err saying why. An error *answer* of a live supervisor is
  * always a -errno, never "no container": only ATTACH_NONE may lead to a new
  * container (docs/THREATS.md 42). */
 #define ATTACH_NONE 1

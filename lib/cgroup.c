@@ -206,13 +206,12 @@ int cg_layout_at(const char *path, struct cg_layout *l)
 
 /* ---- writing --------------------------------------------------------------- */
 
-static int write_at(int dir, const char *name, const char *value, char *why, size_t why_size)
+static int write_at(int dir, const char *name, const char *value, struct nsiso_error *e)
 {
 	int r = write_file_at(dir, name, value, strlen(value), 0, 0);
 	if (r == 0)
 		return 0;
-	snprintf(why, why_size, "writing '%s' to %s: %s", value, name, strerror(-r));
-	return r;
+	return error_set(e, r, "writing '%s' to %s: %s", value, name, strerror(-r));
 }
 
 static void number_or(char *buf, size_t size, uint64_t v, const char *unlimited)
@@ -228,40 +227,40 @@ static bool file_exists(int dir, const char *name)
 	return faccessat(dir, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *lim, char *why, size_t why_size)
+int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *lim, struct nsiso_error *e)
 {
 	char v[64];
 	int r = 0;
 	if (ctrls & CG_MEMORY) {
 		number_or(v, sizeof(v), lim->memory_max, v2 ? "max" : "-1");
-		r = write_at(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, why, why_size);
+		r = write_at(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, e);
 		number_or(v, sizeof(v), lim->memory_high, v2 ? "max" : "-1");
 		if (r == 0)
-			r = write_at(dir, v2 ? "memory.high" : "memory.soft_limit_in_bytes", v, why, why_size);
+			r = write_at(dir, v2 ? "memory.high" : "memory.soft_limit_in_bytes", v, e);
 	}
 	if (r == 0 && (ctrls & CG_PIDS)) {
 		number_or(v, sizeof(v), lim->pids_max, "max");
-		r = write_at(dir, "pids.max", v, why, why_size);
+		r = write_at(dir, "pids.max", v, e);
 	}
 	if (r == 0 && (ctrls & CG_CPU)) {
 		if (v2) {
 			snprintf(v, sizeof(v), "%" PRIu32, lim->cpu_weight);
-			r = write_at(dir, "cpu.weight", v, why, why_size);
+			r = write_at(dir, "cpu.weight", v, e);
 			number_or(v, sizeof(v), lim->cpu_quota, "max");
 			snprintf(v + strlen(v), sizeof(v) - strlen(v), " %" PRIu64, lim->cpu_period);
 			if (r == 0)
-				r = write_at(dir, "cpu.max", v, why, why_size);
+				r = write_at(dir, "cpu.max", v, e);
 		} else {
 			/* cpu.shares 1024 is weight 100 (the kernel's own mapping). */
 			uint64_t shares = (uint64_t)lim->cpu_weight * 1024 / 100;
 			snprintf(v, sizeof(v), "%" PRIu64, shares < 2 ? 2 : shares);
-			r = write_at(dir, "cpu.shares", v, why, why_size);
+			r = write_at(dir, "cpu.shares", v, e);
 			snprintf(v, sizeof(v), "%" PRIu64, lim->cpu_period);
 			if (r == 0)
-				r = write_at(dir, "cpu.cfs_period_us", v, why, why_size);
+				r = write_at(dir, "cpu.cfs_period_us", v, e);
 			number_or(v, sizeof(v), lim->cpu_quota, "-1");
 			if (r == 0)
-				r = write_at(dir, "cpu.cfs_quota_us", v, why, why_size);
+				r = write_at(dir, "cpu.cfs_quota_us", v, e);
 		}
 	}
 	if (r == 0 && (ctrls & CG_IO) && lim->io_weight) {
@@ -270,28 +269,27 @@ int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *li
 		uint32_t w = lim->io_weight;
 		if (v2 && file_exists(dir, "io.weight")) {
 			snprintf(v, sizeof(v), "default %" PRIu32, w);
-			r = write_at(dir, "io.weight", v, why, why_size);
+			r = write_at(dir, "io.weight", v, e);
 		} else if (file_exists(dir, v2 ? "io.bfq.weight" : "blkio.bfq.weight")) {
 			snprintf(v, sizeof(v), "%" PRIu32, w > 1000 ? 1000 : w);
-			r = write_at(dir, v2 ? "io.bfq.weight" : "blkio.bfq.weight", v, why, why_size);
+			r = write_at(dir, v2 ? "io.bfq.weight" : "blkio.bfq.weight", v, e);
 		} else if (!v2 && file_exists(dir, "blkio.weight")) {
 			uint32_t b = w / 10 < 10 ? 10 : w / 10 > 1000 ? 1000 : w / 10;
 			snprintf(v, sizeof(v), "%" PRIu32, b);
-			r = write_at(dir, "blkio.weight", v, why, why_size);
+			r = write_at(dir, "blkio.weight", v, e);
 		} else {
-			snprintf(why, why_size,
-				 "io_weight: this host's block layer offers no weight (no %s); use the bfq scheduler "
-				 "or drop "
-				 "io_weight",
-				 v2 ? "io.weight or io.bfq.weight" : "blkio.weight or blkio.bfq.weight");
-			r = -EOPNOTSUPP;
+			r = error_set(
+			    e, -EOPNOTSUPP,
+			    "io_weight: this host's block layer offers no weight (no %s); use the bfq scheduler "
+			    "or drop io_weight",
+			    v2 ? "io.weight or io.bfq.weight" : "blkio.weight or blkio.bfq.weight");
 		}
 	}
 	return r;
 }
 
 /* v2: make the controllers available to the groups below dir. */
-static int v2_enable(int dir, unsigned ctrls, char *why, size_t why_size)
+static int v2_enable(int dir, unsigned ctrls, struct nsiso_error *e)
 {
 	static const struct {
 		unsigned bit;
@@ -311,7 +309,7 @@ static int v2_enable(int dir, unsigned ctrls, char *why, size_t why_size)
 			continue;
 		char w[16];
 		snprintf(w, sizeof(w), "+%s", names[i].name);
-		int r = write_at(dir, "cgroup.subtree_control", w, why, why_size);
+		int r = write_at(dir, "cgroup.subtree_control", w, e);
 		if (r < 0)
 			return r;
 	}
@@ -345,28 +343,23 @@ static int make_dir(int at, const char *name)
 	return fd < 0 ? neg_errno() : fd;
 }
 
-int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g, char *why,
-	      size_t why_size)
+int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
+	      struct nsiso_error *e)
 {
 	unsigned need = cg_limits_controllers(lim), avail = 0;
 	char names[64];
 	int r = 0;
 
 	memset(g, 0, sizeof(*g));
-	if (why_size)
-		why[0] = '\0';
-	if (!cg_name_ok(name)) {
-		snprintf(why, why_size, "'%.64s' cannot name a cgroup", name);
-		return -EINVAL;
-	}
+	e->detail[0] = '\0';
+	if (!cg_name_ok(name))
+		return error_set(e, -EINVAL, "'%.64s' cannot name a cgroup", name);
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	for (size_t i = 0; i < l->n; i++)
 		avail |= l->h[i].ctrls;
-	if (need & ~avail) {
-		snprintf(why, why_size, "the policy sets limits of controllers this host does not offer: %s",
-			 ctrl_names(need & ~avail, names, sizeof(names)));
-		return -EOPNOTSUPP;
-	}
+	if (need & ~avail)
+		return error_set(e, -EOPNOTSUPP, "the policy sets limits of controllers this host does not offer: %s",
+				 ctrl_names(need & ~avail, names, sizeof(names)));
 	for (size_t i = 0; i < l->n && r == 0; i++) {
 		const struct cg_hier *h = &l->h[i];
 		/* v1: memory and pids always (usage), the others when limited. */
@@ -375,8 +368,7 @@ int cg_create(const struct cg_layout *l, const char *name, const struct cg_limit
 			continue;
 		_cleanup_close_ int root = open_hier(h);
 		if (root < 0) {
-			snprintf(why, why_size, "opening the cgroup hierarchy %s", h->path);
-			r = root;
+			r = error_set(e, root, "opening the cgroup hierarchy %s", h->path);
 			break;
 		}
 		int k = (int)g->n;
@@ -387,16 +379,16 @@ int cg_create(const struct cg_layout *l, const char *name, const struct cg_limit
 		 * mkdirs: try again then. */
 		for (int attempt = 0; attempt < 3; attempt++) {
 			close_fd(&g->g[k].parent);
-			r = h->v2 ? v2_enable(root, use, why, why_size) : 0;
+			r = h->v2 ? v2_enable(root, use, e) : 0;
 			if (r < 0)
 				break;
 			g->g[k].parent = make_dir(root, CG_DIR);
 			if (g->g[k].parent < 0) {
 				r = g->g[k].parent;
-				snprintf(why, why_size, "creating %s/%s: %s", h->path, CG_DIR, strerror(-r));
+				(void)error_set(e, r, "creating %s/%s: %s", h->path, CG_DIR, strerror(-r));
 				break;
 			}
-			r = h->v2 ? v2_enable(g->g[k].parent, use, why, why_size) : 0;
+			r = h->v2 ? v2_enable(g->g[k].parent, use, e) : 0;
 			if (r < 0)
 				break;
 			g->g[k].dir = make_dir(g->g[k].parent, name);
@@ -405,18 +397,18 @@ int cg_create(const struct cg_layout *l, const char *name, const struct cg_limit
 				break;
 		}
 		if (r < 0) {
-			if (g->g[k].dir < 0 && !why[0])
-				snprintf(why, why_size, "creating %s/%s/%s: %s", h->path, CG_DIR, name, strerror(-r));
+			if (g->g[k].dir < 0 && !e->detail[0])
+				(void)error_set(e, r, "creating %s/%s/%s: %s", h->path, CG_DIR, name, strerror(-r));
 			break;
 		}
-		r = cg_write_limits(g->g[k].dir, h->v2, use, lim, why, why_size);
+		r = cg_write_limits(g->g[k].dir, h->v2, use, lim, e);
 		if (r < 0)
 			break;
 		g->g[k].ctrls = use;
 		g->g[k].procs = openat(g->g[k].dir, "cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (g->g[k].procs < 0) {
 			r = neg_errno();
-			snprintf(why, why_size, "opening %s/%s/%s/cgroup.procs", h->path, CG_DIR, name);
+			(void)error_set(e, r, "opening %s/%s/%s/cgroup.procs", h->path, CG_DIR, name);
 		}
 	}
 	if (r < 0)

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 /* One cgroup per user container, NAME = the user name, in every hierarchy
  * nsiso uses:
  *
@@ -86,12 +88,12 @@ struct cg_group {
  * memory and pids always, cpu and blkio when the limits need them. A limit
  * that no hierarchy can apply is -EOPNOTSUPP. On failure nothing created is
  * left. why names the file and value. */
-int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g, char *why,
-	      size_t why_size);
+int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
+	      struct nsiso_error *e);
 
 /* Write the limits of ctrls into the group directory dir (a v2 or v1
  * group). Exposed for the tests. */
-int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *lim, char *why, size_t why_size);
+int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *lim, struct nsiso_error *e);
 
 /* Remove the groups, waiting up to timeout_ms for their last processes to
  * finish exiting; then the nsiso directories, if empty. Closes every fd.

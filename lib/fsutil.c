@@ -11,44 +11,36 @@
 #include "fsutil.h"
 #include "util.h"
 
-static int check_owner_mode(int fd, const char *what, char *why, size_t why_size)
+static int check_owner_mode(int fd, const char *what, struct nsiso_error *e)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return neg_errno();
-	if (st.st_uid != 0) {
-		snprintf(why, why_size, "%s is owned by uid %u, not root", what, (unsigned)st.st_uid);
-		return -EPERM;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, why_size, "%s is group- or world-writable (mode %04o)", what,
-			 (unsigned)(st.st_mode & 07777));
-		return -EPERM;
-	}
+	if (st.st_uid != 0)
+		return error_set(e, -EPERM, "%s is owned by uid %u, not root", what, (unsigned)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return error_set(e, -EPERM, "%s is group- or world-writable (mode %04o)", what,
+				 (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
 /* Open the last component of a trusted directory fd as a file or directory. */
-static int open_last(int dir, const char *name, bool want_dir, char *why, size_t why_size)
+static int open_last(int dir, const char *name, bool want_dir, struct nsiso_error *e)
 {
 	int flags = want_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY | O_NOCTTY | O_NONBLOCK;
 	_cleanup_close_ int fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		int e = errno;
-		if (e == ELOOP)
-			snprintf(why, why_size, "%s is a symlink", name);
-		return -e;
+		int r = neg_errno();
+		return r == -ELOOP ? error_set(e, r, "%s is a symlink", name) : r;
 	}
-	int r = check_owner_mode(fd, name, why, why_size);
+	int r = check_owner_mode(fd, name, e);
 	if (r < 0)
 		return r;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return neg_errno();
-	if (!want_dir && !S_ISREG(st.st_mode)) {
-		snprintf(why, why_size, "%s is not a regular file", name);
-		return -EINVAL;
-	}
+	if (!want_dir && !S_ISREG(st.st_mode))
+		return error_set(e, -EINVAL, "%s is not a regular file", name);
 	if (!want_dir) {
 		/* O_NONBLOCK only kept a FIFO from blocking the open. */
 		int fl = fcntl(fd, F_GETFL);
@@ -58,21 +50,17 @@ static int open_last(int dir, const char *name, bool want_dir, char *why, size_t
 	return TAKE_FD(fd);
 }
 
-int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, const char **last, char *why,
-		size_t why_size)
+int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, const char **last, struct nsiso_error *e)
 {
 	size_t len = strnlen(path, buf_size);
-	if (why_size)
-		why[0] = '\0';
-	if (path[0] != '/' || len >= buf_size) {
-		snprintf(why, why_size, "path must be absolute and shorter than %zu", buf_size);
-		return -EINVAL;
-	}
+	e->detail[0] = '\0';
+	if (path[0] != '/' || len >= buf_size)
+		return error_set(e, -EINVAL, "path must be absolute and shorter than %zu", buf_size);
 	memcpy(buf, path, len + 1);
 	_cleanup_close_ int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return neg_errno();
-	int r = (flags & WALK_ROOT_ONLY) ? check_owner_mode(dir, "/", why, why_size) : 0;
+	int r = (flags & WALK_ROOT_ONLY) ? check_owner_mode(dir, "/", e) : 0;
 	if (r < 0)
 		return r;
 	char *part = buf + 1;
@@ -80,28 +68,25 @@ int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, co
 		char *slash = strchr(part, '/');
 		if (slash)
 			*slash = '\0';
-		if (!*part || strcmp(part, ".") == 0 || strcmp(part, "..") == 0) {
-			snprintf(why, why_size, "%s: an empty, '.' or '..' component", path);
-			return -EINVAL;
-		}
+		if (!*part || strcmp(part, ".") == 0 || strcmp(part, "..") == 0)
+			return error_set(e, -EINVAL, "%s: an empty, '.' or '..' component", path);
 		if (!slash) {
 			*last = part;
 			return TAKE_FD(dir);
 		}
 		_cleanup_close_ int fd = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			int e = errno;
+			int en = errno;
 			struct stat lst;
 			/* a symlink in the middle fails O_DIRECTORY|O_NOFOLLOW as ENOTDIR */
-			if (e == ENOTDIR && fstatat(dir, part, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
-				e = ELOOP;
-			snprintf(why, why_size, "%s %s", part,
-				 e == ELOOP	? "is a symlink"
-				 : e == ENOTDIR ? "is not a directory"
-						: strerror(e));
-			return -e;
+			if (en == ENOTDIR && fstatat(dir, part, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+				en = ELOOP;
+			return error_set(e, -en, "%s %s", part,
+					 en == ELOOP	 ? "is a symlink"
+					 : en == ENOTDIR ? "is not a directory"
+							 : strerror(en));
 		}
-		if ((flags & WALK_ROOT_ONLY) && (r = check_owner_mode(fd, part, why, why_size)) < 0)
+		if ((flags & WALK_ROOT_ONLY) && (r = check_owner_mode(fd, part, e)) < 0)
 			return r;
 		close_fd(&dir);
 		dir = TAKE_FD(fd);
@@ -109,37 +94,34 @@ int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, co
 	}
 }
 
-static int open_trusted(const char *path, bool want_dir, char *why, size_t why_size)
+static int open_trusted(const char *path, bool want_dir, struct nsiso_error *e)
 {
 	char buf[PATH_MAX];
 	const char *last;
-	if (strcmp(path, "/") == 0) {
-		snprintf(why, why_size, "path names /");
-		return -EISDIR;
-	}
-	_cleanup_close_ int dir = walk_parent(path, WALK_ROOT_ONLY, buf, sizeof(buf), &last, why, why_size);
+	if (strcmp(path, "/") == 0)
+		return error_set(e, -EISDIR, "path names /");
+	_cleanup_close_ int dir = walk_parent(path, WALK_ROOT_ONLY, buf, sizeof(buf), &last, e);
 	if (dir < 0)
 		return dir;
-	return open_last(dir, last, want_dir, why, why_size);
+	return open_last(dir, last, want_dir, e);
 }
 
-int open_trusted_file(const char *path, char *why, size_t why_size)
+int open_trusted_file(const char *path, struct nsiso_error *e)
 {
-	return open_trusted(path, false, why, why_size);
+	return open_trusted(path, false, e);
 }
 
-int open_trusted_dir(const char *path, char *why, size_t why_size)
+int open_trusted_dir(const char *path, struct nsiso_error *e)
 {
-	return open_trusted(path, true, why, why_size);
+	return open_trusted(path, true, e);
 }
 
-int open_trusted_at(int dir, const char *name, char *why, size_t why_size)
+int open_trusted_at(int dir, const char *name, struct nsiso_error *e)
 {
-	if (why_size)
-		why[0] = '\0';
+	e->detail[0] = '\0';
 	if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
-	return open_last(dir, name, false, why, why_size);
+	return open_last(dir, name, false, e);
 }
 
 ssize_t read_small_at(int dir, const char *name, char *buf, size_t size)

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "error.h"
+
 /* The one path walker. PATH is absolute and is walked from / one component
  * at a time with O_NOFOLLOW: a symlink anywhere along it is -ELOOP, and
  * ".", ".." and empty components are refused (-EINVAL). With WALK_ROOT_ONLY
@@ -11,8 +13,7 @@
  * world-writable. Returns an O_PATH fd of the last component's directory,
  * *last pointing at that component's name inside buf. why says what failed. */
 #define WALK_ROOT_ONLY 1u
-int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, const char **last, char *why,
-		size_t why_size);
+int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, const char **last, struct nsiso_error *e);
 
 /* Small files, the one way (cgroup files, /proc files, state files): read
  * dir/name (no symlink followed) into buf, NUL-terminated, at most size - 1
@@ -27,10 +28,10 @@ int write_file_at(int dir, const char *name, const void *buf, size_t len, int fl
  * symlinks (CVE-2025-6020 class: no component a tenant could swap).
  * Returns an O_RDONLY|O_CLOEXEC fd or -errno; for a refusal the offending
  * component is named in why. */
-int open_trusted_file(const char *path, char *why, size_t why_size);
+int open_trusted_file(const char *path, struct nsiso_error *e);
 
 /* The same for a directory: an O_RDONLY|O_DIRECTORY|O_CLOEXEC fd. */
-int open_trusted_dir(const char *path, char *why, size_t why_size);
+int open_trusted_dir(const char *path, struct nsiso_error *e);
 
 /* A regular file name in a trusted directory, under the same rules. */
-int open_trusted_at(int dir, const char *name, char *why, size_t why_size);
+int open_trusted_at(int dir, const char *name, struct nsiso_error *e);

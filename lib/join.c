@@ -43,17 +43,13 @@ int cg_enter(const int *procs, size_t n)
  * capabilities), applied to the caller, so that the session child and the
  * shell inherit it. The filter comes ready-made from the supervisor as a
  * sealed memfd of raw BPF. */
-static int harden(const struct session_hardening *h, int seccomp_fd, bool keep_bounding, char *why, size_t why_size)
+static int harden(const struct session_hardening *h, int seccomp_fd, bool keep_bounding, struct nsiso_error *e)
 {
 	for (int c = 0; !keep_bounding && c <= CAP_LAST_CAP; c++)
-		if (!(h->cap_keep & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
-			snprintf(why, why_size, "dropping capability %d from the bounding set", c);
-			return neg_errno();
-		}
-	if ((h->flags & HARDEN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		snprintf(why, why_size, "PR_SET_NO_NEW_PRIVS");
-		return neg_errno();
-	}
+		if (!(h->cap_keep & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return error_set(e, neg_errno(), "dropping capability %d from the bounding set", c);
+	if ((h->flags & HARDEN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return error_set(e, neg_errno(), "PR_SET_NO_NEW_PRIVS");
 	if (!(h->flags & HARDEN_SECCOMP))
 		return 0;
 	struct stat st;
@@ -61,23 +57,19 @@ static int harden(const struct session_hardening *h, int seccomp_fd, bool keep_b
 	if (fstat(seccomp_fd, &st) < 0 || seals < 0 || !(seals & F_SEAL_WRITE) || st.st_size <= 0 ||
 	    st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
 	    st.st_size / (off_t)sizeof(struct sock_filter) > SECCOMP_INSNS_MAX) {
-		snprintf(why, why_size, "the seccomp filter is not a sealed BPF program of at most %d instructions",
-			 SECCOMP_INSNS_MAX);
-		return -EINVAL;
+		return error_set(e, -EINVAL,
+				 "the seccomp filter is not a sealed BPF program of at most %d instructions",
+				 SECCOMP_INSNS_MAX);
 	}
 	_cleanup_free_ struct sock_filter *insns = malloc((size_t)st.st_size);
 	if (!insns)
 		return -ENOMEM;
-	if (pread(seccomp_fd, insns, (size_t)st.st_size, 0) != st.st_size) {
-		snprintf(why, why_size, "reading the seccomp filter");
-		return -EIO;
-	}
+	if (pread(seccomp_fd, insns, (size_t)st.st_size, 0) != st.st_size)
+		return error_set(e, -EIO, "reading the seccomp filter");
 	struct sock_fprog prog = { .len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter)),
 				   .filter = insns };
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
-		snprintf(why, why_size, "installing the seccomp filter");
-		return neg_errno();
-	}
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+		return error_set(e, neg_errno(), "installing the seccomp filter");
 	return 0;
 }
 
@@ -102,7 +94,7 @@ static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_
 /* *committed tells whether the caller was changed for good (then a failure
  * can only end the caller, never let it go on unisolated). */
 int container_join(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
-		   enum join_part part, bool keep_bounding, char *why, size_t why_size, bool *committed)
+		   enum join_part part, bool keep_bounding, struct nsiso_error *e, bool *committed)
 {
 	const int *fds = sf->ns;
 	int saved[NS_COUNT];
@@ -125,8 +117,7 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 	 * find out before changing anything (THREATS 33). */
 	int threads = threads_of_self();
 	if (threads != 1) {
-		snprintf(why, why_size, "caller has %d threads; setns needs one", threads);
-		return -EINVAL;
+		return error_set(e, -EINVAL, "caller has %d threads; setns needs one", threads);
 	}
 	/* Resource limits first, while the caller is still host root: raising a
 	 * hard limit needs CAP_SYS_RESOURCE of the initial user namespace. */
@@ -138,7 +129,7 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 		};
 		if (getrlimit(res, &old[j]) < 0 || setrlimit(res, &want) < 0) {
 			r = neg_errno();
-			snprintf(why, why_size, "setting resource limit %d", res);
+			(void)error_set(e, r, "setting resource limit %d", res);
 			while (j-- > 0)
 				(void)setrlimit(hard->rlimit[j].resource, &old[j]);
 			return r;
@@ -154,7 +145,7 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 		saved[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (saved[i] < 0) {
 			r = neg_errno();
-			snprintf(why, why_size, "opening %s", path);
+			(void)error_set(e, r, "opening %s", path);
 			goto undo; /* nothing joined yet: only the limits to restore */
 		}
 	}
@@ -162,7 +153,7 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 		int i = join_order[done];
 		if ((mask & NS_BIT(i)) && setns(fds[i], ns_types[i].clone_flag) < 0) {
 			r = neg_errno();
-			snprintf(why, why_size, "setns into the %s namespace", ns_types[i].proc_name);
+			(void)error_set(e, r, "setns into the %s namespace", ns_types[i].proc_name);
 			goto undo;
 		}
 	}
@@ -173,14 +164,14 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 		*committed = true;
 		r = cg_enter(sf->cgroup, sf->n_cgroups);
 		if (r < 0) {
-			snprintf(why, why_size, "entering the container's cgroups");
+			(void)error_set(e, r, "entering the container's cgroups");
 			goto out;
 		}
 	}
 	if (mask & NS_BIT(NS_USER)) {
 		if (setns(fds[NS_USER], CLONE_NEWUSER) < 0) {
 			r = neg_errno();
-			snprintf(why, why_size, "setns into the user namespace");
+			(void)error_set(e, r, "setns into the user namespace");
 			goto undo;
 		}
 		/* From here on there is no way back: a failure is fatal for the
@@ -191,21 +182,22 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 		 * makes the later setuid(user) drop every capability. */
 		if ((outer && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0)) || setresuid(0, 0, 0) < 0) {
 			r = neg_errno();
-			snprintf(why, why_size, "becoming container root");
+			(void)error_set(e, r, "becoming container root");
 			goto out;
 		}
 	}
 	if (!inner)
 		goto out; /* the outer part is for good, but nothing of it is final yet */
 	*committed = true;
-	r = harden(hard, sf->seccomp, keep_bounding, why, why_size);
+	r = harden(hard, sf->seccomp, keep_bounding, e);
 	goto out;
 
 undo:
 	while (done-- > 0) {
 		int i = join_order[done];
 		if ((mask & NS_BIT(i)) && setns(saved[i], ns_types[i].clone_flag) < 0) {
-			snprintf(why + strlen(why), why_size - strlen(why), "; undoing %s failed too",
+			size_t len = strlen(e->detail);
+			snprintf(e->detail + len, sizeof(e->detail) - len, "; undoing %s failed too",
 				 ns_types[i].proc_name);
 			*committed = true; /* half-joined: never let it go on */
 			break;

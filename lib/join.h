@@ -28,4 +28,4 @@ enum join_part {
  * as without nsiso) and its session child (inner, from pam_sm_setcred,
  * before it becomes the user). */
 int container_join(const struct session_fds *sf, unsigned mask, const struct session_hardening *hard,
-		   enum join_part part, bool keep_bounding, char *why, size_t why_size, bool *committed);
+		   enum join_part part, bool keep_bounding, struct nsiso_error *e, bool *committed);

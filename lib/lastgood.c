@@ -204,8 +204,8 @@ static int keep(const struct policy *p, const char *keepdir, const char *path)
 		r = write_all(f, now, strlen(now));
 	/* What was copied must validate too: the files may have changed since. */
 	static struct policy check;
-	char err[256];
-	if (r == 0 && (r = policy_load(&check, tmain, err, sizeof(err))) == 0 && check.n_files != p->n_files)
+	struct nsiso_error err = { 0 };
+	if (r == 0 && (r = policy_load(&check, tmain, &err)) == 0 && check.n_files != p->n_files)
 		r = -ESTALE;
 	if (r == 0) {
 		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) < 0 &&
@@ -216,42 +216,38 @@ static int keep(const struct policy *p, const char *keepdir, const char *path)
 	return r;
 }
 
-int policy_load_kept(struct policy *p, const char *path, const char *keepdir, struct policy_kept *k, char *err,
-		     size_t err_size)
+int policy_load_kept(struct policy *p, const char *path, const char *keepdir, struct policy_kept *k,
+		     struct nsiso_error *e)
 {
 	memset(k, 0, sizeof(*k));
-	int r = policy_load(p, path, err, err_size);
+	int r = policy_load(p, path, e);
 	if (r == 0) {
 		if (!p->builtin)
 			k->keep_error = keep(p, keepdir, path);
 		return 0;
 	}
 	char dir[LG_PATH], main[LG_PATH], f[LG_PATH];
-	size_t first = strcspn(err, "\n");
-	char line1[sizeof(k->first_error)];
-	memcpy(line1, err, first < sizeof(line1) ? first : sizeof(line1) - 1);
-	line1[first < sizeof(line1) ? first : sizeof(line1) - 1] = '\0';
-	text_copy(k->first_error, sizeof(k->first_error), line1);
+	k->first = *e;
 	struct stat st;
 	if (lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main)) < 0 ||
 	    pathf(f, sizeof(f), "%s/stamp", dir) < 0 || stat(f, &st) < 0)
 		return r; /* no valid policy seen since boot: refuse */
-	static char kerr[POLICY_ERROR_MAX];
-	if (policy_load(p, main, kerr, sizeof(kerr)) < 0)
+	struct nsiso_error kerr = { 0 };
+	if (policy_load(p, main, &kerr) < 0)
 		return r;
 	k->used = true;
 	k->saved = (int64_t)st.st_mtim.tv_sec;
 	/* For nsiso list: since when, and why (written once per error). */
-	static char line[512], old[512];
-	int n = snprintf(line, sizeof(line), "%s\n", k->first_error);
+	static char line[NSISO_DETAIL_MAX + 2], old[NSISO_DETAIL_MAX + 2];
+	int n = snprintf(line, sizeof(line), "%s\n", k->first.detail);
 	if (pathf(f, sizeof(f), "%s/failing", dir) == 0 && n > 0 &&
 	    (read_all(f, old, sizeof(old)) < 0 || strcmp(old, line) != 0))
 		(void)write_all(f, line, (size_t)n);
 	return 0;
 }
 
-int lastgood_status(const char *keepdir, const char *path, int64_t *saved, int64_t *failing_since, char *error,
-		    size_t error_size)
+int lastgood_status(const char *keepdir, const char *path, int64_t *saved, int64_t *failing_since,
+		    struct nsiso_error *failing)
 {
 	char dir[LG_PATH], main[LG_PATH], f[LG_PATH];
 	struct stat st;
@@ -260,10 +256,13 @@ int lastgood_status(const char *keepdir, const char *path, int64_t *saved, int64
 		return -ENOENT;
 	*saved = (int64_t)st.st_mtim.tv_sec;
 	*failing_since = 0;
-	error[0] = '\0';
-	if (pathf(f, sizeof(f), "%s/failing", dir) == 0 && stat(f, &st) == 0 && read_all(f, error, error_size) >= 0) {
+	memset(failing, 0, sizeof(*failing));
+	if (pathf(f, sizeof(f), "%s/failing", dir) == 0 && stat(f, &st) == 0 &&
+	    read_all(f, failing->detail, sizeof(failing->detail)) >= 0) {
 		*failing_since = (int64_t)st.st_mtim.tv_sec;
-		error[strcspn(error, "\n")] = '\0';
+		failing->detail[strcspn(failing->detail, "\n")] = '\0';
+		failing->error = -EINVAL;
+		failing->step = STEP_POLICY;
 	}
 	return 0;
 }

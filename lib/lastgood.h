@@ -15,16 +15,16 @@
 #define LASTGOOD_DIR NSISO_RUNDIR "/good"
 
 struct policy_kept {
-	bool used;	       /* p holds the kept policy: PATH is invalid */
-	int64_t saved;	       /* when it was kept (s since the epoch) */
-	char first_error[256]; /* PATH's first error, when used */
-	int keep_error;	       /* a valid PATH could not be kept (-errno; logins go on) */
+	bool used;		  /* p holds the kept policy: PATH is invalid */
+	int64_t saved;		  /* when it was kept (s since the epoch) */
+	struct nsiso_error first; /* PATH's first error, when used */
+	int keep_error;		  /* a valid PATH could not be kept (-errno; logins go on) */
 };
 
 /* policy_load(p, PATH), keeping a valid policy and falling back on the kept
- * one. 0 (k says which applies) or the error of PATH with err set. */
-int policy_load_kept(struct policy *p, const char *path, const char *keepdir, struct policy_kept *k, char *err,
-		     size_t err_size);
+ * one. 0 (k says which applies) or the error of PATH in e. */
+int policy_load_kept(struct policy *p, const char *path, const char *keepdir, struct policy_kept *k,
+		     struct nsiso_error *e);
 
 /* Where PATH's kept copy lives: its directory and its main file. 0 or
  * -ENAMETOOLONG. */
@@ -33,5 +33,5 @@ int lastgood_paths(const char *keep, const char *path, char *dir, size_t dir_siz
 /* For nsiso check and list: when PATH's kept copy was made, and since when
  * (0: not) PATH has been invalid with which first error. 0 or -ENOENT
  * (nothing kept). */
-int lastgood_status(const char *keepdir, const char *path, int64_t *saved, int64_t *failing_since, char *error,
-		    size_t error_size);
+int lastgood_status(const char *keepdir, const char *path, int64_t *saved, int64_t *failing_since,
+		    struct nsiso_error *failing);

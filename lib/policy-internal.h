@@ -19,7 +19,7 @@
  * stored and how it prints; everything else (the known keys of an error,
  * explain, the fuzzer's dictionary) comes from it. Defined after the
  * parsers, at "the key table". */
-typedef int (*key_parser)(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size);
+typedef int (*key_parser)(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e);
 
 /* How a key's value prints (nsiso explain, the logs). */
 typedef void (*key_text)(const struct policy_settings *s, enum policy_key k, char *buf, size_t size);
@@ -38,10 +38,11 @@ struct key_def {
 
 extern const struct key_def policy_keys[KEY_COUNT];
 
-/* Every error of a load, a line each. */
+/* Every error of a load, a line each, into p->errors (what nsiso check
+ * prints); the first one also into *out, the caller's struct nsiso_error. */
 struct errbuf {
-	char *buf;
-	size_t size, used;
+	struct policy *p;
+	struct nsiso_error *out;
 	int first; /* first -errno */
 };
 void add_error(struct errbuf *e, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -51,11 +52,11 @@ void add_error(struct errbuf *e, int error, const char *fmt, ...) __attribute__(
 #define FOR_EACH_WORD(w, buf, save)                                                                                    \
 	for (char *w = strtok_r((buf), LIST_SEPARATORS, &(save)); w; w = strtok_r(NULL, LIST_SEPARATORS, &(save)))
 
-int copy_list(const char *value, char *buf, size_t size, char *why, size_t why_size);
-int parse_rlimit(struct policy_values *v, const char *name, const char *value, char *why, size_t why_size);
+int copy_list(const char *value, char *buf, size_t size, struct nsiso_error *e);
+int parse_rlimit(struct policy_values *v, const char *name, const char *value, struct nsiso_error *e);
 uint64_t host_memory_share(unsigned pct);
 bool view_path_ok(const char *p, bool template);
 const char *system_target(const char *path);
 bool net_name_ok(const char *n);
-int parse_network_key(struct policy_network *n, const char *key, const char *value, char *why, size_t why_size);
+int parse_network_key(struct policy_network *n, const char *key, const char *value, struct nsiso_error *e);
 int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);

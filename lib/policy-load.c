@@ -36,24 +36,20 @@ static bool name_ok(const char *n)
 	return true;
 }
 
-static int parse_exempt(struct policy *p, const char *value, char *why, size_t why_size)
+static int parse_exempt(struct policy *p, const char *value, struct nsiso_error *e)
 {
 	char buf[4096];
-	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
 	p->n_exempt = 0;
 	char *save = NULL;
 	FOR_EACH_WORD (w, buf, save) {
 		bool group = w[0] == '@';
 		const char *name = group ? w + 1 : w;
-		if (!name_ok(name)) {
-			snprintf(why, why_size, "'%.64s' is not a user name or @group", w);
-			return -EINVAL;
-		}
-		if (p->n_exempt >= POLICY_EXEMPT_MAX) {
-			snprintf(why, why_size, "more than %d entries", POLICY_EXEMPT_MAX);
-			return -E2BIG;
-		}
+		if (!name_ok(name))
+			return error_set(e, -EINVAL, "'%.64s' is not a user name or @group", w);
+		if (p->n_exempt >= POLICY_EXEMPT_MAX)
+			return error_set(e, -E2BIG, "more than %d entries", POLICY_EXEMPT_MAX);
 		p->exempt[p->n_exempt].group = group;
 		strcpy(p->exempt[p->n_exempt].name, name);
 		p->n_exempt++;
@@ -70,6 +66,7 @@ void policy_init_empty(struct policy *p, const char *main_path)
 	 * pages are touched only as far as a policy really goes. */
 	snprintf(p->path, sizeof(p->path), "%s", main_path);
 	p->builtin = false;
+	p->errors[0] = '\0';
 	p->n_files = 0;
 	p->on_error_allow = false;
 	p->on_error_file = -1;
@@ -94,7 +91,7 @@ void policy_init_builtin(struct policy *p)
  * single-threaded. */
 static char ini_error[512];
 
-static int ini_error_cb(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int ini_error_cb(const char *fmt, ...)
 {
 	if (ini_error[0])
 		return 0;
@@ -325,10 +322,10 @@ static void network_section(struct policy *p, unsigned file, const char *fname, 
 	}
 	if (!key)
 		return;
-	char why[512] = "";
-	int r = parse_network_key(n, key, value ? value : "", why, sizeof(why));
+	struct nsiso_error why = { 0 };
+	int r = parse_network_key(n, key, value ? value : "", &why);
 	if (r < 0)
-		add_error(e, r, "%s:%d: [network %s] %s: %s", fname, line, name, key, why);
+		add_error(e, r, "%s:%d: [network %s] %s: %s", fname, line, name, key, error_text(&why));
 }
 
 /* "namespaces hostname ... rlimit_*": from the key table, never a copy of it. */
@@ -461,7 +458,7 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 
 		const char *key = colon + 1;
 		const char *value = d->val[i] ? d->val[i] : "";
-		char why[512] = "";
+		struct nsiso_error why = { 0 };
 		if (global) {
 			if (strcmp(key, "on_error") == 0) {
 				if (strcmp(value, "deny") == 0 || strcmp(value, "allow") == 0) {
@@ -472,9 +469,9 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 						  name, line, value);
 				}
 			} else if (strcmp(key, "exempt") == 0) {
-				r = parse_exempt(p, value, why, sizeof(why));
+				r = parse_exempt(p, value, &why);
 				if (r < 0)
-					add_error(e, r, "%s:%d: [global] exempt: %s", name, line, why);
+					add_error(e, r, "%s:%d: [global] exempt: %s", name, line, error_text(&why));
 				else
 					p->exempt_file = (int)file;
 			} else if (strcmp(key, "subids") == 0) {
@@ -514,9 +511,9 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 			continue;
 		}
 		if (strncmp(key, "rlimit_", 7) == 0) {
-			r = parse_rlimit(&rule->values, key + 7, value, why, sizeof(why));
+			r = parse_rlimit(&rule->values, key + 7, value, &why);
 			if (r < 0)
-				add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, why);
+				add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, error_text(&why));
 			continue;
 		}
 		int ki = -1;
@@ -528,9 +525,9 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 				  known_keys());
 			continue;
 		}
-		r = policy_keys[ki].parse(&rule->values, (enum policy_key)ki, value, why, sizeof(why));
+		r = policy_keys[ki].parse(&rule->values, (enum policy_key)ki, value, &why);
 		if (r < 0) {
-			add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, why);
+			add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, error_text(&why));
 			continue;
 		}
 		rule->values.set |= 1u << ki;
@@ -550,12 +547,10 @@ static int add_file(struct policy *p, const char *name, unsigned *index)
 	return 0;
 }
 
-int policy_load_fd(struct policy *p, int fd, const char *name, char *err, size_t err_size)
+int policy_load_fd(struct policy *p, int fd, const char *name, struct nsiso_error *out)
 {
-	struct errbuf e = { .buf = err, .size = err_size };
+	struct errbuf e = { .p = p, .out = out };
 	unsigned idx;
-	if (err_size)
-		err[0] = '\0';
 	if (add_file(p, name, &idx) < 0) {
 		add_error(&e, -E2BIG, "%s: more than %d files", name, POLICY_FILES_MAX);
 		return e.first;
@@ -569,32 +564,31 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
+int policy_load(struct policy *p, const char *path, struct nsiso_error *out)
 {
-	struct errbuf e = { .buf = err, .size = err_size };
-	char why[512], dpath[POLICY_PATH_MAX + 8];
-	if (err_size)
-		err[0] = '\0';
 	policy_init_empty(p, path);
+	struct errbuf e = { .p = p, .out = out };
+	struct nsiso_error why = { 0 };
+	char dpath[POLICY_PATH_MAX + 8];
 	if (strlen(path) >= POLICY_PATH_MAX) {
 		add_error(&e, -ENAMETOOLONG, "%s: path too long", path);
 		return e.first;
 	}
 
-	int fd = open_trusted_file(path, why, sizeof(why));
+	int fd = open_trusted_file(path, &why);
 	if (fd >= 0) {
 		unsigned idx = 0;
 		(void)add_file(p, path, &idx);
 		load_text(p, idx, path, fd, &e);
 		(void)close(fd);
 	} else if (fd != -ENOENT) {
-		add_error(&e, fd, "%s: %s", path, why[0] ? why : strerror(-fd));
+		add_error(&e, fd, "%s: %s", path, error_text(&why));
 	}
 
 	snprintf(dpath, sizeof(dpath), "%s.d", path);
-	_cleanup_close_ int dir = open_trusted_dir(dpath, why, sizeof(why));
+	_cleanup_close_ int dir = open_trusted_dir(dpath, &why);
 	if (dir < 0 && dir != -ENOENT)
-		add_error(&e, dir, "%s: %s", dpath, why[0] ? why : strerror(-dir));
+		add_error(&e, dir, "%s: %s", dpath, error_text(&why));
 	if (dir >= 0) {
 		int dfd = fcntl(dir, F_DUPFD_CLOEXEC, 3);
 		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -626,9 +620,10 @@ int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
 			for (size_t i = 0; i < n; i++) {
 				char full[sizeof(dpath) + 258];
 				snprintf(full, sizeof(full), "%s/%s", dpath, names[i]);
-				int f = open_trusted_at(dir, names[i], why, sizeof(why));
+				why.detail[0] = '\0';
+				int f = open_trusted_at(dir, names[i], &why);
 				if (f < 0) {
-					add_error(&e, f, "%s: %s", full, why[0] ? why : strerror(-f));
+					add_error(&e, f, "%s: %s", full, error_text(&why));
 				} else {
 					unsigned idx = 0;
 					int a = add_file(p, full, &idx);
@@ -644,7 +639,7 @@ int policy_load(struct policy *p, const char *path, char *err, size_t err_size)
 		}
 	}
 	if (e.first == 0)
-		e.first = policy_check_networks(p, err, err_size);
+		e.first = policy_check_networks(p, out);
 	p->builtin = p->n_files == 0 && e.first == 0;
 	return e.first;
 }

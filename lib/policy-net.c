@@ -55,45 +55,36 @@ static bool ifname_ok(const char *n)
 
 enum { NK_BRIDGE = 1, NK_SUBNET = 2, NK_NAT = 4, NK_HOST_ACCESS = 8, NK_ISOLATE = 16, NK_DNS = 32, NK_PRIVATE = 64 };
 
-int parse_network_key(struct policy_network *n, const char *key, const char *value, char *why, size_t why_size)
+int parse_network_key(struct policy_network *n, const char *key, const char *value, struct nsiso_error *e)
 {
 	char buf[512];
 	if (strcmp(key, "bridge") == 0) {
-		if (!ifname_ok(value)) {
-			snprintf(why, why_size, "'%.32s' is not an interface name (1..15 of a-z A-Z 0-9 - _ .)", value);
-			return -EINVAL;
-		}
+		if (!ifname_ok(value))
+			return error_set(e, -EINVAL, "'%.32s' is not an interface name (1..15 of a-z A-Z 0-9 - _ .)",
+					 value);
 		strcpy(n->bridge, value);
 		n->set |= NK_BRIDGE;
 	} else if (strcmp(key, "subnet") == 0) {
 		const char *slash = strchr(value, '/');
 		uint64_t prefix = 0;
 		uint32_t a = 0;
-		if (!slash || (size_t)(slash - value) >= 16) {
-			snprintf(why, why_size, "'%.40s' is not an IPv4 network (like 10.20.0.0/24)", value);
-			return -EINVAL;
-		}
+		if (!slash || (size_t)(slash - value) >= 16)
+			return error_set(e, -EINVAL, "'%.40s' is not an IPv4 network (like 10.20.0.0/24)", value);
 		memcpy(buf, value, (size_t)(slash - value));
 		buf[slash - value] = '\0';
-		if (parse_ipv4(buf, &a) < 0 || parse_uint(slash + 1, 8, 29, &prefix) < 0) {
-			snprintf(why, why_size, "'%.40s' is not an IPv4 network with a prefix of /8../29", value);
-			return -EINVAL;
-		}
+		if (parse_ipv4(buf, &a) < 0 || parse_uint(slash + 1, 8, 29, &prefix) < 0)
+			return error_set(e, -EINVAL, "'%.40s' is not an IPv4 network with a prefix of /8../29", value);
 		uint32_t mask = ~0u << (32 - prefix);
-		if (a & ~mask) {
-			snprintf(why, why_size, "'%.40s' has host bits set (the network is %s/%u)", value,
-				 policy_ipv4_text(a & mask, buf, sizeof(buf)), (unsigned)prefix);
-			return -EINVAL;
-		}
+		if (a & ~mask)
+			return error_set(e, -EINVAL, "'%.40s' has host bits set (the network is %s/%u)", value,
+					 policy_ipv4_text(a & mask, buf, sizeof(buf)), (unsigned)prefix);
 		n->subnet = a;
 		n->prefix = (uint8_t)prefix;
 		n->set |= NK_SUBNET;
 	} else if (strcmp(key, "nat") == 0 || strcmp(key, "isolate") == 0 || strcmp(key, "private_ranges") == 0) {
 		bool yes = strcmp(value, "yes") == 0;
-		if (!yes && strcmp(value, "no") != 0) {
-			snprintf(why, why_size, "'%.32s' is not yes or no", value);
-			return -EINVAL;
-		}
+		if (!yes && strcmp(value, "no") != 0)
+			return error_set(e, -EINVAL, "'%.32s' is not yes or no", value);
 		if (key[0] == 'n') {
 			n->nat = yes;
 			n->set |= NK_NAT;
@@ -106,7 +97,7 @@ int parse_network_key(struct policy_network *n, const char *key, const char *val
 		}
 	} else if (strcmp(key, "host_access") == 0 || strcmp(key, "dns") == 0) {
 		bool ports = key[0] == 'h';
-		if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+		if (copy_list(value, buf, sizeof(buf), e) < 0)
 			return -EINVAL;
 		char *save = NULL;
 		uint8_t count = 0;
@@ -115,19 +106,15 @@ int parse_network_key(struct policy_network *n, const char *key, const char *val
 			uint32_t addr;
 			if (ports && strcmp(w, "none") == 0)
 				continue;
-			if (ports ? parse_uint(w, 1, 65535, &port) < 0 : parse_ipv4(w, &addr) < 0) {
-				snprintf(why, why_size,
-					 ports ? "'%.16s' is not none or a port (1..65535)"
-					       : "'%.16s' is not an IPv4 address",
-					 w);
-				return -EINVAL;
-			}
-			if (count >= (ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX)) {
-				snprintf(why, why_size, "more than %d %s",
-					 ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX,
-					 ports ? "ports" : "addresses");
-				return -E2BIG;
-			}
+			if (ports ? parse_uint(w, 1, 65535, &port) < 0 : parse_ipv4(w, &addr) < 0)
+				return error_set(e, -EINVAL,
+						 ports ? "'%.16s' is not none or a port (1..65535)"
+						       : "'%.16s' is not an IPv4 address",
+						 w);
+			if (count >= (ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX))
+				return error_set(e, -E2BIG, "more than %d %s",
+						 ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX,
+						 ports ? "ports" : "addresses");
 			if (ports)
 				n->ports[count++] = (uint16_t)port;
 			else
@@ -141,9 +128,8 @@ int parse_network_key(struct policy_network *n, const char *key, const char *val
 			n->set |= NK_DNS;
 		}
 	} else {
-		snprintf(why, why_size,
-			 "unknown key (known: bridge subnet nat host_access isolate dns private_ranges)");
-		return -EINVAL;
+		return error_set(e, -EINVAL,
+				 "unknown key (known: bridge subnet nat host_access isolate dns private_ranges)");
 	}
 	return 0;
 }
@@ -156,9 +142,9 @@ const struct policy_network *policy_find_network(const struct policy *p, const c
 	return NULL;
 }
 
-int policy_check_networks(struct policy *p, char *err, size_t err_size)
+int policy_check_networks(struct policy *p, struct nsiso_error *out)
 {
-	struct errbuf e = { .buf = err, .size = err_size, .used = err_size ? strlen(err) : 0 };
+	struct errbuf e = { .p = p, .out = out };
 	char a[16], b[16];
 	for (size_t i = 0; i < p->n_networks; i++) {
 		const struct policy_network *n = &p->networks[i];

@@ -168,8 +168,8 @@ static bool target_ok(enum mount_kind kind, const char *dst)
 	return kind == MOUNT_HIDE || !system_target(dst);
 }
 
-static int expand_mounts(const struct chosen *c, const struct policy_who *who, struct policy_settings *s, char *err,
-			 size_t err_size)
+static int expand_mounts(const struct chosen *c, const struct policy_who *who, struct policy_settings *s,
+			 struct nsiso_error *e)
 {
 	s->n_mounts = 0;
 	for (int kind = 0; kind < MOUNT_KINDS; kind++) {
@@ -178,12 +178,10 @@ static int expand_mounts(const struct chosen *c, const struct policy_who *who, s
 		char buf[POLICY_MOUNT_LIST_MAX], *save = NULL;
 		snprintf(buf, sizeof(buf), "%s", c->mounts[kind]);
 		FOR_EACH_WORD (w, buf, save) {
-			if (s->n_mounts == POLICY_MOUNTS_MAX) {
-				snprintf(err, err_size,
-					 "more than %d entries in bind, bind_ro, hide and tmpfs for user %.64s",
-					 POLICY_MOUNTS_MAX, who->user);
-				return -E2BIG;
-			}
+			if (s->n_mounts == POLICY_MOUNTS_MAX)
+				return error_at(e, STEP_POLICY, -E2BIG,
+						"more than %d entries in bind, bind_ro, hide and tmpfs for user %.64s",
+						POLICY_MOUNTS_MAX, who->user);
 			struct policy_mount *m = &s->mounts[s->n_mounts];
 			memset(m, 0, sizeof(*m));
 			m->kind = (enum mount_kind)kind;
@@ -196,11 +194,11 @@ static int expand_mounts(const struct chosen *c, const struct policy_who *who, s
 				r = -EPERM;
 			if (r == 0 && kind <= MOUNT_BIND_RO)
 				r = expand_path(w, who, m->src, sizeof(m->src));
-			if (r < 0) {
-				snprintf(err, err_size, "%s entry '%.64s' (%s) for user %.64s is not a usable path",
-					 policy_keys[KEY_BIND + kind].name, w, s->source[KEY_BIND + kind], who->user);
-				return -EINVAL;
-			}
+			if (r < 0)
+				return error_at(e, STEP_POLICY, -EINVAL,
+						"%s entry '%.64s' (%s) for user %.64s is not a usable path",
+						policy_keys[KEY_BIND + kind].name, w, s->source[KEY_BIND + kind],
+						who->user);
 			snprintf(m->size, sizeof(m->size), "%s", kind == MOUNT_TMPFS && second ? second : s->tmp_size);
 			s->n_mounts++;
 		}
@@ -208,11 +206,9 @@ static int expand_mounts(const struct chosen *c, const struct policy_who *who, s
 	return 0;
 }
 
-int policy_check_mount_sources(const struct policy *p, char *err, size_t err_size)
+int policy_check_mount_sources(struct policy *p, struct nsiso_error *out)
 {
-	struct errbuf e = { .buf = err, .size = err_size };
-	if (err_size)
-		err[0] = '\0';
+	struct errbuf e = { .p = p, .out = out };
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct policy_rule *r = &p->rules[i];
 		for (int kind = MOUNT_BIND; kind <= MOUNT_BIND_RO; kind++) {
@@ -234,8 +230,8 @@ int policy_check_mount_sources(const struct policy *p, char *err, size_t err_siz
 	return e.first;
 }
 
-int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *s, char *err,
-		   size_t err_size)
+int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *s,
+		   struct nsiso_error *e)
 {
 	struct chosen c = { .hostname = "%u" };
 	policy_resolve_global(p, who, s);
@@ -255,26 +251,20 @@ int policy_resolve(const struct policy *p, const struct policy_who *who, struct 
 		s->ns_mask &= ~NS_BIT(NS_NET);
 	} else if (strcmp(s->network, "none") != 0) {
 		const struct policy_network *n = policy_find_network(p, s->network);
-		if (!n) {
-			snprintf(err, err_size, "network %.40s (%s) is not defined", s->network,
-				 s->source[KEY_NETWORK]);
-			return -EINVAL;
-		}
-		if (!(s->ns_mask & NS_BIT(NS_NET))) {
-			snprintf(err, err_size,
-				 "network %.40s (%s) needs the net namespace, which namespaces (%s) leaves out",
-				 s->network, s->source[KEY_NETWORK], s->source[KEY_NAMESPACES]);
-			return -EINVAL;
-		}
+		if (!n)
+			return error_at(e, STEP_POLICY, -EINVAL, "network %.40s (%s) is not defined", s->network,
+					s->source[KEY_NETWORK]);
+		if (!(s->ns_mask & NS_BIT(NS_NET)))
+			return error_at(e, STEP_POLICY, -EINVAL,
+					"network %.40s (%s) needs the net namespace, which namespaces (%s) leaves out",
+					s->network, s->source[KEY_NETWORK], s->source[KEY_NAMESPACES]);
 		s->net = *n;
 	}
-	if (policy_expand_hostname(tmpl, who, s->hostname, sizeof(s->hostname)) < 0) {
-		snprintf(err, err_size,
-			 "hostname '%.64s' (%s) for user %.64s is not a valid hostname of at most %d characters", tmpl,
-			 s->source[KEY_HOSTNAME], who->user, POLICY_HOSTNAME_MAX);
-		return -EINVAL;
-	}
-	return expand_mounts(&c, who, s, err, err_size);
+	if (policy_expand_hostname(tmpl, who, s->hostname, sizeof(s->hostname)) < 0)
+		return error_at(e, STEP_POLICY, -EINVAL,
+				"hostname '%.64s' (%s) for user %.64s is not a valid hostname of at most %d characters",
+				tmpl, s->source[KEY_HOSTNAME], who->user, POLICY_HOSTNAME_MAX);
+	return expand_mounts(&c, who, s, e);
 }
 
 const char *policy_value_text(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)

@@ -27,87 +27,78 @@
 
 void add_error(struct errbuf *e, int error, const char *fmt, ...)
 {
-	if (!e->first)
-		e->first = error;
-	if (!e->buf || e->used + 2 >= e->size)
-		return;
-	if (e->used > 0)
-		e->buf[e->used++] = '\n';
+	char line[NSISO_DETAIL_MAX * 2];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(e->buf + e->used, e->size - e->used, fmt, ap);
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		e->used += (size_t)n < e->size - e->used ? (size_t)n : e->size - e->used - 1;
-	e->buf[e->used] = '\0';
+	if (!e->first) {
+		e->first = error < 0 ? error : -EINVAL;
+		if (e->out)
+			(void)error_at(e->out, STEP_POLICY, e->first, "%s", line);
+	}
+	struct policy *p = e->p;
+	size_t used = strlen(p->errors), len = strlen(line);
+	if (used + len + 2 > sizeof(p->errors))
+		return; /* the first errors are kept; nsiso check says the rest after a fix */
+	if (used)
+		p->errors[used++] = '\n';
+	memcpy(p->errors + used, line, len + 1);
 }
 
 /* ---- values ---------------------------------------------------------- */
 
 /* A writable copy of a list value, refused when longer than the buffer. */
-int copy_list(const char *value, char *buf, size_t size, char *why, size_t why_size)
+int copy_list(const char *value, char *buf, size_t size, struct nsiso_error *e)
 {
-	if (strlen(value) >= size) {
-		snprintf(why, why_size, "value too long");
-		return -EINVAL;
-	}
+	if (strlen(value) >= size)
+		return error_set(e, -EINVAL, "value too long");
 	strcpy(buf, value);
 	return 0;
 }
 
-static int parse_namespaces(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_namespaces(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	(void)k;
 	char buf[256];
-	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
 	unsigned mask = 0;
 	char *save = NULL;
 	FOR_EACH_WORD (w, buf, save) {
 		int i = ns_index_from_word(w);
-		if (i < 0) {
-			snprintf(why, why_size, "unknown namespace '%.32s' (known: pid mount ipc uts net user cgroup)",
-				 w);
-			return -EINVAL;
-		}
-		if (mask & NS_BIT(i)) {
-			snprintf(why, why_size, "namespace '%s' listed twice", w);
-			return -EINVAL;
-		}
+		if (i < 0)
+			return error_set(e, -EINVAL,
+					 "unknown namespace '%.32s' (known: pid mount ipc uts net user cgroup)", w);
+		if (mask & NS_BIT(i))
+			return error_set(e, -EINVAL, "namespace '%s' listed twice", w);
 		mask |= NS_BIT(i);
 	}
-	if (mask == 0) {
-		snprintf(why, why_size, "no namespace listed (to leave users out, use exempt in [global])");
-		return -EINVAL;
-	}
+	if (mask == 0)
+		return error_set(e, -EINVAL, "no namespace listed (to leave users out, use exempt in [global])");
 	/* A PID namespace without its own mount namespace would keep the host's
 	 * /proc: ps inside would show the host. */
-	if ((mask & NS_BIT(NS_PID)) && !(mask & NS_BIT(NS_MNT))) {
-		snprintf(why, why_size, "'pid' needs 'mount' (a fresh /proc is mounted in it)");
-		return -EINVAL;
-	}
+	if ((mask & NS_BIT(NS_PID)) && !(mask & NS_BIT(NS_MNT)))
+		return error_set(e, -EINVAL, "'pid' needs 'mount' (a fresh /proc is mounted in it)");
 	v->ns_mask = mask;
 	return 0;
 }
 
-static int parse_hostname(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_hostname(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	(void)k;
 	char probe[POLICY_HOSTNAME_MAX + 1];
 	struct policy_who stand_in = { .user = "u", .uid = 1, .group = "g", .host = "h" };
-	if (strlen(value) >= sizeof(v->hostname)) {
-		snprintf(why, why_size, "template longer than %d characters", POLICY_HOSTNAME_TEMPLATE_MAX - 1);
-		return -EINVAL;
-	}
+	if (strlen(value) >= sizeof(v->hostname))
+		return error_set(e, -EINVAL, "template longer than %d characters", POLICY_HOSTNAME_TEMPLATE_MAX - 1);
 	/* Syntax and characters now, with short stand-ins; the real length when
 	 * a user is resolved. */
 	if (policy_expand_hostname(value, &stand_in, probe, sizeof(probe)) < 0) {
-		snprintf(
-		    why, why_size,
+		return error_set(
+		    e, -EINVAL,
 		    "invalid hostname template '%.64s' (letters, digits, '-', '.', '_', %%u %%U %%g %%h; at most %d "
 		    "characters)",
 		    value, POLICY_HOSTNAME_MAX);
-		return -EINVAL;
 	}
 	strcpy(v->hostname, value);
 	return 0;
@@ -121,9 +112,9 @@ static const char *const home_words[] = { "shared", "read-only", "private", NULL
 static const char *const seccomp_words[] = { "default", "off", NULL };
 static const char *const yes_no_words[] = { "yes", "no", NULL };
 
-static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size);
+static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e);
 
-static int parse_linger(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_linger(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	(void)k;
 	if (strcmp(value, "no") == 0) {
@@ -136,15 +127,11 @@ static int parse_linger(struct policy_values *v, enum policy_key k, const char *
 	}
 	char *end;
 	errno = 0;
-	if (!isdigit((unsigned char)value[0])) {
-		snprintf(why, why_size, "'%.32s' is not no, yes or a number of seconds", value);
-		return -EINVAL;
-	}
+	if (!isdigit((unsigned char)value[0]))
+		return error_set(e, -EINVAL, "'%.32s' is not no, yes or a number of seconds", value);
 	unsigned long long s = strtoull(value, &end, 10);
-	if (errno || *end || s > POLICY_LINGER_MAX_S) {
-		snprintf(why, why_size, "'%.32s' is not no, yes or 0..%d seconds", value, POLICY_LINGER_MAX_S);
-		return -ERANGE;
-	}
+	if (errno || *end || s > POLICY_LINGER_MAX_S)
+		return error_set(e, -ERANGE, "'%.32s' is not no, yes or 0..%d seconds", value, POLICY_LINGER_MAX_S);
 	v->linger = (int64_t)s;
 	return 0;
 }
@@ -195,11 +182,11 @@ static const char *const cap_names[] = {
 	"cap_checkpoint_restore",
 };
 
-static int parse_capabilities(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_capabilities(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	(void)k;
 	char buf[1024];
-	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
 	uint64_t mask = 0;
 	char *save = NULL;
@@ -211,10 +198,8 @@ static int parse_capabilities(struct policy_values *v, enum policy_key k, const 
 			if (strcasecmp(w, cap_names[i]) == 0 ||
 			    (strncasecmp(w, "cap_", 4) != 0 && strcasecmp(w, cap_names[i] + 4) == 0))
 				found = (int)i;
-		if (found < 0) {
-			snprintf(why, why_size, "unknown capability '%.32s'", w);
-			return -EINVAL;
-		}
+		if (found < 0)
+			return error_set(e, -EINVAL, "unknown capability '%.32s'", w);
 		mask |= UINT64_C(1) << found;
 	}
 	v->capabilities = mask;
@@ -257,21 +242,19 @@ static int parse_limit_number(const char *s, uint64_t *out)
 }
 
 /* rlimit_<name> = soft[:hard]; a soft limit alone sets both. */
-int parse_rlimit(struct policy_values *v, const char *name, const char *value, char *why, size_t why_size)
+int parse_rlimit(struct policy_values *v, const char *name, const char *value, struct nsiso_error *e)
 {
 	int idx = -1;
 	for (int i = 0; i < POLICY_RLIMITS; i++)
 		if (strcmp(name, policy_rlimit_names[i].name) == 0)
 			idx = i;
-	if (idx < 0) {
-		snprintf(why, why_size,
-			 "unknown limit '%.32s' (known: cpu fsize data stack core nproc nofile memlock as "
-			 "locks sigpending msgqueue nice rtprio rttime)",
-			 name);
-		return -EINVAL;
-	}
+	if (idx < 0)
+		return error_set(e, -EINVAL,
+				 "unknown limit '%.32s' (known: cpu fsize data stack core nproc nofile memlock as "
+				 "locks sigpending msgqueue nice rtprio rttime)",
+				 name);
 	char buf[64], *colon;
-	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
 	colon = strchr(buf, ':');
 	if (colon)
@@ -280,14 +263,10 @@ int parse_rlimit(struct policy_values *v, const char *name, const char *value, c
 	int r = parse_limit_number(buf, &l.soft);
 	if (r == 0)
 		r = colon ? parse_limit_number(colon + 1, &l.hard) : (l.hard = l.soft, 0);
-	if (r < 0) {
-		snprintf(why, why_size, "'%.32s' is not soft[:hard], each a number or unlimited", value);
-		return r;
-	}
-	if (l.soft > l.hard) {
-		snprintf(why, why_size, "soft limit above the hard limit");
-		return -EINVAL;
-	}
+	if (r < 0)
+		return error_set(e, r, "'%.32s' is not soft[:hard], each a number or unlimited", value);
+	if (l.soft > l.hard)
+		return error_set(e, -EINVAL, "soft limit above the hard limit");
 	v->rlimit[idx] = l;
 	v->rlimit_set |= 1u << idx;
 	return 0;
@@ -318,7 +297,7 @@ static int parse_percent(const char *value)
 /* memory_max, memory_high: bytes with an optional K, M, G or T (powers of
  * 1024), a share of the host's memory (N%), or max. At least 1M: less would
  * kill the shell at once. */
-static int parse_bytes(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_bytes(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	uint64_t bytes = CG_UNLIMITED;
 	int pct = parse_percent(value);
@@ -338,12 +317,10 @@ static int parse_bytes(struct policy_values *v, enum policy_key k, const char *v
 			else
 				end = (char *)value;
 		}
-		if (end == value || errno || n == 0 || n > (UINT64_MAX >> shift) - 1 || (n << shift) < (1u << 20)) {
-			snprintf(why, why_size,
-				 "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M, G or T)",
-				 value);
-			return -EINVAL;
-		}
+		if (end == value || errno || n == 0 || n > (UINT64_MAX >> shift) - 1 || (n << shift) < (1u << 20))
+			return error_set(
+			    e, -EINVAL, "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M, G or T)",
+			    value);
 		bytes = (uint64_t)n << shift;
 	}
 	if (k == KEY_MEMORY_MAX)
@@ -372,14 +349,12 @@ static bool tmpfs_size_ok(const char *value)
 	return ok && strlen(value) < POLICY_SIZE_MAX;
 }
 
-static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	char *out = k == KEY_TMP_SIZE ? v->tmp_size : v->shm_size;
-	if (!tmpfs_size_ok(value)) {
-		snprintf(why, why_size, "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M or G)",
-			 value);
-		return -EINVAL;
-	}
+	if (!tmpfs_size_ok(value))
+		return error_set(e, -EINVAL,
+				 "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M or G)", value);
 	strcpy(out, value);
 	return 0;
 }
@@ -398,16 +373,14 @@ int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 }
 
 /* pids_max, cpu_weight, io_weight: a number in range (pids_max also max). */
-static int parse_count(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_count(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	uint64_t n = CG_UNLIMITED;
 	bool pids = k == KEY_PIDS_MAX;
-	if (!(pids && strcmp(value, "max") == 0) && parse_uint(value, 1, pids ? 4194304 : 10000, &n) < 0) {
-		snprintf(why, why_size, "'%.32s' is not %s", value,
-			 pids ? "max or a number of processes (1..4194304)"
-			      : "a weight of 1..10000 (100 is the default)");
-		return -EINVAL;
-	}
+	if (!(pids && strcmp(value, "max") == 0) && parse_uint(value, 1, pids ? 4194304 : 10000, &n) < 0)
+		return error_set(e, -EINVAL, "'%.32s' is not %s", value,
+				 pids ? "max or a number of processes (1..4194304)"
+				      : "a weight of 1..10000 (100 is the default)");
 	if (pids)
 		v->cg.pids_max = n;
 	else if (k == KEY_CPU_WEIGHT)
@@ -419,7 +392,7 @@ static int parse_count(struct policy_values *v, enum policy_key k, const char *v
 
 /* cpu_max: max, N% of one CPU (per 100 ms), or "QUOTA PERIOD" in
  * microseconds as cgroup v2's cpu.max has it. */
-static int parse_cpu_max(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_cpu_max(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	(void)k;
 	uint64_t quota = CG_UNLIMITED, period = 100000;
@@ -440,14 +413,12 @@ static int parse_cpu_max(struct policy_values *v, enum policy_key k, const char 
 	} else {
 		r = -EINVAL;
 	}
-	if (r < 0) {
-		snprintf(
-		    why, why_size,
+	if (r < 0)
+		return error_set(
+		    e, -EINVAL,
 		    "'%.32s' is not max, a percentage of one CPU (50%%, 200%%) or \"QUOTA PERIOD\" in microseconds "
 		    "(quota >= 1000, period 1000..1000000)",
 		    value);
-		return -EINVAL;
-	}
 	v->cg.cpu_quota = quota;
 	v->cg.cpu_period = period;
 	return 0;
@@ -465,14 +436,12 @@ bool net_name_ok(const char *n)
 }
 
 /* network = none | host | NAME */
-static int parse_network(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_network(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	(void)k;
-	if (!net_name_ok(value)) {
-		snprintf(why, why_size, "'%.40s' is not none, host or a network name (a-z 0-9 - _, at most %d)", value,
-			 POLICY_NET_NAME_MAX);
-		return -EINVAL;
-	}
+	if (!net_name_ok(value))
+		return error_set(e, -EINVAL, "'%.40s' is not none, host or a network name (a-z 0-9 - _, at most %d)",
+				 value, POLICY_NET_NAME_MAX);
 	strcpy(v->network, value);
 	return 0;
 }
@@ -523,11 +492,11 @@ const char *system_target(const char *path)
 }
 
 /* bind, bind_ro: SOURCE[:TARGET]; hide: PATH; tmpfs: PATH[:SIZE]. */
-static int parse_mount_list(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_mount_list(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	enum mount_kind kind = (enum mount_kind)(k - KEY_BIND);
 	char buf[POLICY_MOUNT_LIST_MAX];
-	if (copy_list(value, buf, sizeof(buf), why, why_size) < 0)
+	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
 	char *save = NULL;
 	int n = 0;
@@ -535,41 +504,31 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 		char *second = strchr(w, ':');
 		if (second)
 			*second++ = '\0';
-		if (++n > POLICY_MOUNTS_MAX) {
-			snprintf(why, why_size, "more than %d entries", POLICY_MOUNTS_MAX);
-			return -E2BIG;
-		}
-		if (!view_path_ok(w, true)) {
-			snprintf(
-			    why, why_size,
+		if (++n > POLICY_MOUNTS_MAX)
+			return error_set(e, -E2BIG, "more than %d entries", POLICY_MOUNTS_MAX);
+		if (!view_path_ok(w, true))
+			return error_set(
+			    e, -EINVAL,
 			    "'%.64s' is not an absolute path without ., .., //, spaces or ':' (templates: %%u %%U %%g)",
 			    w);
-			return -EINVAL;
-		}
-		if (second && kind == MOUNT_HIDE) {
-			snprintf(why, why_size, "'%.64s:%.32s': hide takes paths only", w, second);
-			return -EINVAL;
-		}
-		if (second && kind == MOUNT_TMPFS && !tmpfs_size_ok(second)) {
-			snprintf(why, why_size, "'%.64s:%.32s': the size is not max, N%% or at least 1M (K, M or G)", w,
-				 second);
-			return -EINVAL;
-		}
-		if (second && kind <= MOUNT_BIND_RO && !view_path_ok(second, true)) {
-			snprintf(why, why_size,
-				 "target '%.64s' is not an absolute path without ., .., //, spaces or ':'", second);
-			return -EINVAL;
-		}
+		if (second && kind == MOUNT_HIDE)
+			return error_set(e, -EINVAL, "'%.64s:%.32s': hide takes paths only", w, second);
+		if (second && kind == MOUNT_TMPFS && !tmpfs_size_ok(second))
+			return error_set(e, -EINVAL,
+					 "'%.64s:%.32s': the size is not max, N%% or at least 1M (K, M or G)", w,
+					 second);
+		if (second && kind <= MOUNT_BIND_RO && !view_path_ok(second, true))
+			return error_set(e, -EINVAL,
+					 "target '%.64s' is not an absolute path without ., .., //, spaces or ':'",
+					 second);
 		const char *target = second && kind <= MOUNT_BIND_RO ? second : w;
 		const char *sys = kind == MOUNT_HIDE ? NULL : system_target(target);
-		if (sys) {
-			snprintf(
-			    why, why_size,
+		if (sys)
+			return error_set(
+			    e, -EPERM,
 			    "target '%.64s' is in %s, where root reads inside the session's mount namespace (only hide "
 			    "may cover a path there)",
 			    target, sys);
-			return -EPERM;
-		}
 	}
 	strcpy(v->mounts[kind], value);
 	return 0;
@@ -743,7 +702,7 @@ const char *policy_key_name(enum policy_key k)
 	return k < KEY_COUNT ? policy_keys[k].name : "?";
 }
 
-static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, char *why, size_t why_size)
+static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
 {
 	const char *const *words = policy_keys[k].choices;
 	for (int i = 0; words[i]; i++)
@@ -751,8 +710,10 @@ static int parse_choice(struct policy_values *v, enum policy_key k, const char *
 			*(int *)((char *)v + policy_keys[k].v_off) = i;
 			return 0;
 		}
-	snprintf(why, why_size, "'%.64s' is not one of:", value);
-	for (int i = 0; words[i]; i++)
-		snprintf(why + strlen(why), why_size - strlen(why), " %s", words[i]);
+	(void)error_set(e, -EINVAL, "'%.64s' is not one of:", value);
+	for (int i = 0; words[i]; i++) {
+		size_t len = strlen(e->detail);
+		snprintf(e->detail + len, sizeof(e->detail) - len, " %s", words[i]);
+	}
 	return -EINVAL;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "cgroup.h"
+#include "error.h"
 
 /* The policy: iniparser in, plain structs out; no syscalls but reading the
  * files. See nsiso.conf(5).
@@ -24,9 +25,9 @@
 #define POLICY_NAME_MAX 64
 #define POLICY_HOSTNAME_TEMPLATE_MAX 128
 #define POLICY_HOSTNAME_MAX 64 /* HOST_NAME_MAX on Linux */
-#define POLICY_ERROR_MAX 4096
 #define POLICY_RULES_MAX 1024
 #define POLICY_FILES_MAX 64
+#define POLICY_ERRORS_MAX 16384 /* every error of a load, a line each */
 #define POLICY_EXEMPT_MAX 128
 #define POLICY_PATH_MAX 256
 #define POLICY_SOURCE_MAX (POLICY_PATH_MAX + POLICY_NAME_MAX + 16)
@@ -177,6 +178,9 @@ struct policy {
 	bool subids_auto;
 	uint32_t subids_pool_start, subids_pool_end;
 	int subids_file; /* -1: built-in */
+	/* Every error of the load, a line each, naming file, line, section
+	 * and key (nsiso check prints them, like sshd -t). */
+	char errors[POLICY_ERRORS_MAX];
 };
 
 /* Who a policy is resolved for. in_group answers membership (primary or
@@ -233,28 +237,28 @@ void policy_init_builtin(struct policy *p);
 
 /* Load the main file at path and its drop-ins, every one through
  * open_trusted_*(). With neither, the built-in defaults and p->builtin.
- * Returns 0 or the first -errno; err gets every error found, a line each,
- * naming file, line, section and key. Nothing of a policy with an error
+ * Returns 0 or the first -errno, with the first error in e (step
+ * policy) and every one in p->errors. Nothing of a policy with an error
  * may be used. */
-int policy_load(struct policy *p, const char *path, char *err, size_t err_size);
+int policy_load(struct policy *p, const char *path, struct nsiso_error *e);
 
 /* Parse one more, already-open and already-trusted file into p (the fd is
  * not closed). For tests and the fuzzer: policy_init_empty() first. */
 void policy_init_empty(struct policy *p, const char *main_path);
-int policy_load_fd(struct policy *p, int fd, const char *name, char *err, size_t err_size);
+int policy_load_fd(struct policy *p, int fd, const char *name, struct nsiso_error *e);
 /* The checks across files (policy_load does them): every network named by
  * a network key is defined, has a bridge and a subnet, and no two share a
- * bridge or overlap. 0 or -EINVAL with every error in err. */
-int policy_check_networks(struct policy *p, char *err, size_t err_size);
+ * bridge or overlap. 0 or -EINVAL, the errors as policy_load's. */
+int policy_check_networks(struct policy *p, struct nsiso_error *e);
 /* The network of that name, or NULL. */
 const struct policy_network *policy_find_network(const struct policy *p, const char *name);
 /* "10.1.2.3" of a host-order address. */
 const char *policy_ipv4_text(uint32_t addr, char *buf, size_t size);
 
-/* The settings for one user. Returns 0, or -EINVAL with err set when the
+/* The settings for one user. Returns 0, or -EINVAL with e set when the
  * result is unusable for this user (a hostname the kernel would refuse). */
-int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *out, char *err,
-		   size_t err_size);
+int policy_resolve(const struct policy *p, const struct policy_who *who, struct policy_settings *out,
+		   struct nsiso_error *e);
 
 /* Only what a live container's supervisor needs at every attach: exempt
  * and on_error (no hostname, no NSS group lookups unless an @group is
@@ -263,8 +267,8 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 
 /* The sources of bind and bind_ro entries without % that do not exist on
  * this host, each an error naming file, line and path: what nsiso check can
- * know ahead of a login. 0 or -ENOENT. */
-int policy_check_mount_sources(const struct policy *p, char *err, size_t err_size);
+ * know ahead of a login. 0 or -ENOENT, the errors as policy_load's. */
+int policy_check_mount_sources(struct policy *p, struct nsiso_error *e);
 
 /* Expand a hostname template (%u user, %U uid, %g primary group, %h host's
  * hostname) and check the result is a hostname the kernel accepts and a

@@ -11,19 +11,6 @@
 
 _Static_assert(SESSION_CGROUPS_MAX >= CG_HIER_MAX, "every cgroup hierarchy must fit in a reply");
 
-static const char *const step_names[STEP_COUNT] = {
-	[STEP_NONE] = "none",	  [STEP_HELPER] = "helper", [STEP_CALLER] = "caller", [STEP_USER] = "user",
-	[STEP_POLICY] = "policy", [STEP_STATE] = "state",   [STEP_IDMAP] = "idmap",   [STEP_CLONE] = "clone",
-	[STEP_MOUNT] = "mount",	  [STEP_UTS] = "hostname",  [STEP_NET] = "net",	      [STEP_CREDS] = "creds",
-	[STEP_INIT] = "init",	  [STEP_ATTACH] = "attach", [STEP_VERIFY] = "verify", [STEP_JOIN] = "join",
-	[STEP_CGROUP] = "cgroup",
-};
-
-const char *nsiso_step_name(enum nsiso_step step)
-{
-	return (unsigned)step < STEP_COUNT && step_names[step] ? step_names[step] : "unknown";
-}
-
 void session_fds_init(struct session_fds *s)
 {
 	for (int i = 0; i < NS_COUNT; i++)

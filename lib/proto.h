@@ -8,36 +8,12 @@
 
 #include <stdint.h>
 
+#include "error.h"
 #include "nstable.h"
 
-#define NSISO_PROTO_VERSION 3u
-#define NSISO_USER_MAX 64 /* longest user name nsiso handles */
-#define NSISO_DETAIL_MAX 256
+#define NSISO_PROTO_VERSION 4u
+#define NSISO_USER_MAX 64    /* longest user name nsiso handles */
 #define NSISO_CONFIG_MAX 512 /* longest policy path */
-
-/* The step a failure happened in: named in the log line. */
-enum nsiso_step {
-	STEP_NONE = 0,
-	STEP_HELPER, /* running the helper */
-	STEP_CALLER, /* checking who called the helper */
-	STEP_USER,   /* resolving the user through NSS */
-	STEP_POLICY, /* loading and resolving the policy */
-	STEP_STATE,  /* state directory, lock, supervisor socket */
-	STEP_IDMAP,  /* subordinate ids and uid/gid maps */
-	STEP_CLONE,  /* creating the namespaces */
-	STEP_MOUNT,  /* building the mount namespace */
-	STEP_UTS,    /* hostname */
-	STEP_NET,    /* network namespace */
-	STEP_CREDS,  /* dropping credentials and capabilities */
-	STEP_INIT,   /* starting the container init */
-	STEP_ATTACH, /* registering the session with the container */
-	STEP_VERIFY, /* verifying the namespaces handed back */
-	STEP_JOIN,   /* setns() into the container */
-	STEP_CGROUP, /* the container's cgroups and their limits */
-	STEP_COUNT
-};
-
-const char *nsiso_step_name(enum nsiso_step step);
 
 enum {
 	REPLY_CREATED = 1u << 0,	/* this login created the container */
@@ -74,8 +50,6 @@ struct session_hardening {
 /* helper -> module, with one fd per bit of ns_mask in enum ns_index order. */
 struct helper_reply {
 	uint32_t version;
-	int32_t error; /* 0 or -errno */
-	uint32_t step;
 	uint32_t flags;
 	uint32_t ns_mask;
 	uint32_t init_pid; /* host pid of the container's PID 1 */
@@ -85,7 +59,7 @@ struct helper_reply {
 	char network[33];  /* none, host or the network's name */
 	uint64_t ns_ino[NS_COUNT];
 	struct session_hardening hard;
-	char detail[NSISO_DETAIL_MAX];
+	struct nsiso_error err; /* err.error 0: the container is there */
 };
 
 /* What a request to a supervisor asks. */
@@ -164,8 +138,6 @@ struct container_status {
 /* supervisor -> module or helper, with the namespace fds as in helper_reply. */
 struct attach_reply {
 	uint32_t version;
-	int32_t error;
-	uint32_t step;	/* of a failure */
 	uint32_t flags; /* REPLY_EXEMPT, REPLY_ON_ERROR_ALLOW */
 	uint32_t ns_mask;
 	uint32_t init_pid;
@@ -174,7 +146,7 @@ struct attach_reply {
 	char network[33];
 	uint64_t ns_ino[NS_COUNT];
 	struct session_hardening hard;
-	char detail[NSISO_DETAIL_MAX];
+	struct nsiso_error err;
 };
 
 /* The fds that come with a reply, in this order: one per bit of ns_mask
@@ -197,9 +169,5 @@ size_t session_fds_pack(const struct session_fds *s, uint32_t ns_mask, const str
  * not what ns_mask and h announce. */
 int session_fds_unpack(struct session_fds *s, uint32_t ns_mask, const struct session_hardening *h, int *got, size_t n);
 
-/* supervisor -> helper that spawned it, once the container is built. */
-struct ready_report {
-	int32_t error;
-	uint32_t step;
-	char detail[NSISO_DETAIL_MAX];
-};
+/* supervisor -> helper that spawned it, once the container is built: a
+ * struct nsiso_error, error 0 when it is. */

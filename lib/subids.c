@@ -179,42 +179,30 @@ static bool base_free(uint32_t base)
 	return a == 0 && !pr && b == 0 && !gres;
 }
 
-int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start, char *why,
-		    size_t why_size)
+int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start,
+		    struct nsiso_error *e)
 {
-	if (strlen(name) >= sizeof(entries[0].name) || strpbrk(name, " \t\n")) {
-		snprintf(why, why_size, "the user name cannot be recorded");
-		return -EINVAL;
-	}
+	if (strlen(name) >= sizeof(entries[0].name) || strpbrk(name, " \t\n"))
+		return error_set(e, -EINVAL, "the user name cannot be recorded");
 	_cleanup_close_ int dir = open_statedir(true);
-	if (dir < 0) {
-		snprintf(why, why_size, "%s must be a root-owned directory of mode 0700", NSISO_STATEDIR);
-		return dir;
-	}
+	if (dir < 0)
+		return error_set(e, dir, "%s must be a root-owned directory of mode 0700", NSISO_STATEDIR);
 	_cleanup_close_ int lock = openat(dir, REGISTRY_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0) {
-		snprintf(why, why_size, "locking %s/%s", NSISO_STATEDIR, REGISTRY_LOCK);
-		return neg_errno();
-	}
+	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0)
+		return error_set(e, neg_errno(), "locking %s/%s", NSISO_STATEDIR, REGISTRY_LOCK);
 	int n = load(dir, entries, SUBIDS_MAX);
-	if (n < 0) {
-		snprintf(why, why_size, "%s/%s is not a registry of nsiso's (or unreadable)", NSISO_STATEDIR, REGISTRY);
-		return n;
-	}
+	if (n < 0)
+		return error_set(e, n, "%s/%s is not a registry of nsiso's (or unreadable)", NSISO_STATEDIR, REGISTRY);
 	for (int i = 0; i < n; i++)
 		if (entries[i].uid == uid && strcmp(entries[i].name, name) == 0) {
 			*start = entries[i].start;
 			return 0;
 		}
-	if (n >= SUBIDS_MAX) {
-		snprintf(why, why_size, "the registry is full");
-		return -ENOSPC;
-	}
+	if (n >= SUBIDS_MAX)
+		return error_set(e, -ENOSPC, "the registry is full");
 	/* shadow's tools (useradd, usermod) edit /etc/subuid under this lock. */
-	if (lckpwdf() < 0) {
-		snprintf(why, why_size, "lckpwdf");
-		return -EBUSY;
-	}
+	if (lckpwdf() < 0)
+		return error_set(e, -EBUSY, "lckpwdf");
 	_cleanup_free_ char *subuid = read_file_text("/etc/subuid");
 	_cleanup_free_ char *subgid = read_file_text("/etc/subgid");
 	int r = -ENOSPC;
@@ -230,14 +218,14 @@ int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_
 		entries[n].start = (uint32_t)b;
 		r = save(dir, entries, (size_t)n + 1);
 		if (r < 0)
-			snprintf(why, why_size, "writing %s/%s", NSISO_STATEDIR, REGISTRY);
+			(void)error_set(e, r, "writing %s/%s", NSISO_STATEDIR, REGISTRY);
 		else
 			*start = (uint32_t)b;
 		break;
 	}
 	if (r == -ENOSPC)
-		snprintf(why, why_size, "no free range of %u ids left in the pool %u-%u", SUBID_BLOCK, pool_start,
-			 pool_end);
+		(void)error_set(e, r, "no free range of %u ids left in the pool %u-%u", SUBID_BLOCK, pool_start,
+				pool_end);
 	(void)ulckpwdf();
 	return r;
 }
@@ -252,7 +240,7 @@ int subids_list(struct subid_entry *out, size_t max)
 	return load(dir, out, max);
 }
 
-int subids_release_stale(char *why, size_t why_size)
+int subids_release_stale(struct nsiso_error *e)
 {
 	_cleanup_close_ int dir = open_statedir(false);
 	if (dir == -ENOENT)
@@ -263,19 +251,15 @@ int subids_release_stale(char *why, size_t why_size)
 	if (lock < 0 || RETRY_EINTR(flock(lock, LOCK_EX)) < 0)
 		return neg_errno();
 	int n = load(dir, entries, SUBIDS_MAX);
-	if (n < 0) {
-		snprintf(why, why_size, "%s/%s is unreadable or malformed", NSISO_STATEDIR, REGISTRY);
-		return n;
-	}
+	if (n < 0)
+		return error_set(e, n, "%s/%s is unreadable or malformed", NSISO_STATEDIR, REGISTRY);
 	int kept = 0;
 	for (int i = 0; i < n; i++) {
 		struct passwd pw, *res = NULL;
 		char buf[4096];
-		int e = getpwuid_r(entries[i].uid, &pw, buf, sizeof(buf), &res);
-		if (e != 0) {
-			snprintf(why, why_size, "NSS could not answer for uid %u", entries[i].uid);
-			return -e; /* never drop a range on a lookup failure */
-		}
+		int en = getpwuid_r(entries[i].uid, &pw, buf, sizeof(buf), &res);
+		if (en != 0) /* never drop a range on a lookup failure */
+			return error_set(e, -en, "NSS could not answer for uid %u", entries[i].uid);
 		if (res && strcmp(res->pw_name, entries[i].name) == 0)
 			entries[kept++] = entries[i];
 	}

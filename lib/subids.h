@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 /* Subordinate id ranges allocated by nsiso for users who have none in
  * /etc/subuid and /etc/subgid (directory users: [global] subids = auto).
  *
@@ -39,8 +41,8 @@ int subids_lookup(const char *name, uint32_t uid, uint32_t *start);
  * pool_end] that overlaps no /etc/subuid or /etc/subgid range, no other
  * allocation, and whose first id is no user or group NSS knows. 0 and
  * *start, or -errno with the reason in why. */
-int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start, char *why,
-		    size_t why_size);
+int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start,
+		    struct nsiso_error *e);
 /* Set by a caller that knows other sources of ranges (libsubid): true when
  * [base, base + SUBID_BLOCK) meets one of them. */
 extern bool (*subids_taken_elsewhere)(uint32_t base);
@@ -50,7 +52,7 @@ int subids_list(struct subid_entry *out, size_t max);
 
 /* Drop the entries of users who no longer exist under that name and uid;
  * the number dropped, or -errno. */
-int subids_release_stale(char *why, size_t why_size);
+int subids_release_stale(struct nsiso_error *e);
 
 /* The provider that the "subid:" line of /etc/nsswitch.conf names (sssd,
  * FreeIPA...) in src; false for files or no such line. Ranges then come

@@ -38,12 +38,13 @@ int nss_who_fill(struct nss_who *w, const char *user, bool full)
 {
 	struct passwd pw;
 	struct group gr, *gres = NULL;
-	char buf[16384], why[160];
+	char buf[16384];
+	struct nsiso_error why = { 0 };
 
 	memset(w, 0, sizeof(*w));
 	if (strlen(user) > POLICY_NAME_MAX)
 		return -ENAMETOOLONG;
-	int r = who_passwd(user, &pw, buf, sizeof(buf), why, sizeof(why));
+	int r = who_passwd(user, &pw, buf, sizeof(buf), &why);
 	if (r < 0)
 		return r;
 	strcpy(w->user, user);
@@ -67,26 +68,18 @@ int nss_who_fill(struct nss_who *w, const char *user, bool full)
 	return 0;
 }
 
-int who_passwd(const char *name, struct passwd *pw, char *buf, size_t size, char *why, size_t why_size)
+int who_passwd(const char *name, struct passwd *pw, char *buf, size_t size, struct nsiso_error *e)
 {
 	struct passwd *res = NULL;
 	size_t len = strlen(name);
-	if (len == 0 || len > NSISO_USER_MAX || name[0] == '-' || strpbrk(name, "/:\n")) {
-		snprintf(why, why_size, "user name is empty, too long or has '/', ':' or a newline");
-		return -EINVAL;
-	}
+	if (len == 0 || len > NSISO_USER_MAX || name[0] == '-' || strpbrk(name, "/:\n"))
+		return error_set(e, -EINVAL, "user name is empty, too long or has '/', ':' or a newline");
 	int r = getpwnam_r(name, pw, buf, size, &res);
-	if (r != 0) {
-		snprintf(why, why_size, "getpwnam_r(%s) failed", name);
-		return -r;
-	}
-	if (!res) {
-		snprintf(why, why_size, "no such user %s", name);
-		return -ENOENT;
-	}
-	if (strcmp(pw->pw_name, name) != 0) {
-		snprintf(why, why_size, "NSS returned user %s for %s", pw->pw_name, name);
-		return -EINVAL;
-	}
+	if (r != 0)
+		return error_set(e, -r, "getpwnam_r(%s) failed", name);
+	if (!res)
+		return error_set(e, -ENOENT, "no such user %s", name);
+	if (strcmp(pw->pw_name, name) != 0)
+		return error_set(e, -EINVAL, "NSS returned user %s for %s", pw->pw_name, name);
 	return 0;
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "error.h"
+
 #include "policy.h"
 
 #define WHO_GROUPS_MAX 1024
@@ -14,7 +16,7 @@
  * first (not empty, at most NSISO_USER_MAX, no leading '-', no '/', ':' or
  * newline), then getpwnam_r() into pw and buf, which must answer with that
  * very name. 0, -ENOENT for no such user, -EINVAL with why, or -errno. */
-int who_passwd(const char *name, struct passwd *pw, char *buf, size_t size, char *why, size_t why_size);
+int who_passwd(const char *name, struct passwd *pw, char *buf, size_t size, struct nsiso_error *e);
 
 /* A struct policy_who filled through NSS (so that directory users and groups
  * work): primary group name, the host's hostname, and group membership by

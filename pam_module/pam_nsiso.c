@@ -113,32 +113,31 @@ static void refuse_tell(pam_handle_t *pamh, enum nsiso_step step)
 	    when, nsiso_step_name(step));
 }
 
-static void refuse_log(pam_handle_t *pamh, const char *user, enum nsiso_step step, int error, const char *detail)
+static void refuse_log(pam_handle_t *pamh, const char *user, const struct nsiso_error *e)
 {
 	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
 	pam_syslog(pamh, LOG_ERR, "refused: user=%s step=%s error=%s errno=%d detail=\"%s\"",
-		   log_value(uv, sizeof(uv), user), nsiso_step_name(step),
-		   strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
-		   log_escape(dv, sizeof(dv), detail && detail[0] ? detail : strerror(-error)));
-	refuse_tell(pamh, step);
+		   log_value(uv, sizeof(uv), user), nsiso_step_name(e->step),
+		   strerrorname_np(-e->error) ? strerrorname_np(-e->error) : "?", -e->error,
+		   log_escape(dv, sizeof(dv), error_text(e)));
+	refuse_tell(pamh, e->step);
 }
 
 /* A failed isolation: refused, or with on_error = allow let in on the host
  * with a loud line. */
-static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, enum nsiso_step step, int error,
-			   const char *detail)
+static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, const struct nsiso_error *e)
 {
 	if (!allow) {
-		refuse_log(pamh, user, step, error, detail);
-		return pam_code(error);
+		refuse_log(pamh, user, e);
+		return pam_code(e->error);
 	}
 	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
 	pam_syslog(
 	    pamh, LOG_WARNING,
 	    "UNISOLATED: user=%s step=%s error=%s errno=%d on_error=allow detail=\"%s\": the session runs on the host",
-	    log_value(uv, sizeof(uv), user), nsiso_step_name(step),
-	    strerrorname_np(-error) ? strerrorname_np(-error) : "?", -error,
-	    log_escape(dv, sizeof(dv), detail && detail[0] ? detail : strerror(-error)));
+	    log_value(uv, sizeof(uv), user), nsiso_step_name(e->step),
+	    strerrorname_np(-e->error) ? strerrorname_np(-e->error) : "?", -e->error,
+	    log_escape(dv, sizeof(dv), error_text(e)));
 	return PAM_SUCCESS;
 }
 
@@ -219,8 +218,8 @@ static int run_helper(const char *user, const char *config, const struct session
 				       (char *)o->service,     (char *)o->tty, (char *)o->rhost, NULL };
 		char *const envp[] = { NULL };
 		execve(NSISO_HELPER_PATH, argv, envp);
-		struct helper_reply err = { .version = NSISO_PROTO_VERSION, .error = neg_errno(), .step = STEP_HELPER };
-		snprintf(err.detail, sizeof(err.detail), "cannot execute %s", NSISO_HELPER_PATH);
+		struct helper_reply err = { .version = NSISO_PROTO_VERSION };
+		(void)error_at(&err.err, STEP_HELPER, neg_errno(), "cannot execute %s", NSISO_HELPER_PATH);
 		(void)fdpass_send(0, &err, sizeof(err), NULL, 0);
 		_exit(127);
 	}
@@ -233,29 +232,22 @@ static int run_helper(const char *user, const char *config, const struct session
 	(void)sigaction(SIGCHLD, &old_chld, NULL);
 	if (r < 0) {
 		memset(rep, 0, sizeof(*rep));
-		rep->step = STEP_HELPER;
-		snprintf(rep->detail, sizeof(rep->detail), "no answer from %s", NSISO_HELPER_PATH);
-		return r;
+		return error_at(&rep->err, STEP_HELPER, r, "no answer from %s", NSISO_HELPER_PATH);
 	}
 	if (rep->version != NSISO_PROTO_VERSION) {
 		for (size_t i = 0; i < n; i++)
 			(void)close(got[i]);
-		rep->step = STEP_HELPER;
-		snprintf(rep->detail, sizeof(rep->detail), "helper speaks protocol %u, module %u", rep->version,
-			 NSISO_PROTO_VERSION);
-		return -EPROTO;
+		return error_at(&rep->err, STEP_HELPER, -EPROTO, "helper speaks protocol %u, module %u", rep->version,
+				NSISO_PROTO_VERSION);
 	}
-	rep->detail[sizeof(rep->detail) - 1] = '\0';
-	if (rep->error < 0) {
+	error_sanitize(&rep->err, STEP_HELPER);
+	if (rep->err.error < 0) {
 		for (size_t i = 0; i < n; i++)
 			(void)close(got[i]);
-		return rep->error;
+		return rep->err.error;
 	}
-	if (session_fds_unpack(fds, rep->ns_mask, &rep->hard, got, n) < 0) {
-		rep->step = STEP_HELPER;
-		snprintf(rep->detail, sizeof(rep->detail), "malformed answer from %s", NSISO_HELPER_PATH);
-		return -EBADMSG;
-	}
+	if (session_fds_unpack(fds, rep->ns_mask, &rep->hard, got, n) < 0)
+		return error_at(&rep->err, STEP_HELPER, -EBADMSG, "malformed answer from %s", NSISO_HELPER_PATH);
 	return 0;
 }
 
@@ -265,7 +257,7 @@ static int run_helper(const char *user, const char *config, const struct session
  * only for service login, and only the terminal that is its stdin and
  * PAM_TTY both. Afterwards owner and group are mapped in the container, and
  * login's own chown succeeds there. */
-static int prepare_login_tty(pam_handle_t *pamh, const struct passwd *pw, char *why, size_t why_size)
+static int prepare_login_tty(pam_handle_t *pamh, const struct passwd *pw, struct nsiso_error *e)
 {
 	const char *service = NULL, *tty = NULL;
 	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS || !service ||
@@ -279,10 +271,8 @@ static int prepare_login_tty(pam_handle_t *pamh, const struct passwd *pw, char *
 	if (fstat(0, &in) < 0 || stat(path, &named) < 0 || !S_ISCHR(in.st_mode) || in.st_rdev != named.st_rdev)
 		return 0;
 	const struct group *g = getgrnam("tty");
-	if (fchown(0, pw->pw_uid, g ? g->gr_gid : 5) < 0 || fchmod(0, 0620) < 0) {
-		snprintf(why, why_size, "handing %s to %s", path, pw->pw_name);
-		return neg_errno();
-	}
+	if (fchown(0, pw->pw_uid, g ? g->gr_gid : 5) < 0 || fchmod(0, 0620) < 0)
+		return error_set(e, neg_errno(), "handing %s to %s", path, pw->pw_name);
 	return 0;
 }
 
@@ -293,7 +283,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	const char *user = NULL;
 	struct helper_reply rep;
 	struct session_fds fds;
-	char why[256] = "";
+	struct nsiso_error why = { 0 };
 
 	session_fds_init(&fds);
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user || !user[0] ||
@@ -316,7 +306,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 	const struct passwd *pw = pam_modutil_getpwnam(pamh, user);
 	if (!pw) {
-		refuse_log(pamh, user, STEP_USER, -ENOENT, "no such user");
+		(void)error_at(&why, STEP_USER, -ENOENT, "no such user");
+		refuse_log(pamh, user, &why);
 		return PAM_SESSION_ERR;
 	}
 	if (pw->pw_uid == 0) {
@@ -342,8 +333,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		    pam_get_item(pamh, PAM_RHOST, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
 	int r = self < 0 ? neg_errno() : container_attach(pw->pw_uid, user, a.config, self, &origin, &ar, &fds);
 	if (r == 0 || (self >= 0 && !attach_no_container(r))) {
-		rep.error = r;
-		rep.step = ar.step;
+		rep.err = ar.err;
 		rep.flags = ar.flags;
 		rep.ns_mask = r == 0 ? ar.ns_mask : 0;
 		rep.init_pid = ar.init_pid;
@@ -351,33 +341,33 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		rep.net_addr = ar.net_addr;
 		memcpy(rep.network, ar.network, sizeof(rep.network));
 		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
-		snprintf(rep.detail, sizeof(rep.detail), "%s", ar.detail);
 	} else if (self >= 0) {
 		r = run_helper(user, a.config, &origin, &rep, &fds);
 	} else {
-		rep.step = STEP_ATTACH;
-		snprintf(rep.detail, sizeof(rep.detail), "pidfd_open of the session process");
+		(void)error_at(&rep.err, STEP_ATTACH, r, "pidfd_open of the session process");
 	}
 	rep.uid = (uint32_t)pw->pw_uid;
 	bool allow = rep.flags & REPLY_ON_ERROR_ALLOW;
 	if (r < 0 || (rep.flags & REPLY_EXEMPT))
 		session_fds_close(&fds);
-	if (r < 0)
-		return refuse_or_allow(pamh, user, allow, rep.step, r, rep.detail);
+	if (r < 0) {
+		(void)error_in(&rep.err, rep.err.step != STEP_NONE ? (enum nsiso_step)rep.err.step : STEP_HELPER, r);
+		return refuse_or_allow(pamh, user, allow, &rep.err);
+	}
 	if (rep.flags & REPLY_EXEMPT) {
 		char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
 		pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=none exempt=\"%s\"",
-			   log_value(uv, sizeof(uv), user), rep.uid, log_escape(dv, sizeof(dv), rep.detail));
+			   log_value(uv, sizeof(uv), user), rep.uid, log_escape(dv, sizeof(dv), rep.err.detail));
 		return PAM_SUCCESS;
 	}
 
 	enum nsiso_step step = STEP_VERIFY;
 	uint64_t ino[NS_COUNT] = { 0 };
 	bool committed = false;
-	r = ns_verify_answer(fds.ns, rep.ns_mask, (uint32_t)pw->pw_uid, rep.ns_ino, ino, why, sizeof(why));
+	r = ns_verify_answer(fds.ns, rep.ns_mask, (uint32_t)pw->pw_uid, rep.ns_ino, ino, &why);
 	if (r == 0) {
 		step = STEP_JOIN;
-		r = prepare_login_tty(pamh, pw, why, sizeof(why));
+		r = prepare_login_tty(pamh, pw, &why);
 	}
 	if (r == 0)
 		limits_preraise(pw);
@@ -391,8 +381,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (r == 0 && split && !(pend = calloc(1, sizeof(*pend))))
 		r = -ENOMEM;
 	if (r == 0)
-		r = container_join(&fds, rep.ns_mask, &rep.hard, split ? JOIN_OUTER : JOIN_WHOLE, false, why,
-				   sizeof(why), &committed);
+		r = container_join(&fds, rep.ns_mask, &rep.hard, split ? JOIN_OUTER : JOIN_WHOLE, false, &why,
+				   &committed);
 	if (r == 0 && split) {
 		/* Read after the join, as setcred will read it in the monitor
 		 * (the container's /proc may not show the monitor at all: 0). */
@@ -404,16 +394,17 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		session_fds_init(&fds);
 		if (pam_set_data(pamh, "pam_nsiso_pending", pend, pending_free) != PAM_SUCCESS) {
 			pending_free(pamh, pend, 0);
-			snprintf(why, sizeof(why), "keeping the container for the session child");
-			r = -ENOMEM;
+			r = error_set(&why, -ENOMEM, "keeping the container for the session child");
 			committed = true; /* the monitor is in the container's namespaces */
 		}
 	} else
 		free(pend);
 	session_fds_close(&fds);
-	if (r < 0)
+	if (r < 0) {
 		/* Once joined for good there is no way back to the host. */
-		return refuse_or_allow(pamh, user, allow && !committed, step, r, why);
+		(void)error_in(&why, step, r);
+		return refuse_or_allow(pamh, user, allow && !committed, &why);
+	}
 
 	/* (a static string: nothing to free, and fork copies see it too) */
 	(void)pam_set_data(pamh, "pam_nsiso_joined", (void *)"yes", NULL);
@@ -469,13 +460,14 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 	const char *user = NULL;
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user)
 		user = "?";
-	char why[256] = "";
+	struct nsiso_error why = { 0 };
 	bool committed = false;
-	int r = container_join(&p->fds, p->ns_mask, &p->hard, JOIN_INNER, false, why, sizeof(why), &committed);
+	int r = container_join(&p->fds, p->ns_mask, &p->hard, JOIN_INNER, false, &why, &committed);
 	/* This copy's fds are closed (and p freed) by replacing the data. */
 	(void)pam_set_data(pamh, "pam_nsiso_pending", NULL, NULL);
 	if (r < 0) {
-		refuse_log(pamh, user, STEP_JOIN, r, why);
+		(void)error_in(&why, STEP_JOIN, r);
+		refuse_log(pamh, user, &why);
 		_exit(EXIT_FAILURE);
 	}
 	return PAM_SUCCESS;

@@ -90,7 +90,7 @@ static void test_writer(void)
 		"memory.limit_in_bytes", "memory.soft_limit_in_bytes", "pids.max", "cpu.shares",
 		"cpu.cfs_period_us",	 "cpu.cfs_quota_us",	       NULL
 	};
-	char why[256] = "";
+	struct nsiso_error why = { 0 };
 	char *base = mkdtemp(dir_template);
 	TAP_OK(base != NULL, "temporary directory");
 	if (!base)
@@ -105,8 +105,8 @@ static void test_writer(void)
 	lim.io_weight = 300;
 
 	TAP_EQ_INT(make_files(dir, v2_files), 0, "v2 files");
-	TAP_EQ_INT(cg_write_limits(dir, true, CG_MEMORY | CG_PIDS | CG_CPU | CG_IO, &lim, why, sizeof(why)), 0,
-		   "v2 limits written: %s", why);
+	TAP_EQ_INT(cg_write_limits(dir, true, CG_MEMORY | CG_PIDS | CG_CPU | CG_IO, &lim, &why), 0,
+		   "v2 limits written: %s", why.detail);
 	TAP_EQ_STR(slurp(dir, "memory.max"), "536870912", "v2 memory.max");
 	TAP_EQ_STR(slurp(dir, "memory.high"), "max", "v2 memory.high max");
 	TAP_EQ_STR(slurp(dir, "pids.max"), "64", "v2 pids.max");
@@ -116,20 +116,20 @@ static void test_writer(void)
 
 	/* Only the controllers asked for are touched. */
 	TAP_EQ_INT(make_files(dir, v2_files), 0, "v2 files emptied");
-	TAP_EQ_INT(cg_write_limits(dir, true, CG_PIDS, &lim, why, sizeof(why)), 0, "v2 pids only");
+	TAP_EQ_INT(cg_write_limits(dir, true, CG_PIDS, &lim, &why), 0, "v2 pids only");
 	TAP_EQ_STR(slurp(dir, "memory.max"), "", "memory.max untouched");
 
 	/* No weight file: io_weight cannot be honoured, and says so. */
 	unlinkat(dir, "io.weight", 0);
-	TAP_EQ_INT(cg_write_limits(dir, true, CG_IO, &lim, why, sizeof(why)), -EOPNOTSUPP,
-		   "v2 io_weight without io.weight");
-	TAP_OK(strstr(why, "io_weight: this host's block layer offers no weight") != NULL, "says why: %s", why);
+	TAP_EQ_INT(cg_write_limits(dir, true, CG_IO, &lim, &why), -EOPNOTSUPP, "v2 io_weight without io.weight");
+	TAP_OK(strstr(why.detail, "io_weight: this host's block layer offers no weight") != NULL, "says why: %s",
+	       why.detail);
 
 	TAP_EQ_INT(make_files(dir, v1_files), 0, "v1 files");
 	lim.memory_high = 256ull << 20;
 	lim.cpu_quota = CG_UNLIMITED;
-	TAP_EQ_INT(cg_write_limits(dir, false, CG_MEMORY | CG_PIDS | CG_CPU, &lim, why, sizeof(why)), 0,
-		   "v1 limits written: %s", why);
+	TAP_EQ_INT(cg_write_limits(dir, false, CG_MEMORY | CG_PIDS | CG_CPU, &lim, &why), 0, "v1 limits written: %s",
+		   why.detail);
 	TAP_EQ_STR(slurp(dir, "memory.limit_in_bytes"), "536870912", "v1 memory.limit_in_bytes");
 	TAP_EQ_STR(slurp(dir, "memory.soft_limit_in_bytes"), "268435456", "v1 soft limit from memory_high");
 	TAP_EQ_STR(slurp(dir, "pids.max"), "64", "v1 pids.max");
@@ -138,14 +138,13 @@ static void test_writer(void)
 	TAP_EQ_STR(slurp(dir, "cpu.cfs_quota_us"), "-1", "v1 quota unlimited is -1");
 	TAP_EQ_INT(make_files(dir, (const char *const[]){ "blkio.weight", NULL }), 0, "v1 blkio.weight");
 	lim.io_weight = 5000;
-	TAP_EQ_INT(cg_write_limits(dir, false, CG_IO, &lim, why, sizeof(why)), 0, "v1 io weight");
+	TAP_EQ_INT(cg_write_limits(dir, false, CG_IO, &lim, &why), 0, "v1 io weight");
 	TAP_EQ_STR(slurp(dir, "blkio.weight"), "500", "v1 blkio.weight is io_weight / 10");
 
 	/* A symlink in place of a file is not followed. */
 	unlinkat(dir, "pids.max", 0);
 	TAP_EQ_INT(symlinkat("/tmp/elsewhere", dir, "pids.max"), 0, "a symlink in place of pids.max");
-	TAP_EQ_INT(cg_write_limits(dir, false, CG_PIDS, &lim, why, sizeof(why)), -ELOOP,
-		   "a symlinked pids.max refused");
+	TAP_EQ_INT(cg_write_limits(dir, false, CG_PIDS, &lim, &why), -ELOOP, "a symlinked pids.max refused");
 
 	for (const char *const *f = v2_files; *f; f++)
 		unlinkat(dir, *f, 0);
@@ -208,14 +207,15 @@ static void test_kernel(void)
 		close(big[1]);
 		TAP_EQ_INT(n2, l.n, "with 1500 more mounts (mountinfo > 64 KiB) the same hierarchies are found");
 	}
-	char name[32], why[256] = "";
+	char name[32];
+	struct nsiso_error why = { 0 };
 	snprintf(name, sizeof(name), "cgtest-%d", (int)getpid());
 	struct cg_limits lim;
 	cg_limits_none(&lim);
 	lim.pids_max = 7;
 	struct cg_group g;
-	int r = cg_create(&l, name, &lim, &g, why, sizeof(why));
-	TAP_EQ_INT(r, 0, "created: %s", why);
+	int r = cg_create(&l, name, &lim, &g, &why);
+	TAP_EQ_INT(r, 0, "created: %s", why.detail);
 	if (r < 0)
 		return;
 	int pipefd[2];

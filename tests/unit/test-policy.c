@@ -12,7 +12,8 @@
 #include "tap.h"
 
 static struct policy pol;
-static char err[POLICY_ERROR_MAX];
+static char err[POLICY_ERRORS_MAX]; /* every error of the last load, or the error of a resolve */
+static struct nsiso_error first_error;
 
 /* Load texts as file 0, 1, ... ("main.conf", "main.conf.d/NN.conf"). */
 static int load(const char *const *texts)
@@ -20,24 +21,24 @@ static int load(const char *const *texts)
 	policy_init_empty(&pol, "main.conf");
 	int first = 0;
 	err[0] = '\0';
+	memset(&first_error, 0, sizeof(first_error));
 	for (int i = 0; texts[i]; i++) {
 		int fd = memfd_create("policy", MFD_CLOEXEC);
 		if (fd < 0 || write(fd, texts[i], strlen(texts[i])) != (ssize_t)strlen(texts[i]))
 			return -EIO;
-		char name[64], e[POLICY_ERROR_MAX];
+		char name[64];
 		if (i == 0)
 			snprintf(name, sizeof(name), "main.conf");
 		else
 			snprintf(name, sizeof(name), "main.conf.d/%02d.conf", i);
-		int r = policy_load_fd(&pol, fd, name, e, sizeof(e));
+		int r = policy_load_fd(&pol, fd, name, first ? &(struct nsiso_error){ 0 } : &first_error);
 		close(fd);
-		if (r < 0 && !first) {
+		if (r < 0 && !first)
 			first = r;
-			snprintf(err, sizeof(err), "%s", e);
-		}
 	}
 	if (!first)
-		first = policy_check_networks(&pol, err, sizeof(err));
+		first = policy_check_networks(&pol, &first_error);
+	snprintf(err, sizeof(err), "%s", pol.errors);
 	return first;
 }
 static int load1(const char *text)
@@ -78,8 +79,10 @@ static int resolve(const char *user, uint32_t uid, const char *members)
 	struct policy_who who = { .user = user, .uid = uid, .group = "staff", .host = "labhost", .in_group = in_group };
 	memberships = members;
 	current_user = user;
-	err[0] = '\0';
-	return policy_resolve(&pol, &who, &st, err, sizeof(err));
+	struct nsiso_error e = { 0 };
+	int r = policy_resolve(&pol, &who, &st, &e);
+	snprintf(err, sizeof(err), "%s", e.detail);
+	return r;
 }
 
 static const char *val(enum policy_key k)
@@ -106,7 +109,7 @@ static void test_builtin(void)
 	TAP_EQ_STR(val(KEY_LINGER), "2", "builtin: a 2 s grace after the last session");
 	TAP_OK(!st.on_error_allow && !st.exempt, "builtin: on_error deny, not exempt");
 	TAP_EQ_STR(st.source[KEY_HOSTNAME], "built-in", "builtin: source says built-in");
-	TAP_EQ_INT(policy_load(&pol, "/nonexistent/nsiso.conf", err, sizeof(err)), 0, "absent file loads");
+	TAP_EQ_INT(policy_load(&pol, "/nonexistent/nsiso.conf", &first_error), 0, "absent file loads");
 	TAP_OK(pol.builtin, "absent file and drop-ins: flagged builtin");
 }
 
@@ -537,7 +540,7 @@ static void test_garbage(void)
 	int fd = memfd_create("nul", MFD_CLOEXEC);
 	TAP_OK(fd >= 0 && write(fd, nul, sizeof(nul) - 1) == (ssize_t)(sizeof(nul) - 1), "memfd for NUL");
 	policy_init_empty(&pol, "nul.conf");
-	TAP_EQ_INT(policy_load_fd(&pol, fd, "nul.conf", err, sizeof(err)), -EINVAL, "a NUL byte rejected");
+	TAP_EQ_INT(policy_load_fd(&pol, fd, "nul.conf", &first_error), -EINVAL, "a NUL byte rejected");
 	close(fd);
 	TAP_EQ_INT(load1("[default]\r\nhostname = lab\r\n"), 0, "CRLF line ends parse");
 	TAP_EQ_INT(resolve("u", 5, ""), 0, "CRLF resolves");

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+static const char *const step_names[STEP_COUNT] = {
+	[STEP_NONE] = "none",	  [STEP_HELPER] = "helper", [STEP_CALLER] = "caller", [STEP_USER] = "user",
+	[STEP_POLICY] = "policy", [STEP_STATE] = "state",   [STEP_IDMAP] = "idmap",   [STEP_CLONE] = "clone",
+	[STEP_MOUNT] = "mount",	  [STEP_UTS] = "hostname",  [STEP_NET] = "net",	      [STEP_CREDS] = "creds",
+	[STEP_INIT] = "init",	  [STEP_ATTACH] = "attach", [STEP_VERIFY] = "verify", [STEP_JOIN] = "join",
+	[STEP_CGROUP] = "cgroup",
+};
+
+const char *nsiso_step_name(enum nsiso_step step)
+{
+	return (unsigned)step < STEP_COUNT && step_names[step] ? step_names[step] : "unknown";
+}
+
+__attribute__((format(printf, 3, 0))) static int error_vset(struct nsiso_error *e, int error, const char *fmt, va_list ap)
+{
+	e->error = error < 0 ? error : -EIO;
+	(void)vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+	return e->error;
+}
+
+int error_set(struct nsiso_error *e, int error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = error_vset(e, error, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int error_at(struct nsiso_error *e, enum nsiso_step step, int error, const char *fmt, ...)
+{
+	va_list ap;
+	e->step = step;
+	va_start(ap, fmt);
+	int r = error_vset(e, error, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int error_in(struct nsiso_error *e, enum nsiso_step step, int error)
+{
+	e->step = step;
+	e->error = error < 0 ? error : -EIO;
+	if (!e->detail[0])
+		(void)snprintf(e->detail, sizeof(e->detail), "%s", strerror(-e->error));
+	return e->error;
+}
+
+const char *error_text(const struct nsiso_error *e)
+{
+	return e->detail[0] ? e->detail : strerror(e->error < 0 ? -e->error : EIO);
+}
+
+void error_sanitize(struct nsiso_error *e, enum nsiso_step fallback)
+{
+	e->detail[sizeof(e->detail) - 1] = '\0';
+	if (e->step == STEP_NONE || e->step >= STEP_COUNT)
+		e->step = fallback;
+}
