@@ -19,7 +19,8 @@ const char *nsiso_step_name(enum nsiso_step step)
 	return (unsigned)step < STEP_COUNT && step_names[step] ? step_names[step] : "unknown";
 }
 
-__attribute__((format(printf, 3, 0))) static int error_vset(struct nsiso_error *e, int error, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int error_vset(struct nsiso_error *e, int error, const char *fmt,
+							    va_list ap)
 {
 	e->error = error < 0 ? error : -EIO;
 	(void)vsnprintf(e->detail, sizeof(e->detail), fmt, ap);

@@ -43,7 +43,7 @@ g_boot() {
 	local try i
 	for try in 1 2 3 4 5; do
 		G_PORT=$((20000 + RANDOM % 20000))
-		ss -ltnH "sport = :$G_PORT" | grep -q . && continue
+		ss -ltnH "sport = :$G_PORT" | grep -- . >/dev/null && continue
 		# Loopback only: hostfwd binds 127.0.0.1; the guest reaches nothing
 		# else we name (restrict=on: no outbound connections at all).
 		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \

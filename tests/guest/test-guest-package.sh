@@ -62,21 +62,22 @@ g_user alice; g_user bob
 uid_a=$(g_root 'id -u alice')
 sub_a=$(g_root "awk -F: '\$1==\"alice\" {print \$2}' /etc/subuid")
 host_ns=$(g_root 'for t in user mnt pid ipc uts net cgroup; do printf "%s " $(readlink /proc/1/ns/$t); done')
-probe='for t in user mnt pid ipc uts net cgroup; do printf "%s " $(readlink /proc/self/ns/$t); done; echo;
-	cat /proc/self/uid_map | tr -s " " | sed "s/^ //" | tr "\n" ","; echo;
-	grep -E "^(CapEff|CapBnd)" /proc/self/status | tr -d "\t" | tr "\n" ","; echo; id -un; cat /proc/self/cgroup'
+probe='printf ns=; for t in user mnt pid ipc uts net cgroup; do printf "%s " $(readlink /proc/self/ns/$t); done; echo;
+	printf uid_map=; cat /proc/self/uid_map | tr -s " " | sed "s/^ //" | tr "\n" ","; echo;
+	printf caps=; grep -E "^(CapEff|CapBnd)" /proc/self/status | tr -d "\t" | tr "\n" ","; echo;
+	printf user=; id -un; printf cgroup=; cat /proc/self/cgroup'
 out=$(g_as alice -- "$probe"); rc=$?
 expect_eq "alice's key login through the stock sshd succeeds" "$rc" 0
-ns_a=$(printf '%s\n' "$out" | sed -n 1p)
+ns_a=$(t_key ns "$out")
 for i in 1 2 3 4 5 6 7; do
 	expect_ne "namespace $i of alice's session differs from PID 1's" "$(echo "$ns_a" | cut -d' ' -f$i)" "$(echo "$host_ns" | cut -d' ' -f$i)"
 done
-expect_eq "the keep-id uid map: root is alice's subordinate range, alice is herself" "$(printf '%s\n' "$out" | sed -n 2p)" \
+expect_eq "the keep-id uid map: root is alice's subordinate range, alice is herself" "$(t_key uid_map "$out")" \
 	"0 $sub_a $uid_a,$uid_a $uid_a 1,$((uid_a + 1)) $((sub_a + uid_a)) $((65536 - uid_a - 1)),"
-expect_eq "no capabilities, none in the bounding set" "$(printf '%s\n' "$out" | sed -n 3p)" \
+expect_eq "no capabilities, none in the bounding set" "$(t_key caps "$out")" \
 	"CapEff:0000000000000000,CapBnd:0000000000000000,"
-expect_eq "the session runs as alice" "$(printf '%s\n' "$out" | sed -n 4p)" alice
-expect_eq "the cgroup namespace is rooted at the container's group" "$(printf '%s\n' "$out" | sed -n 5p)" "0::/"
+expect_eq "the session runs as alice" "$(t_key user "$out")" alice
+expect_eq "the cgroup namespace is rooted at the container's group" "$(t_key cgroup "$out")" "0::/"
 # After logout the container ends: no socket, no supervisor, no init.
 gone=$(g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || [ -e /run/nsiso/$uid_a.lock ] || pgrep -x nsiso-init >/dev/null || { echo gone; exit; }; sleep 0.2; done; ls /run/nsiso; pgrep -a nsiso")
 expect_eq "after logout the container is torn down (no socket, lock or init)" "$gone" gone
@@ -167,10 +168,10 @@ g_user carol
 g_root 'printf "*\thard\tnofile\t600000\n*\tsoft\tnofile\t4096\ncarol\thard\tnofile\t650000\n" > /etc/security/limits.d/nsiso-test.conf'
 expect_eq "sshd's own hard nofile is below what limits.conf asks (the check can fail)" \
 	"$(g_root 'awk "/^Max open files/ {print (\$5 < 600000)}" /proc/$(pgrep -o -x sshd)/limits')" 1
-out=$(g_as alice -- 'echo $(ulimit -Hn) $(ulimit -Sn); readlink /proc/self/ns/user'); rc=$?
+out=$(g_as alice -- 'echo nofile=$(ulimit -Hn) $(ulimit -Sn); echo userns=$(readlink /proc/self/ns/user)'); rc=$?
 expect_eq "alice logs in with limits.conf raising a hard limit" "$rc" 0
-expect_eq "alice gets limits.conf's nofile (hard 600000, soft 4096)" "$(printf '%s\n' "$out" | sed -n 1p)" "600000 4096"
-expect_ne "and is in a container" "$(printf '%s\n' "$out" | sed -n 2p)" "$(echo "$host_ns" | cut -d' ' -f1)"
+expect_eq "alice gets limits.conf's nofile (hard 600000, soft 4096)" "$(t_key nofile "$out")" "600000 4096"
+expect_ne "and is in a container" "$(t_key userns "$out")" "$(echo "$host_ns" | cut -d' ' -f1)"
 expect_eq "carol gets her own line (hard 650000)" "$(g_as carol -- 'ulimit -Hn')" 650000
 g_root 'rm -f /etc/security/limits.d/nsiso-test.conf'
 

@@ -6,7 +6,7 @@
 # Needs: NSISO_PREFIX (an installed tree), NSISO_LOGCATCH and NSISO_REAPER
 # (tests/tools/).
 
-set -u
+set -u -o pipefail
 
 T_FAILS=0
 T_PASSES=0
@@ -36,6 +36,11 @@ t_require_root() {
 }
 
 ok() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
+
+# The value of KEY in a probe's output of KEY=value lines (the first such
+# line, "" when there is none): probes print by key, so that a line more or
+# less in a session's output never shifts what a check reads.
+t_key() { printf '%s\n' "$2" | awk -v k="$1=" 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }'; }
 not_ok() { T_FAILS=$((T_FAILS + 1)); echo "not ok - $*"; }
 
 # expect_eq WHAT GOT WANT
@@ -46,10 +51,10 @@ expect_ne() {
 	if [ "$2" != "$3" ] && [ -n "$2" ] && [ -n "$3" ]; then ok "$1"; else not_ok "$1: '$2' vs '$3' (must differ, both non-empty)"; fi
 }
 expect_match() {
-	if printf '%s\n' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1: '$2' does not match /$3/"; fi
+	if printf '%s\n' "$2" | grep -E -- "$3" >/dev/null; then ok "$1"; else not_ok "$1: '$2' does not match /$3/"; fi
 }
 expect_nomatch() {
-	if printf '%s\n' "$2" | grep -Eq -- "$3"; then not_ok "$1: '$2' matches /$3/"; else ok "$1"; fi
+	if printf '%s\n' "$2" | grep -E -- "$3" >/dev/null; then not_ok "$1: '$2' matches /$3/"; else ok "$1"; fi
 }
 
 t_finish() {
@@ -186,7 +191,7 @@ t_sshd() {
 	local try
 	for try in 1 2 3 4 5; do
 		T_PORT=$((20000 + RANDOM % 20000))
-		ss -ltnH "sport = :$T_PORT" | grep -q . && continue
+		ss -ltnH "sport = :$T_PORT" | grep -- . >/dev/null && continue
 		cat > "$T_DIR/sshd_config" <<CONF
 ListenAddress 127.0.0.1
 Port $T_PORT
@@ -210,7 +215,7 @@ CONF
 		T_SSHD_PID=$!
 		local i
 		for i in $(seq 1 50); do
-			ss -ltnH "sport = :$T_PORT" | grep -q . && return 0
+			ss -ltnH "sport = :$T_PORT" | grep -- . >/dev/null && return 0
 			kill -0 "$T_SSHD_PID" 2>/dev/null || break
 			sleep 0.1
 		done

@@ -67,7 +67,7 @@ json=$("$nsiso" show "$a" --json)
 expect_eq "show --json: user namespace inode" "$(jq -r .namespaces.user <<<"$json")" "$(stat -L -c %i "/proc/$sleep_a/ns/user")"
 monitors=0
 for p in $(jq -r '.sessions[].pid' <<<"$json"); do
-	tr '\0' ' ' < "/proc/$p/cmdline" | grep -q ": $a \[priv\]" && monitors=$((monitors + 1))
+	tr '\0' ' ' < "/proc/$p/cmdline" | grep -- ": $a \[priv\]" >/dev/null && monitors=$((monitors + 1))
 done
 expect_eq "show --json: both session pids are sshd's monitors of a's sessions" "$monitors" 2
 expect_eq "show --json: pids_max" "$(jq -r .limits.pids_max <<<"$json")" 100
@@ -98,7 +98,7 @@ expect_match "and says why" "$out" "$c has no live container"
 echo 'echo from-a-shell; id -un' | "$nsiso" enter "$a" > "$T_DIR/shell.out" 2>&1
 expect_eq "enter without a command runs the user's login shell" "$(tr '\n' ' ' < "$T_DIR/shell.out")" "from-a-shell $a "
 "$nsiso" enter "$a" -- sleep 30 & ent=$!
-for i in $(seq 1 50); do "$nsiso" show "$a" | grep -q nsiso-enter && break; sleep 0.1; done
+for i in $(seq 1 50); do "$nsiso" show "$a" | grep -- nsiso-enter >/dev/null && break; sleep 0.1; done
 expect_match "an entered shell is a session of the container" "$("$nsiso" show "$a")" "^ +$ent nsiso-enter "
 kill "$ent"; wait "$ent" 2>/dev/null
 
@@ -135,7 +135,7 @@ expect_eq "a logs in again afterwards" "$(t_ssh "$a" -- hostname)" "box-$a"
 t_ssh_bg "$a" -- 'sleep 60'; hold_a3=$T_BG
 for i in $(seq 1 100); do pgrep -u "$a" -x sleep >/dev/null && break; sleep 0.1; done
 (trap '' TERM; exec "$nsiso" enter "$a" -- sleep 100) & stubborn=$!
-for i in $(seq 1 50); do "$nsiso" show "$a" 2>/dev/null | grep -q nsiso-enter && break; sleep 0.1; done
+for i in $(seq 1 50); do "$nsiso" show "$a" 2>/dev/null | grep -- nsiso-enter >/dev/null && break; sleep 0.1; done
 start=$(date +%s%N)
 out=$("$nsiso" stop "$a" --timeout 1); rc=$?
 took=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -9,18 +9,20 @@ t_sshd "config=$pol" || exit 1
 a=nsisoa$$; b=nsisob$$
 t_user "$a" && t_user "$b" || exit 1
 
-# What a session reports: "type:inode" for each namespace, then facts.
-probe='for t in user mnt pid ipc uts net cgroup; do printf "%s:%s " $t $(stat -L -c %i /proc/self/ns/$t); done; echo
-hostname
-cat /proc/self/uid_map | tr -s " " | sed "s/^ //" | tr "\n" ";"; echo
-grep -E "^Cap(Eff|Prm)" /proc/self/status | tr -s "\t " " " | tr "\n" ";"; echo
-ip -o link | cut -d: -f2 | tr -d " " | tr "\n" ","; echo
-ps -e -o comm= | sort | tr "\n" ","; echo
-cat /proc/1/comm
-ls /proc/$$/fd > /tmp/fds; tr "\n" "," < /tmp/fds; echo
-id -u
-cut -d: -f3 /proc/self/cgroup | sort -u | tr "\n" ","; echo
-findmnt -n -o FSTYPE /dev/mqueue; findmnt -n -o FSTYPE,OPTIONS /dev/pts | cut -d, -f1'
+# What a session reports, a KEY=value line each (read with t_key). Each
+# command runs in the shell itself (no $(...)): ps must see no subshell.
+probe='printf ns=; for t in user mnt pid ipc uts net cgroup; do printf "%s:%s " $t $(stat -L -c %i /proc/self/ns/$t); done; echo
+printf hostname=; hostname
+printf uid_map=; cat /proc/self/uid_map | tr -s " " | sed "s/^ //" | tr "\n" ";"; echo
+printf caps=; grep -E "^Cap(Eff|Prm)" /proc/self/status | tr -s "\t " " " | tr "\n" ";"; echo
+printf links=; ip -o link | cut -d: -f2 | tr -d " " | tr "\n" ","; echo
+printf ps=; ps -e -o comm= | sort | tr "\n" ","; echo
+printf pid1=; cat /proc/1/comm
+ls /proc/$$/fd > /tmp/fds; printf fds=; tr "\n" "," < /tmp/fds; echo
+printf uid=; id -u
+printf cgroup=; cut -d: -f3 /proc/self/cgroup | sort -u | tr "\n" ","; echo
+printf mqueue=; findmnt -n -o FSTYPE /dev/mqueue
+printf pts=; findmnt -n -o FSTYPE,OPTIONS /dev/pts | cut -d, -f1'
 host_ns=$(t_ns_of $$)
 
 # Keep a session of each user open throughout: namespace inode numbers are
@@ -35,30 +37,30 @@ done
 
 out_a=$(t_ssh "$a" -- "$probe"); rc=$?
 expect_eq "key login of $a runs the command" "$rc" 0
-ns_a=$(echo "$out_a" | sed -n 1p)
+ns_a=$(t_key ns "$out_a")
 for t in user mnt pid ipc uts net cgroup; do
 	expect_ne "$t namespace of a session differs from the host's" \
 		"$(echo "$ns_a" | grep -o "$t:[0-9]*")" "$(echo "$host_ns" | grep -o "$t:[0-9]*")"
 done
-expect_eq "hostname is the user name" "$(echo "$out_a" | sed -n 2p)" "$a"
+expect_eq "hostname is the user name" "$(t_key hostname "$out_a")" "$a"
 uid_a=$(id -u "$a")
-expect_eq "uid_map is keep-id over the subordinate range" "$(echo "$out_a" | sed -n 3p)" \
+expect_eq "uid_map is keep-id over the subordinate range" "$(t_key uid_map "$out_a")" \
 	"0 $(grep "^$a:" /etc/subuid | cut -d: -f2) $uid_a;$uid_a $uid_a 1;$((uid_a + 1)) $(( $(grep "^$a:" /etc/subuid | cut -d: -f2) + uid_a )) $((65535 - uid_a));"
-expect_nomatch "uid_map never maps host 0" "$(echo "$out_a" | sed -n 3p | tr ';' '\n' | awk '{print $2}')" '^0$'
-expect_eq "CapPrm and CapEff are 0" "$(echo "$out_a" | sed -n 4p)" "CapPrm: 0000000000000000;CapEff: 0000000000000000;"
-expect_eq "only lo" "$(echo "$out_a" | sed -n 5p)" "lo,"
-expect_eq "ps -e shows only the container's processes" "$(echo "$out_a" | sed -n 6p)" \
+expect_nomatch "uid_map never maps host 0" "$(t_key uid_map "$out_a" | tr ';' '\n' | awk '{print $2}')" '^0$'
+expect_eq "CapPrm and CapEff are 0" "$(t_key caps "$out_a")" "CapPrm: 0000000000000000;CapEff: 0000000000000000;"
+expect_eq "only lo" "$(t_key links "$out_a")" "lo,"
+expect_eq "ps -e shows only the container's processes" "$(t_key ps "$out_a")" \
 	"bash,nsiso-init,ps,sleep,sort,${T_SERVICE:0:15},${T_SERVICE:0:15},tr,"
-expect_eq "PID 1 is nsiso-init" "$(echo "$out_a" | sed -n 7p)" "nsiso-init"
-expect_eq "the shell holds fds 0-2 only" "$(echo "$out_a" | sed -n 8p)" "0,1,2,"
-expect_eq "the shell runs as the user" "$(echo "$out_a" | sed -n 9p)" "$uid_a"
-expect_eq "the container sees its own cgroup as the root" "$(echo "$out_a" | sed -n 10p)" "/,"
-expect_eq "/dev/mqueue is the IPC namespace's mqueue" "$(echo "$out_a" | sed -n 11p)" "mqueue"
-expect_eq "/dev/pts is a devpts instance of its own" "$(echo "$out_a" | sed -n 12p)" "devpts rw"
+expect_eq "PID 1 is nsiso-init" "$(t_key pid1 "$out_a")" "nsiso-init"
+expect_eq "the shell holds fds 0-2 only" "$(t_key fds "$out_a")" "0,1,2,"
+expect_eq "the shell runs as the user" "$(t_key uid "$out_a")" "$uid_a"
+expect_eq "the container sees its own cgroup as the root" "$(t_key cgroup "$out_a")" "/,"
+expect_eq "/dev/mqueue is the IPC namespace's mqueue" "$(t_key mqueue "$out_a")" "mqueue"
+expect_eq "/dev/pts is a devpts instance of its own" "$(t_key pts "$out_a")" "devpts rw"
 
 # Two users: every namespace differs.
 out_b=$(t_ssh "$b" -- "$probe")
-ns_b=$(echo "$out_b" | sed -n 1p)
+ns_b=$(t_key ns "$out_b")
 for t in user mnt pid ipc uts net cgroup; do
 	expect_ne "$t namespace differs between two users" \
 		"$(echo "$ns_a" | grep -o "$t:[0-9]*")" "$(echo "$ns_b" | grep -o "$t:[0-9]*")"
@@ -152,10 +154,10 @@ expect_eq "no process of the user is left" "$(pgrep -u "$c" | wc -l)" 0
 # An admin who added only the session line: the whole join happens in
 # open_session (the monitor joins the user namespace too), still isolated.
 T_WHOLE_JOIN=1 t_pam_args "config=$pol"
-out=$(t_ssh "$a" -- 'stat -L -c %i /proc/self/ns/user; grep ^CapEff /proc/self/status')
+out=$(t_ssh "$a" -- 'printf userns=; stat -L -c %i /proc/self/ns/user; printf caps=; grep ^CapEff /proc/self/status')
 expect_ne "without the auth line the session is still in a user namespace of its own" \
-	"$(echo "$out" | sed -n 1p)" "$(stat -L -c %i /proc/$$/ns/user)"
-expect_match "without the auth line the shell holds no capability" "$(echo "$out" | sed -n 2p)" "0000000000000000$"
+	"$(t_key userns "$out")" "$(stat -L -c %i /proc/$$/ns/user)"
+expect_match "without the auth line the shell holds no capability" "$(t_key caps "$out")" "0000000000000000$"
 expect_match "log: without the auth line the join is whole" "$(cat "$T_DIR/syslog")" \
 	"session user=$a uid=[0-9]+ service=$T_SERVICE .* join=whole"
 t_finish

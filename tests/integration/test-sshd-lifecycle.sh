@@ -25,7 +25,7 @@ t_supervisor_of() {
 	[ -n "$ino" ] || return 1
 	local pid
 	for pid in $(pgrep -x nsiso-sup); do
-		ls -l /proc/$pid/fd 2>/dev/null | grep -q "socket:\[$ino\]" && { echo "$pid"; return 0; }
+		ls -l /proc/$pid/fd 2>/dev/null | grep -- "socket:\[$ino\]" >/dev/null && { echo "$pid"; return 0; }
 	done
 	return 1
 }

@@ -54,25 +54,25 @@ expect_eq "explain: unknown user exits 3" "$?" 3
 expect_eq "a bad verb exits 2" "$?" 2
 
 # Group A: its namespace set and hostname; the host's net and ipc.
-out=$(t_ssh "$ua" -- "$nsline; echo; hostname; touch ~/w 2>&1 | grep -c 'Read-only'")
-ns=$(echo "$out" | sed -n 1p)
-expect_eq "group A: hostname" "$(echo "$out" | sed -n 2p)" "a-$ua"
+out=$(t_ssh "$ua" -- "printf ns=; $nsline; echo; printf hostname=; hostname; printf readonly=; touch ~/w 2>&1 | grep -c 'Read-only'")
+ns=$(t_key ns "$out")
+expect_eq "group A: hostname" "$(t_key hostname "$out")" "a-$ua"
 for t in user mnt pid uts; do
 	expect_ne "group A: $t namespace is its own" "$(ns_of "$ns" $t)" "$(ns_of "$host_ns" $t)"
 done
 for t in net ipc cgroup; do
 	expect_eq "group A: $t namespace is the host's (not in its set)" "$(ns_of "$ns" $t)" "$(ns_of "$host_ns" $t)"
 done
-expect_eq "group A: home is read-only" "$(echo "$out" | sed -n 3p)" 1
+expect_eq "group A: home is read-only" "$(t_key readonly "$out")" 1
 
 # Group B: every namespace, its hostname, a writable home.
-out=$(t_ssh "$ub" -- "$nsline; echo; hostname; touch ~/w && echo writable")
-ns=$(echo "$out" | sed -n 1p)
-expect_eq "group B: hostname" "$(echo "$out" | sed -n 2p)" "b-$ub"
+out=$(t_ssh "$ub" -- "printf ns=; $nsline; echo; printf hostname=; hostname; printf home=; touch ~/w && echo writable")
+ns=$(t_key ns "$out")
+expect_eq "group B: hostname" "$(t_key hostname "$out")" "b-$ub"
 for t in user mnt pid ipc uts net cgroup; do
 	expect_ne "group B: $t namespace is its own" "$(ns_of "$ns" $t)" "$(ns_of "$host_ns" $t)"
 done
-expect_eq "group B: home is writable" "$(echo "$out" | sed -n 3p)" writable
+expect_eq "group B: home is writable" "$(t_key home "$out")" writable
 
 # Linger: B's container outlives its last session by about 3 s.
 uidb=$(id -u "$ub")

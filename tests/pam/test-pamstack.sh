@@ -28,21 +28,21 @@ drive() { "$NSISO_PAMDRIVE" "$@"; }
 
 # 1. The session lands in the container.
 service good "$NSISO_MODULE" "config=$good"
-out=$(drive "$conf" good "$u" -- sh -c 'hostname; readlink /proc/self/ns/user /proc/self/ns/mnt /proc/self/ns/net; grep -E "^Cap(Eff|Prm|Bnd)" /proc/self/status; id -u; cat /proc/self/uid_map' 2>"$T_DIR/err")
+out=$(drive "$conf" good "$u" -- sh -c 'echo hostname=$(hostname); for t in user mnt net; do echo $t=$(readlink /proc/self/ns/$t); done; grep -E "^Cap(Eff|Prm|Bnd)" /proc/self/status | tr -d "\t" | tr : =; echo uid=$(id -u); echo uid_map=$(tr -s " " < /proc/self/uid_map | sed "s/^ //" | tr "\n" ";")' 2>"$T_DIR/err")
 rc=$?
 expect_eq "open_session + command exit status" "$rc" 0
-expect_eq "hostname from the policy" "$(echo "$out" | sed -n 1p)" "pam-$u"
-expect_ne "user namespace differs from the host's" "$(echo "$out" | sed -n 2p)" "$(readlink /proc/$$/ns/user)"
-expect_ne "mount namespace differs from the host's" "$(echo "$out" | sed -n 3p)" "$(readlink /proc/$$/ns/mnt)"
-expect_ne "net namespace differs from the host's" "$(echo "$out" | sed -n 4p)" "$(readlink /proc/$$/ns/net)"
-expect_eq "CapEff is 0" "$(echo "$out" | grep CapEff | awk '{print $2}')" 0000000000000000
-expect_eq "CapPrm is 0" "$(echo "$out" | grep CapPrm | awk '{print $2}')" 0000000000000000
-expect_eq "CapBnd is 0" "$(echo "$out" | grep CapBnd | awk '{print $2}')" 0000000000000000
-expect_eq "uid inside is the user's" "$(echo "$out" | sed -n 8p)" "$(id -u "$u")"
-expect_match "uid_map is keep-id" "$(echo "$out" | sed -n '9,$p' | tr -s ' ' | sed 's/^ //')" "^$(id -u "$u") $(id -u "$u") 1$"
-expect_nomatch "uid_map never maps host 0" "$(echo "$out" | sed -n '9,$p' | awk '{print $2}')" '^0$'
+expect_eq "hostname from the policy" "$(t_key hostname "$out")" "pam-$u"
+expect_ne "user namespace differs from the host's" "$(t_key user "$out")" "$(readlink /proc/$$/ns/user)"
+expect_ne "mount namespace differs from the host's" "$(t_key mnt "$out")" "$(readlink /proc/$$/ns/mnt)"
+expect_ne "net namespace differs from the host's" "$(t_key net "$out")" "$(readlink /proc/$$/ns/net)"
+expect_eq "CapEff is 0" "$(t_key CapEff "$out")" 0000000000000000
+expect_eq "CapPrm is 0" "$(t_key CapPrm "$out")" 0000000000000000
+expect_eq "CapBnd is 0" "$(t_key CapBnd "$out")" 0000000000000000
+expect_eq "uid inside is the user's" "$(t_key uid "$out")" "$(id -u "$u")"
+expect_match "uid_map is keep-id: the user is itself" "$(t_key uid_map "$out")" "(^|;)$(id -u "$u") $(id -u "$u") 1;"
+expect_nomatch "uid_map never maps host 0" "$(t_key uid_map "$out" | tr ';' '\n' | awk '{print $2}')" '^0$'
 after=$(grep ns-after "$T_DIR/err")
-expect_match "the caller itself joined the container" "$after" "mnt=$(echo "$out" | sed -n 3p | tr -dc 0-9)"
+expect_match "the caller itself joined the container" "$after" "mnt=$(t_key mnt "$out" | tr -dc 0-9)"
 
 # 2. Refusals: each returns PAM_SESSION_ERR, runs nothing, logs one line.
 refused() { # refused WHAT SERVICE USER LOG-REGEX
