@@ -45,6 +45,7 @@ struct net_attachment {
 	bool active;
 	char name[POLICY_NET_NAME_MAX + 1]; /* "" when none */
 	char veth[16];			    /* host side */
+	int veth_index;			    /* its ifindex: the name may be a newer container's */
 	uint32_t addr;			    /* the container's, host byte order */
 	int lease_fd;			    /* flock()ed while the container lives */
 	char lease[320];

@@ -167,6 +167,8 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	rep->net_addr = ar.net_addr;
 	memcpy(rep->network, ar.network, sizeof(rep->network));
 	rep->network[sizeof(rep->network) - 1] = '\0';
+	memcpy(rep->cgroup, ar.cgroup, sizeof(rep->cgroup));
+	rep->cgroup[sizeof(rep->cgroup) - 1] = '\0';
 	return 0;
 }
 

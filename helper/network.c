@@ -524,15 +524,27 @@ static int take_lease(const struct policy_network *n, const char *user, struct n
 		return neg_errno();
 	uint32_t count = (1u << (32 - n->prefix)) - 3; /* not the network, gateway or broadcast */
 	uint32_t start = fnv1a(user, n->name, n->subnet ^ n->prefix) % count;
+	int retries = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t addr = n->subnet + 2 + (start + i) % count;
 		policy_ipv4_text(addr, name, sizeof(name));
 		int fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return neg_errno();
+		struct stat held, named;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			(void)close(fd);
 			continue; /* a live container's */
+		}
+		/* Released and unlinked between our open and flock: that file is
+		 * no lease any more (another container may hold a new one of that
+		 * address); try the name again. */
+		if (fstat(fd, &held) < 0 || fstatat(dfd, name, &named, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    held.st_ino != named.st_ino || held.st_dev != named.st_dev) {
+			(void)close(fd);
+			if (retries++ < 3)
+				i--;
+			continue;
 		}
 		/* Who holds it, for an admin looking: not used by nsiso. */
 		if (ftruncate(fd, 0) < 0 || pwrite(fd, user, strlen(user), 0) < 0) {
@@ -653,8 +665,11 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 		(void)error_at(f, STEP_NET, r, "no free address in network %s", n->name);
 		goto undo;
 	}
-	/* A veth of this user's previous container (its namespace still held
-	 * by a session process of a crashed supervisor) goes first. */
+	/* A veth of this user's previous container goes first: one still
+	 * being torn down (its sessions are gone: nothing uses it) or one a
+	 * crashed supervisor left (its namespace held by a session process).
+	 * That container's own cleanup deletes its veth by index, so never
+	 * this one. */
 	int old_veth = nl_link_index(na->veth);
 	if (old_veth > 0)
 		(void)nl_delete_link(nl, old_veth);
@@ -664,6 +679,7 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 		goto undo;
 	}
 	int host = nl_link_index(na->veth);
+	na->veth_index = host;
 	r = host < 0 ? host : nl_set_link(nl, host, br, true);
 	if (r == 0 && n->isolate)
 		r = nl_set_port_isolated(nl, host);
@@ -708,7 +724,7 @@ void network_detach(struct net_attachment *na)
 	 * the namespace: that runs concurrently with the next logins and, in
 	 * the benchmark, made them slower (docs/PERFORMANCE.md). */
 	int idx = nl_link_index(na->veth);
-	if (idx > 0)
+	if (idx > 0 && idx == na->veth_index)
 		(void)nl_delete_link(nl, idx);
 	release_lease(na);
 	/* Every network left without a port: this one when it was the last,

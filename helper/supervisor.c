@@ -43,10 +43,14 @@
  * init, and the kernel ends everything in the PID namespace.
  *
  * NSISO_RUNDIR/<uid>.lock serialises, per user, "find the live container or
- * create one" against the supervisor's teardown: a helper holds it from
- * connect to reply, and the supervisor takes it before it unlinks the socket.
- * So a login either joins a container that stays up for it, or creates a
- * new one; it never joins one that is being torn down. */
+ * create one" against the supervisor's retiring: a helper holds it from
+ * connect to reply, and the supervisor takes it to unlink the socket (and
+ * the lock file). So a login either joins a container that stays up for
+ * it, or creates a new one; it never joins one that is being torn down.
+ * The teardown itself (the init, the cgroups, the veth, the lease) runs
+ * after the lock is released: a login that comes meanwhile builds a new
+ * container at once, beside it (its cgroup NAME@2 while NAME is still
+ * there, its own address; the old veth goes first, see network.c). */
 
 #define SESSIONS_MAX 4096
 #define FIRST_ATTACH_TIMEOUT_MS 30000
@@ -91,7 +95,6 @@ struct supervisor {
 	unsigned long attached; /* sessions over the container's life */
 	struct cg_layout cg_layout;
 	struct cg_group cg; /* the container's cgroups */
-	int retire_lock;    /* held from retiring until the cgroups are gone */
 	char scope[160];    /* systemd: the scope's cgroup path; "" without systemd */
 	struct net_attachment net;
 	char config[NSISO_CONFIG_MAX]; /* the policy path of the first session */
@@ -141,6 +144,8 @@ static void supervisor_answer(int conn, struct supervisor *sv, int error, enum n
 		rep.hard = sv->hard;
 		rep.net_addr = sv->net.addr;
 		snprintf(rep.network, sizeof(rep.network), "%s", network_word(sv));
+		if (sv->cg.n)
+			snprintf(rep.cgroup, sizeof(rep.cgroup), "%s", sv->cg.name);
 		sf.seccomp = sv->seccomp_fd;
 		for (size_t i = 0; i < sv->cg.n; i++)
 			sf.cgroup[i] = sv->cg.g[i].procs;
@@ -349,9 +354,9 @@ static bool supervisor_try_retire(struct supervisor *sv, bool force)
 		return false;
 	remove_own_socket(sv->rundir, sv->u->uid, sv->sock_dev, sv->sock_ino);
 	close_fd(&sv->listen_fd);
-	/* Keep the lock until the cgroups are gone: a next login of this user
-	 * waits for them instead of reusing a group being removed. */
-	sv->retire_lock = TAKE_FD(lock);
+	/* The lock file goes while held (a waiter notices and opens a new
+	 * one); the teardown that follows is no login's to wait for. */
+	state_remove_lock(sv->rundir, sv->u->uid);
 	return true;
 }
 
@@ -361,10 +366,14 @@ static bool sweep_may_remove(const char *name, void *ctx)
 {
 	struct supervisor *sv = ctx;
 	struct passwd pw, *res = NULL;
-	char buf[4096], lock_name[32];
-	if (strcmp(name, sv->u->name) == 0)
+	char buf[4096], lock_name[32], user[sizeof(sv->cg.name)];
+	if (strcmp(name, sv->cg.name) == 0)
 		return false;
+	/* NAME@2...: NAME's (unless a user has that very name) */
 	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0)
+		return false;
+	if (!res && cg_name_user(name, user, sizeof(user)) && strcmp(user, name) != 0 &&
+	    getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0)
 		return false;
 	if (!res)
 		return true; /* no such user any more: nobody can make it */
@@ -462,15 +471,13 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	(void)syscall(SYS_pidfd_send_signal, sv->c.init_pidfd, SIGKILL, NULL, 0);
 	close_fd(&sv->c.lifeline);
 	(void)RETRY_EINTR(waitpid(sv->c.init_pid, NULL, 0));
+	char cg_name[sizeof(sv->cg.name)];
+	memcpy(cg_name, sv->cg.name, sizeof(cg_name));
 	int cg_left = cg_remove(&sv->cg, 2000);
 	/* (the namespace fds stay open until the veth is gone: a namespace the
 	 * kernel freed meanwhile would take its veth off the bridge early, and
 	 * another container's teardown could retire the network under us) */
 	network_detach(&sv->net);
-	char name[32];
-	state_name(name, sizeof(name), sv->u->uid, "lock");
-	(void)unlinkat(sv->rundir, name, 0);
-	close_fd(&sv->retire_lock);
 	/* Groups a crashed supervisor left behind. */
 	(void)cg_sweep(&sv->cg_layout, sweep_may_remove, sv);
 	char uv[LOG_VALUE_MAX], ue[LOG_VALUE_MAX];
@@ -478,7 +485,7 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		syslog(LOG_WARNING,
 		       "container cgroups left user=%s uid=%u error=%s detail=\"processes still in %s/%s\"",
 		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, strerrorname_np(-cg_left), CG_DIR,
-		       log_escape(ue, sizeof(ue), sv->u->name));
+		       log_escape(ue, sizeof(ue), cg_name));
 	syslog(LOG_INFO, "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
 	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)sv->c.init_pid,
 	       (double)(now_ms() - sv->started) / 1000.0, sv->attached,
@@ -643,7 +650,6 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.started_real = now_real();
 	sv.s = s;
 	sv.seccomp_fd = -EBADF;
-	sv.retire_lock = -EBADF;
 	sv.net.lease_fd = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
 	for (int i = 0; i < POLICY_RLIMITS && sv.hard.n_rlimits < HARDEN_RLIMITS; i++)
@@ -717,7 +723,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	       log_value(uv, sizeof(uv), u->name), (unsigned)u->uid, (int)sv.c.init_pid,
 	       ns_mask_to_words(sv.c.ns_mask, words, sizeof(words)),
 	       (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-", sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "",
-	       sv.cg.n ? log_escape(ue, sizeof(ue), u->name) : "", network_word(&sv), addr,
+	       sv.cg.n ? log_escape(ue, sizeof(ue), sv.cg.name) : "", network_word(&sv), addr,
 	       u->subids_source ? u->subids_source : "-", sv.scope[0] ? strrchr(sv.scope, '/') + 1 : "-");
 	supervisor_loop(&sv);
 }

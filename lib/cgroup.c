@@ -343,23 +343,24 @@ static int make_dir(int at, const char *name)
 	return fd < 0 ? neg_errno() : fd;
 }
 
-int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
-	      struct nsiso_error *e)
+/* The group of a new container: made here, never an existing directory
+ * (an earlier container of the same user may still be removing its own). */
+static int make_new_dir(int at, const char *name)
 {
-	unsigned need = cg_limits_controllers(lim), avail = 0;
-	char names[64];
-	int r = 0;
+	if (mkdirat(at, name, 0755) < 0)
+		return neg_errno();
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? neg_errno() : fd;
+}
 
+/* cg_create() under one name: -EEXIST, with nothing made, when a
+ * hierarchy has that group already. */
+static int create_named(const struct cg_layout *l, const char *name, unsigned need, const struct cg_limits *lim,
+			struct cg_group *g, struct nsiso_error *e)
+{
+	int r = 0;
 	memset(g, 0, sizeof(*g));
-	e->detail[0] = '\0';
-	if (!cg_name_ok(name))
-		return error_set(e, -EINVAL, "'%.64s' cannot name a cgroup", name);
 	snprintf(g->name, sizeof(g->name), "%s", name);
-	for (size_t i = 0; i < l->n; i++)
-		avail |= l->h[i].ctrls;
-	if (need & ~avail)
-		return error_set(e, -EOPNOTSUPP, "the policy sets limits of controllers this host does not offer: %s",
-				 ctrl_names(need & ~avail, names, sizeof(names)));
 	for (size_t i = 0; i < l->n && r == 0; i++) {
 		const struct cg_hier *h = &l->h[i];
 		/* v1: memory and pids always (usage), the others when limited. */
@@ -384,17 +385,23 @@ int cg_create(const struct cg_layout *l, const char *name, const struct cg_limit
 				break;
 			g->g[k].parent = make_dir(root, CG_DIR);
 			if (g->g[k].parent < 0) {
-				r = g->g[k].parent;
-				(void)error_set(e, r, "creating %s/%s: %s", h->path, CG_DIR, strerror(-r));
+				r = error_set(e, g->g[k].parent, "creating %s/%s: %s", h->path, CG_DIR,
+					      strerror(-g->g[k].parent));
 				break;
 			}
 			r = h->v2 ? v2_enable(g->g[k].parent, use, e) : 0;
 			if (r < 0)
 				break;
-			g->g[k].dir = make_dir(g->g[k].parent, name);
+			g->g[k].dir = make_new_dir(g->g[k].parent, name);
 			r = g->g[k].dir < 0 ? g->g[k].dir : 0;
 			if (r != -ENOENT)
 				break;
+		}
+		if (r == -EEXIST) {
+			/* not ours: cg_remove() below must not touch it */
+			close_fd(&g->g[k].parent);
+			g->n--;
+			break;
 		}
 		if (r < 0) {
 			if (g->g[k].dir < 0 && !e->detail[0])
@@ -414,6 +421,47 @@ int cg_create(const struct cg_layout *l, const char *name, const struct cg_limit
 	if (r < 0)
 		(void)cg_remove(g, 0);
 	return r;
+}
+
+int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
+	      struct nsiso_error *e)
+{
+	unsigned need = cg_limits_controllers(lim), avail = 0;
+	char names[64], try[sizeof(g->name)];
+
+	memset(g, 0, sizeof(*g));
+	e->detail[0] = '\0';
+	if (!cg_name_ok(name) || strlen(name) + 3 > sizeof(g->name) - 1)
+		return error_set(e, -EINVAL, "'%.64s' cannot name a cgroup", name);
+	for (size_t i = 0; i < l->n; i++)
+		avail |= l->h[i].ctrls;
+	if (need & ~avail)
+		return error_set(e, -EOPNOTSUPP, "the policy sets limits of controllers this host does not offer: %s",
+				 ctrl_names(need & ~avail, names, sizeof(names)));
+	/* NAME, or NAME@2... while earlier containers of the user are still
+	 * removing theirs: a login never waits for a teardown. */
+	for (int gen = 1; gen <= CG_GENERATIONS; gen++) {
+		if (gen == 1)
+			snprintf(try, sizeof(try), "%s", name);
+		else
+			snprintf(try, sizeof(try), "%s@%d", name, gen);
+		int r = create_named(l, try, need, lim, g, e);
+		if (r != -EEXIST)
+			return r;
+	}
+	return error_set(e, -EBUSY, "%s/%s and %s@2..@%d exist: earlier containers of the user are still being removed",
+			 CG_DIR, name, name, CG_GENERATIONS);
+}
+
+bool cg_name_user(const char *group, char *user, size_t size)
+{
+	const char *at = strrchr(group, '@');
+	size_t len = at && at[1] >= '2' && at[1] <= '9' && !at[2] ? (size_t)(at - group) : strlen(group);
+	if (len >= size)
+		return false;
+	memcpy(user, group, len);
+	user[len] = '\0';
+	return true;
 }
 
 static void sleep_ms(int ms)

@@ -83,13 +83,21 @@ struct cg_group {
 	} g[CG_HIER_MAX];
 };
 
-/* Create (or reuse, after a crash) NAME in every hierarchy of l that the
- * limits need, and write the limits. The hierarchies used: v2 always; v1
- * memory and pids always, cpu and blkio when the limits need them. A limit
- * that no hierarchy can apply is -EOPNOTSUPP. On failure nothing created is
- * left. why names the file and value. */
+/* Create NAME in every hierarchy of l that the limits need, and write the
+ * limits. The hierarchies used: v2 always; v1 memory and pids always, cpu
+ * and blkio when the limits need them. A group is always made new: where
+ * nsiso/NAME exists (an earlier container of the user still removing it,
+ * or left by a crash) the group is NAME@2, then @3... up to
+ * CG_GENERATIONS (g->name says which). A limit that no hierarchy can apply
+ * is -EOPNOTSUPP. On failure nothing created is left; e names the file and
+ * value. */
+#define CG_GENERATIONS 9
 int cg_create(const struct cg_layout *l, const char *name, const struct cg_limits *lim, struct cg_group *g,
 	      struct nsiso_error *e);
+
+/* The user a group name is of: NAME@2..@9 is NAME's. False when it does
+ * not fit. */
+bool cg_name_user(const char *group, char *user, size_t size);
 
 /* Write the limits of ctrls into the group directory dir (a v2 or v1
  * group). Exposed for the tests. */

@@ -57,6 +57,7 @@ struct helper_reply {
 	uint32_t gid;
 	uint32_t net_addr; /* the container's address on its network; 0: none */
 	char network[33];  /* none, host or the network's name */
+	char cgroup[80];   /* the group's name under nsiso/: USER, or USER@2... beside a teardown */
 	uint64_t ns_ino[NS_COUNT];
 	struct session_hardening hard;
 	struct nsiso_error err; /* err.error 0: the container is there */
@@ -144,6 +145,7 @@ struct attach_reply {
 	uint32_t sessions;
 	uint32_t net_addr;
 	char network[33];
+	char cgroup[80]; /* as in helper_reply */
 	uint64_t ns_ino[NS_COUNT];
 	struct session_hardening hard;
 	struct nsiso_error err;

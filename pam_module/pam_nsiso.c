@@ -340,6 +340,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		rep.hard = ar.hard;
 		rep.net_addr = ar.net_addr;
 		memcpy(rep.network, ar.network, sizeof(rep.network));
+		memcpy(rep.cgroup, ar.cgroup, sizeof(rep.cgroup));
 		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
 	} else if (self >= 0) {
 		r = run_helper(user, a.config, &origin, &rep, &fds);
@@ -408,14 +409,18 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 	/* (a static string: nothing to free, and fork copies see it too) */
 	(void)pam_set_data(pamh, "pam_nsiso_joined", (void *)"yes", NULL);
-	char words[64], cgroup[NSISO_USER_MAX + 8] = "-", network[34], address[16] = "-", uv[LOG_VALUE_MAX];
+	char words[64], cgroup[sizeof(rep.cgroup) + 8] = "-", network[34], address[16] = "-", uv[LOG_VALUE_MAX];
 	rep.network[sizeof(rep.network) - 1] = '\0';
 	origin_copy(network, sizeof(network), rep.network[0] ? rep.network : "-");
 	if (rep.net_addr)
 		snprintf(address, sizeof(address), "%u.%u.%u.%u", rep.net_addr >> 24, (rep.net_addr >> 16) & 255,
 			 (rep.net_addr >> 8) & 255, rep.net_addr & 255);
-	if (rep.hard.n_cgroups)
-		snprintf(cgroup, sizeof(cgroup), "nsiso/%s", user);
+	rep.cgroup[sizeof(rep.cgroup) - 1] = '\0';
+	if (rep.hard.n_cgroups) {
+		char name[sizeof(rep.cgroup)];
+		origin_copy(name, sizeof(name), rep.cgroup);
+		snprintf(cgroup, sizeof(cgroup), "nsiso/%s", name);
+	}
 	if (rep.flags & REPLY_BUILTIN_POLICY)
 		pam_syslog(pamh, LOG_NOTICE, "policy=%s absent: built-in defaults apply", a.config);
 	pam_syslog(pamh, LOG_INFO,

@@ -126,7 +126,8 @@ t_init() {
 t_containers() { pgrep -x nsiso-sup 2>/dev/null | wc -l; }
 
 # No live container of our users, and their supervisors done with the
-# teardown (the lock file goes last, after the cgroups and the network).
+# teardown (the socket and the lock file go when a container retires, the
+# supervisor process when its cgroups and network are gone too).
 t_wait_no_containers() {
 	local i u uid locks
 	for i in $(seq 1 $((${1:-10} * 10))); do
@@ -135,10 +136,20 @@ t_wait_no_containers() {
 			uid=$(id -u "$u" 2>/dev/null) || continue
 			[ -e "/run/nsiso/$uid.lock" ] && locks=$((locks + 1))
 		done
-		[ "$(t_user_supervisors)" = 0 ] && [ "$locks" = 0 ] && return 0
+		[ "$(t_user_supervisors)" = 0 ] && [ "$locks" = 0 ] && [ -z "$(t_supervisor_pids)" ] && return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+# Supervisor processes (live or tearing down) of our test users: a
+# supervisor is the helper forked, its command line "nsiso-helper open USER ...".
+t_supervisor_pids() {
+	local p u x
+	for p in $(pgrep -x nsiso-sup 2>/dev/null); do
+		u=$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | sed -n 3p)
+		for x in "${T_USERS[@]}"; do [ "$u" = "$x" ] && echo "$p"; done
+	done
 }
 
 # Supervisors that serve one of our test users (matched by the uid socket).

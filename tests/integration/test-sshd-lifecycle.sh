@@ -143,6 +143,40 @@ for i in $(seq 1 15); do
 done
 expect_eq "15 back-to-back logins across teardowns all succeed" "$okc" 15
 
+# 9. A login never waits for a teardown: the first container's pids group
+# is pinned by a host process (its removal then takes the teardown's full
+# 2 s), and a login right after the last session ended gets a new container
+# at once, in the group beside it (nsiso/USER@2), before the old teardown
+# has ended.
+t_wait_no_containers 10
+t_pam_args "config=$(t_policy nolinger.conf "[default]
+linger = no")"
+pidsh=$(findmnt -n -r -t cgroup -o TARGET,OPTIONS | awk '$2 ~ /(^|,)pids(,|$)/ {print $1; exit}')
+[ -z "$pidsh" ] && pidsh=$(findmnt -n -r -t cgroup2 -o TARGET | head -n1)
+hold 9; init9=$HOLD_INIT
+expect_match "the first container is up" "$init9" '^[0-9]+$'
+sleep 300 & pin=$!
+echo "$pin" > "$pidsh/nsiso/$u/cgroup.procs"
+expect_eq "a host process pins the container's group" "$(grep -c "^$pin$" "$pidsh/nsiso/$u/cgroup.procs")" 1
+mark=$(wc -l < "$T_DIR/syslog")
+kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
+for i in $(seq 1 50); do [ -S "/run/nsiso/$uid.sock" ] || break; sleep 0.02; done
+out=$(t_ssh "$u" -- 'cat /proc/1/comm'); rc=$?
+expect_eq "a login during the teardown succeeds" "$rc/$out" "0/nsiso-init"
+log_after() { tail -n +"$((mark + 1))" "$T_DIR/syslog"; }
+created=$(log_after | grep -n "container created user=$u " | head -n1 | cut -d: -f1)
+left=$(for i in $(seq 1 50); do l=$(log_after | grep -n "container cgroups left user=$u " | head -n1 | cut -d: -f1); [ -n "$l" ] && { echo "$l"; break; }; sleep 0.1; done)
+expect_match "the new container is in the group beside the old one" \
+	"$(log_after | grep "container created user=$u " | head -n1)" "cgroup=nsiso/$u@2 "
+expect_match "the old teardown ran its full time (its group was pinned)" "$left" '^[0-9]+$'
+expect_eq "the new container was created before the old teardown ended" "$([ -n "$created" ] && [ -n "$left" ] && [ "$created" -lt "$left" ] && echo before)" before
+kill "$pin"; wait "$pin" 2>/dev/null
+t_wait_no_containers 10
+t_ssh "$u" -- true # (its teardown sweeps the empty group the pin left)
+t_wait_no_containers 10
+expect_eq "no group of the user is left (a later teardown swept the pinned one)" \
+	"$(find "$pidsh/nsiso" -maxdepth 1 -name "$u*" 2>/dev/null | wc -l)" 0
+
 t_wait_no_containers 10
 expect_eq "no container of the test users is left" "$(t_user_supervisors)" 0
 expect_eq "no nsiso-init is left" "$(pgrep -x nsiso-init | wc -l)" 0
