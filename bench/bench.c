@@ -13,7 +13,12 @@
  * set, bubblewrap, and fork+exec of true. Memory: every USER holds one
  * container; the rise in the kernel's MemAvailable and the PSS of the
  * supervisors and inits, per container, against as many `unshare` and
- * bwrap processes holding the same namespaces. */
+ * bwrap processes holding the same namespaces. The kernel floor: unshare()
+ * of the same seven namespaces and a fork(), timed in-process.
+ *
+ * Density: the last USER is never held; its cold login is timed with no
+ * container up and again with every other USER holding one (run.sh 1000
+ * for the 1000-container run). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,9 +121,12 @@ static pid_t hold_session(const char *user, int *release)
 	if (pid == 0) {
 		/* Only this holder's own pipe ends: the other holders' release ends
 		 * must not stay open here, or closing them would not release. */
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != ready[1] && fd != rel[0])
-				close(fd);
+		int lo = ready[1] < rel[0] ? ready[1] : rel[0], hi = ready[1] < rel[0] ? rel[0] : ready[1];
+		if (lo > 3)
+			(void)close_range(3, (unsigned)lo - 1, 0);
+		if (hi > lo + 1)
+			(void)close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+		(void)close_range((unsigned)hi + 1, ~0u, 0);
 		struct pam_conv c = { conv, NULL };
 		pam_handle_t *h = NULL;
 		if (pam_start_confdir("bench", user, &c, confdir, &h) != PAM_SUCCESS ||
@@ -169,6 +179,48 @@ static int run_cmd(char *const argv[], double *whole_ms)
 	waitpid(pid, &st, 0);
 	*whole_ms = now_ms() - t0;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* The kernel floor: unshare() of the seven namespaces and a fork() (the
+ * child exits at once), in a fresh child, timed in-process: no exec, no
+ * PAM, no id map. */
+static int floor_once(double *ms)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		double a = now_ms();
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+			    CLONE_NEWCGROUP) < 0)
+			_exit(2);
+		pid_t c = fork();
+		if (c == 0)
+			_exit(0);
+		if (c < 0 || waitpid(c, NULL, 0) != c)
+			_exit(3);
+		double b = now_ms() - a;
+		_exit(write(p[1], &b, sizeof(b)) == sizeof(b) ? 0 : 4);
+	}
+	close(p[1]);
+	ssize_t n = read(p[0], ms, sizeof(*ms));
+	close(p[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	return n == sizeof(*ms) && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Cold open+close of user, n times, each after its last container ended. */
+static int cold_runs(const char *user, double *s, double *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		wait_container_gone(user);
+		if (session_once(user, &s[i], &w[i]) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static long meminfo_kib(const char *key)
@@ -252,6 +304,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* a release pipe per held container */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	const char *module = argv[1], *config = argv[2];
 	int n = atoi(argv[3]);
 	char **users = &argv[4];
@@ -326,6 +384,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		run_cmd(true_argv, &w[i]);
 	struct stats true_w = stats_of(w, n);
+	for (int i = 0; i < n; i++)
+		if (floor_once(&w[i]) < 0) {
+			fprintf(stderr, "the kernel floor (unshare + fork) failed\n");
+			rc = 1;
+			goto out;
+		}
+	struct stats floor_w = stats_of(w, n);
 
 	printf("nsiso-bench: %d iterations each, namespaces user pid mount ipc uts net cgroup\n", n);
 	printf("ratios are against `unshare` (whole process, same namespace set) measured in this run\n\n");
@@ -337,14 +402,34 @@ int main(int argc, char **argv)
 	if (have_bwrap)
 		print_row("bwrap --unshare-all --dev-bind / / true", bwrap_w, unshare_w);
 	print_row("fork+exec true", true_w, unshare_w);
+	print_row("kernel floor: unshare(7 namespaces)+fork, in-process", floor_w, unshare_w);
+	printf("\nagainst the targets (p50, same run):\n");
+	if (have_bwrap)
+		printf("  cold open_session / bwrap start-up          %5.2fx  (target <= 1.00)\n",
+		       cold_s.p50 / bwrap_w.p50);
+	printf("  warm open_session / kernel floor            %5.2fx  (target <= 0.25)\n", warm_s.p50 / floor_w.p50);
+	printf("  warm open_session - kernel floor            %+6.2f ms\n", warm_s.p50 - floor_w.p50);
 
-	/* memory: one container per user */
-	if (n_users >= 2) {
+	/* memory and density: a container per user but the last, whose cold
+	 * login is timed before and while they are held */
+	if (n_users >= 3) {
+		int k = n_users - 1, m = n < 50 ? n : 50;
+		const char *probe = users[k];
+		double *c0 = calloc((size_t)m, sizeof(double)), *ck = calloc((size_t)m, sizeof(double));
+		int *rel = calloc((size_t)k, sizeof(int));
+		pid_t *hold = calloc((size_t)k, sizeof(pid_t)), *up = calloc((size_t)k, sizeof(pid_t));
+		if (!c0 || !ck || !rel || !hold || !up) {
+			rc = 1;
+			goto out;
+		}
+		if (cold_runs(probe, c0, w, m) < 0) {
+			fprintf(stderr, "cold sessions of %s failed\n", probe);
+			rc = 1;
+			goto out;
+		}
+		struct stats at0 = stats_of(c0, m);
 		settle();
 		long before = meminfo_kib("MemAvailable");
-		int rel[1024];
-		pid_t hold[1024];
-		int k = n_users < 1024 ? n_users : 1024;
 		for (int i = 0; i < k; i++) {
 			wait_container_gone(users[i]);
 			hold[i] = hold_session(users[i], &rel[i]);
@@ -360,6 +445,12 @@ int main(int argc, char **argv)
 		const char *ours[] = { "nsiso-sup", "nsiso-init", NULL };
 		int procs = 0;
 		long pss = pss_of_comms(ours, &procs);
+		int held = k;
+		if (cold_runs(probe, ck, w, m) < 0) {
+			fprintf(stderr, "cold sessions of %s with %d containers held failed\n", probe, held);
+			rc = 1;
+		}
+		struct stats atk = stats_of(ck, m);
 		/* the holders are bench processes standing in for sshd: not counted */
 		for (int i = 0; i < k; i++) {
 			close(rel[i]);
@@ -371,7 +462,6 @@ int main(int argc, char **argv)
 		/* the same number of unshare processes holding the namespaces */
 		settle();
 		long before_u = meminfo_kib("MemAvailable");
-		pid_t up[1024];
 		char *hold_argv[] = {
 			"unshare", "--kill-child", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
 			"--uts",   "--ipc",	   "--net",  "--cgroup",	"sleep", "1000",   NULL
@@ -397,6 +487,13 @@ int main(int argc, char **argv)
 		       (before - after) / k, pss / k, procs);
 		printf("  unshare: MemAvailable -%6ld KiB each; unshare+sleep PSS   %5ld KiB each (%d processes)\n",
 		       (before_u - after_u) / k, upss / k, uprocs);
+		printf("  nsiso MemAvailable per container            %5ld KiB  (target <= 1024)\n",
+		       (before - after) / k);
+		printf("\ncold open+close of one more user (%d iterations):\n", m);
+		printf("  with no container up                        p50 %7.2f ms  p99 %7.2f ms\n", at0.p50, at0.p99);
+		printf("  with %5d containers up                    p50 %7.2f ms  p99 %7.2f ms  %5.2fx  (target <= "
+		       "1.20)\n",
+		       held, atk.p50, atk.p99, at0.p50 > 0 ? atk.p50 / at0.p50 : 0);
 	}
 out:
 	unlink(path);

@@ -1,7 +1,14 @@
 #!/bin/bash
 # Run the benchmark on the installed build: creates users with subordinate
-# ids, runs nsiso-bench, removes them. As root, after tools/test.sh or
-# tools/demo.sh built build/. ITERATIONS (default 200), CONTAINERS (default 20).
+# ids, runs nsiso-bench, removes them; then the back-to-back logins through
+# a real sshd (bench/logins.sh). As root, after tools/test.sh or
+# tools/demo.sh built build/.
+#
+#   bench/run.sh [CONTAINERS]
+#
+# CONTAINERS (default 20) containers are held at once for the memory and
+# density figures (bench/run.sh 1000 is the 1000-container run: about 2 GB
+# and a few minutes of useradd/userdel). ITERATIONS (default 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${NSISO_BUILDDIR:-build}
@@ -29,7 +36,10 @@ cleanup() {
 trap cleanup EXIT
 printf '[default]\nnamespaces = pid mount ipc uts net user cgroup\nlinger = no\n' > "$dir/bench.conf"
 chmod 0755 "$dir"; chmod 0644 "$dir/bench.conf"
-for i in $(seq 1 "${CONTAINERS:-20}"); do
+containers=${1:-${CONTAINERS:-20}}
+case $containers in ''|*[!0-9]*) echo "usage: bench/run.sh [CONTAINERS]" >&2; exit 2;; esac
+# CONTAINERS held, and one more user whose cold login is timed with them up
+for i in $(seq 1 $((containers + 1))); do
 	u="nsbench$i"
 	useradd -M -s /bin/false "$u"
 	users+=("$u")
@@ -51,10 +61,15 @@ useradd -M -s /bin/false nsbenchh; users+=(nsbenchh)
 for i in $(seq 1 100); do [ -e /sys/class/net/nsbench0 ] && break; sleep 0.05; done
 echo
 echo "with network = bench (nat = yes), another container holding the network up:"
-"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "${NET_ITERATIONS:-100}" "${users[@]:0:${#users[@]}-1}" | grep -E '^(nsiso|unshare|  nsiso)'
+"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "${NET_ITERATIONS:-100}" "${users[0]}" | grep -E '^(nsiso|unshare)'
 kill "$holder"; wait "$holder" 2>/dev/null || true
 for i in $(seq 1 100); do [ -e /sys/class/net/nsbench0 ] || break; sleep 0.05; done
 echo
 echo "with network = bench (nat = yes), the first container of the network:"
-"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "$(( (${NET_ITERATIONS:-100} + 2) / 3 < 5 ? 5 : (${NET_ITERATIONS:-100} + 2) / 3 ))" "${users[@]:0:${#users[@]}-1}" | grep -E '^nsiso (cold|warm): open'
+"$build/bench/nsiso-bench" "$module" "$dir/net.conf" "$(( (${NET_ITERATIONS:-100} + 2) / 3 < 5 ? 5 : (${NET_ITERATIONS:-100} + 2) / 3 ))" "${users[0]}" | grep -E '^nsiso (cold|warm): open'
 echo "$fwd" > /proc/sys/net/ipv4/ip_forward
+
+# Back-to-back logins through a real sshd, against the same sshd without
+# the module.
+echo
+bench/logins.sh

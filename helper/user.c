@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -105,14 +106,57 @@ static int lookup_subids(const char *path, const char *name, uint32_t id, uint32
 	return 0;
 }
 
-/* A user's first range from libsubid (shadow's library, which asks the
- * provider nsswitch.conf names): 0 with *start and *count (0, 0 for none),
- * or a failure: a provider that errs refuses, never "no range". */
+/* libsubid (shadow's library, which asks the provider nsswitch.conf names)
+ * is loaded with dlopen(), only when nsswitch.conf names a provider: linked
+ * in, its dependency chain (libaudit, libselinux, libsemanage, libpam...)
+ * was mapped and relocated at every cold login and kept by every
+ * supervisor, for a feature most hosts do not use (docs/PERFORMANCE.md).
+ * The helper runs with an empty environment, so the loader searches only
+ * the system's library directories. */
+#define LIBSUBID_SONAME "libsubid.so.4"
+static struct {
+	bool (*init)(const char *progname, FILE *logfd);
+	int (*uid_ranges)(const char *owner, struct subid_range **ranges);
+	int (*gid_ranges)(const char *owner, struct subid_range **ranges);
+	int (*uid_owners)(uid_t uid, uid_t **owner);
+	int (*gid_owners)(gid_t gid, uid_t **owner);
+} libsubid;
+
+static int libsubid_load(struct nsiso_error *f)
+{
+	if (libsubid.init)
+		return 0;
+	void *h = dlopen(LIBSUBID_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return error_at(f, STEP_IDMAP, -ELIBACC,
+				"nsswitch.conf names a subid provider, but %s cannot be loaded", LIBSUBID_SONAME);
+	const struct {
+		const char *name;
+		void **slot;
+	} syms[] = {
+		{ "subid_init", (void **)&libsubid.init },
+		{ "subid_get_uid_ranges", (void **)&libsubid.uid_ranges },
+		{ "subid_get_gid_ranges", (void **)&libsubid.gid_ranges },
+		{ "subid_get_uid_owners", (void **)&libsubid.uid_owners },
+		{ "subid_get_gid_owners", (void **)&libsubid.gid_owners },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(syms); i++) {
+		*syms[i].slot = dlsym(h, syms[i].name);
+		if (!*syms[i].slot) {
+			memset(&libsubid, 0, sizeof(libsubid));
+			return error_at(f, STEP_IDMAP, -ELIBBAD, "%s has no %s", LIBSUBID_SONAME, syms[i].name);
+		}
+	}
+	return 0;
+}
+
+/* A user's first range from libsubid: 0 with *start and *count (0, 0 for
+ * none), or a failure: a provider that errs refuses, never "no range". */
 static int libsubid_range(const char *name, bool gids, uint32_t *start, uint32_t *count, struct nsiso_error *f)
 {
 	struct subid_range *r = NULL;
 	*start = *count = 0;
-	int n = gids ? subid_get_gid_ranges(name, &r) : subid_get_uid_ranges(name, &r);
+	int n = gids ? libsubid.gid_ranges(name, &r) : libsubid.uid_ranges(name, &r);
 	if (n < 0)
 		return error_at(f, STEP_IDMAP, -EIO, "libsubid could not list the sub%cid ranges of %s",
 				gids ? 'g' : 'u', name);
@@ -131,12 +175,12 @@ static bool taken_in_libsubid(uint32_t base)
 	uint32_t ids[2] = { base, base + SUBID_BLOCK - 1 };
 	for (int i = 0; i < 2; i++) {
 		uid_t *owners = NULL;
-		int n = subid_get_uid_owners(ids[i], &owners);
+		int n = libsubid.uid_owners(ids[i], &owners);
 		free(owners);
 		if (n != 0)
 			return true; /* an owner, or an error: do not take it */
 		uid_t *gowners = NULL;
-		n = subid_get_gid_owners(ids[i], &gowners);
+		n = libsubid.gid_owners(ids[i], &gowners);
 		free(gowners);
 		if (n != 0)
 			return true;
@@ -154,9 +198,12 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 	int r;
 
 	if (subids_nss_provider(provider, sizeof(provider))) {
+		r = libsubid_load(f);
+		if (r < 0)
+			return r;
 		/* libsubid's log goes nowhere: failures are ours to report. */
 		FILE *devnull = fopen("/dev/null", "we");
-		(void)subid_init("nsiso-helper", devnull);
+		(void)libsubid.init("nsiso-helper", devnull);
 		r = libsubid_range(u->name, false, &us, &uc, f);
 		if (r == 0)
 			r = libsubid_range(u->name, true, &gs, &gc, f);
