@@ -28,9 +28,11 @@ cleanup() {
 	if [ -d /run/nsiso/net ] && [ -z "$(ls -A /run/nsiso/net | grep -vx lock)" ]; then
 		rm -f /run/nsiso/net/lock; rmdir /run/nsiso/net
 	fi
+	[ -z "$(find /run/nsiso -maxdepth 1 -name '*.sock' 2>/dev/null)" ] && rm -f /run/nsiso/seccomp.bpf
 	if [ -d /run/nsiso/good ] && [ -z "$(ls -A /run/nsiso/good | grep -vx lock)" ]; then
-		rm -f /run/nsiso/good/lock; rmdir /run/nsiso/good /run/nsiso 2>/dev/null
+		rm -f /run/nsiso/good/lock; rmdir /run/nsiso/good 2>/dev/null
 	fi
+	rmdir /run/nsiso 2>/dev/null
 	true
 }
 trap cleanup EXIT
@@ -72,4 +74,4 @@ echo "$fwd" > /proc/sys/net/ipv4/ip_forward
 # Back-to-back logins through a real sshd, against the same sshd without
 # the module.
 echo
-bench/logins.sh
+bash bench/logins.sh

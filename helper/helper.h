@@ -60,7 +60,7 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 void network_detach(struct net_attachment *na);
 
 /* seccomp.c: the default filter as a sealed memfd of raw BPF. */
-int seccomp_build(int *out, struct nsiso_error *f);
+int seccomp_build(int rundir, int *out, struct nsiso_error *f);
 
 /* caps.c */
 int creds_become(const struct user_info *u, bool userns, struct nsiso_error *f);

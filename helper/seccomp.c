@@ -3,10 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "helper.h"
 #include "util.h"
 
@@ -103,7 +107,7 @@ static int deny_personalities(scmp_filter_ctx ctx)
 				SCMP_A0(SCMP_CMP_GT, 0xffffffffULL));
 }
 
-int seccomp_build(int *out, struct nsiso_error *f)
+static int seccomp_compile(int *out, struct nsiso_error *f)
 {
 	__attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int r;
@@ -148,4 +152,111 @@ int seccomp_build(int *out, struct nsiso_error *f)
 		return error_at(f, STEP_CREDS, neg_errno(), "sealing the seccomp filter");
 	*out = TAKE_FD(fd);
 	return 0;
+}
+
+/* The filter is the same for every container of one helper build, and
+ * compiling it costs libseccomp about 2 ms, a fifth of a cold login
+ * (docs/PERFORMANCE.md). So the first supervisor keeps the compiled BPF in
+ * NSISO_RUNDIR/seccomp.bpf (root-only directory, 0600, written whole and
+ * renamed), keyed by the helper binary (device, inode, size, mtime: a new
+ * build or package is a new key) and libseccomp's version; later ones copy
+ * it into their sealed memfd. The rundir is tmpfs: forgotten at boot. */
+#define CACHE_NAME "seccomp.bpf"
+#define CACHE_MAX_INSNS 4096 /* BPF_MAXINSNS */
+
+struct cache_key {
+	char magic[8];
+	uint64_t dev, ino, size;
+	int64_t mtime_s, mtime_ns;
+	uint32_t scmp[3];
+	uint32_t bytes; /* of BPF that follow */
+};
+
+static int cache_key_of(struct cache_key *k)
+{
+	struct stat st;
+	if (stat("/proc/self/exe", &st) < 0)
+		return neg_errno();
+	memset(k, 0, sizeof(*k));
+	memcpy(k->magic, "NSISOBPF", 8);
+	k->dev = st.st_dev;
+	k->ino = st.st_ino;
+	k->size = (uint64_t)st.st_size;
+	k->mtime_s = st.st_mtim.tv_sec;
+	k->mtime_ns = st.st_mtim.tv_nsec;
+	const struct scmp_version *v = seccomp_version();
+	if (v) {
+		k->scmp[0] = v->major;
+		k->scmp[1] = v->minor;
+		k->scmp[2] = v->micro;
+	}
+	return 0;
+}
+
+/* A sealed memfd of the cached filter, or -errno (a miss). */
+static int cache_load(int rundir, const struct cache_key *want)
+{
+	_cleanup_close_ int fd = openat(rundir, CACHE_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	struct cache_key k;
+	static char bpf[CACHE_MAX_INSNS * 8];
+	if (fd < 0)
+		return neg_errno();
+	if (fstat(fd, &st) < 0)
+		return neg_errno();
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077) || st.st_size < (off_t)sizeof(k) ||
+	    st.st_size > (off_t)(sizeof(k) + sizeof(bpf)))
+		return -EBADMSG;
+	if (pread(fd, &k, sizeof(k), 0) != (ssize_t)sizeof(k))
+		return -EBADMSG;
+	if (memcmp(&k, want, offsetof(struct cache_key, bytes)) != 0)
+		return -ESTALE;
+	if (k.bytes == 0 || k.bytes % 8 || k.bytes > sizeof(bpf) || (off_t)(sizeof(k) + k.bytes) != st.st_size ||
+	    pread(fd, bpf, k.bytes, sizeof(k)) != (ssize_t)k.bytes)
+		return -EBADMSG;
+	_cleanup_close_ int mfd = memfd_create("nsiso-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return neg_errno();
+	int r = write_all_fd(mfd, bpf, k.bytes);
+	if (r < 0)
+		return r;
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+		return neg_errno();
+	return TAKE_FD(mfd);
+}
+
+/* Best effort: a failure only means the next container compiles again. */
+static void cache_save(int rundir, struct cache_key *k, int bpf_fd)
+{
+	static char bpf[CACHE_MAX_INSNS * 8];
+	ssize_t n = pread(bpf_fd, bpf, sizeof(bpf), 0);
+	if (n <= 0 || n % 8 || n == (ssize_t)sizeof(bpf))
+		return;
+	k->bytes = (uint32_t)n;
+	char tmp[32];
+	snprintf(tmp, sizeof(tmp), "%s.%d", CACHE_NAME, (int)getpid());
+	_cleanup_close_ int fd = openat(rundir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write_all_fd(fd, k, sizeof(*k)) < 0 || write_all_fd(fd, bpf, (size_t)n) < 0 ||
+	    renameat(rundir, tmp, rundir, CACHE_NAME) < 0)
+		(void)unlinkat(rundir, tmp, 0);
+}
+
+int seccomp_build(int rundir, int *out, struct nsiso_error *f)
+{
+	struct cache_key k;
+	bool keyed = cache_key_of(&k) == 0;
+	*out = -EBADF;
+	if (keyed) {
+		int fd = cache_load(rundir, &k);
+		if (fd >= 0) {
+			*out = fd;
+			return 0;
+		}
+	}
+	int r = seccomp_compile(out, f);
+	if (r == 0 && keyed)
+		cache_save(rundir, &k, *out);
+	return r;
 }

@@ -662,11 +662,11 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	if (s->no_new_privs == YES)
 		sv.hard.flags |= HARDEN_NO_NEW_PRIVS;
 	if (r == 0 && s->seccomp == SECCOMP_DEFAULT) {
-		r = seccomp_build(&sv.seccomp_fd, &f);
+		r = seccomp_build(rundir, &sv.seccomp_fd, &f);
 		if (r == 0)
 			sv.hard.flags |= HARDEN_SECCOMP;
 		/* The supervisor lives as long as the container: give back what
-		 * building the filter took. */
+		 * building the filter took (when it was not the cached one). */
 		(void)malloc_trim(0);
 	}
 	/* The supervisor's one log line, at the end: authpriv like the module's. */

@@ -106,6 +106,9 @@ t_cleanup() {
 	if [ -d /run/nsiso/net ] && [ -z "$(ls -A /run/nsiso/net | grep -vx lock)" ]; then
 		rm -f /run/nsiso/net/lock; rmdir /run/nsiso/net 2>/dev/null
 	fi
+	# the compiled seccomp filter (a cache of the supervisors'), when no
+	# container is left to use it
+	[ -z "$(find /run/nsiso -maxdepth 1 -name '*.sock' 2>/dev/null)" ] && rm -f /run/nsiso/seccomp.bpf
 	rmdir /run/nsiso 2>/dev/null
 	true
 }

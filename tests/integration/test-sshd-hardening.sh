@@ -23,6 +23,23 @@ expect_match "THREATS 17: keyctl add_key is refused with EPERM" "$(t_ssh "$d" --
 	"add_key: Operation not permitted"
 expect_match "THREATS 17: the session keyring cannot be read" "$(t_ssh "$d" -- 'keyctl show @s 2>&1')" \
 	"Operation not permitted"
+# The compiled filter is kept for the next containers (root-only), and a
+# cache that is damaged or not root's 0600 is never used: compiled again,
+# and replaced.
+bpf=/run/nsiso/seccomp.bpf
+expect_eq "the compiled filter is kept root-only" "$(stat -c '%U %a %F' "$bpf" 2>&1)" "root 600 regular file"
+size=$(stat -c %s "$bpf")
+t_wait_no_containers 10
+truncate -s 100 "$bpf"
+expect_match "with a truncated cache the session still has the filter" "$(t_ssh "$d" -- 'keyctl add user k v @u 2>&1')" \
+	"add_key: Operation not permitted"
+expect_eq "and the cache is whole again" "$(stat -c %s "$bpf")" "$size"
+t_wait_no_containers 10
+printf 'NSISOBPF' | dd of="$bpf" bs=1 seek=8 conv=notrunc 2>/dev/null # (another key)
+chmod 0644 "$bpf"
+expect_eq "with a stale, world-readable cache the session still has the filter" "$(t_ssh "$d" -- "$status")" \
+	"CapBnd:0000000000000000,NoNewPrivs:1,Seccomp:2,"
+expect_eq "and the cache is written anew, root-only" "$(stat -c '%a %s' "$bpf")" "600 $size"
 # (copied into the home: the build tree may live under /tmp or /var/tmp,
 # which are the container's own)
 home_d=$(getent passwd "$d" | cut -d: -f6)
