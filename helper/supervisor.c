@@ -95,6 +95,7 @@ struct supervisor {
 	unsigned long attached; /* sessions over the container's life */
 	struct cg_layout cg_layout;
 	struct cg_group cg; /* the container's cgroups */
+	bool cg_left;	    /* the teardown could not remove them */
 	char scope[160];    /* systemd: the scope's cgroup path; "" without systemd */
 	struct net_attachment net;
 	char config[NSISO_CONFIG_MAX]; /* the policy path of the first session */
@@ -389,6 +390,32 @@ static bool sweep_may_remove(const char *name, void *ctx)
 	return true;
 }
 
+/* The sweep opens every group under nsiso/ (3000 cgroup.procs files with
+ * 1000 containers on a hybrid host), and it ran at every teardown, beside
+ * the next logins: with 1000 containers up a cold login took 2.7x its time
+ * with none (docs/PERFORMANCE.md). It runs when this container found an
+ * earlier group of its user in the way (it is NAME@N: something to sweep),
+ * when this container's own group could not be removed, and otherwise at
+ * most once a minute on the host (the mtime of NSISO_RUNDIR/sweep). */
+#define SWEEP_INTERVAL_S 60
+static bool sweep_due(const struct supervisor *sv)
+{
+	struct stat st;
+	struct timespec now;
+	bool due = (sv->cg.name[0] && strcmp(sv->cg.name, sv->u->name) != 0) || sv->cg_left ||
+		   fstatat(sv->rundir, "sweep", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		   clock_gettime(CLOCK_REALTIME, &now) < 0 || now.tv_sec - st.st_mtim.tv_sec >= SWEEP_INTERVAL_S ||
+		   now.tv_sec < st.st_mtim.tv_sec;
+	if (due) {
+		int fd = openat(sv->rundir, "sweep", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			(void)futimens(fd, NULL);
+			(void)close(fd);
+		}
+	}
+	return due;
+}
+
 static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 {
 	static struct pollfd pfd[3 + SESSIONS_MAX];
@@ -474,12 +501,14 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	char cg_name[sizeof(sv->cg.name)];
 	memcpy(cg_name, sv->cg.name, sizeof(cg_name));
 	int cg_left = cg_remove(&sv->cg, 2000);
+	sv->cg_left = cg_left < 0;
 	/* (the namespace fds stay open until the veth is gone: a namespace the
 	 * kernel freed meanwhile would take its veth off the bridge early, and
 	 * another container's teardown could retire the network under us) */
 	network_detach(&sv->net);
-	/* Groups a crashed supervisor left behind. */
-	(void)cg_sweep(&sv->cg_layout, sweep_may_remove, sv);
+	/* Groups a crashed supervisor (or a teardown that gave up) left. */
+	if (sweep_due(sv))
+		(void)cg_sweep(&sv->cg_layout, sweep_may_remove, sv);
 	char uv[LOG_VALUE_MAX], ue[LOG_VALUE_MAX];
 	if (cg_left < 0)
 		syslog(LOG_WARNING,
