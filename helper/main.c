@@ -135,6 +135,9 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		return error_at(f, STEP_ATTACH, -ECONNABORTED,
 				"the container's supervisor closed the connection without an answer");
 	if (r == ATTACH_NONE) {
+		/* set holds what the supervisor needs: the policy's pages are
+		 * not for it to inherit (and keep for the container's life). */
+		policy_forget(&pol);
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0) {
 			/* Nothing half-built stays: not even the lock file (removed

@@ -164,6 +164,8 @@ static int seccomp_compile(int *out, struct nsiso_error *f)
 #define CACHE_NAME "seccomp.bpf"
 #define CACHE_MAX_INSNS 4096 /* BPF_MAXINSNS */
 
+static char bpf[CACHE_MAX_INSNS * 8]; /* scratch of cache_load/cache_save */
+
 struct cache_key {
 	char magic[8];
 	uint64_t dev, ino, size;
@@ -199,7 +201,6 @@ static int cache_load(int rundir, const struct cache_key *want)
 	_cleanup_close_ int fd = openat(rundir, CACHE_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	struct cache_key k;
-	static char bpf[CACHE_MAX_INSNS * 8];
 	if (fd < 0)
 		return neg_errno();
 	if (fstat(fd, &st) < 0)
@@ -228,7 +229,6 @@ static int cache_load(int rundir, const struct cache_key *want)
 /* Best effort: a failure only means the next container compiles again. */
 static void cache_save(int rundir, struct cache_key *k, int bpf_fd)
 {
-	static char bpf[CACHE_MAX_INSNS * 8];
 	ssize_t n = pread(bpf_fd, bpf, sizeof(bpf), 0);
 	if (n <= 0 || n % 8 || n == (ssize_t)sizeof(bpf))
 		return;
@@ -248,15 +248,15 @@ int seccomp_build(int rundir, int *out, struct nsiso_error *f)
 	struct cache_key k;
 	bool keyed = cache_key_of(&k) == 0;
 	*out = -EBADF;
-	if (keyed) {
-		int fd = cache_load(rundir, &k);
-		if (fd >= 0) {
-			*out = fd;
-			return 0;
-		}
+	int r = keyed ? cache_load(rundir, &k) : -ENOENT;
+	if (r >= 0) {
+		*out = r;
+		r = 0;
+	} else {
+		r = seccomp_compile(out, f);
+		if (r == 0 && keyed)
+			cache_save(rundir, &k, *out);
 	}
-	int r = seccomp_compile(out, f);
-	if (r == 0 && keyed)
-		cache_save(rundir, &k, *out);
+	forget_pages(bpf, sizeof(bpf));
 	return r;
 }

@@ -241,6 +241,10 @@ static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
 	(void)fdpass_send(conn, &rep, sizeof(rep), NULL, 0);
 }
 
+/* The policy an attach checks: loaded, resolved, forgotten (the loop gives
+ * its pages back after every request). */
+static struct policy pol;
+
 static void supervisor_accept(struct supervisor *sv)
 {
 	_cleanup_close_ int conn = accept4(sv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -293,7 +297,6 @@ static void supervisor_accept(struct supervisor *sv)
 	/* Every session, not only the first, is refused while the policy is
 	 * unsafe or invalid. Changes of a valid policy apply to containers
 	 * created after them. */
-	static struct policy pol;
 	struct policy_settings set;
 	struct nsiso_error err = { 0 };
 	/* No path (nsiso enter without --config): the policy the container's
@@ -388,6 +391,41 @@ static bool sweep_may_remove(const char *name, void *ctx)
 	(void)unlinkat(sv->rundir, lock_name, 0);
 	(void)close(lock);
 	return true;
+}
+
+/* The stack below the caller's frame is dead: the helper's deeper calls
+ * (NSS, the policy, the id maps), the setup's and each attach's dirtied it,
+ * and the supervisor, a fork, would keep those pages for the container's
+ * life (about 100 KiB each of 1000 containers, docs/PERFORMANCE.md). The
+ * stack's lowest address comes from /proc/self/maps, read once; a page of
+ * margin below this frame stays for the calls made from here. */
+static void __attribute__((noinline)) forget_dead_stack(void)
+{
+	static uintptr_t low;
+	char here;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	if (!low) {
+		static char maps[32768];
+		_cleanup_close_ int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+		ssize_t n = 0, k;
+		while (fd >= 0 && n < (ssize_t)sizeof(maps) - 1 &&
+		       (k = RETRY_EINTR(read(fd, maps + n, sizeof(maps) - 1 - (size_t)n))) > 0)
+			n += k;
+		maps[n > 0 ? n : 0] = '\0';
+		for (char *line = maps, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			unsigned long lo, hi;
+			if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+			    lo <= (uintptr_t)&here && (uintptr_t)&here < hi)
+				low = lo;
+		}
+		forget_pages(maps, sizeof(maps));
+	}
+	uintptr_t top = ((uintptr_t)&here & ~(page - 1)) - page;
+	if (low && top > low)
+		(void)madvise((void *)low, top - low, MADV_DONTNEED);
 }
 
 /* The sweep opens every group under nsiso/ (3000 cgroup.procs files with
@@ -491,8 +529,12 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			(void)close(sv->holders[i].pidfd);
 			sv->holders[i] = sv->holders[--sv->n_holders];
 		}
-		if (pfd[0].revents & POLLIN)
+		if (pfd[0].revents & POLLIN) {
 			supervisor_accept(sv);
+			/* (after the answer: not on the login's path) */
+			policy_forget(&pol);
+			forget_dead_stack();
+		}
 	}
 	/* Ending the init ends every process of the PID namespace. */
 	(void)syscall(SYS_pidfd_send_signal, sv->c.init_pidfd, SIGKILL, NULL, 0);
@@ -754,6 +796,9 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	       (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-", sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "",
 	       sv.cg.n ? log_escape(ue, sizeof(ue), sv.cg.name) : "", network_word(&sv), addr,
 	       u->subids_source ? u->subids_source : "-", sv.scope[0] ? strrchr(sv.scope, '/') + 1 : "-");
+	/* What the helper and the setup above dirtied and no longer use. */
+	(void)malloc_trim(0);
+	forget_dead_stack();
 	supervisor_loop(&sv);
 }
 

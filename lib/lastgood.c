@@ -162,9 +162,11 @@ static int own_dir(const char *path)
 
 /* Copy the files of p (which just validated) unless the copy is already of
  * them; load the copy before it replaces the old one. */
+static char now[STAMP_MAX], was[STAMP_MAX];
+static struct policy check;
+
 static int keep(const struct policy *p, const char *keepdir, const char *path)
 {
-	static char now[STAMP_MAX], was[STAMP_MAX];
 	char dir[LG_PATH], main[LG_PATH], f[LG_PATH];
 	int r = lastgood_paths(keepdir, path, dir, sizeof(dir), main, sizeof(main));
 	if (r == 0)
@@ -203,7 +205,6 @@ static int keep(const struct policy *p, const char *keepdir, const char *path)
 	if (r == 0 && (r = pathf(f, sizeof(f), "%s/stamp", tmp)) == 0)
 		r = write_all(f, now, strlen(now));
 	/* What was copied must validate too: the files may have changed since. */
-	static struct policy check;
 	struct nsiso_error err = { 0 };
 	if (r == 0 && (r = policy_load(&check, tmain, &err)) == 0 && check.n_files != p->n_files)
 		r = -ESTALE;
@@ -222,8 +223,13 @@ int policy_load_kept(struct policy *p, const char *path, const char *keepdir, st
 	memset(k, 0, sizeof(*k));
 	int r = policy_load(p, path, e);
 	if (r == 0) {
-		if (!p->builtin)
+		if (!p->builtin) {
 			k->keep_error = keep(p, keepdir, path);
+			/* scratch of a supervisor's every attach: not kept dirty */
+			forget_pages(now, sizeof(now));
+			forget_pages(was, sizeof(was));
+			policy_forget(&check);
+		}
 		return 0;
 	}
 	char dir[LG_PATH], main[LG_PATH], f[LG_PATH];

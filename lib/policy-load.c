@@ -341,10 +341,17 @@ static const char *known_keys(void)
 	return text;
 }
 
+static struct scanned scan;
+
+void policy_forget(struct policy *p)
+{
+	forget_pages(p, sizeof(*p));
+	forget_pages(&scan, sizeof(scan));
+}
+
 static void load_text(struct policy *p, unsigned file, const char *name, int fd, struct errbuf *e)
 {
 	char procpath[64];
-	static struct scanned scan;
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		add_error(e, neg_errno(), "%s: cannot stat", name);

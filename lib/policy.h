@@ -242,6 +242,10 @@ void policy_init_builtin(struct policy *p);
  * may be used. */
 int policy_load(struct policy *p, const char *path, struct nsiso_error *e);
 
+/* Give p's pages, and the loader's scratch, back to the kernel: p reads as
+ * zeros until the next load. For long-lived processes between loads. */
+void policy_forget(struct policy *p);
+
 /* Parse one more, already-open and already-trusted file into p (the fd is
  * not closed). For tests and the fuzzer: policy_init_empty() first. */
 void policy_init_empty(struct policy *p, const char *main_path);

@@ -35,7 +35,7 @@ init_of() {
 		grep -Eq "^ *$uid +$uid +1$" "/proc/$s/uid_map" 2>/dev/null && { echo "$s"; return; }
 	done
 }
-no_group_of() { ls -d /sys/fs/cgroup/*/nsiso/"$1" /sys/fs/cgroup/nsiso/"$1" 2>/dev/null | wc -l; }
+no_group_of() { ls -d /sys/fs/cgroup/*/nsiso/"$1" /sys/fs/cgroup/*/nsiso/"$1"@* /sys/fs/cgroup/nsiso/"$1" 2>/dev/null | wc -l; }
 
 # A session holds the container while we look at it from the host.
 t_ssh_bg "$l" -- 'sleep 60'; hold=$T_BG
@@ -117,8 +117,8 @@ kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
 t_wait_no_containers 10
 expect_eq "no group of $l is left after logout" "$(no_group_of "$l")" 0
 
-# A supervisor that crashed leaves its group; the next container to end
-# sweeps it.
+# A supervisor that crashed leaves its group; the user's next container
+# finds it in the way (it is nsiso/USER@2), and its teardown sweeps it.
 t_ssh_bg "$l" -- 'sleep 60'; hold=$T_BG
 for i in $(seq 1 100); do [ -n "$(init_of "$l")" ] && pgrep -u "$l" -x sleep >/dev/null && break; sleep 0.1; done
 sup=$(ps -o ppid= -p "$(init_of "$l")" | tr -d ' ')
@@ -128,7 +128,10 @@ for i in $(seq 1 50); do pgrep -u "$l" >/dev/null || break; sleep 0.1; done
 [ -n "$pids" ] && expect_eq "the crashed container's group is still there" "$(ls -d "$(group_of "$pids" "$l")" 2>/dev/null | wc -l)" 1
 rm -f "/run/nsiso/$(id -u "$l").sock"
 expect_eq "another user's session" "$(t_ssh "$f" -- 'echo in')" in
+expect_eq "the user's next session" "$(t_ssh "$l" -- 'echo in')" in
+expect_match "it is in the group beside the orphaned one" "$(grep "container created user=$l " "$T_DIR/syslog" | tail -n1)" \
+	"cgroup=nsiso/$l@2 "
 t_wait_no_containers 10
 sleep 0.5
-expect_eq "the orphaned group was swept" "$(no_group_of "$l")" 0
+expect_eq "the orphaned group was swept by its teardown" "$(no_group_of "$l")" 0
 t_finish

@@ -6,14 +6,28 @@
 
 static int tap_n, tap_failed;
 
+/* One line per test: a description that quotes a multi-line text (every
+ * error of a policy load, /proc/self/cgroup) has its newlines shown as " | ". */
+static inline void tap_line(int ok, const char *text)
+{
+	printf("%s %d - ", ok ? "ok" : "not ok", tap_n);
+	for (const char *c = text; *c; c++)
+		if (*c == '\n')
+			fputs(" | ", stdout);
+		else
+			putchar(*c);
+	putchar('\n');
+}
+
 #define TAP_OK(cond, ...)                                                                                              \
 	do {                                                                                                           \
+		char tap_text_[4096];                                                                                  \
 		tap_n++;                                                                                               \
 		if (!(cond))                                                                                           \
 			tap_failed++;                                                                                  \
-		printf("%s %d - ", (cond) ? "ok" : "not ok", tap_n);                                                   \
-		printf(__VA_ARGS__);                                                                                   \
-		printf("\n");                                                                                          \
+		if (snprintf(tap_text_, sizeof(tap_text_), __VA_ARGS__) >= (int)sizeof(tap_text_))                     \
+			strcpy(tap_text_ + sizeof(tap_text_) - 4, "...");                                              \
+		tap_line(!!(cond), tap_text_);                                                                         \
 	} while (0)
 
 #define TAP_EQ_INT(got, want, ...)                                                                                     \
