@@ -7,7 +7,7 @@
 #     container the previous one left),
 #   - with pam_nsiso and linger = no (every login builds a container and
 #     the next one may meet its teardown).
-# ROUNDS (default 3) rounds, alternating; the median of each is printed with
+# ROUNDS (default 5) rounds, alternating; the median of each is printed with
 # its ratio to the reference. As root, after tools/test.sh built build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,13 +42,13 @@ run() {
 }
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 ref=(); gr=(); nl=()
-for r in $(seq 1 "${ROUNDS:-3}"); do
+for r in $(seq 1 "${ROUNDS:-5}"); do
 	plain; ref+=("$(run)")
 	t_pam_args "config=$grace"; gr+=("$(run)"); sleep 3
 	t_pam_args "config=$nolinger"; nl+=("$(run)"); sleep 1
 done
 mr=$(median "${ref[@]}"); mg=$(median "${gr[@]}"); mn=$(median "${nl[@]}")
-echo "$n back-to-back 'ssh host true' through one sshd, median of ${ROUNDS:-3} rounds:"
+echo "$n back-to-back 'ssh host true' through one sshd, median of ${ROUNDS:-5} rounds:"
 printf '  %-44s %6d ms (%5.1f ms per login)  1.00x\n' "without the module" "$mr" "$(echo "$mr / $n" | bc -l)"
 printf '  %-44s %6d ms (%5.1f ms per login)  %.2fx\n' "pam_nsiso, built-in linger (2 s grace)" "$mg" \
 	"$(echo "$mg / $n" | bc -l)" "$(echo "$mg / $mr" | bc -l)"
