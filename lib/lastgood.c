@@ -243,6 +243,9 @@ int policy_load_kept(struct policy *p, const char *path, const char *keepdir, st
 		return r;
 	k->used = true;
 	k->saved = (int64_t)st.st_mtim.tv_sec;
+	/* A success leaves no error behind: PATH's is in k->first (a caller
+	 * that answers with e, as the helper does, would refuse otherwise). */
+	memset(e, 0, sizeof(*e));
 	/* For nsiso list: since when, and why (written once per error). */
 	static char line[NSISO_DETAIL_MAX + 2], old[NSISO_DETAIL_MAX + 2];
 	int n = snprintf(line, sizeof(line), "%s\n", k->first.detail);

@@ -22,7 +22,8 @@ struct policy_kept {
 };
 
 /* policy_load(p, PATH), keeping a valid policy and falling back on the kept
- * one. 0 (k says which applies) or the error of PATH in e. */
+ * one. 0 with e clear (k says which applies, and PATH's first error when
+ * it is the kept one) or the error of PATH in e. */
 int policy_load_kept(struct policy *p, const char *path, const char *keepdir, struct policy_kept *k,
 		     struct nsiso_error *e);
 

@@ -60,10 +60,16 @@ t_pam_args "config=$good"
 nsiso=$NSISO_PREFIX/sbin/nsiso
 key=${good//%/%25}; key=${key//\//%2F}
 expect_eq "the valid policy was kept, root's alone" "$(stat -c '%U %a' "/run/nsiso/good/$key")" "root 700"
+# (the kept policy exempts n, whom the helper answers with no container)
+printf '[global]\nexempt = %s\n[default]\nhostname = ok-%%u\n' "$n" > "$good"
+expect_eq "the policy that will be kept lets the login in" "$(t_ssh "$u" -- hostname)" "ok-$u"
+t_wait_no_containers 10
 printf '[default]\nbogus = 1\n' > "$good"
 cp "$T_DIR/syslog" "$T_DIR/syslog.before"
 expect_eq "broken while nobody is logged in: a login runs under the last valid policy" \
 	"$(t_ssh "$u" -- hostname)" "ok-$u"
+expect_eq "and a user it exempts logs in on the host (the helper's answer carries no error)" \
+	"$(t_ssh "$n" -- 'readlink /proc/self/ns/user')" "$(readlink /proc/$$/ns/user)"
 sleep 0.2
 expect_match "one loud line names the policy, the user and the first error" \
 	"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep '^>' | grep INVALID)" \
