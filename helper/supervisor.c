@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "fsutil.h"
 #include "fdpass.h"
 #include "helper.h"
 #include "lastgood.h"
@@ -406,12 +407,8 @@ static void __attribute__((noinline)) forget_dead_stack(void)
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	if (!low) {
 		static char maps[32768];
-		_cleanup_close_ int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-		ssize_t n = 0, k;
-		while (fd >= 0 && n < (ssize_t)sizeof(maps) - 1 &&
-		       (k = RETRY_EINTR(read(fd, maps + n, sizeof(maps) - 1 - (size_t)n))) > 0)
-			n += k;
-		maps[n > 0 ? n : 0] = '\0';
+		if (read_small_at(AT_FDCWD, "/proc/self/maps", maps, sizeof(maps)) < 0)
+			maps[0] = '\0';
 		for (char *line = maps, *next; line && *line; line = next) {
 			next = strchr(line, '\n');
 			if (next)

@@ -131,11 +131,18 @@ ssize_t read_small_at(int dir, const char *name, char *buf, size_t size)
 	_cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
-	ssize_t n = RETRY_EINTR(read(fd, buf, size - 1));
-	if (n < 0)
-		return neg_errno();
+	/* Until EOF or full: a /proc file comes in pieces of its own size. */
+	size_t n = 0;
+	while (n < size - 1) {
+		ssize_t k = RETRY_EINTR(read(fd, buf + n, size - 1 - n));
+		if (k < 0)
+			return neg_errno();
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
 	buf[n] = '\0';
-	return n;
+	return (ssize_t)n;
 }
 
 int write_all_fd(int fd, const void *buf, size_t len)

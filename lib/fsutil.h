@@ -16,8 +16,8 @@
 int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, const char **last, struct nsiso_error *e);
 
 /* Small files, the one way (cgroup files, /proc files, state files): read
- * dir/name (no symlink followed) into buf, NUL-terminated, at most size - 1
- * bytes, the count or -errno; write all of buf to fd, or to dir/name opened
+ * dir/name (no symlink followed) into buf, NUL-terminated, until EOF or
+ * size - 1 bytes, the count or -errno; write all of buf to fd, or to dir/name opened
  * with O_WRONLY|O_NOFOLLOW|flags (O_CREAT: with mode), 0 or -errno. */
 ssize_t read_small_at(int dir, const char *name, char *buf, size_t size);
 int write_all_fd(int fd, const void *buf, size_t len);

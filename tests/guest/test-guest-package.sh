@@ -203,14 +203,20 @@ expect_eq "pam_systemd released every session (no 'Failed to release session' in
 	"$(g_root 'journalctl --no-pager -o cat -b | grep -c "Failed to release session"')" 0
 
 # ---- 2e. loginctl terminate-user ends the container completely -----------------
+# "gone" once alice has no state file, no process and no nsiso unit left (the
+# unit goes when the supervisor, its last process, has finished the
+# teardown); else what is left.
+alice_gone() {
+	g_root "for i in \$(seq 1 100); do ls /run/nsiso | grep -q '^$uid_a\.' || pgrep -u alice >/dev/null ||
+	systemctl list-units --no-legend --all 'nsiso-*' | grep -q . || { echo gone; exit; }; sleep 0.3; done;
+	ls /run/nsiso; pgrep -a -u alice; systemctl list-units --all 'nsiso-*'"
+}
 g_as alice -- 'sleep 603' & termhold=$!
 g_root "for i in \$(seq 1 150); do pgrep -u alice -f 'sleep 603' >/dev/null && exit 0; sleep 0.2; done; exit 1"
 expect_eq "alice's container is up before terminate-user" "$(g_root "ls /run/nsiso | grep -c '^$uid_a\.'")" 2
 g_root 'loginctl terminate-user alice'
 wait "$termhold" 2>/dev/null
-gone=$(g_root "for i in \$(seq 1 100); do ls /run/nsiso | grep -q '^$uid_a\.' || pgrep -u alice >/dev/null ||
-	systemctl list-units --no-legend --all 'nsiso-*' | grep -q . || { echo gone; exit; }; sleep 0.3; done;
-	ls /run/nsiso; pgrep -a -u alice; systemctl list-units --all 'nsiso-*'")
+gone=$(alice_gone)
 expect_eq "after terminate-user: no /run/nsiso/$uid_a.*, no process of alice, no nsiso unit" "$gone" gone
 expect_eq "and no cgroup of the container" "$(g_root "find /sys/fs/cgroup -name 'nsiso*' | wc -l")" 0
 # (logind ends the sessions first, so the container usually ends as after
@@ -227,9 +233,7 @@ unit=$(g_root "systemctl list-units --no-legend --plain 'nsiso-$uid_a-*.scope' |
 expect_match "alice's container is a scope" "$unit" "^nsiso-$uid_a-[0-9]+\.scope$"
 g_root "systemctl stop $unit"
 wait "$termhold" 2>/dev/null
-gone=$(g_root "for i in \$(seq 1 100); do ls /run/nsiso | grep -q '^$uid_a\.' || pgrep -u alice >/dev/null ||
-	systemctl list-units --no-legend --all 'nsiso-*' | grep -q . || { echo gone; exit; }; sleep 0.3; done;
-	ls /run/nsiso; pgrep -a -u alice; systemctl list-units --all 'nsiso-*'")
+gone=$(alice_gone)
 expect_eq "after systemctl stop of the scope: no state, no process of alice, no unit" "$gone" gone
 expect_match "the supervisor took the SIGTERM as a stop" \
 	"$(g_root "journalctl --no-pager -o cat -t nsiso-sup | grep 'user=alice' | tail -n 2 | tr '\n' ' '")" \
