@@ -50,8 +50,9 @@ int error_set(struct nsiso_error *e, int error, const char *fmt, ...) __attribut
 int error_at(struct nsiso_error *e, enum nsiso_step step, int error, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Name the step of an error a callee recorded (its detail kept; "failed"
- * when it recorded none) and return it. */
+/* Name the step of an error a callee recorded and return it: its detail
+ * is kept, or strerror(error) when it recorded none. A function that
+ * returns 0 leaves no error in e (callers answer with e as it is). */
 int error_in(struct nsiso_error *e, enum nsiso_step step, int error);
 
 /* The detail, or strerror of the error when there is none. */

@@ -106,10 +106,11 @@ FLAPPER=$!
 # supervisor answers with an error.
 key=${pol//%/%25}; key=${key//\//%2F}
 ( while :; do rm -rf "/run/nsiso/good/$key"; sleep 0.005; done ) & FORGETTER=$!
-# Logins until a few met an error answer: those must be refusals, never a
-# second container.
+# Logins until a few met an error answer and one joined (the first ones
+# may all meet one: which comes first is the race's): the answers must be
+# refusals, never a second container.
 joined=0; refused=0; other=0; two=0; moved=0; n=0
-while [ "$n" -lt 300 ] && [ "$refused" -lt 3 ]; do
+while [ "$n" -lt 300 ] && { [ "$refused" -lt 3 ] || [ "$joined" -lt 1 ]; }; do
 	n=$((n + 1))
 	ns=$(t_ssh "$c" -- 'readlink /proc/self/ns/user' 2>/dev/null) && rc=0 || rc=$?
 	if [ "$rc" = 0 ] && [ "$ns" = "$userns_c" ]; then joined=$((joined + 1))
