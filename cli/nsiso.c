@@ -117,10 +117,10 @@ static int check(const char *config)
 		printf("%s: absent; the built-in defaults apply\n", config);
 		return 0;
 	}
-	/* A bind source that this host does not have: known now, refused at
-	 * every login it covers otherwise. */
+	/* A bind source or a view target that this host does not have: known
+	 * now, refused at every login it covers otherwise. */
 	struct nsiso_error err = { 0 };
-	if (policy_check_mount_sources(&pol, &err) < 0) {
+	if (policy_check_mount_paths(&pol, &err) < 0) {
 		fprintf(stderr, "%s\n", pol.errors);
 		fprintf(stderr, "nsiso: the sessions these entries cover would be refused\n");
 		return 1;
@@ -141,6 +141,23 @@ static int check(const char *config)
 			printf("warning: %s:%d: network = host: these sessions share the host's network (no network "
 			       "namespace)\n",
 			       pol.files[rule->file], rule->line);
+	}
+	/* on_error = allow never lets in a failure the tenant could cause
+	 * (THREATS 59), and view paths in homes are where a tenant causes one. */
+	for (size_t i = 0; pol.on_error_allow && i < pol.n_rules; i++) {
+		const struct policy_rule *rule = &pol.rules[i];
+		const char *what = NULL;
+		if ((rule->values.set & (1u << KEY_HOME)) && rule->values.home == HOME_PRIVATE)
+			what = "home = private";
+		for (int kind = 0; kind < MOUNT_KINDS && !what; kind++)
+			if ((rule->values.set & (1u << (KEY_BIND + kind))) &&
+			    (strstr(rule->values.mounts[kind], "/home/") || strstr(rule->values.mounts[kind], "%u") ||
+			     strstr(rule->values.mounts[kind], "%U")))
+				what = policy_key_name((enum policy_key)(KEY_BIND + kind));
+		if (what)
+			printf("warning: %s:%d: on_error = allow with view paths in homes (%s): a tenant can make "
+			       "their own container fail there, and such failures are refused, never let in\n",
+			       pol.files[rule->file], rule->line, what);
 	}
 	/* A key a later [user] or [group] section of the same name sets again:
 	 * a note, so that an admin sees which drop-in won. */

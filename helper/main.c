@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -201,8 +202,19 @@ int main(int argc, char **argv)
 	 * faulted in 2 MiB pages, 6 MiB per container where 4 KiB pages hold
 	 * under 1 MiB (docs/PERFORMANCE.md). Inherited by fork and execve. */
 	(void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-	/* Bounded in time whatever happens below (THREATS 22, 23). */
-	(void)alarm(HELPER_TIMEOUT_S);
+	/* Bounded in time whatever happens below (THREATS 22, 23, 60): a
+	 * POSIX timer that delivers SIGKILL, which nothing can catch, block
+	 * or cancel. alarm() was cancelled by glibc's lckpwdf(), which arms
+	 * and then clears an alarm of its own. Not inherited by the
+	 * supervisor (fork drops the timers). */
+	timer_t deadline;
+	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGKILL };
+	struct itimerspec when = { .it_value = { .tv_sec = HELPER_TIMEOUT_S } };
+	if (timer_create(CLOCK_MONOTONIC, &ev, &deadline) < 0 || timer_settime(deadline, 0, &when, NULL) < 0) {
+		(void)error_at(&rep.err, STEP_HELPER, neg_errno(), "arming the helper's deadline");
+		(void)fdpass_send(0, &rep, sizeof(rep), NULL, 0);
+		return 1;
+	}
 	(void)umask(077);
 
 	int r = helper_open(argv[2], argv[3], &origin, &rep, &fds, &rep.err);

@@ -476,6 +476,12 @@ static int view_home_private(const struct user_info *u, struct view_sources *v, 
 				"home = private needs the home %s in a directory of its own, not /", u->home);
 	*slash = '\0';
 	const char *base = slash + 1;
+	/* The tmpfs over the homes' directory is a view target like any other
+	 * (THREATS 57): never where host root writes (/root, /var/lib...). */
+	const char *why = view_target_refused(parent);
+	if (why)
+		return error_at(f, STEP_MOUNT, -EPERM, "home = private: the directory of the home %s is refused: %s",
+				u->home, why);
 	_cleanup_close_ int dir = open_dir_path(parent);
 	if (dir < 0)
 		return error_at(f, STEP_MOUNT, dir, "opening %s, the directory of the homes", parent);

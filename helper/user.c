@@ -20,7 +20,6 @@
 #include "util.h"
 
 #define TTY_GID 5 /* sshd chowns the pty to group tty: it must be mapped */
-#define SUBID_FILE_MAX (4u << 20)
 
 int user_resolve(const char *name, struct user_info *u, struct nsiso_error *f)
 {
@@ -56,48 +55,16 @@ int user_resolve(const char *name, struct user_info *u, struct nsiso_error *f)
 	return 0;
 }
 
-/* Read a root-owned subordinate id file; an absent file is empty. */
-static int read_subid_file(const char *path, char **text, struct nsiso_error *f)
-{
-	struct nsiso_error why = { 0 };
-	*text = NULL;
-	_cleanup_close_ int fd = open_trusted_file(path, &why);
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return error_at(f, STEP_IDMAP, fd, "%s: %s", path, why.detail[0] ? why.detail : "cannot be opened");
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return error_at(f, STEP_IDMAP, neg_errno(), "fstat %s", path);
-	if ((size_t)st.st_size > SUBID_FILE_MAX)
-		return error_at(f, STEP_IDMAP, -EFBIG, "%s is larger than %u bytes", path, SUBID_FILE_MAX);
-	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return error_at(f, STEP_IDMAP, -ENOMEM, "reading %s", path);
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t k = RETRY_EINTR(read(fd, buf + got, (size_t)st.st_size - got));
-		if (k < 0)
-			return error_at(f, STEP_IDMAP, neg_errno(), "reading %s", path);
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	buf[got] = '\0';
-	if (memchr(buf, '\0', got))
-		return error_at(f, STEP_IDMAP, -EINVAL, "%s contains a NUL byte", path);
-	*text = TAKE_PTR(buf);
-	return 0;
-}
-
 static int lookup_subids(const char *path, const char *name, uint32_t id, uint32_t *start, uint32_t *count,
 			 struct nsiso_error *f)
 {
 	_cleanup_free_ char *text = NULL;
 	*start = *count = 0;
-	int r = read_subid_file(path, &text, f);
-	if (r < 0 || !text)
-		return r;
+	int r = subid_file_read(path, &text, f);
+	if (r < 0)
+		return error_in(f, STEP_IDMAP, r);
+	if (!text)
+		return 0;
 	r = subid_find(text, name, id, start, count);
 	if (r == -EEXIST)
 		return error_at(f, STEP_IDMAP, r, "%s: the range of %s overlaps another entry", path, name);

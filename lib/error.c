@@ -66,3 +66,26 @@ void error_sanitize(struct nsiso_error *e, enum nsiso_step fallback)
 	if (e->step == STEP_NONE || e->step >= STEP_COUNT)
 		e->step = fallback;
 }
+
+/* on_error = allow lets a failed isolation in on the host. A tenant must
+ * not be able to pull that lever (THREATS 59): a view target removed or
+ * swapped for a symlink under their home, a subids pool they exhausted, a
+ * lease, a slow NSS answer, a hung helper. So allow applies only to
+ * failures of the host itself that a tenant cannot cause: the helper or
+ * the init missing or not executable, the kernel refusing a namespace
+ * type, no usable cgroup hierarchy or systemd, the state directory
+ * unusable. Every other failure refuses (nsiso.conf(5), "on_error"). */
+bool error_tenant_proof(const struct nsiso_error *e)
+{
+	int err = -e->error;
+	switch ((enum nsiso_step)e->step) {
+	case STEP_HELPER: return err == ENOENT || err == EACCES || err == ENOEXEC || err == EPROTO || err == ELIBBAD;
+	case STEP_INIT: return err == ENOENT || err == EACCES || err == ENOEXEC;
+	case STEP_CLONE: return err == EPERM || err == EINVAL || err == ENOSYS;
+	case STEP_CGROUP:
+		return err == ENOENT || err == EROFS || err == EACCES || err == ENODEV || err == EOPNOTSUPP ||
+		       err == ECONNREFUSED || err == ELIBACC || err == ELIBBAD;
+	case STEP_STATE: return err == EROFS || err == EACCES || err == EPERM || err == ENOTDIR;
+	default: return false;
+	}
+}

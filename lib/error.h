@@ -7,6 +7,7 @@
  * sockets between module, helper and supervisor as it is (embedded in the
  * wire structs of proto.h), and is logged once, at the boundary. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NSISO_DETAIL_MAX 256
@@ -61,3 +62,7 @@ const char *error_text(const struct nsiso_error *e);
 /* A struct received from another process: the detail terminated, an
  * unknown step made fallback. */
 void error_sanitize(struct nsiso_error *e, enum nsiso_step fallback);
+
+/* A failure no tenant can cause (a missing helper, a kernel that refuses
+ * a namespace type...): the only kind on_error = allow lets in. */
+bool error_tenant_proof(const struct nsiso_error *e);

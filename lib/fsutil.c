@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,6 +144,39 @@ ssize_t read_small_at(int dir, const char *name, char *buf, size_t size)
 	}
 	buf[n] = '\0';
 	return (ssize_t)n;
+}
+
+int read_whole_fd(int fd, size_t max, char **out, size_t *len)
+{
+	*out = NULL;
+	size_t cap = 4096, n = 0;
+	_cleanup_free_ char *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (n + 1 == cap) {
+			if (cap > max)
+				return -EFBIG;
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger)
+				return -ENOMEM;
+			buf = bigger;
+			cap *= 2;
+		}
+		ssize_t k = RETRY_EINTR(read(fd, buf + n, cap - 1 - n));
+		if (k < 0)
+			return neg_errno();
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if (n > max)
+			return -EFBIG;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	*out = TAKE_PTR(buf);
+	return 0;
 }
 
 int write_all_fd(int fd, const void *buf, size_t len)

@@ -20,6 +20,10 @@ int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, co
  * size - 1 bytes, the count or -errno; write all of buf to fd, or to dir/name opened
  * with O_WRONLY|O_NOFOLLOW|flags (O_CREAT: with mode), 0 or -errno. */
 ssize_t read_small_at(int dir, const char *name, char *buf, size_t size);
+/* A whole file, the one way (policy files, /etc/subuid, the registry):
+ * read fd until EOF into a malloc()ed, NUL-terminated buffer; -EFBIG past
+ * max bytes (never a cut file), 0 or -errno. len may be NULL. */
+int read_whole_fd(int fd, size_t max, char **out, size_t *len);
 int write_all_fd(int fd, const void *buf, size_t len);
 int write_file_at(int dir, const char *name, const void *buf, size_t len, int flags, mode_t mode);
 

@@ -146,6 +146,27 @@ static bool parse_subid_line(char *line, char **who, uint32_t *start, uint32_t *
 	return true;
 }
 
+bool subid_overlaps(const char *text, uint64_t start, uint64_t count)
+{
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[512], *who;
+		uint32_t s, c;
+		/* A line too long to be a subid line, or malformed, is skipped
+		 * like shadow-utils does; none can hide a range. */
+		if (len < sizeof(line) && len > 0 && p[0] != '#') {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			if (parse_subid_line(line, &who, &s, &c) && c > 0 && start < (uint64_t)s + c &&
+			    s < start + count)
+				return true;
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	return false;
+}
+
 int subid_find(const char *text, const char *name, uint32_t id, uint32_t *start_out, uint32_t *count_out)
 {
 	char idstr[16];

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,3 +43,6 @@ int64_t idmap_to_inside(const struct idmap *m, uint32_t outside);
  * Returns 1 found, 0 none, -EINVAL for a malformed matching line, -EEXIST
  * when the user's range overlaps another line's range. */
 int subid_find(const char *text, const char *name, uint32_t id, uint32_t *start, uint32_t *count);
+
+/* Does [start, start + count) meet a range of any line of that text? */
+bool subid_overlaps(const char *text, uint64_t start, uint64_t count);

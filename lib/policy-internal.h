@@ -56,7 +56,7 @@ int copy_list(const char *value, char *buf, size_t size, struct nsiso_error *e);
 int parse_rlimit(struct policy_values *v, const char *name, const char *value, struct nsiso_error *e);
 uint64_t host_memory_share(unsigned pct);
 bool view_path_ok(const char *p, bool template);
-const char *system_target(const char *path);
+
 bool net_name_ok(const char *n);
 int parse_network_key(struct policy_network *n, const char *key, const char *value, struct nsiso_error *e);
 int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);

@@ -165,7 +165,7 @@ static int expand_path(const char *tmpl, const struct policy_who *who, char *out
 /* (a target checked again after expansion: the template alone decided) */
 static bool target_ok(enum mount_kind kind, const char *dst)
 {
-	return kind == MOUNT_HIDE || !system_target(dst);
+	return kind == MOUNT_HIDE ? !hide_target_refused(dst) : !view_target_refused(dst);
 }
 
 static int expand_mounts(const struct chosen *c, const struct policy_who *who, struct policy_settings *s,
@@ -194,6 +194,8 @@ static int expand_mounts(const struct chosen *c, const struct policy_who *who, s
 				r = -EPERM;
 			if (r == 0 && kind <= MOUNT_BIND_RO)
 				r = expand_path(w, who, m->src, sizeof(m->src));
+			if (r == 0 && kind <= MOUNT_BIND_RO && view_source_refused(m->src))
+				r = -EPERM;
 			if (r < 0)
 				return error_at(e, STEP_POLICY, -EINVAL,
 						"%s entry '%.64s' (%s) for user %.64s is not a usable path",
@@ -206,24 +208,33 @@ static int expand_mounts(const struct chosen *c, const struct policy_who *who, s
 	return 0;
 }
 
-int policy_check_mount_sources(struct policy *p, struct nsiso_error *out)
+int policy_check_mount_paths(struct policy *p, struct nsiso_error *out)
 {
 	struct errbuf e = { .p = p, .out = out };
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct policy_rule *r = &p->rules[i];
-		for (int kind = MOUNT_BIND; kind <= MOUNT_BIND_RO; kind++) {
+		for (int kind = 0; kind < MOUNT_KINDS; kind++) {
 			if (!(r->values.set & (1u << (KEY_BIND + kind))))
 				continue;
+			const char *key = policy_keys[KEY_BIND + kind].name;
 			char buf[POLICY_MOUNT_LIST_MAX], *save = NULL;
 			snprintf(buf, sizeof(buf), "%s", r->values.mounts[kind]);
 			FOR_EACH_WORD (w, buf, save) {
-				char *colon = strchr(w, ':');
-				if (colon)
-					*colon = '\0';
+				char *second = strchr(w, ':');
+				if (second)
+					*second++ = '\0';
+				const char *target = kind <= MOUNT_BIND_RO && second ? second : w;
 				struct stat st;
-				if (!strchr(w, '%') && lstat(w, &st) < 0)
-					add_error(&e, -ENOENT, "%s:%d: %s source %s: %s", p->files[r->file], r->line,
-						  policy_keys[KEY_BIND + kind].name, w, strerror(errno));
+				/* (lstat: a symlink there refuses every login too) */
+				if (kind <= MOUNT_BIND_RO && !strchr(w, '%') && lstat(w, &st) < 0)
+					add_error(&e, -ENOENT, "%s:%d: %s source %s: %s", p->files[r->file], r->line, key,
+						  w, strerror(errno));
+				if (!strchr(target, '%') && lstat(target, &st) < 0)
+					add_error(&e, -ENOENT, "%s:%d: %s target %s: %s", p->files[r->file], r->line, key,
+						  target, strerror(errno));
+				else if (!strchr(target, '%') && S_ISLNK(st.st_mode))
+					add_error(&e, -ELOOP, "%s:%d: %s target %s is a symlink (never followed)",
+						  p->files[r->file], r->line, key, target);
 			}
 		}
 	}

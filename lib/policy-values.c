@@ -470,24 +470,55 @@ bool view_path_ok(const char *p, bool template)
 	return true;
 }
 
-/* Where root itself reads inside a session's mount namespace: sshd's
- * monitor stays host root there (the split join) and the PAM modules after
- * pam_nsiso run in it (pam_limits reads /etc/security, pam_env
- * /etc/environment), so content a tenant could write (a read-write bind, a
- * tmpfs, a bind of a tenant's directory) must never appear there. hide
- * (an empty, root-owned cover) may. */
-static const char *const system_dirs[] = {
-	"/etc",	   "/usr",  "/bin",  "/sbin", "/lib", "/lib32",	    "/lib64",
-	"/libx32", "/boot", "/proc", "/sys",  "/dev", "/run/nsiso", "/var/lib/nsiso"
-};
-
-const char *system_target(const char *path)
+static bool under(const char *path, const char *root)
 {
-	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++) {
-		size_t n = strlen(system_dirs[i]);
-		if (strncmp(path, system_dirs[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
-			return system_dirs[i];
-	}
+	size_t n = strlen(root);
+	return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Where root itself reads and writes inside a session's mount namespace:
+ * sshd's monitor stays host root there (the split join) and writes utmp,
+ * wtmp and lastlog (/run, /var/log), the PAM modules after pam_nsiso read
+ * /etc/security and /etc/environment, pam_motd writes /run/motd.dynamic,
+ * pam_mail reads /var/mail. Content a tenant could write (a read-write
+ * bind, a tmpfs, a bind of a tenant's directory) must never appear where
+ * one of them follows a planted symlink to a host file (a wtmp symlinked
+ * to /etc/shadow: THREATS 57). So a bind, bind_ro or tmpfs target must lie
+ * under one of these roots, which no host-root step of a session touches;
+ * hide (an empty, read-only cover) may stand anywhere but /proc, /sys and
+ * /dev. nsiso.conf(5) lists them. */
+static const char *const view_roots[] = { "/home",     "/srv",	   "/opt",	 "/mnt",   "/media", "/data",
+					   "/scratch", "/work",	   "/projects", "/course", "/courses" };
+
+const char *view_target_refused(const char *path)
+{
+	for (size_t i = 0; i < sizeof(view_roots) / sizeof(view_roots[0]); i++)
+		if (under(path, view_roots[i]))
+			return NULL;
+	return "it is not under /home, /srv, /opt, /mnt, /media, /data, /scratch, /work, /projects, /course or "
+	       "/courses, where no host-root step of a session reads or writes";
+}
+
+/* Sources that would hand the container the host's kernel interfaces or
+ * nsiso's own state (THREATS 30). */
+static const char *const refused_sources[] = { "/proc", "/sys", "/dev", "/run/nsiso", "/var/lib/nsiso" };
+
+const char *view_source_refused(const char *path)
+{
+	for (size_t i = 0; i < sizeof(refused_sources) / sizeof(refused_sources[0]); i++)
+		if (under(path, refused_sources[i]))
+			return refused_sources[i];
+	return NULL;
+}
+
+/* hide: anywhere but the kernel's own filesystems, which the container
+ * gets fresh. */
+const char *hide_target_refused(const char *path)
+{
+	static const char *const kernel_dirs[] = { "/proc", "/sys", "/dev" };
+	for (size_t i = 0; i < sizeof(kernel_dirs) / sizeof(kernel_dirs[0]); i++)
+		if (under(path, kernel_dirs[i]))
+			return kernel_dirs[i];
 	return NULL;
 }
 
@@ -522,13 +553,14 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 					 "target '%.64s' is not an absolute path without ., .., //, spaces or ':'",
 					 second);
 		const char *target = second && kind <= MOUNT_BIND_RO ? second : w;
-		const char *sys = kind == MOUNT_HIDE ? NULL : system_target(target);
-		if (sys)
-			return error_set(
-			    e, -EPERM,
-			    "target '%.64s' is in %s, where root reads inside the session's mount namespace (only hide "
-			    "may cover a path there)",
-			    target, sys);
+		const char *why = kind == MOUNT_HIDE ? hide_target_refused(target) : view_target_refused(target);
+		if (why)
+			return error_set(e, -EPERM, "target '%.64s' is refused: %s", target,
+					 kind == MOUNT_HIDE ? "the kernel's filesystems are the container's own" : why);
+		const char *src = kind <= MOUNT_BIND_RO ? view_source_refused(w) : NULL;
+		if (src)
+			return error_set(e, -EPERM, "source '%.64s' is refused: %s is never bound into a container", w,
+					 src);
 	}
 	strcpy(v->mounts[kind], value);
 	return 0;

@@ -269,10 +269,12 @@ int policy_resolve(const struct policy *p, const struct policy_who *who, struct 
  * exempted). */
 void policy_resolve_global(const struct policy *p, const struct policy_who *who, struct policy_settings *out);
 
-/* The sources of bind and bind_ro entries without % that do not exist on
- * this host, each an error naming file, line and path: what nsiso check can
- * know ahead of a login. 0 or -ENOENT, the errors as policy_load's. */
-int policy_check_mount_sources(struct policy *p, struct nsiso_error *e);
+/* The sources of bind and bind_ro entries and the targets of every view
+ * entry, without %, that do not exist on this host (or are symlinks), each
+ * an error naming file, line and path: what nsiso check can know ahead of
+ * a login, where each would refuse it at step mount. 0 or -errno, the
+ * errors as policy_load's. */
+int policy_check_mount_paths(struct policy *p, struct nsiso_error *e);
 
 /* Expand a hostname template (%u user, %U uid, %g primary group, %h host's
  * hostname) and check the result is a hostname the kernel accepts and a
@@ -281,3 +283,10 @@ int policy_expand_hostname(const char *tmpl, const struct policy_who *who, char 
 
 /* Text of a value, for nsiso explain. */
 const char *policy_value_text(const struct policy_settings *s, enum policy_key k, char *buf, size_t size);
+
+/* NULL when path may be a bind/bind_ro/tmpfs target (or the directory of
+ * the homes under home = private), else why not; the same for a hide
+ * target and a bind source (lib/policy-values.c). */
+const char *view_target_refused(const char *path);
+const char *hide_target_refused(const char *path);
+const char *view_source_refused(const char *path);

@@ -15,12 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+#include "idmap.h"
 #include "subids.h"
 #include "util.h"
 
 #define REGISTRY "subids"
 #define REGISTRY_LOCK "subids.lock"
-#define SUBID_FILE_BYTES (1u << 20)
+#define SUBID_FILE_BYTES (64u << 20)
 
 static struct subid_entry entries[SUBIDS_MAX];
 bool (*subids_taken_elsewhere)(uint32_t base);
@@ -39,30 +41,6 @@ static int open_statedir(bool create)
 		return -EPERM;
 	}
 	return fd;
-}
-
-static int read_all(int fd, char **out, size_t max)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return neg_errno();
-	if ((size_t)st.st_size > max)
-		return -EFBIG;
-	char *buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t k = RETRY_EINTR(read(fd, buf + got, (size_t)st.st_size - got));
-		if (k <= 0) {
-			free(buf);
-			return k < 0 ? neg_errno() : -EIO;
-		}
-		got += (size_t)k;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	return 0;
 }
 
 /* Parse the registry text: the count, or -EBADMSG. */
@@ -96,7 +74,7 @@ static int load(int dir, struct subid_entry *out, size_t max)
 	if (fd < 0)
 		return errno == ENOENT ? 0 : neg_errno();
 	_cleanup_free_ char *text = NULL;
-	int r = read_all(fd, &text, SUBIDS_MAX * 320);
+	int r = read_whole_fd(fd, SUBIDS_MAX * 320, &text, NULL);
 	return r < 0 ? r : parse_registry(text, out, max);
 }
 
@@ -142,30 +120,50 @@ int subids_lookup(const char *name, uint32_t uid, uint32_t *start)
 	return n < 0 ? n : 0;
 }
 
-/* Does [a, a+SUBID_BLOCK) meet any "x:start:count" line of text? */
-static bool file_overlaps(const char *text, uint64_t a)
+int subid_file_read(const char *path, char **text, struct nsiso_error *e)
 {
-	for (const char *p = text; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		const char *c1 = memchr(p, ':', len);
-		if (c1) {
-			unsigned long long s = 0, c = 0;
-			if (sscanf(c1 + 1, "%llu:%llu", &s, &c) == 2 && a < s + c && s < a + SUBID_BLOCK)
-				return true;
-		}
-		p += len + (nl ? 1 : 0);
+	struct nsiso_error why = { 0 };
+	*text = NULL;
+	_cleanup_close_ int fd = open_trusted_file(path, &why);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return error_set(e, fd, "%s: %s", path, why.detail[0] ? why.detail : strerror(-fd));
+	size_t len = 0;
+	int r = read_whole_fd(fd, SUBID_FILE_BYTES, text, &len);
+	if (r == -EFBIG)
+		return error_set(e, r, "%s is larger than %u bytes", path, SUBID_FILE_BYTES);
+	if (r < 0)
+		return error_set(e, r, "reading %s", path);
+	if (memchr(*text, '\0', len)) {
+		free(*text);
+		*text = NULL;
+		return error_set(e, -EINVAL, "%s contains a NUL byte", path);
 	}
-	return false;
+	return 0;
 }
 
-static char *read_file_text(const char *path)
+bool subids_name_ok(const char *name)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	char *text = NULL;
-	if (fd < 0 || read_all(fd, &text, SUBID_FILE_BYTES) < 0)
-		return NULL;
-	return text;
+	if (!name[0] || strlen(name) >= sizeof(entries[0].name))
+		return false;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/* Both files, read whole: an unreadable or oversized one is an error
+ * (never "no overlap"). */
+static int read_both(char **subuid, char **subgid, struct nsiso_error *e)
+{
+	int r = subid_file_read("/etc/subuid", subuid, e);
+	return r < 0 ? r : subid_file_read("/etc/subgid", subgid, e);
+}
+
+static bool block_in_files(const char *subuid, const char *subgid, uint64_t b)
+{
+	return subid_overlaps(subuid, b, SUBID_BLOCK) || subid_overlaps(subgid, b, SUBID_BLOCK);
 }
 
 /* The first id of the block is nobody NSS knows (as systemd checks a range). */
@@ -182,8 +180,10 @@ static bool base_free(uint32_t base)
 int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_t pool_end, uint32_t *start,
 		    struct nsiso_error *e)
 {
-	if (strlen(name) >= sizeof(entries[0].name) || strpbrk(name, " \t\n"))
-		return error_set(e, -EINVAL, "the user name cannot be recorded");
+	/* A space, \v or \r would split or fold the registry's line: the
+	 * entry would never be found again and each login allocate anew. */
+	if (!subids_name_ok(name))
+		return error_set(e, -EINVAL, "the user name has a blank or control character and cannot be recorded");
 	_cleanup_close_ int dir = open_statedir(true);
 	if (dir < 0)
 		return error_set(e, dir, "%s must be a root-owned directory of mode 0700", NSISO_STATEDIR);
@@ -193,22 +193,38 @@ int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_
 	int n = load(dir, entries, SUBIDS_MAX);
 	if (n < 0)
 		return error_set(e, n, "%s/%s is not a registry of nsiso's (or unreadable)", NSISO_STATEDIR, REGISTRY);
-	for (int i = 0; i < n; i++)
-		if (entries[i].uid == uid && strcmp(entries[i].name, name) == 0) {
-			*start = entries[i].start;
-			return 0;
-		}
+	for (int i = 0; i < n; i++) {
+		if (entries[i].uid != uid || strcmp(entries[i].name, name) != 0)
+			continue;
+		/* Registered: still the user's alone? An admin may have given
+		 * those ids to someone in the files since. */
+		_cleanup_free_ char *subuid = NULL, *subgid = NULL;
+		int r = read_both(&subuid, &subgid, e);
+		if (r < 0)
+			return r;
+		if (block_in_files(subuid, subgid, entries[i].start))
+			return error_set(e, -EEXIST,
+					 "the registered range %u-%u of %s now overlaps a line of /etc/subuid or "
+					 "/etc/subgid",
+					 entries[i].start, entries[i].start + SUBID_BLOCK - 1, name);
+		*start = entries[i].start;
+		return 0;
+	}
 	if (n >= SUBIDS_MAX)
 		return error_set(e, -ENOSPC, "the registry is full");
 	/* shadow's tools (useradd, usermod) edit /etc/subuid under this lock. */
 	if (lckpwdf() < 0)
 		return error_set(e, -EBUSY, "lckpwdf");
-	_cleanup_free_ char *subuid = read_file_text("/etc/subuid");
-	_cleanup_free_ char *subgid = read_file_text("/etc/subgid");
-	int r = -ENOSPC;
+	_cleanup_free_ char *subuid = NULL, *subgid = NULL;
+	int r = read_both(&subuid, &subgid, e);
+	if (r < 0) {
+		(void)ulckpwdf();
+		return r;
+	}
+	r = -ENOSPC;
 	uint64_t b = ((uint64_t)pool_start + SUBID_BLOCK - 1) / SUBID_BLOCK * SUBID_BLOCK;
 	for (; b + SUBID_BLOCK - 1 <= pool_end; b += SUBID_BLOCK) {
-		bool taken = file_overlaps(subuid, b) || file_overlaps(subgid, b);
+		bool taken = block_in_files(subuid, subgid, b);
 		for (int i = 0; i < n && !taken; i++)
 			taken = entries[i].start == b;
 		if (taken || !base_free((uint32_t)b) || (subids_taken_elsewhere && subids_taken_elsewhere((uint32_t)b)))

@@ -21,10 +21,13 @@
  * users who no longer exist. */
 
 #define SUBID_BLOCK 65536u
-/* Above systemd's container range (0x00080000-0x6FFFFFFF), below its
- * foreign range (0x7FFE0000) and 2^31 (docs/ARCHITECTURE.md). */
-#define SUBIDS_POOL_START 0x70000000u
-#define SUBIDS_POOL_END 0x7FFDFFFFu
+/* The built-in pool, 2245 blocks (users): above SSSD's id-mapping range
+ * (ldap_idmap_range 200000-2000200000 by default) and FreeIPA's local id
+ * ranges (a random 200000-id block below 2000200000), above systemd's
+ * container range (0x00080000-0x6FFFFFFF), below systemd's foreign range
+ * (0x7FFE0000) and FreeIPA's subordinate ids (from 2^31). nsiso.conf(5). */
+#define SUBIDS_POOL_START 2000224256u /* 30521 * 65536 */
+#define SUBIDS_POOL_END 0x7FFDFFFFu    /* 2147352575 */
 #define SUBIDS_MAX 65536
 
 struct subid_entry {
@@ -46,6 +49,14 @@ int subids_allocate(const char *name, uint32_t uid, uint32_t pool_start, uint32_
 /* Set by a caller that knows other sources of ranges (libsubid): true when
  * [base, base + SUBID_BLOCK) meets one of them. */
 extern bool (*subids_taken_elsewhere)(uint32_t base);
+
+/* A name the registry can hold: no blank or control character. */
+bool subids_name_ok(const char *name);
+
+/* /etc/subuid or /etc/subgid read whole through open_trusted_file(): an
+ * absent file is NULL text and 0; unreadable, untrusted, larger than the
+ * limit or holding a NUL is -errno with the reason in e. */
+int subid_file_read(const char *path, char **text, struct nsiso_error *e);
 
 /* Every entry (n at most max): the count, or -errno. */
 int subids_list(struct subid_entry *out, size_t max);

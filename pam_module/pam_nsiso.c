@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -60,6 +61,9 @@
  * on_error = allow, which lets a session whose isolation failed in on the
  * host with a loud line, and only while nothing of the caller was changed
  * for good. */
+
+/* Longer than the helper's own deadline (helper/main.c). */
+#define HELPER_ANSWER_TIMEOUT_S 30
 
 struct args {
 	const char *config;
@@ -113,22 +117,29 @@ static void refuse_tell(pam_handle_t *pamh, enum nsiso_step step)
 	    when, nsiso_step_name(step));
 }
 
-static void refuse_log(pam_handle_t *pamh, const char *user, const struct nsiso_error *e)
+static void refuse_log_note(pam_handle_t *pamh, const char *user, const struct nsiso_error *e, const char *note)
 {
 	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
-	pam_syslog(pamh, LOG_ERR, "refused: user=%s step=%s error=%s errno=%d detail=\"%s\"",
+	pam_syslog(pamh, LOG_ERR, "refused: user=%s step=%s error=%s errno=%d detail=\"%s\"%s",
 		   log_value(uv, sizeof(uv), user), nsiso_step_name(e->step),
 		   strerrorname_np(-e->error) ? strerrorname_np(-e->error) : "?", -e->error,
-		   log_escape(dv, sizeof(dv), error_text(e)));
+		   log_escape(dv, sizeof(dv), error_text(e)), note);
 	refuse_tell(pamh, e->step);
+}
+
+static void refuse_log(pam_handle_t *pamh, const char *user, const struct nsiso_error *e)
+{
+	refuse_log_note(pamh, user, e, "");
 }
 
 /* A failed isolation: refused, or with on_error = allow let in on the host
  * with a loud line. */
 static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, const struct nsiso_error *e)
 {
-	if (!allow) {
-		refuse_log(pamh, user, e);
+	if (!allow || !error_tenant_proof(e)) {
+		/* (with allow: a failure the tenant could cause, which allow
+		 * never lets in; the line says so) */
+		refuse_log_note(pamh, user, e, allow ? " on_error=allow-not-applicable" : "");
 		return pam_code(e->error);
 	}
 	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
@@ -225,9 +236,18 @@ static int run_helper(const char *user, const char *config, const struct session
 	}
 	close_fd(&theirs);
 
+	/* The helper ends itself at its deadline; this one bounds the wait
+	 * whatever happens to it (THREATS 60): sshd's monitor never hangs. */
+	struct timeval tv = { .tv_sec = HELPER_ANSWER_TIMEOUT_S };
 	int got[SESSION_FDS_MAX];
 	size_t n = 0;
-	int r = fdpass_recv(mine, rep, sizeof(*rep), got, SESSION_FDS_MAX, &n);
+	int r = setsockopt(mine, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0
+		    ? neg_errno()
+		    : fdpass_recv(mine, rep, sizeof(*rep), got, SESSION_FDS_MAX, &n);
+	if (r == -EAGAIN || r == -EWOULDBLOCK) {
+		(void)kill(pid, SIGKILL);
+		r = -ETIMEDOUT;
+	}
 	(void)RETRY_EINTR(waitpid(pid, NULL, 0));
 	(void)sigaction(SIGCHLD, &old_chld, NULL);
 	if (r < 0) {

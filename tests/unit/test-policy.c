@@ -252,8 +252,10 @@ static void test_subids(void)
 	TAP_EQ_INT(load1("[default]\n"), 0, "no subids key loads");
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
 	TAP_EQ_INT(st.subids_auto, 0, "subids = files by default");
-	TAP_EQ_INT(st.subids_pool_start, 0x70000000u, "the pool starts above systemd's container range");
-	TAP_EQ_INT(st.subids_pool_end, 0x7FFDFFFFu, "and ends below its foreign range");
+	TAP_EQ_INT(st.subids_pool_start, 2000224256u,
+		   "the pool starts above SSSD's id-mapping range (200000-2000200000), 65536-aligned");
+	TAP_EQ_INT(st.subids_pool_start % 65536, 0, "aligned");
+	TAP_EQ_INT(st.subids_pool_end, 0x7FFDFFFFu, "and ends below systemd's foreign range and FreeIPA's subids (2^31)");
 	TAP_EQ_INT(load1("[global]\nsubids = auto\nsubids_pool = 200000-400000\n"), 0, "subids = auto loads: %s", err);
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
 	TAP_EQ_INT(st.subids_auto, 1, "subids = auto");
@@ -492,7 +494,25 @@ static void test_view(void)
 	TAP_EQ_INT(load1("[default]\nbind = /a:/b:/c\n"), -EINVAL, "two colons rejected");
 	TAP_EQ_INT(load1("[default]\nbind = /srv/x:/etc/security/limits.d\n"), -EPERM,
 		   "a bind target under /etc rejected (root reads there in the session's mount namespace)");
-	TAP_OK(contains(err, "is in /etc, where root reads"), "says why: %s", err);
+	TAP_OK(contains(err, "is refused: it is not under /home, /srv"), "says why: %s", err);
+	/* Where host root writes during a session (THREATS 57): wtmp, lastlog,
+	 * utmp, mail, root's home, the spool. */
+	TAP_EQ_INT(load1("[default]\nbind = /srv/x:/var/log\n"), -EPERM, "a bind over /var/log rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/x:/var/lib/misc\n"), -EPERM, "a bind under /var/lib rejected");
+	TAP_EQ_INT(load1("[default]\ntmpfs = /var/spool\n"), -EPERM, "a tmpfs on /var/spool rejected");
+	TAP_EQ_INT(load1("[default]\nbind_ro = /srv/x:/var/mail\n"), -EPERM, "a bind_ro on /var/mail rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/x:/root/x\n"), -EPERM, "a bind under /root rejected");
+	TAP_EQ_INT(load1("[default]\ntmpfs = /run/x\n"), -EPERM, "a tmpfs under /run rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/x:/homework\n"), -EPERM, "/homework is not under /home");
+	TAP_EQ_INT(load1("[default]\nbind = /srv/x:/home/%u/course /srv/y:/scratch/%u\n"), 0,
+		   "targets under /home and /scratch load: %s", err);
+	TAP_EQ_INT(load1("[default]\nbind = /srv/%u:/data/x\n"), 0, "and under /data: %s", err);
+	TAP_EQ_INT(load1("[default]\nbind_ro = /proc/self:/srv/p\n"), -EPERM, "a /proc source rejected");
+	TAP_OK(contains(err, "source '/proc/self' is refused"), "says why: %s", err);
+	TAP_EQ_INT(load1("[default]\nbind_ro = /sys:/srv/s\n"), -EPERM, "a /sys source rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /run/nsiso:/srv/s\n"), -EPERM, "nsiso's state as a source rejected");
+	TAP_EQ_INT(load1("[default]\nbind = /var/lib/nsiso/x:/srv/s\n"), -EPERM, "the registry's directory rejected");
+	TAP_EQ_INT(load1("[default]\nhide = /proc/sys\n"), -EPERM, "hide over /proc rejected");
 	TAP_EQ_INT(load1("[default]\nbind_ro = /srv/%u/motd:/etc/motd\n"), -EPERM,
 		   "a bind_ro target under /etc rejected");
 	TAP_EQ_INT(load1("[default]\ntmpfs = /usr/local\n"), -EPERM, "a tmpfs under /usr rejected");
