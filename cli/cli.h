@@ -26,3 +26,7 @@ bool subids_where(const char *user, uint32_t uid, const struct policy_settings *
 int pty_open(int *master, char *slave, size_t size);
 int pty_attach_child(const char *slave);
 int pty_relay(int master, pid_t child);
+
+/* pamlint.c: nsiso check's look at DIR/SERVICE's auth stack: 1 (and a
+ * warning printed) when setcred can end before pam_nsiso, else 0. */
+int pam_auth_lint(const char *dir, const char *service);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nsiso: the admin's command.
  *
- *   nsiso check [--config PATH]
+ *   nsiso check [--config PATH] [--sshd-service NAME]
  *   nsiso explain USER [--config PATH] [--json]
  *   nsiso list [--json]
  *   nsiso show USER [--json]
@@ -38,7 +38,7 @@ static struct policy pol;
 
 static int usage(FILE *out, int code)
 {
-	fprintf(out, "usage: nsiso check [--config PATH]\n"
+	fprintf(out, "usage: nsiso check [--config PATH] [--sshd-service NAME]\n"
 		     "       nsiso explain USER [--config PATH] [--json]\n"
 		     "       nsiso list [--json]\n"
 		     "       nsiso show USER [--json]\n"
@@ -46,7 +46,8 @@ static int usage(FILE *out, int code)
 		     "       nsiso stop USER [--timeout SECONDS]\n"
 		     "       nsiso subids [--release]\n"
 		     "\n"
-		     "check    validate the policy and its drop-ins (PATH.d/*.conf); print every error\n"
+		     "check    validate the policy and its drop-ins (PATH.d/*.conf); print every error;\n"
+		     "         lint the auth stack of /etc/pam.d/NAME (default sshd)\n"
 		     "explain  show what USER gets and which file:line:[section] set each value\n"
 		     "list     the live containers: user, init pid, sessions, network, memory, pids, age\n"
 		     "show     one container: namespaces, id maps, mounts, network, limits, usage, sessions\n"
@@ -108,14 +109,14 @@ static int load(const char *config)
 	return 0;
 }
 
-static int check(const char *config)
+static int check(const char *config, const char *sshd_service)
 {
 	int r = load(config);
 	if (r)
 		return r;
 	if (pol.builtin) {
 		printf("%s: absent; the built-in defaults apply\n", config);
-		return 0;
+		return pam_auth_lint("/etc/pam.d", sshd_service);
 	}
 	/* A bind source or a view target that this host does not have: known
 	 * now, refused at every login it covers otherwise. */
@@ -179,7 +180,9 @@ static int check(const char *config)
 		       n->bridge, policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix, n->nat ? "yes" : "no",
 		       n->isolate ? "yes" : "no", n->n_ports, n->n_ports == 1 ? "" : "s");
 	}
-	return 0;
+	/* sshd's auth stack: a setcred that ends before pam_nsiso fails every
+	 * split login. */
+	return pam_auth_lint("/etc/pam.d", sshd_service);
 }
 
 static int cmd_subids(bool release)
@@ -356,7 +359,7 @@ static int explain(const char *user, const char *config, int json)
 
 int main(int argc, char **argv)
 {
-	const char *config = NSISO_DEFAULT_CONFIG, *user = NULL;
+	const char *config = NSISO_DEFAULT_CONFIG, *user = NULL, *sshd_service = "sshd";
 	int json = 0, root = 0;
 	bool config_given = false, release = false;
 	unsigned timeout = 10;
@@ -373,6 +376,8 @@ int main(int argc, char **argv)
 			config = argv[++i], config_given = true;
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			config = argv[i] + 9, config_given = true;
+		else if (strcmp(argv[i], "--sshd-service") == 0 && i + 1 < argc && !strchr(argv[i + 1], '/'))
+			sshd_service = argv[++i];
 		else if (strcmp(argv[i], "--json") == 0)
 			json = 1;
 		else if (strcmp(argv[i], "--root") == 0)
@@ -399,7 +404,7 @@ int main(int argc, char **argv)
 	if ((cmd && !is_enter) || (root && !is_enter))
 		return usage(stderr, 2);
 	if (strcmp(verb, "check") == 0 && !user && !json)
-		return check(config);
+		return check(config, sshd_service);
 	if (strcmp(verb, "explain") == 0 && user)
 		return explain(user, config, json);
 	if (strcmp(verb, "list") == 0 && !user)

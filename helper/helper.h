@@ -79,6 +79,11 @@ struct container {
 int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
 		     int resolv_mnt, struct container *c, struct nsiso_error *f);
 
+/* joincheck.c: SIGKILL every process in the container's PID namespace
+ * that is outside its user namespace and not host root (a session child
+ * whose split join never finished); the number killed or -errno. */
+int joincheck_sweep(const struct container *c, const char *user);
+
 /* session.c: state directory, the per-user lock, the supervisor. */
 /* systemd.c: on a host whose PID 1 is systemd with the unified hierarchy,
  * the container lives in a transient scope with Delegate=yes in the user's

@@ -103,7 +103,24 @@ struct supervisor {
 	dev_t sock_dev;		       /* the socket file this supervisor bound: only */
 	ino_t sock_ino;		       /* that one is ever removed by it */
 	int spare_fd;		       /* given up to accept-and-close at the fd limit */
+	int64_t last_attach;	       /* ms: the join checks count from it */
+	unsigned join_checks_done;     /* of join_check_after_ms[] since then */
 };
+
+/* When the supervisor looks for session children whose split join never
+ * finished (joincheck.c), counted from each attach: a child that took
+ * longer than the first look to reach its setcred is caught by a later one. */
+static int64_t now_ms(void);
+static const int64_t join_check_after_ms[] = { 2000, 8000, 30000 };
+
+/* ms until the next join check is due (0: now), or -1 for none. */
+static int64_t join_check_due(const struct supervisor *sv)
+{
+	if (sv->join_checks_done >= ARRAY_SIZE(join_check_after_ms))
+		return -1;
+	int64_t at = sv->last_attach + join_check_after_ms[sv->join_checks_done];
+	return at > now_ms() ? at - now_ms() : 0;
+}
 
 /* Remove NSISO_RUNDIR/<uid>.sock only if it is still the file we bound: a
  * name alone could be another container's (docs/THREATS.md 42). */
@@ -335,6 +352,8 @@ static void supervisor_accept(struct supervisor *sv)
 	origin_copy(ho->origin.rhost, sizeof(ho->origin.rhost), req.origin.rhost);
 	sv->attached++;
 	sv->armed = true;
+	sv->last_attach = now_ms();
+	sv->join_checks_done = 0;
 	if (!sv->config[0])
 		memcpy(sv->config, req.config, sizeof(sv->config));
 	supervisor_answer(conn, sv, 0, STEP_NONE, NULL);
@@ -501,6 +520,14 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			timeout = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
 		else if (empty && linger_end != INT64_MAX)
 			timeout = (int)(linger_end - now_ms() > 0 ? linger_end - now_ms() : 0);
+		int64_t check = join_check_due(sv);
+		if (check == 0) {
+			(void)joincheck_sweep(&sv->c, sv->u->name);
+			sv->join_checks_done++;
+			continue;
+		}
+		if (check > 0 && (timeout < 0 || check < timeout))
+			timeout = (int)check;
 		int n = poll(pfd, 3 + sv->n_holders, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -713,6 +740,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.listen_fd = listen_fd;
 	sv.u = u;
 	sv.linger = s->linger;
+	sv.join_checks_done = ARRAY_SIZE(join_check_after_ms); /* none before the first attach */
 	sv.empty_since = -1;
 	sv.started = now_ms();
 	sv.started_real = now_real();

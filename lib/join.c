@@ -87,8 +87,45 @@ static int threads_of_self(void)
 	return t ? atoi(t + 9) : -EIO;
 }
 
+/* The caller's supplementary groups that the container maps, as the
+ * container sees them. sshd's session child called initgroups() as host
+ * root before the inner half: its host groups (gid 0 among them) would
+ * stay effective for access checks inside, unmapped or not (THREATS 61).
+ * host holds them as read before the join; the map is read after it,
+ * where /proc/self/gid_map names the host's ids. */
+static int mapped_groups(const gid_t *host, int n, gid_t *out, size_t *n_out)
+{
+	char buf[8192];
+	_cleanup_close_ int fd = open("/proc/self/gid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	size_t len = 0;
+	for (;;) {
+		ssize_t k = RETRY_EINTR(read(fd, buf + len, sizeof(buf) - 1 - len));
+		if (k < 0)
+			return neg_errno();
+		if (k == 0 || (len += (size_t)k) == sizeof(buf) - 1)
+			break;
+	}
+	buf[len] = '\0';
+	*n_out = 0;
+	for (int i = 0; i < n; i++) {
+		unsigned long inside, outside, count;
+		int used = 0;
+		for (const char *p = buf; sscanf(p, " %lu %lu %lu%n", &inside, &outside, &count, &used) == 3;
+		     p += used) {
+			if (host[i] >= outside && host[i] - outside < count) {
+				out[(*n_out)++] = (gid_t)(inside + (host[i] - outside));
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Order of joining: the user namespace last, since after it there is no way
  * back; the others are undone if a later one fails. */
+#define NGROUPS_JOIN 1024
 static const int join_order[] = { NS_CGROUP, NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT };
 
 /* *committed tells whether the caller was changed for good (then a failure
@@ -118,6 +155,14 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 	int threads = threads_of_self();
 	if (threads != 1) {
 		return error_set(e, -EINVAL, "caller has %d threads; setns needs one", threads);
+	}
+	gid_t host_groups[NGROUPS_JOIN];
+	int n_groups = 0;
+	if ((mask & NS_BIT(NS_USER)) && !outer) {
+		n_groups = getgroups(NGROUPS_JOIN, host_groups);
+		if (n_groups < 0)
+			return error_set(e, neg_errno(), "reading the supplementary groups (more than %d?)",
+					 NGROUPS_JOIN);
 	}
 	/* Resource limits first, while the caller is still host root: raising a
 	 * hard limit needs CAP_SYS_RESOURCE of the initial user namespace. */
@@ -177,13 +222,38 @@ int container_join(const struct session_fds *sf, unsigned mask, const struct ses
 		/* From here on there is no way back: a failure is fatal for the
 		 * caller (sshd and su end the login on a failed open_session). */
 		*committed = true;
-		/* The inner part runs after the caller set its groups (sshd's
-		 * child): keep them, and only become uid 0 here, which is what
-		 * makes the later setuid(user) drop every capability. */
-		if ((outer && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0)) || setresuid(0, 0, 0) < 0) {
+		/* The whole join: no groups, gid and uid 0 of the container. The
+		 * inner part runs after the caller set its groups (sshd's child):
+		 * it keeps those the container maps, and becomes uid 0, which is
+		 * what makes the later setuid(user) drop every capability. */
+		if (outer && setgroups(0, NULL) < 0) {
 			r = neg_errno();
-			(void)error_set(e, r, "becoming container root");
+			(void)error_set(e, r, "setgroups() to none in the container");
 			goto out;
+		}
+		if (outer && setresgid(0, 0, 0) < 0) {
+			r = neg_errno();
+			(void)error_set(e, r, "setresgid() to the container's gid 0");
+			goto out;
+		}
+		if (setresuid(0, 0, 0) < 0) {
+			r = neg_errno();
+			(void)error_set(e, r, "setresuid() to the container's uid 0");
+			goto out;
+		}
+		if (!outer) {
+			gid_t kept[NGROUPS_JOIN];
+			size_t n_kept = 0;
+			r = mapped_groups(host_groups, n_groups, kept, &n_kept);
+			if (r < 0) {
+				(void)error_set(e, r, "reading the container's gid map");
+				goto out;
+			}
+			if (setgroups(n_kept, kept) < 0) {
+				r = neg_errno();
+				(void)error_set(e, r, "setgroups() to the %zu mapped groups", n_kept);
+				goto out;
+			}
 		}
 	}
 	if (!inner)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -404,6 +405,16 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (r == 0)
 		r = container_join(&fds, rep.ns_mask, &rep.hard, split ? JOIN_OUTER : JOIN_WHOLE, false, &why,
 				   &committed);
+	/* The monitor's children start in the container's PID and mount
+	 * namespaces but the host's user namespace until the session child's
+	 * setcred finishes the join: nothing forked from here on may gain
+	 * privilege through a setuid or file-capability binary, whatever
+	 * happens to that setcred (THREATS 62; the supervisor kills a child
+	 * that never joins). The monitor itself execs nothing. */
+	if (r == 0 && split && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		r = error_set(&why, neg_errno(), "PR_SET_NO_NEW_PRIVS in sshd's monitor");
+		committed = true; /* the monitor is in the container's namespaces */
+	}
 	if (r == 0 && split) {
 		/* Read after the join, as setcred will read it in the monitor
 		 * (the container's /proc may not show the monitor at all: 0). */

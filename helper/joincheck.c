@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "helper.h"
+#include "util.h"
+
+/* Confirm or kill (THREATS 62). Under sshd the join is split: the monitor
+ * joins every namespace but the user namespace, and the session child
+ * finishes the join from pam_setcred. If a module before pam_nsiso in the
+ * auth stack ends setcred early (a "sufficient" that succeeds, a jump past
+ * it), the child never does: it becomes the user in the host's user
+ * namespace, inside the container's PID and mount namespaces. Such a
+ * process is found by what it is: in the container's PID namespace, not in
+ * its user namespace, and not host root (the monitor's own root work, such
+ * as pam_motd's scripts, is root). The supervisor looks a few times after
+ * each attach and SIGKILLs what it finds, through a pidfd; the monitor set
+ * no_new_privs first, so that nothing of it gained privilege meanwhile. */
+
+static int ns_ino_at(int proc, const char *pid, const char *ns, uint64_t *ino)
+{
+	char path[300];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/ns/%s", pid, ns);
+	if (fstatat(proc, path, &st, 0) < 0)
+		return neg_errno();
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* Any of real, effective, saved uid not host root. */
+static bool runs_as_someone(int proc, const char *pid)
+{
+	char path[300], buf[2048];
+	snprintf(path, sizeof(path), "%s/status", pid);
+	if (read_small_at(proc, path, buf, sizeof(buf)) <= 0)
+		return false; /* gone */
+	const char *u = strstr(buf, "\nUid:");
+	unsigned long r = 0, e = 0, s = 0;
+	return u && sscanf(u + 5, "%lu %lu %lu", &r, &e, &s) == 3 && (r || e || s);
+}
+
+int joincheck_sweep(const struct container *c, const char *user)
+{
+	if (!(c->ns_mask & NS_BIT(NS_USER)) || !(c->ns_mask & NS_BIT(NS_PID)))
+		return 0;
+	_cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		return neg_errno();
+	int dfd = dup(proc);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		if (dfd >= 0)
+			(void)close(dfd);
+		return -ENOMEM;
+	}
+	int killed = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		uint64_t pidns, userns;
+		if (ns_ino_at(proc, de->d_name, "pid", &pidns) < 0 || pidns != c->ns_ino[NS_PID])
+			continue;
+		if (ns_ino_at(proc, de->d_name, "user", &userns) < 0 || userns == c->ns_ino[NS_USER])
+			continue;
+		if (!runs_as_someone(proc, de->d_name))
+			continue;
+		pid_t pid = (pid_t)atoi(de->d_name);
+		_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		/* Still the process looked at: the same namespaces through the
+		 * pidfd's pid (a recycled pid would be another process). */
+		if (pidfd < 0 || ns_ino_at(proc, de->d_name, "user", &userns) < 0 || userns == c->ns_ino[NS_USER])
+			continue;
+		if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+			continue;
+		killed++;
+		char uv[LOG_VALUE_MAX];
+		syslog(LOG_ERR,
+		       "refused: user=%s step=join error=EPERM errno=1 detail=\"pid %d is in the container's PID "
+		       "namespace but not its user namespace (its session never finished the join: does a module "
+		       "before pam_nsiso end the auth stack's setcred? nsiso check); killed\"",
+		       log_value(uv, sizeof(uv), user), (int)pid);
+	}
+	closedir(d);
+	return killed;
+}
