@@ -327,7 +327,7 @@ static int mount_resolv(int resolv_mnt, struct nsiso_error *f)
  * they live on /run, a way to fill the filesystem that holds nsiso's state
  * (docs/THREATS.md 48). Each one the host has gets a small private tmpfs of
  * the same mode. */
-static const char *const world_writable[] = { "/run/lock", "/run/screen", "/var/crash", "/var/metrics" };
+static const char *const world_writable[] = { "/var/crash", "/var/metrics" };
 
 static int mount_world_writable(struct nsiso_error *f)
 {
@@ -354,6 +354,116 @@ static int mount_world_writable(struct nsiso_error *f)
 			return error_at(f, STEP_MOUNT, r, "mounting a private tmpfs on %s", path);
 	}
 	return 0;
+}
+
+/* The container's /run: a fresh tmpfs holding only what sessions need
+ * (THREATS 63). The host's /run has every daemon's socket: the D-Bus system
+ * bus (through which logind's KillUser signals the user's slice and
+ * SetUserLinger keeps a manager), systemd-resolved and nscd (names
+ * resolved through the host's network whatever the container's network),
+ * and whatever else a host runs. Kept, each bound from the host's /run
+ * when it is there, never through a symlink:
+ *  - utmp: sshd's monitor, host root in the container's mount namespace,
+ *    writes the host's login records (`who` on the host);
+ *  - the journal's sockets, so that syslog() and /dev/log keep working;
+ *  - dbus/system_bus_socket: with system_bus = host, as on the host; with
+ *    none, in a directory of mode 0700 of container root's, which no
+ *    process of the tenant can enter and host root can (sshd's monitor:
+ *    pam_systemd's close_session tells logind the session ended);
+ *  - systemd/resolve, only where the container shares the host's network;
+ *  - lock and screen, empty, with the host's mode (world-writable
+ *    directories: private, THREATS 48); user, filled by mount_run_user. */
+static const struct run_keep {
+	const char *path; /* under /run */
+	mode_t type;
+	enum { KEEP_ALWAYS, KEEP_BUS, KEEP_HOST_NET } when;
+} run_keep[] = {
+	{ "utmp", S_IFREG, KEEP_ALWAYS },
+	{ "systemd/journal/socket", S_IFSOCK, KEEP_ALWAYS },
+	{ "systemd/journal/stdout", S_IFSOCK, KEEP_ALWAYS },
+	{ "systemd/journal/dev-log", S_IFSOCK, KEEP_ALWAYS },
+	{ "dbus/system_bus_socket", S_IFSOCK, KEEP_BUS },
+	{ "systemd/resolve", S_IFDIR, KEEP_HOST_NET },
+};
+static const char *const run_empty_dirs[] = { "lock", "screen", "user" };
+
+/* dir/a/b/c: make a and a/b (mode, or 0700 for a "dbus" with no bus for
+ * the tenant), then the mount point c of the given type. */
+static int run_mount_point(int run, const char *path, mode_t type, mode_t dbus_mode)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *slash = strchr(buf, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mode_t mode = strcmp(buf, "dbus") == 0 ? dbus_mode : 0755;
+		if (mkdirat(run, buf, mode) < 0 && errno != EEXIST)
+			return neg_errno();
+		if (fchmodat(run, buf, mode, 0) < 0) /* (the umask) */
+			return neg_errno();
+		*slash = '/';
+	}
+	if (type == S_IFDIR)
+		return mkdirat(run, path, 0755) < 0 ? neg_errno() : 0;
+	_cleanup_close_ int fd = openat(run, path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	return fd < 0 ? neg_errno() : 0;
+}
+
+static int mount_run(const struct policy_settings *s, struct nsiso_error *f)
+{
+	int tree[ARRAY_SIZE(run_keep)];
+	mode_t empty_mode[ARRAY_SIZE(run_empty_dirs)] = { 0 };
+	int r = 0;
+	bool host_net = !(s->ns_mask & NS_BIT(NS_NET));
+
+	_cleanup_close_ int hostrun = open_dir_path("/run");
+	if (hostrun < 0)
+		return error_at(f, STEP_MOUNT, hostrun, "opening /run");
+	/* From the host's /run, before it is covered. */
+	for (size_t i = 0; i < ARRAY_SIZE(run_keep); i++) {
+		tree[i] = -EBADF;
+		if (r < 0 || (run_keep[i].when == KEEP_HOST_NET && !host_net))
+			continue;
+		char path[160];
+		struct stat st;
+		snprintf(path, sizeof(path), "/run/%s", run_keep[i].path);
+		_cleanup_close_ int fd = open_view_path(path, &st);
+		if (fd < 0 || (st.st_mode & S_IFMT) != run_keep[i].type)
+			continue; /* absent here, a symlink, or not what it should be: not kept */
+		tree[i] = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+		if (tree[i] < 0)
+			r = error_at(f, STEP_MOUNT, neg_errno(), "cloning %s", path);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(run_empty_dirs) && r >= 0; i++) {
+		struct stat st;
+		if (fstatat(hostrun, run_empty_dirs[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			empty_mode[i] = st.st_mode & 07777;
+	}
+
+	const char *opts[] = { "mode=0755", "size=4M", "nr_inodes=1024", NULL };
+	_cleanup_close_ int run = -EBADF;
+	if (r >= 0 && (r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &run)) < 0)
+		(void)error_at(f, STEP_MOUNT, r, "creating a tmpfs for /run");
+	if (r >= 0 && (r = attach(run, hostrun, "")) < 0)
+		(void)error_at(f, STEP_MOUNT, r, "mounting a tmpfs on /run");
+	mode_t dbus_mode = s->system_bus == SYSTEM_BUS_HOST ? 0755 : 0700;
+	for (size_t i = 0; i < ARRAY_SIZE(run_keep) && r >= 0; i++) {
+		if (tree[i] < 0)
+			continue;
+		r = run_mount_point(run, run_keep[i].path, run_keep[i].type, dbus_mode);
+		if (r >= 0)
+			r = attach(tree[i], run, run_keep[i].path);
+		if (r < 0)
+			(void)error_at(f, STEP_MOUNT, r, "keeping /run/%s", run_keep[i].path);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(run_empty_dirs) && r >= 0; i++) {
+		if (!empty_mode[i])
+			continue;
+		if (mkdirat(run, run_empty_dirs[i], 0700) < 0 || fchmodat(run, run_empty_dirs[i], empty_mode[i], 0) < 0)
+			r = error_at(f, STEP_MOUNT, neg_errno(), "making /run/%s", run_empty_dirs[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(run_keep); i++)
+		closep(&tree[i]);
+	return r < 0 ? r : 0;
 }
 
 /* /run/user: the container's own, holding only this user's runtime
@@ -653,6 +763,9 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 	r = mount_world_writable(f);
 	if (r < 0)
 		return r;
+	r = mount_run(s, f);
+	if (r < 0)
+		return r;
 	r = mount_run_user(u, s, f);
 	if (r < 0)
 		return r;
@@ -670,9 +783,10 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 	r = view_mount(u, s, &view, f);
 	if (r < 0)
 		return r;
-	/* The helper's state stays out of sight and out of reach (THREATS 30). */
+	/* The helper's state stays out of sight and out of reach (THREATS 30;
+	 * under /run it is not there at all). */
 	r = mount_tmpfs_at(NSISO_RUNDIR, "mode=0000", "1M",
-			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false, f);
+			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true, f);
 	if (r < 0)
 		return r;
 	return 0;

@@ -111,6 +111,7 @@ static const char *const tmp_words[] = { "private", "shared", NULL };
 static const char *const home_words[] = { "shared", "read-only", "private", NULL };
 static const char *const seccomp_words[] = { "default", "off", NULL };
 static const char *const yes_no_words[] = { "yes", "no", NULL };
+static const char *const system_bus_words[] = { "none", "host", NULL };
 
 static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e);
 
@@ -720,6 +721,7 @@ const struct key_def policy_keys[KEY_COUNT] = {
 	[KEY_IO_WEIGHT] = { "io_weight", parse_count, NULL, STORE(cg.io_weight), text_weight },
 	[KEY_NETWORK] = { "network", parse_network, NULL, STORE(network), text_network },
 	[KEY_NESTED_USERNS] = { "nested_userns", parse_choice, yes_no_words, STORE(nested_userns), text_choice },
+	[KEY_SYSTEM_BUS] = { "system_bus", parse_choice, system_bus_words, STORE(system_bus), text_choice },
 	[KEY_TMP_SIZE] = { "tmp_size", parse_tmpfs_size, NULL, STORE(tmp_size), text_string },
 	[KEY_SHM_SIZE] = { "shm_size", parse_tmpfs_size, NULL, STORE(shm_size), text_string },
 	/* templates, expanded per user into s->mounts */

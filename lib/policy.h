@@ -64,6 +64,7 @@ enum policy_key {
 	KEY_IO_WEIGHT,
 	KEY_NETWORK,
 	KEY_NESTED_USERNS,
+	KEY_SYSTEM_BUS,
 	KEY_TMP_SIZE,
 	KEY_SHM_SIZE,
 	KEY_BIND, /* the four mount lists: keep their order (enum mount_kind) */
@@ -75,6 +76,9 @@ enum policy_key {
 
 enum userns_mode { USERNS_KEEP_ID_SUBUID = 0, USERNS_KEEP_ID };
 enum tmp_mode { TMP_PRIVATE = 0, TMP_SHARED };
+/* system_bus: none hides the host's D-Bus system bus from the tenant
+ * (logind's KillUser, SetUserLinger...: THREATS 63); host opts in. */
+enum system_bus_mode { SYSTEM_BUS_NONE = 0, SYSTEM_BUS_HOST };
 enum home_mode { HOME_SHARED = 0, HOME_READ_ONLY, HOME_PRIVATE };
 
 /* The per-user filesystem view: bind, bind_ro, hide and tmpfs, each a list
@@ -142,6 +146,7 @@ struct policy_values {
 	uint32_t rlimit_set;		       /* bit i: policy_rlimit_names[i] */
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
 	enum yes_no nested_userns;
+	enum system_bus_mode system_bus;
 	char tmp_size[POLICY_SIZE_MAX];
 	char shm_size[POLICY_SIZE_MAX];
 	char mounts[MOUNT_KINDS][POLICY_MOUNT_LIST_MAX]; /* templates with %u %U %g */
@@ -219,6 +224,7 @@ struct policy_settings {
 	uint32_t rlimit_set;
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
 	enum yes_no nested_userns;	/* NO: max_user_namespaces = 0 inside */
+	enum system_bus_mode system_bus; /* the host's system bus in the container's /run */
 	char tmp_size[POLICY_SIZE_MAX]; /* tmpfs size= of /tmp and /var/tmp; "max": none */
 	char shm_size[POLICY_SIZE_MAX]; /* of /dev/shm */
 	uint32_t n_mounts;		/* bind, bind_ro, hide, tmpfs expanded, in that order */

@@ -35,7 +35,7 @@ view_cleanup() {
 trap view_cleanup EXIT
 [ -d /srv ] || t_skip_or_fail "/srv is needed"
 # Mount points of the view (an admin makes them once, like any mount point).
-V=/run/nsiso-view-$tag
+V=/mnt/nsiso-view-$tag
 install -d -m 0755 "$V" "$V/course" "$V/scratch"
 echo "answer key" > "$V/answers"; chmod 0644 "$V/answers"
 groupadd "$stu" && groupadd "$stf" || exit 1
