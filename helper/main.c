@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -176,6 +179,52 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	return 0;
 }
 
+/* nsiso-helper user-manager UID: run by systemd before every
+ * user@UID.service (the drop-in config/user@.service.d-nsiso.conf.in,
+ * ExecCondition with "+": as root). 0 lets the manager start: the user is
+ * exempt (uid 0 always). 1 skips it: the user is isolated, or anything
+ * failed (fail closed: no manager). One log line either way but the
+ * exempt one. Whatever the PAM stack of systemd-user says (THREATS 43). */
+static int user_manager(const char *uid_text)
+{
+	static struct policy pol;
+	struct nsiso_error f = { 0 };
+	char *end;
+	errno = 0;
+	unsigned long uid = strtoul(uid_text, &end, 10);
+	if (errno || end == uid_text || *end || uid > UINT32_MAX - 1)
+		return 1;
+	if (uid == 0)
+		return 0;
+	openlog("nsiso-helper", LOG_PID, LOG_AUTHPRIV);
+	struct passwd pw, *res = NULL;
+	char buf[4096], uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
+	int r = getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res);
+	if (r != 0 || !res) {
+		syslog(LOG_ERR, "user manager uid=%lu not started: the user cannot be resolved (%s)", uid,
+		       r ? strerror(r) : "no such user");
+		return 1;
+	}
+	struct policy_kept kept;
+	struct policy_settings set;
+	r = policy_load_kept(&pol, NSISO_DEFAULT_CONFIG, LASTGOOD_DIR, &kept, &f);
+	if (r == 0)
+		r = resolve_for(&pol, pw.pw_name, true, &set, &f);
+	if (r < 0) {
+		syslog(LOG_ERR, "user manager user=%s uid=%lu not started: policy %s: %s",
+		       log_value(uv, sizeof(uv), pw.pw_name), uid, NSISO_DEFAULT_CONFIG,
+		       log_escape(dv, sizeof(dv), error_text(&f)));
+		return 1;
+	}
+	if (set.exempt)
+		return 0;
+	syslog(LOG_NOTICE,
+	       "user manager user=%s uid=%lu not started: isolated users have no systemd user manager "
+	       "(user@%lu.service skipped)",
+	       log_value(uv, sizeof(uv), pw.pw_name), uid, uid);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct helper_reply rep = { .version = NSISO_PROTO_VERSION };
@@ -186,6 +235,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nsiso-helper: only root may run this; it is started by pam_nsiso.so\n");
 		return 1;
 	}
+	if (argc == 3 && strcmp(argv[1], "user-manager") == 0)
+		return user_manager(argv[2]);
 	if ((argc != 4 && argc != 7) || strcmp(argv[1], "open") != 0) {
 		fprintf(stderr, "usage: nsiso-helper open USER CONFIG [SERVICE TTY RHOST] (started by pam_nsiso.so)\n");
 		return 2;

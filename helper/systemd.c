@@ -11,6 +11,7 @@
 #include <time.h>
 #include <stddef.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <systemd/sd-bus.h>
@@ -20,13 +21,13 @@
 
 /* On a host whose PID 1 is systemd, systemd is the one writer of the cgroup
  * tree (systemd's docs/CGROUP_DELEGATION.md): the supervisor asks it for a
- * transient scope with Delegate=yes in the user's slice, moves itself into
+ * transient scope with Delegate=yes beside the user's slice, moves itself into
  * it, and builds the container's groups below, in the subtree that is now
  * its own. libsystemd's sd-bus speaks the D-Bus protocol (loaded only there,
  * see below); the connection is systemd's private root-only socket, which
  * needs no dbus-daemon.
  *
- *   user.slice/user-UID.slice/nsiso-UID-PID.scope   Delegate=yes
+ *   user.slice/user-nsiso.slice/nsiso-UID-PID.scope   Delegate=yes, PartOf=user-UID.slice
  *     supervisor/     the supervisor (no login session's scope holds it)
  *     nsiso/USER/     the container: init, every session, the limits
  *
@@ -36,7 +37,13 @@
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+#define SYSTEMD_UNIT "org.freedesktop.systemd1.Unit"
 #define SCOPE_TIMEOUT_USEC (10 * 1000 * 1000ULL)
+/* Beside the users' slices, not in them: logind's KillUser signals every
+ * process of user-UID.slice, and the supervisor must not be one of them
+ * (THREATS 63); PartOf= still stops the scope with the user's slice. */
+#define SCOPE_SLICE "user-nsiso.slice"
+#define MANAGER_DROPIN "/user@.service.d/nsiso.conf"
 
 bool systemd_manages_cgroups(void)
 {
@@ -70,6 +77,10 @@ static struct {
 	int (*read)(sd_bus_message *, const char *, ...);
 	int (*process)(sd_bus *, sd_bus_message **);
 	int (*wait)(sd_bus *, uint64_t);
+	int (*get_property_strv)(sd_bus *, const char *, const char *, const char *, const char *, sd_bus_error *,
+				 char ***);
+	int (*get_property_string)(sd_bus *, const char *, const char *, const char *, const char *, sd_bus_error *,
+				   char **);
 } B;
 
 static int load_sd_bus(char *msg, size_t size)
@@ -96,6 +107,8 @@ static int load_sd_bus(char *msg, size_t size)
 		{ "sd_bus_message_read", offsetof(__typeof__(B), read) },
 		{ "sd_bus_process", offsetof(__typeof__(B), process) },
 		{ "sd_bus_wait", offsetof(__typeof__(B), wait) },
+		{ "sd_bus_get_property_strv", offsetof(__typeof__(B), get_property_strv) },
+		{ "sd_bus_get_property_string", offsetof(__typeof__(B), get_property_string) },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(syms); i++) {
 		void *f = dlsym(h, syms[i].name);
@@ -157,8 +170,65 @@ static int own_cgroup(char *out, size_t size)
 	return 0;
 }
 
+/* No user manager of an isolated user runs on the host (THREATS 43): the
+ * unit user@UID.service must have loaded nsiso's drop-in (its
+ * ExecCondition asks the helper), else the container is refused (-ENOPKG:
+ * an install that is not whole, or no daemon-reload since); a manager
+ * already running (started before nsiso was enabled) is stopped. */
+static int guard_user_manager(sd_bus *bus, uid_t uid, char *msg, size_t size)
+{
+	char unit[64];
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char *path = NULL;
+	snprintf(unit, sizeof(unit), "user@%u.service", (unsigned)uid);
+	int r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "LoadUnit", &e, &reply, "s", unit);
+	if (r < 0) {
+		snprintf(msg, size, "loading %s: %s", unit, e.message ? e.message : strerror(-r));
+		return r;
+	}
+	r = B.read(reply, "o", &path);
+	if (r < 0) {
+		snprintf(msg, size, "reading the answer to LoadUnit(%s): %s", unit, strerror(-r));
+		return r;
+	}
+	char **dropins = NULL;
+	r = B.get_property_strv(bus, SYSTEMD_DEST, path, SYSTEMD_UNIT, "DropInPaths", &e, &dropins);
+	if (r < 0) {
+		snprintf(msg, size, "reading %s's DropInPaths: %s", unit, e.message ? e.message : strerror(-r));
+		return r;
+	}
+	bool guarded = false;
+	for (size_t i = 0; dropins && dropins[i]; i++) {
+		size_t len = strlen(dropins[i]), want = strlen(MANAGER_DROPIN);
+		guarded |= len >= want && strcmp(dropins[i] + len - want, MANAGER_DROPIN) == 0;
+	}
+	if (!guarded) {
+		snprintf(msg, size, "%.40s lacks nsiso's drop-in: its manager would run outside (systemctl daemon-reload)",
+			 unit);
+		return -ENOPKG;
+	}
+	char *state = NULL;
+	r = B.get_property_string(bus, SYSTEMD_DEST, path, SYSTEMD_UNIT, "ActiveState", &e, &state);
+	if (r < 0) {
+		snprintf(msg, size, "reading %s's ActiveState: %s", unit, e.message ? e.message : strerror(-r));
+		return r;
+	}
+	if (strcmp(state, "inactive") == 0 || strcmp(state, "failed") == 0)
+		return 0;
+	r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StopUnit", &e, NULL, "ss", unit,
+			  "replace");
+	if (r < 0) {
+		snprintf(msg, size, "stopping %s (%s): %s", unit, state, e.message ? e.message : strerror(-r));
+		return r;
+	}
+	syslog(LOG_NOTICE, "stopped %s (%s): isolated users have no systemd user manager on the host", unit, state);
+	return 0;
+}
+
 /* In the child: the whole conversation with systemd. 0 or -errno, msg set. */
-static int ask_for_scope(const char *unit, const char *slice, const char *desc, pid_t pid, char *msg, size_t size)
+static int ask_for_scope(const char *unit, const char *slice, const char *part_of, const char *desc, pid_t pid,
+			 uid_t uid, char *msg, size_t size)
 {
 	sd_bus *bus = NULL;
 	sd_bus_message *m = NULL, *reply = NULL;
@@ -177,6 +247,9 @@ static int ask_for_scope(const char *unit, const char *slice, const char *desc, 
 		snprintf(msg, size, "connecting to systemd (/run/systemd/private): %s", strerror(-r));
 		return r;
 	}
+	r = guard_user_manager(bus, uid, msg, size);
+	if (r < 0)
+		return r;
 	r = B.match_signal(bus, NULL, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved", on_job_removed, &w);
 	if (r >= 0)
 		r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &e, NULL, NULL);
@@ -187,8 +260,9 @@ static int ask_for_scope(const char *unit, const char *slice, const char *desc, 
 	if (r >= 0)
 		r = B.open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = B.append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice, "Delegate", "b",
-			     1, "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1, (uint32_t)pid);
+		r = B.append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice, "Delegate",
+			     "b", 1, "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1, (uint32_t)pid, "PartOf",
+			     "as", 1, part_of);
 	if (r >= 0)
 		r = B.close_container(m);
 	if (r >= 0)
@@ -229,9 +303,9 @@ struct scope_answer {
 
 int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct nsiso_error *f)
 {
-	char unit[64], slice[64], desc[128];
+	char unit[64], part_of[64], desc[128];
 	snprintf(unit, sizeof(unit), "nsiso-%u-%d.scope", (unsigned)u->uid, (int)getpid());
-	snprintf(slice, sizeof(slice), "user-%u.slice", (unsigned)u->uid);
+	snprintf(part_of, sizeof(part_of), "user-%u.slice", (unsigned)u->uid);
 	snprintf(desc, sizeof(desc), "nsiso container of %.64s", u->name);
 
 	int p[2];
@@ -247,7 +321,7 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct n
 	if (child == 0) {
 		(void)close(p[0]);
 		struct scope_answer a = { 0 };
-		a.error = ask_for_scope(unit, slice, desc, me, a.msg, sizeof(a.msg));
+		a.error = ask_for_scope(unit, SCOPE_SLICE, part_of, desc, me, u->uid, a.msg, sizeof(a.msg));
 		(void)!write(p[1], &a, sizeof(a));
 		_exit(0);
 	}

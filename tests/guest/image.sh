@@ -47,8 +47,9 @@ packages=(
 	openssh-server
 	# what the nsiso package depends on (installed offline in the guest)
 	libpam-runtime libpam0g libiniparser1 libcap2 libseccomp2 libsystemd0 libsubid4 nftables
-	# what the tests run inside
-	procps iproute2 passwd util-linux
+	# what the tests run inside; a name resolver on the host (its sockets
+	# are in /run: no container reaches them unless it shares the network)
+	procps iproute2 passwd util-linux systemd-resolved libnss-resolve
 )
 
 # MODULES=list with the four modules a virtio guest needs: the default

@@ -66,6 +66,19 @@ g_boot() {
 	return 1
 }
 
+# g_wait_down / g_wait_up: a guest reboot (same qemu process, same disk
+# overlay) goes down, then answers again.
+g_wait_down() {
+	local i
+	for i in $(seq 1 60); do g_root true 2>/dev/null || return 0; sleep 1; done
+	return 1
+}
+g_wait_up() {
+	local i
+	for i in $(seq 1 240); do g_root true 2>/dev/null && return 0; sleep 1; done
+	return 1
+}
+
 # (every step may fail without stopping the next: callers may run with set -e)
 g_cleanup() {
 	set +e

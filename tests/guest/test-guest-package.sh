@@ -47,6 +47,52 @@ expect_eq "tmpfiles made the state directory at install" "$(g_root 'stat -c "%U 
 expect_eq "installing enables nothing (the profile is Default: no)" \
 	"$(g_root 'grep -c pam_nsiso /etc/pam.d/common-session /etc/pam.d/common-session-noninteractive | tr "\n" " "')" \
 	"/etc/pam.d/common-session:0 /etc/pam.d/common-session-noninteractive:0 "
+expect_eq "the package installs user@.service's drop-in, loaded" \
+	"$(g_root 'systemctl show -p DropInPaths --value user@1.service | tr " " "\n" | grep -c "/user@.service.d/nsiso.conf$"')" 1
+
+# ---- 1b. the README's first step alone: one line in /etc/pam.d/sshd ----------
+# No auth line, no systemd-user stack: pam_systemd still starts the user's
+# manager, and a unit planted in ~/.config/systemd/user would run on the host
+# (THREATS 43). user@.service's drop-in asks the helper first: the manager
+# of an isolated user never starts, at a login, with linger, after a reboot.
+g_user alice; g_user bob
+uid_a=$(g_root 'id -u alice')
+uid_b=$(g_root 'id -u bob')
+plant_evil() {
+	g_root "install -d -o alice -g alice /home/alice/.config /home/alice/.config/systemd /home/alice/.config/systemd/user \
+	/home/alice/.config/systemd/user/default.target.wants &&
+	printf '[Service]\nType=oneshot\nExecStart=/bin/sh -c \"readlink /proc/self/ns/net > /home/alice/evil-ran\"\n[Install]\nWantedBy=default.target\n' \
+		> /home/alice/.config/systemd/user/evil.service &&
+	ln -sf ../evil.service /home/alice/.config/systemd/user/default.target.wants/evil.service &&
+	chown -R alice: /home/alice/.config"
+}
+plant_evil
+manager_skipped() { # "skipped", or what user@UID.service shows
+	g_root "for i in \$(seq 1 60); do r=\$(systemctl show -p Result --value user@$1.service); a=\$(systemctl show -p ActiveState --value user@$1.service);
+		[ \"\$r\" = exec-condition ] && [ \"\$a\" = inactive ] && { echo skipped; exit; }; sleep 0.5; done; echo \"\$a \$r\""
+}
+g_root 'cp -p /etc/pam.d/sshd /root/t/sshd.orig && echo "session required pam_nsiso.so" >> /etc/pam.d/sshd'
+out=$(g_as alice -- 'echo userns=$(readlink /proc/self/ns/user); sleep 4'); rc=$?
+expect_eq "sshd-only: alice's login succeeds" "$rc" 0
+expect_ne "sshd-only: alice is in a container" "$(t_key userns "$out")" "$(g_root 'readlink /proc/1/ns/user')"
+expect_eq "sshd-only: user@$uid_a.service was skipped by its condition (inactive, exec-condition)" "$(manager_skipped "$uid_a")" skipped
+expect_match "sshd-only: the helper said why" \
+	"$(g_root "journalctl --no-pager -o cat -t nsiso-helper | grep 'user manager user=alice' | tail -n 1")" \
+	"not started: isolated users have no systemd user manager"
+expect_eq "sshd-only: no process of alice is left on the host (no manager)" "$(g_root 'sleep 3; pgrep -u alice | wc -l')" 0
+g_root 'loginctl enable-linger alice'
+expect_eq "linger: the linger file is there" "$(g_root 'ls /var/lib/systemd/linger')" alice
+expect_eq "linger: user@$uid_a.service was skipped again" "$(manager_skipped "$uid_a")" skipped
+# A reboot: logind starts the manager of every lingering user at boot.
+g_root 'systemctl reboot' >/dev/null 2>&1
+g_wait_down && g_wait_up
+expect_eq "after a reboot the guest answers" "$(g_root 'echo up')" up
+expect_eq "after a reboot: user@$uid_a.service was skipped at boot" "$(manager_skipped "$uid_a")" skipped
+expect_eq "after a reboot: no process of alice" "$(g_root 'pgrep -u alice | wc -l')" 0
+expect_eq "the planted unit never ran (first login, linger, reboot)" "$(g_root 'ls /home/alice/evil-ran 2>&1')" \
+	"ls: cannot access '/home/alice/evil-ran': No such file or directory"
+g_root 'loginctl disable-linger alice; cp -p /root/t/sshd.orig /etc/pam.d/sshd'
+
 g_root 'DEBIAN_FRONTEND=noninteractive pam-auth-update --enable nsiso'
 expect_eq "pam-auth-update --enable puts the module last in common-session, after pam_systemd" \
 	"$(g_root "grep -v '^#' /etc/pam.d/common-session | grep . | tail -n 2 | awk '{print \$3}' | tr '\n' ' '")" \
@@ -58,8 +104,6 @@ expect_eq "and in common-auth's additional block, required" \
 	"auth required pam_nsiso.so"
 
 # ---- 2. a login lands in a container ------------------------------------------
-g_user alice; g_user bob
-uid_a=$(g_root 'id -u alice')
 sub_a=$(g_root "awk -F: '\$1==\"alice\" {print \$2}' /etc/subuid")
 host_ns=$(g_root 'for t in user mnt pid ipc uts net cgroup; do printf "%s " $(readlink /proc/1/ns/$t); done')
 probe='printf ns=; for t in user mnt pid ipc uts net cgroup; do printf "%s " $(readlink /proc/self/ns/$t); done; echo;
@@ -87,12 +131,7 @@ expect_eq "after logout the container is torn down (no socket, lock or init)" "$
 # manager, outside the container. The manager's PAM session
 # (service systemd-user) is refused for isolated users; the user's sessions
 # go on without it, with a /run/user of the container's own.
-g_root "install -d -o alice -g alice /home/alice/.config /home/alice/.config/systemd /home/alice/.config/systemd/user \
-	/home/alice/.config/systemd/user/default.target.wants &&
-	printf '[Service]\nType=oneshot\nExecStart=/bin/sh -c \"readlink /proc/self/ns/net > /home/alice/evil-ran\"\n[Install]\nWantedBy=default.target\n' \
-		> /home/alice/.config/systemd/user/evil.service &&
-	ln -s ../evil.service /home/alice/.config/systemd/user/default.target.wants/evil.service &&
-	chown -R alice: /home/alice/.config"
+plant_evil
 g_as alice -- 'sleep 600' & holda=$!
 g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
 cont_pid=$(g_root 'readlink /proc/$(pgrep -u alice -x sleep)/ns/pid')
@@ -113,9 +152,7 @@ expect_match "systemd-run --user starts nothing (the tool ran and failed)" "$(g_
 expect_match "busctl --user finds no bus (the tool ran and failed)" "$(g_get "$out" busctl)" '^([1-9]|[1-9][0-9]|1[01][0-9]|12[0-6])$'
 expect_match "no session bus for D-Bus activation (the tool ran and failed)" "$(g_get "$out" dbus)" '^([1-9]|[1-9][0-9]|1[01][0-9]|12[0-6])$'
 expect_match "user@$uid_a.service is not running" "$(g_root "systemctl is-active user@$uid_a.service")" '^(failed|inactive)$'
-expect_match "its PAM session was refused, with the reason" \
-	"$(g_root "journalctl --no-pager -o cat | grep 'pam_nsiso(systemd-user:session): refused: user=alice' | tail -n1")" \
-	'step=policy error=EPERM .*no systemd user manager for isolated users'
+expect_eq "its condition skipped it (the drop-in, before any PAM session)" "$(manager_skipped "$uid_a")" skipped
 expect_eq "the planted unit never ran" "$(g_root 'ls /home/alice/evil-ran 2>&1')" \
 	"ls: cannot access '/home/alice/evil-ran': No such file or directory"
 expect_eq "every process of alice is in her container's PID namespace" \
@@ -141,7 +178,7 @@ g_root "for i in \$(seq 1 150); do pgrep -u alice -f 'sleep 602' >/dev/null && e
 init_before=$(g_root "nsiso show alice | sed -n 's/^init pid \([0-9]*\),.*/\1/p'")
 sup=$(g_root "nsiso show alice | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p'")
 expect_match "the supervisor is in its container's scope, no login session's" "$(g_root "cat /proc/$sup/cgroup")" \
-	"^0::/user.slice/user-$uid_a.slice/nsiso-$uid_a-[0-9]+.scope/supervisor$"
+	"^0::/user.slice/user-nsiso.slice/nsiso-$uid_a-[0-9]+.scope/supervisor$"
 # Debian's kernel has transparent huge pages "always": the supervisor turns
 # them off for itself (its tables in .bss cost 2 MiB pages otherwise).
 expect_match "the guest's kernel uses THP always (the check below can fail)" \
@@ -239,6 +276,64 @@ expect_match "the supervisor took the SIGTERM as a stop" \
 	"$(g_root "journalctl --no-pager -o cat -t nsiso-sup | grep 'user=alice' | tail -n 2 | tr '\n' ' '")" \
 	"container stopping user=alice uid=$uid_a signal=TERM sender_pid=1 .*reason=stopped"
 
+# ---- 2f. the host's /run and system bus (THREATS 63) --------------------------
+# system_bus = none (the default): the container's /run holds only what
+# sessions need; logind's KillUser and SetUserLinger are out of reach, and so
+# is the host's name resolver.
+g_as alice -- 'sleep 605' & busa=$!
+g_root "for i in \$(seq 1 150); do pgrep -u alice -f 'sleep 605' >/dev/null && exit 0; sleep 0.2; done; exit 1"
+sup=$(g_root "nsiso show alice | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p'")
+expect_eq "the host resolves _gateway through systemd-resolved (the check below can fail)" \
+	"$(g_root 'getent hosts _gateway >/dev/null; echo $?')" 0
+out=$(g_as alice -- 'echo run=$(ls -A /run | tr "\n" " "); echo userns=$(readlink /proc/self/ns/user);
+	busctl --system list >/dev/null 2>&1; echo bus=$?;
+	busctl call org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager KillUser ui '"$uid_a"' 9 >/dev/null 2>&1; echo kill9=$?;
+	busctl call org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager KillUser ui '"$uid_a"' 19 >/dev/null 2>&1; echo kill19=$?;
+	loginctl enable-linger >/dev/null 2>&1; echo linger=$?;
+	getent hosts _gateway >/dev/null; echo resolve=$?; ls /run/systemd/resolve >/dev/null 2>&1; echo resolvedir=$?;
+	stat -c dbus=%a /run/dbus'); rc=$?
+expect_eq "alice's login succeeds" "$rc" 0
+expect_ne "and is in a container" "$(t_key userns "$out")" "$(g_root 'readlink /proc/1/ns/user')"
+expect_eq "the container's /run holds only dbus (root's), lock, systemd (the journal), user and utmp" "$(t_key run "$out")" \
+	"dbus lock systemd user utmp "
+expect_eq "the bus's directory is closed to the tenant" "$(t_key dbus "$out")" "dbus=700"
+expect_match "busctl --system fails (the tool ran)" "$(t_key bus "$out")" '^[1-9][0-9]*$'
+expect_match "KillUser SIGKILL fails" "$(t_key kill9 "$out")" '^[1-9][0-9]*$'
+expect_match "KillUser SIGSTOP fails" "$(t_key kill19 "$out")" '^[1-9][0-9]*$'
+expect_match "loginctl enable-linger fails" "$(t_key linger "$out")" '^[1-9][0-9]*$'
+expect_eq "no linger file appeared" "$(g_root 'ls -A /var/lib/systemd/linger | wc -l')" 0
+expect_eq "network = none: _gateway is not resolved through the host (getent: not found)" "$(t_key resolve "$out")" 2
+expect_eq "resolved's sockets are not there" "$(t_key resolvedir "$out")" 2
+expect_eq "the supervisor runs, not stopped" "$(g_root "awk '/^State:/ {print \$2}' /proc/$sup/status")" S
+g_root "pkill -u alice -f 'sleep 605'"; wait "$busa" 2>/dev/null
+# system_bus = host: the bus is there, and a KillUser of the tenant's own
+# slice reaches its sshd monitors, never the supervisor (the scope is in
+# user-nsiso.slice, beside user-UID.slice).
+g_root 'mkdir -p /etc/nsiso/nsiso.conf.d && printf "[user bob]\nsystem_bus = host\n" > /etc/nsiso/nsiso.conf.d/bus.conf'
+g_as bob -- 'sleep 606' & busb=$!
+g_root "for i in \$(seq 1 150); do pgrep -u bob -f 'sleep 606' >/dev/null && exit 0; sleep 0.2; done; exit 1"
+sup_b=$(g_root "nsiso show bob | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p'")
+expect_eq "system_bus = host: busctl --system works inside" "$(g_as bob -- 'busctl --system list >/dev/null 2>&1; echo $?')" 0
+timeout 60 ssh -i "$G_DIR/id" -p "$G_PORT" "${g_ssh_opts[@]}" bob@127.0.0.1 \
+	"busctl call org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager KillUser ui $uid_b 19" >/dev/null 2>&1 & stopper=$!
+expect_eq "KillUser SIGSTOP from inside stopped bob's sshd monitors" \
+	"$(g_root "for i in \$(seq 1 100); do for p in \$(pgrep -f 'sshd: bob'); do awk '/^State:/ {print \$2}' /proc/\$p/status; done | grep -q T && { echo stopped; exit; }; sleep 0.2; done")" stopped
+expect_eq "and not the supervisor" "$(g_root "awk '/^State:/ {print \$2}' /proc/$sup_b/status")" S
+g_root 'loginctl kill-user --signal=CONT bob'
+wait "$stopper" 2>/dev/null
+g_as bob -- "busctl call org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager KillUser ui $uid_b 9" >/dev/null 2>&1
+wait "$busb" 2>/dev/null
+expect_eq "KillUser SIGKILL from inside ended bob's sessions" "$(g_root 'pgrep -u bob -f "sleep 606" | wc -l')" 0
+# (a SIGKILLed supervisor logs nothing and leaves its socket: one that
+# outlived the kill ends the container itself and says so)
+g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_b.sock ] || exit 0; sleep 0.3; done; exit 1"
+expect_match "but not the supervisor: it ended the container itself, as after a last logout" \
+	"$(g_root "journalctl --no-pager -o cat -t nsiso-sup | grep 'container ended user=bob' | tail -n 1")" \
+	"init_pid=[0-9]+ .*reason=last-session-ended$"
+expect_eq "bob's next login works" "$(g_as bob -- 'cat /proc/1/comm')" nsiso-init
+g_root 'rm -f /etc/nsiso/nsiso.conf.d/bus.conf'
+g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_b.sock ] || exit 0; sleep 0.3; done; exit 1"
+
 # ---- 3. nsiso list, show, enter, stop -------------------------------------------
 g_as alice -- 'sleep 600' & hold=$!
 g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
@@ -263,18 +358,17 @@ g_root 'mkdir -p /etc/nsiso/nsiso.conf.d && printf "[user bob]\npids_max = 40\nm
 expect_eq "the host delegates pids and memory at the root" "$(g_root 'tr " " "\n" < /sys/fs/cgroup/cgroup.subtree_control | grep -Ec "^(pids|memory)$"')" 2
 g_as bob -- 'sleep 600' & holdb=$!
 g_root "for i in \$(seq 1 150); do pgrep -u bob -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
-uid_b=$(g_root 'id -u bob')
 grp=$(g_root 'sed -n "s/^0:://p" /proc/$(pgrep -u bob -x sleep)/cgroup')
-expect_match "bob's session is in the container's group, in its scope in user-$uid_b.slice" "$grp" \
-	"^/user.slice/user-$uid_b.slice/nsiso-$uid_b-[0-9]+.scope/nsiso/bob$"
+expect_match "bob's session is in the container's group, in its scope in user-nsiso.slice" "$grp" \
+	"^/user.slice/user-nsiso.slice/nsiso-$uid_b-[0-9]+.scope/nsiso/bob$"
 scope=$(basename "$(dirname "$(dirname "$grp")")")
-expect_eq "systemd made the scope with Delegate=yes, in bob's slice, active" \
-	"$(g_root "for p in Delegate Slice ActiveState; do systemctl show -p \$p --value $scope; done | tr '\n' ' '")" \
-	"yes user-$uid_b.slice active "
+expect_eq "systemd made the scope with Delegate=yes, beside bob's slice and part of it, active" \
+	"$(g_root "for p in Delegate Slice PartOf ActiveState; do systemctl show -p \$p --value $scope; done | tr '\n' ' '")" \
+	"yes user-nsiso.slice user-$uid_b.slice active "
 expect_match "systemctl status shows the container's processes in the scope" "$(g_root "systemctl status --no-pager $scope")" \
 	"nsiso container of bob"
 expect_match "systemd-cgls shows bob's sleep under the scope" \
-	"$(g_root "systemd-cgls --no-pager -u user-$uid_b.slice | grep -A20 $scope")" "sleep 600"
+	"$(g_root "systemd-cgls --no-pager -u user-nsiso.slice | grep -A20 $scope")" "sleep 600"
 expect_eq "nothing of nsiso at the top of the cgroup tree" "$(g_root 'ls /sys/fs/cgroup | grep -c nsiso')" 0
 expect_eq "pids.max is the policy's" "$(g_root "cat /sys/fs/cgroup$grp/pids.max")" 40
 expect_eq "memory.max is the policy's (64M)" "$(g_root "cat /sys/fs/cgroup$grp/memory.max")" 67108864
@@ -296,7 +390,7 @@ expect_eq "alice, unlimited, is not affected (login ok)" "$?" 0
 # does: end the command)
 g_root 'pkill -u bob -x sleep'
 wait "$holdb" 2>/dev/null
-g_root "for i in \$(seq 1 120); do [ -d /sys/fs/cgroup$grp ] || [ -d /sys/fs/cgroup/user.slice/user-$uid_b.slice/$scope ] || exit 0; sleep 0.5; done; exit 1"
+g_root "for i in \$(seq 1 120); do [ -d /sys/fs/cgroup$grp ] || [ -d /sys/fs/cgroup/user.slice/user-nsiso.slice/$scope ] || exit 0; sleep 0.5; done; exit 1"
 expect_eq "bob's group and scope are gone after logout" "$?" 0
 
 # ---- 5. disable and purge -------------------------------------------------------
