@@ -235,7 +235,10 @@ static void print_mount_plan(const struct policy_settings *s, const char *home)
 	       "/dev", s->shm_size);
 	if (s->tmp == TMP_PRIVATE)
 		printf("  %-16s tmpfs of %s\n  %-16s tmpfs of %s\n", "/tmp", s->tmp_size, "/var/tmp", s->tmp_size);
-	printf("  %-16s tmpfs each, where the host has them world-writable\n", "/run/lock ...");
+	printf("  %-16s tmpfs each, where the host has them world-writable\n", "/var/crash ...");
+	printf("  %-16s tmpfs: utmp, the journal's sockets, %s, lock, user%s\n", "/run",
+	       s->system_bus == SYSTEM_BUS_HOST ? "the system bus" : "the system bus for host root only",
+	       (s->ns_mask & NS_BIT(NS_NET)) ? "" : ", systemd/resolve");
 	printf("  %-16s tmpfs with only the user's runtime directory\n", "/run/user");
 	if (s->home == HOME_READ_ONLY)
 		printf("  %-16s the home, read-only\n", home);

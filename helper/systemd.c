@@ -27,7 +27,7 @@
  * see below); the connection is systemd's private root-only socket, which
  * needs no dbus-daemon.
  *
- *   user.slice/user-nsiso.slice/nsiso-UID-PID.scope   Delegate=yes, PartOf=user-UID.slice
+ *   user.slice/user-nsiso.slice/nsiso-UID-PID.scope   Delegate=yes
  *     supervisor/     the supervisor (no login session's scope holds it)
  *     nsiso/USER/     the container: init, every session, the limits
  *
@@ -41,7 +41,11 @@
 #define SCOPE_TIMEOUT_USEC (10 * 1000 * 1000ULL)
 /* Beside the users' slices, not in them: logind's KillUser signals every
  * process of user-UID.slice, and the supervisor must not be one of them
- * (THREATS 63); PartOf= still stops the scope with the user's slice. */
+ * (THREATS 63). Not PartOf= the user's slice either: logind stops that
+ * slice whenever it empties, which a whole join (sshd without the auth
+ * line) does at once by moving the monitor into the container's group. A
+ * stopped slice or terminate-user ends every session, and the container
+ * follows its last session (linger). */
 #define SCOPE_SLICE "user-nsiso.slice"
 #define MANAGER_DROPIN "/user@.service.d/nsiso.conf"
 
@@ -227,8 +231,8 @@ static int guard_user_manager(sd_bus *bus, uid_t uid, char *msg, size_t size)
 }
 
 /* In the child: the whole conversation with systemd. 0 or -errno, msg set. */
-static int ask_for_scope(const char *unit, const char *slice, const char *part_of, const char *desc, pid_t pid,
-			 uid_t uid, char *msg, size_t size)
+static int ask_for_scope(const char *unit, const char *slice, const char *desc, pid_t pid, uid_t uid, char *msg,
+			 size_t size)
 {
 	sd_bus *bus = NULL;
 	sd_bus_message *m = NULL, *reply = NULL;
@@ -260,9 +264,8 @@ static int ask_for_scope(const char *unit, const char *slice, const char *part_o
 	if (r >= 0)
 		r = B.open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = B.append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice, "Delegate",
-			     "b", 1, "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1, (uint32_t)pid, "PartOf",
-			     "as", 1, part_of);
+		r = B.append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice, "Delegate", "b",
+			     1, "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1, (uint32_t)pid);
 	if (r >= 0)
 		r = B.close_container(m);
 	if (r >= 0)
@@ -303,9 +306,8 @@ struct scope_answer {
 
 int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct nsiso_error *f)
 {
-	char unit[64], part_of[64], desc[128];
+	char unit[64], desc[128];
 	snprintf(unit, sizeof(unit), "nsiso-%u-%d.scope", (unsigned)u->uid, (int)getpid());
-	snprintf(part_of, sizeof(part_of), "user-%u.slice", (unsigned)u->uid);
 	snprintf(desc, sizeof(desc), "nsiso container of %.64s", u->name);
 
 	int p[2];
@@ -321,7 +323,7 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct n
 	if (child == 0) {
 		(void)close(p[0]);
 		struct scope_answer a = { 0 };
-		a.error = ask_for_scope(unit, SCOPE_SLICE, part_of, desc, me, u->uid, a.msg, sizeof(a.msg));
+		a.error = ask_for_scope(unit, SCOPE_SLICE, desc, me, u->uid, a.msg, sizeof(a.msg));
 		(void)!write(p[1], &a, sizeof(a));
 		_exit(0);
 	}

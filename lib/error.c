@@ -74,7 +74,7 @@ void error_sanitize(struct nsiso_error *e, enum nsiso_step fallback)
  * failures of the host itself that a tenant cannot cause: the helper or
  * the init missing or not executable, the kernel refusing a namespace
  * type, no usable cgroup hierarchy or systemd, the state directory
- * unusable. Every other failure refuses (nsiso.conf(5), "on_error"). */
+ * unusable, a user the files give no subordinate range. Every other failure refuses (nsiso.conf(5), "on_error"). */
 bool error_tenant_proof(const struct nsiso_error *e)
 {
 	int err = -e->error;
@@ -86,6 +86,9 @@ bool error_tenant_proof(const struct nsiso_error *e)
 		return err == ENOENT || err == EROFS || err == EACCES || err == ENODEV || err == EOPNOTSUPP ||
 		       err == ECONNREFUSED || err == ELIBACC || err == ELIBBAD;
 	case STEP_STATE: return err == EROFS || err == EACCES || err == EPERM || err == ENOTDIR;
+	/* no subordinate range at all in the files (subids = files): the
+	 * admin's set-up; an exhausted pool (ENOSPC) or an overlap is not */
+	case STEP_IDMAP: return err == ERANGE;
 	default: return false;
 	}
 }

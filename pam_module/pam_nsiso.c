@@ -410,8 +410,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	 * setcred finishes the join: nothing forked from here on may gain
 	 * privilege through a setuid or file-capability binary, whatever
 	 * happens to that setcred (THREATS 62; the supervisor kills a child
-	 * that never joins). The monitor itself execs nothing. */
-	if (r == 0 && split && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+	 * that never joins). Only where the sessions get no_new_privs anyway
+	 * (the default; no_new_privs = no keeps file capabilities working). */
+	if (r == 0 && split && (rep.hard.flags & HARDEN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		r = error_set(&why, neg_errno(), "PR_SET_NO_NEW_PRIVS in sshd's monitor");
 		committed = true; /* the monitor is in the container's namespaces */
 	}

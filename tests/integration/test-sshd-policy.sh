@@ -100,6 +100,27 @@ expect_eq "on_error=allow: the login gets in unisolated" "$(ns_of "$out" mnt)" "
 sleep 0.2
 expect_match "on_error=allow: logged loudly" "$(grep pam_nsiso "$T_DIR/syslog" | grep "user=$un" | grep -v "session closed" | tail -n1)" \
 	"UNISOLATED: user=$un step=idmap error=ERANGE .*on_error=allow"
+# ... but never for a failure the tenant can cause (THREATS 59): a view
+# target in the tenant's own home, removed by the tenant, refuses the
+# login even under on_error = allow.
+install -d -o "$ua" -m 0755 "/home/$ua/scratch"
+printf '[user %s]\ntmpfs = /home/%s/scratch:2M\n' "$ua" "$ua" >> "$pol"
+expect_match "with the target there, the tmpfs is mounted" "$(t_ssh "$ua" -- 'findmnt -n -o FSTYPE /home/'"$ua"'/scratch')" '^tmpfs$'
+out=$("$nsiso" check --config "$pol" 2>&1)
+expect_match "nsiso check warns of allow with view paths in homes" "$out" \
+	"warning: $pol:[0-9]+: on_error = allow with view paths in homes \(tmpfs\)"
+t_wait_no_containers
+runuser -u "$ua" -- rmdir "/home/$ua/scratch"
+out=$(t_ssh "$ua" -- 'echo RAN' 2>/dev/null)
+expect_match "on_error=allow: a target the tenant removed refuses the login (no RAN, no host shell)" "$out" \
+	'^nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9-]+ [0-9:]+ mount\)$'
+sleep 0.2
+expect_match "the refusal says allow does not apply" "$(grep pam_nsiso "$T_DIR/syslog" | grep "refused: user=$ua" | tail -n1)" \
+	"step=mount error=ENOENT .*on_error=allow-not-applicable$"
+out=$("$nsiso" check --config "$pol" 2>&1); rc=$?
+expect_eq "nsiso check fails on the missing target (exit 1)" "$rc" 1
+expect_match "and names it" "$out" "tmpfs target /home/$ua/scratch: No such file or directory"
+sed -i '$d' "$pol"; sed -i '$d' "$pol"
 
 # Drop-ins: a later file overrides; a broken one makes check fail and refuses logins.
 install -d -m 0755 "$pol.d"

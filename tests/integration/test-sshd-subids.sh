@@ -35,7 +35,7 @@ t_sshd "config=$auto" || exit 1
 x=nssbx$$; y=nssby$$
 t_user "$x" nosubids && t_user "$y" nosubids || exit 1
 files_before=$(sha256sum /etc/subuid /etc/subgid)
-pool_lo=1879048192; pool_hi=2147352575
+pool_lo=2000224256; pool_hi=2147352575
 
 out=$("$nsiso" explain "$x" --config "$files" 2>&1); rc=$?
 expect_eq "explain predicts the refusal with subids = files (exit 1)" "$rc" 1

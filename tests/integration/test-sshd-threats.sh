@@ -86,6 +86,31 @@ kill "$hold_a" 2>/dev/null; wait "$hold_a" 2>/dev/null
 for i in $(seq 1 50); do [ -S "/run/nsiso/$uid_a.sock" ] || break; sleep 0.1; done
 expect_eq "THREATS 19: once it ended, the new user gets a container of its own" "$(t_ssh "$c" -- 'hostname')" "$c"
 
+# 62. A module before pam_nsiso ends the session child's setcred (here a
+# test module whose setcred succeeds, as "sufficient", only in the child):
+# the child never finishes the split join. The supervisor finds it (in the
+# container's PID namespace, not its user namespace, not root) and kills it
+# with everything it started; nsiso check names the line.
+sed -i "2i auth sufficient $NSISO_PAM_SKIPCHILD" "/etc/pam.d/$T_SERVICE"
+out=$("$NSISO_PREFIX/sbin/nsiso" check --config "$pol" --sshd-service "$T_SERVICE"); rc=$?
+expect_eq "THREATS 62: nsiso check fails on the auth stack" "$rc" 1
+expect_match "THREATS 62: and names the line" "$out" \
+	"warning: /etc/pam.d/$T_SERVICE: auth sufficient pam_skipchild.so ends setcred before pam_nsiso"
+cp "$T_DIR/syslog" "$T_DIR/syslog.before"
+out=$(t_ssh "$b" -- 'echo started; sleep 12; echo survived' 2>/dev/null)
+expect_eq "THREATS 62: the unjoined session is killed before its command ends" "$out" started
+sleep 0.2
+expect_match "THREATS 62: the supervisor says which and why" \
+	"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep nsiso-sup | grep "refused: user=$b step=join")" \
+	"in the container's PID namespace but not its user namespace .*killed"
+sleep 1
+expect_eq "THREATS 62: every process of b is in its container's user namespace (none left outside)" \
+	"$(for p in $(pgrep -u "$b"); do readlink /proc/$p/ns/user; done | grep . | sort -u)" \
+	"$(readlink /proc/"$(pgrep -u "$b" -x sleep | head -n1)"/ns/user)"
+sed -i '2d' "/etc/pam.d/$T_SERVICE"
+expect_eq "THREATS 62: with the stack mended, b's sessions run again" "$(t_ssh "$b" -- 'echo started; sleep 3; echo survived' | tr '\n' ' ')" \
+	"started survived "
+
 kill "$hold_b" 2>/dev/null; wait "$hold_b" 2>/dev/null
 t_wait_no_containers 10
 expect_eq "no container is left" "$(t_user_supervisors)" 0

@@ -23,6 +23,22 @@ for s in su runuser login sudo; do
 	t_pam_extend "$s" "config=$pol" || t_skip_or_fail "/etc/pam.d/$s is missing"
 done
 
+# The same groups on every way in (THREATS 61): a user in group root (gid 0)
+# reads a 0640 root:root file neither through su nor through ssh, whose
+# session child set its groups as host root before the split join.
+usermod -aG root "$u"
+echo secret > "$home/rootonly"; chown root:root "$home/rootonly"; chmod 0640 "$home/rootonly"
+expect_eq "on the host, the user's group root opens the 0640 file (the checks below can fail)" \
+	"$(setpriv --reuid "$u" --regid "$u" --init-groups cat "$home/rootonly" 2>&1)" secret
+out=$(t_ssh "$u" -- 'echo groups=$(id -G); echo userns=$(readlink /proc/self/ns/user); cat '"$home/rootonly"' 2>&1')
+expect_ne "ssh: the session is in a container" "$(t_key userns "$out")" "$(readlink /proc/self/ns/user)"
+expect_eq "ssh: gid 0 is not among the session's groups" "$(t_key groups "$out")" "$(id -g "$u")"
+expect_eq "ssh: reading the 0640 root:root file fails with EACCES" "$(printf '%s\n' "$out" | tail -n 1)" \
+	"cat: $home/rootonly: Permission denied"
+expect_eq "su: reading it fails with EACCES as well" "$(su "$u" -c "cat $home/rootonly" </dev/null 2>&1)" \
+	"cat: $home/rootonly: Permission denied"
+gpasswd -d "$u" root >/dev/null
+
 # An ssh session holds the container: every way in must join this one.
 t_ssh_bg "$u" -- 'sleep 120'; hold=$T_BG
 for i in $(seq 1 100); do pgrep -u "$u" -x sleep >/dev/null && break; sleep 0.1; done
