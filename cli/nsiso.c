@@ -261,7 +261,7 @@ static void print_mount_plan(const struct policy_settings *s, const char *home)
 			case MOUNT_BIND: printf("  %-16s %s, read-write\n", m->dst, m->src); break;
 			case MOUNT_BIND_RO: printf("  %-16s %s, read-only\n", m->dst, m->src); break;
 			case MOUNT_HIDE: printf("  %-16s hidden: empty and read-only\n", m->dst); break;
-			default: break;
+			case MOUNT_KINDS: break;
 			}
 		}
 	printf("  %-16s hidden (nsiso's state)\n", NSISO_RUNDIR);

@@ -84,7 +84,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
  * whose split join never finished); the number killed or -errno. */
 int joincheck_sweep(const struct container *c, const char *user);
 
-/* session.c: state directory, the per-user lock, the supervisor. */
+/* state.c and supervisor.c: the state directory, the per-user lock, the supervisor. */
 /* systemd.c: on a host whose PID 1 is systemd with the unified hierarchy,
  * the container lives in a transient scope with Delegate=yes in the user's
  * slice, made through systemd's D-Bus API; systemd_scope() puts the calling

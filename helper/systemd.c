@@ -208,8 +208,8 @@ static int guard_user_manager(sd_bus *bus, uid_t uid, char *msg, size_t size)
 		guarded |= len >= want && strcmp(dropins[i] + len - want, MANAGER_DROPIN) == 0;
 	}
 	if (!guarded) {
-		snprintf(msg, size, "%.40s lacks nsiso's drop-in: its manager would run outside (systemctl daemon-reload)",
-			 unit);
+		snprintf(msg, size,
+			 "%.40s lacks nsiso's drop-in: its manager would run outside (systemctl daemon-reload)", unit);
 		return -ENOPKG;
 	}
 	char *state = NULL;

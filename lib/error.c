@@ -89,6 +89,19 @@ bool error_tenant_proof(const struct nsiso_error *e)
 	/* no subordinate range at all in the files (subids = files): the
 	 * admin's set-up; an exhausted pool (ENOSPC) or an overlap is not */
 	case STEP_IDMAP: return err == ERANGE;
-	default: return false;
+	/* what a tenant can cause, or what must never be let in */
+	case STEP_NONE:
+	case STEP_CALLER:
+	case STEP_USER:
+	case STEP_POLICY: /* the user manager's refusal among them */
+	case STEP_MOUNT:
+	case STEP_UTS:
+	case STEP_NET:
+	case STEP_CREDS:
+	case STEP_ATTACH:
+	case STEP_VERIFY:
+	case STEP_JOIN:
+	case STEP_COUNT: return false;
 	}
+	return false;
 }

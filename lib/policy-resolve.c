@@ -227,11 +227,11 @@ int policy_check_mount_paths(struct policy *p, struct nsiso_error *out)
 				struct stat st;
 				/* (lstat: a symlink there refuses every login too) */
 				if (kind <= MOUNT_BIND_RO && !strchr(w, '%') && lstat(w, &st) < 0)
-					add_error(&e, -ENOENT, "%s:%d: %s source %s: %s", p->files[r->file], r->line, key,
-						  w, strerror(errno));
+					add_error(&e, -ENOENT, "%s:%d: %s source %s: %s", p->files[r->file], r->line,
+						  key, w, strerror(errno));
 				if (!strchr(target, '%') && lstat(target, &st) < 0)
-					add_error(&e, -ENOENT, "%s:%d: %s target %s: %s", p->files[r->file], r->line, key,
-						  target, strerror(errno));
+					add_error(&e, -ENOENT, "%s:%d: %s target %s: %s", p->files[r->file], r->line,
+						  key, target, strerror(errno));
 				else if (!strchr(target, '%') && S_ISLNK(st.st_mode))
 					add_error(&e, -ELOOP, "%s:%d: %s target %s is a symlink (never followed)",
 						  p->files[r->file], r->line, key, target);

@@ -488,8 +488,8 @@ static bool under(const char *path, const char *root)
  * under one of these roots, which no host-root step of a session touches;
  * hide (an empty, read-only cover) may stand anywhere but /proc, /sys and
  * /dev. nsiso.conf(5) lists them. */
-static const char *const view_roots[] = { "/home",     "/srv",	   "/opt",	 "/mnt",   "/media", "/data",
-					   "/scratch", "/work",	   "/projects", "/course", "/courses" };
+static const char *const view_roots[] = { "/home",    "/srv",  "/opt",	    "/mnt",    "/media",  "/data",
+					  "/scratch", "/work", "/projects", "/course", "/courses" };
 
 const char *view_target_refused(const char *path)
 {

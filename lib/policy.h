@@ -223,17 +223,17 @@ struct policy_settings {
 	struct policy_network net;	       /* NAME's definition */
 	uint32_t rlimit_set;
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
-	enum yes_no nested_userns;	/* NO: max_user_namespaces = 0 inside */
+	enum yes_no nested_userns;	 /* NO: max_user_namespaces = 0 inside */
 	enum system_bus_mode system_bus; /* the host's system bus in the container's /run */
-	char tmp_size[POLICY_SIZE_MAX]; /* tmpfs size= of /tmp and /var/tmp; "max": none */
-	char shm_size[POLICY_SIZE_MAX]; /* of /dev/shm */
-	uint32_t n_mounts;		/* bind, bind_ro, hide, tmpfs expanded, in that order */
+	char tmp_size[POLICY_SIZE_MAX];	 /* tmpfs size= of /tmp and /var/tmp; "max": none */
+	char shm_size[POLICY_SIZE_MAX];	 /* of /dev/shm */
+	uint32_t n_mounts;		 /* bind, bind_ro, hide, tmpfs expanded, in that order */
 	struct policy_mount mounts[POLICY_MOUNTS_MAX];
 	char source[KEY_COUNT][POLICY_SOURCE_MAX];
 	char rlimit_source[POLICY_RLIMITS][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */
 };
 
-/* A key's name, from the one table of keys in policy.c. */
+/* A key's name, from the one table of keys in policy-values.c. */
 const char *policy_key_name(enum policy_key k);
 
 /* Built-in defaults: every namespace, hostname = user name, keep-id+subuid,

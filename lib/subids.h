@@ -27,7 +27,7 @@
  * container range (0x00080000-0x6FFFFFFF), below systemd's foreign range
  * (0x7FFE0000) and FreeIPA's subordinate ids (from 2^31). nsiso.conf(5). */
 #define SUBIDS_POOL_START 2000224256u /* 30521 * 65536 */
-#define SUBIDS_POOL_END 0x7FFDFFFFu    /* 2147352575 */
+#define SUBIDS_POOL_END 0x7FFDFFFFu   /* 2147352575 */
 #define SUBIDS_MAX 65536
 
 struct subid_entry {

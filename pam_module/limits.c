@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <security/pam_modutil.h>
+
 #include "limits.h"
 
 /* A pam_limits after pam_nsiso in a stack (Debian's sshd and cron include
@@ -76,20 +78,21 @@ static bool id_range(const char *s, unsigned long id)
 	return id >= lo && id <= hi;
 }
 
-static bool domain_matches(const char *d, const struct passwd *pw, const gid_t *groups, int n)
+static bool domain_matches(pam_handle_t *pamh, const char *d, const struct passwd *pw, const gid_t *groups, int n)
 {
 	if (strcmp(d, "*") == 0 || strcmp(d, pw->pw_name) == 0)
 		return true;
 	if (d[0] == '@') {
 		if (strchr(d, ':') || isdigit((unsigned char)d[1]))
 			return false; /* gid ranges: not read here (pam_limits then fails closed) */
-		struct group *g = getgrnam(d + 1);
+		const struct group *g = pam_modutil_getgrnam(pamh, d + 1);
 		return g && in_gid(g->gr_gid, groups, n);
 	}
 	return strchr(d, ':') && id_range(d, pw->pw_uid);
 }
 
-static void read_file(const char *path, const struct passwd *pw, const gid_t *groups, int n, rlim_t *want, bool *seen)
+static void read_file(pam_handle_t *pamh, const char *path, const struct passwd *pw, const gid_t *groups, int n,
+		      rlim_t *want, bool *seen)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -107,7 +110,7 @@ static void read_file(const char *path, const struct passwd *pw, const gid_t *gr
 		size_t k = 0;
 		while (k < N_ITEMS && strcmp(items[k].item, item) != 0)
 			k++;
-		if (k == N_ITEMS || !domain_matches(domain, pw, groups, n))
+		if (k == N_ITEMS || !domain_matches(pamh, domain, pw, groups, n))
 			continue;
 		rlim_t v;
 		if (strcmp(value, "unlimited") == 0 || strcmp(value, "infinity") == 0 || strcmp(value, "-1") == 0) {
@@ -132,7 +135,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void limits_preraise(const struct passwd *pw)
+void limits_preraise(pam_handle_t *pamh, const struct passwd *pw)
 {
 	rlim_t want[N_ITEMS] = { 0 };
 	bool seen[N_ITEMS] = { false };
@@ -140,7 +143,7 @@ void limits_preraise(const struct passwd *pw)
 	int n = 256;
 	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
 		n = 0;
-	read_file(LIMITS_CONF, pw, groups, n, want, seen);
+	read_file(pamh, LIMITS_CONF, pw, groups, n, want, seen);
 	DIR *d = opendir(LIMITS_DIR);
 	if (d) {
 		char *names[FILES_MAX];
@@ -159,7 +162,7 @@ void limits_preraise(const struct passwd *pw)
 		for (size_t i = 0; i < m; i++) {
 			char path[PATH_MAX];
 			snprintf(path, sizeof(path), "%s/%s", LIMITS_DIR, names[i]);
-			read_file(path, pw, groups, n, want, seen);
+			read_file(pamh, path, pw, groups, n, want, seen);
 			free(names[i]);
 		}
 	}

@@ -291,7 +291,7 @@ static int prepare_login_tty(pam_handle_t *pamh, const struct passwd *pw, struct
 	struct stat in, named;
 	if (fstat(0, &in) < 0 || stat(path, &named) < 0 || !S_ISCHR(in.st_mode) || in.st_rdev != named.st_rdev)
 		return 0;
-	const struct group *g = getgrnam("tty");
+	const struct group *g = pam_modutil_getgrnam(pamh, "tty");
 	if (fchown(0, pw->pw_uid, g ? g->gr_gid : 5) < 0 || fchmod(0, 0620) < 0)
 		return error_set(e, neg_errno(), "handing %s to %s", path, pw->pw_name);
 	return 0;
@@ -392,7 +392,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		r = prepare_login_tty(pamh, pw, &why);
 	}
 	if (r == 0)
-		limits_preraise(pw);
+		limits_preraise(pamh, pw);
 	/* Split only where the second half is sure to run: sshd, and this
 	 * module in its auth stack (its setcred came before open_session). */
 	const void *setcred_seen = NULL;

@@ -14,11 +14,15 @@ tools/fuzz.sh || { fuzz=1; rc=1; }
 # The code as .clang-format says (a diff fails the run).
 format=0
 tools/format.sh --check || { format=1; rc=1; }
+# Every source file a document or comment names exists.
+docs=0
+tools/doccheck.sh || { docs=1; rc=1; }
 # One plain closing line for whoever reads the output: suites, then assertions.
 log="$build/meson-logs/testlog.txt"
 passed=$(grep -cE '^ok ' "$log" || true)
 failed=$(grep -cE '^not ok ' "$log" || true)
 [ "$fuzz" = 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$format" = 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
+[ "$docs" = 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 echo "assertions: $passed passed, $failed failed"
 exit "$rc"

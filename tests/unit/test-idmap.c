@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "idmap.h"
+#include "subids.h"
 #include "tap.h"
 
 static const char *fmt(const struct idmap *m)
@@ -75,5 +76,24 @@ int main(void)
 	TAP_EQ_INT(subid_find("zed:broken\nalice:100000:65536\n", "alice", 1001, &s, &c), 1,
 		   "a malformed line of another user is skipped");
 	TAP_EQ_INT(subid_find("alice:100000:0\n", "alice", 1001, &s, &c), 0, "a zero count is no range");
+
+	/* The one overlap check of nsiso's registry (THREATS 64). */
+	TAP_OK(subid_overlaps(file, 165536 + 65535, 65536), "a block meeting bob's last id overlaps");
+	TAP_OK(!subid_overlaps(file, 296608, 65536), "a block right after the last line does not");
+	TAP_OK(subid_overlaps(file, 99999, 2), "a block ending at alice's first id overlaps");
+	TAP_OK(!subid_overlaps(NULL, 0, 65536), "no file, no overlap");
+	TAP_OK(subid_overlaps("# comment\nzed:broken\nx:2000224256:65536", 2000224256, 65536),
+	       "comments and malformed lines do not hide a later one");
+	TAP_OK(!subid_overlaps("x:2000224256:0\n", 2000224256, 65536), "a zero count covers nothing");
+
+	/* Registry names (THREATS 64): a blank or control character would
+	 * split or fold the line. */
+	TAP_OK(subids_name_ok("alice"), "a plain name may be recorded");
+	TAP_OK(subids_name_ok("-rf"), "so may a name that looks like an option");
+	TAP_OK(!subids_name_ok("a\vb"), "\\v refused");
+	TAP_OK(!subids_name_ok("a\rb"), "\\r refused");
+	TAP_OK(!subids_name_ok("a b"), "a space refused");
+	TAP_OK(!subids_name_ok("a\x7f"), "DEL refused");
+	TAP_OK(!subids_name_ok(""), "the empty name refused");
 	return tap_done();
 }

@@ -255,7 +255,8 @@ static void test_subids(void)
 	TAP_EQ_INT(st.subids_pool_start, 2000224256u,
 		   "the pool starts above SSSD's id-mapping range (200000-2000200000), 65536-aligned");
 	TAP_EQ_INT(st.subids_pool_start % 65536, 0, "aligned");
-	TAP_EQ_INT(st.subids_pool_end, 0x7FFDFFFFu, "and ends below systemd's foreign range and FreeIPA's subids (2^31)");
+	TAP_EQ_INT(st.subids_pool_end, 0x7FFDFFFFu,
+		   "and ends below systemd's foreign range and FreeIPA's subids (2^31)");
 	TAP_EQ_INT(load1("[global]\nsubids = auto\nsubids_pool = 200000-400000\n"), 0, "subids = auto loads: %s", err);
 	TAP_EQ_INT(resolve("h", 7, ""), 0, "resolves");
 	TAP_EQ_INT(st.subids_auto, 1, "subids = auto");
