@@ -573,10 +573,16 @@ int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 			fprintf(stderr, "nsiso: the container's terminal: %s\n", strerror(-r));
 			_exit(125);
 		}
-		if (!as_root &&
-		    (setgroups((size_t)ngroups, groups) < 0 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0 ||
-		     setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) < 0)) {
-			perror("nsiso: becoming the user");
+		if (!as_root && setgroups((size_t)ngroups, groups) < 0) {
+			perror("nsiso: setgroups() to the user's groups");
+			_exit(125);
+		}
+		if (!as_root && setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0) {
+			perror("nsiso: setresgid() to the user's gid");
+			_exit(125);
+		}
+		if (!as_root && setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) < 0) {
+			perror("nsiso: setresuid() to the user");
 			_exit(125);
 		}
 		if (chdir(as_root ? "/" : home) < 0 && chdir("/") < 0)

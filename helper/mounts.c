@@ -55,6 +55,21 @@ static int attach(int mnt, int dir, const char *name)
 	return move_mount(mnt, "", dir, name, flags) < 0 ? neg_errno() : 0;
 }
 
+/* fs_make(), then attach() on dir/name; the mount's fd in *out. */
+static int fs_mount_at(const char *type, const char *const *opts, unsigned attrs, int dir, const char *name, int *out)
+{
+	_cleanup_close_ int m = -EBADF;
+	int r = fs_make(type, opts, attrs, &m);
+	if (r < 0)
+		return r;
+
+	r = attach(m, dir, name);
+	if (r < 0)
+		return r;
+	*out = TAKE_FD(m);
+	return 0;
+}
+
 /* The one path walker of the container's mounts: an absolute path opened
  * one component at a time from /, never following a symlink (a symlink
  * anywhere, the last component included, is -ELOOP: a tenant who plants one
@@ -174,9 +189,7 @@ static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 
 	const char *dev_opts[] = { "mode=0755", "size=64k", "nr_inodes=64", NULL };
 	_cleanup_close_ int dev = -EBADF;
-	r = fs_make("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &dev);
-	if (r >= 0)
-		r = attach(dev, hostdev, "");
+	r = fs_mount_at("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, hostdev, "", &dev);
 	if (r < 0)
 		goto out_nodes;
 
@@ -207,9 +220,7 @@ static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 	/* gid=5 is tty inside as outside: the gid map always keeps it. */
 	const char *pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", "gid=" TTY_GID, NULL };
 	_cleanup_close_ int pts = -EBADF;
-	r = fs_make("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &pts);
-	if (r >= 0)
-		r = attach(pts, dev, "pts");
+	r = fs_mount_at("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, dev, "pts", &pts);
 	if (r < 0) {
 		(void)error_at(f, STEP_MOUNT, r, "mounting a devpts instance on /dev/pts");
 		goto out_nodes_logged;
@@ -219,18 +230,15 @@ static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 	snprintf(shm_size, sizeof(shm_size), "size=%s", s->shm_size);
 	const char *shm_opts[] = { "mode=1777", strcmp(s->shm_size, "max") != 0 ? shm_size : NULL, NULL };
 	_cleanup_close_ int shm = -EBADF;
-	r = fs_make("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &shm);
-	if (r >= 0)
-		r = attach(shm, dev, "shm");
+	r = fs_mount_at("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, dev, "shm", &shm);
 	if (r < 0)
 		goto out_nodes;
 
 	/* mqueue belongs to an IPC namespace: mount it only for our own. */
 	if ((ns_mask & NS_BIT(NS_IPC)) || !userns) {
 		_cleanup_close_ int mq = -EBADF;
-		r = fs_make("mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mq);
-		if (r >= 0)
-			r = attach(mq, dev, "mqueue");
+		r = fs_mount_at("mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, dev, "mqueue",
+				&mq);
 		if (r < 0) {
 			(void)error_at(f, STEP_MOUNT, r, "mounting mqueue on /dev/mqueue");
 			goto out_nodes_logged;
@@ -256,9 +264,7 @@ static int mount_proc(struct nsiso_error *f)
 	if (dir < 0)
 		return error_at(f, STEP_MOUNT, dir, "opening /proc");
 	_cleanup_close_ int m = -EBADF;
-	int r = fs_make("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
-	if (r >= 0)
-		r = attach(m, dir, "");
+	int r = fs_mount_at("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, dir, "", &m);
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a fresh /proc");
 	return 0;
@@ -273,10 +279,8 @@ static int mount_sys(struct nsiso_error *f)
 	if (dir < 0)
 		return error_at(f, STEP_MOUNT, dir, "opening /sys");
 	_cleanup_close_ int m = -EBADF;
-	int r =
-	    fs_make("sysfs", NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
-	if (r >= 0)
-		r = attach(m, dir, "");
+	int r = fs_mount_at("sysfs", NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			    dir, "", &m);
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a read-only /sys");
 	return 0;
@@ -347,9 +351,8 @@ static int mount_world_writable(struct nsiso_error *f)
 		snprintf(mode, sizeof(mode), "mode=%04o", (unsigned)(st.st_mode & 07777));
 		_cleanup_close_ int m = -EBADF;
 		const char *opts[] = { mode, "size=8M", "nr_inodes=4096", NULL };
-		int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m);
-		if (r >= 0)
-			r = attach(m, dir, "");
+		int r =
+		    fs_mount_at("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, dir, "", &m);
 		if (r < 0)
 			return error_at(f, STEP_MOUNT, r, "mounting a private tmpfs on %s", path);
 	}
@@ -408,20 +411,24 @@ static int run_mount_point(int run, const char *path, mode_t type, mode_t dbus_m
 	return fd < 0 ? neg_errno() : 0;
 }
 
-static int mount_run(const struct policy_settings *s, struct nsiso_error *f)
-{
-	int tree[ARRAY_SIZE(run_keep)];
-	mode_t empty_mode[ARRAY_SIZE(run_empty_dirs)] = { 0 };
-	int r = 0;
-	bool host_net = !(s->ns_mask & NS_BIT(NS_NET));
+/* What is kept of the host's /run: clones taken before it is covered. */
+struct run_trees {
+	int fd[ARRAY_SIZE(run_keep)];
+};
 
-	_cleanup_close_ int hostrun = open_dir_path("/run");
-	if (hostrun < 0)
-		return error_at(f, STEP_MOUNT, hostrun, "opening /run");
-	/* From the host's /run, before it is covered. */
+static void run_trees_close(struct run_trees *t)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(run_keep); i++)
+		closep(&t->fd[i]);
+}
+
+static int run_take_trees(const struct policy_settings *s, struct run_trees *t, struct nsiso_error *f)
+{
+	bool host_net = !(s->ns_mask & NS_BIT(NS_NET));
+	for (size_t i = 0; i < ARRAY_SIZE(run_keep); i++)
+		t->fd[i] = -EBADF;
 	for (size_t i = 0; i < ARRAY_SIZE(run_keep); i++) {
-		tree[i] = -EBADF;
-		if (r < 0 || (run_keep[i].when == KEEP_HOST_NET && !host_net))
+		if (run_keep[i].when == KEEP_HOST_NET && !host_net)
 			continue;
 		char path[160];
 		struct stat st;
@@ -429,11 +436,28 @@ static int mount_run(const struct policy_settings *s, struct nsiso_error *f)
 		_cleanup_close_ int fd = open_view_path(path, &st);
 		if (fd < 0 || (st.st_mode & S_IFMT) != run_keep[i].type)
 			continue; /* absent here, a symlink, or not what it should be: not kept */
-		tree[i] = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
-		if (tree[i] < 0)
-			r = error_at(f, STEP_MOUNT, neg_errno(), "cloning %s", path);
+
+		t->fd[i] = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+		if (t->fd[i] < 0)
+			return error_at(f, STEP_MOUNT, neg_errno(), "cloning %s", path);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(run_empty_dirs) && r >= 0; i++) {
+	return 0;
+}
+
+static int mount_run(const struct policy_settings *s, struct nsiso_error *f)
+{
+	__attribute__((cleanup(run_trees_close))) struct run_trees trees;
+	mode_t empty_mode[ARRAY_SIZE(run_empty_dirs)] = { 0 };
+
+	_cleanup_close_ int hostrun = open_dir_path("/run");
+	if (hostrun < 0)
+		return error_at(f, STEP_MOUNT, hostrun, "opening /run");
+
+	/* From the host's /run, before it is covered. */
+	int r = run_take_trees(s, &trees, f);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(run_empty_dirs); i++) {
 		struct stat st;
 		if (fstatat(hostrun, run_empty_dirs[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
 			empty_mode[i] = st.st_mode & 07777;
@@ -441,29 +465,33 @@ static int mount_run(const struct policy_settings *s, struct nsiso_error *f)
 
 	const char *opts[] = { "mode=0755", "size=4M", "nr_inodes=1024", NULL };
 	_cleanup_close_ int run = -EBADF;
-	if (r >= 0 && (r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &run)) < 0)
-		(void)error_at(f, STEP_MOUNT, r, "creating a tmpfs for /run");
-	if (r >= 0 && (r = attach(run, hostrun, "")) < 0)
-		(void)error_at(f, STEP_MOUNT, r, "mounting a tmpfs on /run");
+	r = fs_mount_at("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, hostrun, "", &run);
+	if (r < 0)
+		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs on /run");
+
 	mode_t dbus_mode = s->system_bus == SYSTEM_BUS_HOST ? 0755 : 0700;
-	for (size_t i = 0; i < ARRAY_SIZE(run_keep) && r >= 0; i++) {
-		if (tree[i] < 0)
+	for (size_t i = 0; i < ARRAY_SIZE(run_keep); i++) {
+		if (trees.fd[i] < 0)
 			continue;
 		r = run_mount_point(run, run_keep[i].path, run_keep[i].type, dbus_mode);
-		if (r >= 0)
-			r = attach(tree[i], run, run_keep[i].path);
 		if (r < 0)
-			(void)error_at(f, STEP_MOUNT, r, "keeping /run/%s", run_keep[i].path);
+			return error_at(f, STEP_MOUNT, r, "making the mount point /run/%s", run_keep[i].path);
+
+		r = attach(trees.fd[i], run, run_keep[i].path);
+		if (r < 0)
+			return error_at(f, STEP_MOUNT, r, "keeping /run/%s", run_keep[i].path);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(run_empty_dirs) && r >= 0; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(run_empty_dirs); i++) {
 		if (!empty_mode[i])
 			continue;
-		if (mkdirat(run, run_empty_dirs[i], 0700) < 0 || fchmodat(run, run_empty_dirs[i], empty_mode[i], 0) < 0)
-			r = error_at(f, STEP_MOUNT, neg_errno(), "making /run/%s", run_empty_dirs[i]);
+		if (mkdirat(run, run_empty_dirs[i], 0700) < 0)
+			return error_at(f, STEP_MOUNT, neg_errno(), "making /run/%s", run_empty_dirs[i]);
+
+		if (fchmodat(run, run_empty_dirs[i], empty_mode[i], 0) < 0)
+			return error_at(f, STEP_MOUNT, neg_errno(), "giving /run/%s the host's mode",
+					run_empty_dirs[i]);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(run_keep); i++)
-		closep(&tree[i]);
-	return r < 0 ? r : 0;
+	return 0;
 }
 
 /* /run/user: the container's own, holding only this user's runtime
@@ -640,9 +668,7 @@ static int view_tmpfs(const struct policy_mount *m, struct nsiso_error *f)
 	snprintf(size, sizeof(size), "size=%s", m->size);
 	const char *opts[] = { "mode=1777", strcmp(m->size, "max") != 0 ? size : NULL, NULL };
 	_cleanup_close_ int t = -EBADF;
-	int r = fs_make("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &t);
-	if (r >= 0)
-		r = attach(t, dir, "");
+	int r = fs_mount_at("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, dir, "", &t);
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs of %s on %s", m->size, m->dst);
 	return 0;

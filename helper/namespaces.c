@@ -135,16 +135,17 @@ child_main(const struct user_info *u, const struct policy_settings *s, int go, i
 	if (caps_drop_all(&f) < 0)
 		report_and_exit(report, &f);
 
-	/* fds of the init: 0-2 /dev/null, 3 the lifeline; nothing else. */
-	if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || dup2(lifeline, 3) < 0) {
-		(void)error_at(&f, STEP_INIT, neg_errno(), "arranging the init's fds");
-		report_and_exit(report, &f);
-	}
-	/* dup2() onto itself keeps FD_CLOEXEC: clear it explicitly. */
-	if (fcntl(3, F_SETFD, 0) < 0 || fcntl(0, F_SETFD, 0) < 0 || fcntl(1, F_SETFD, 0) < 0 ||
-	    fcntl(2, F_SETFD, 0) < 0) {
-		(void)error_at(&f, STEP_INIT, neg_errno(), "clearing FD_CLOEXEC on the init's fds");
-		report_and_exit(report, &f);
+	/* fds of the init: 0-2 /dev/null, 3 the lifeline; nothing else.
+	 * dup2() onto itself keeps FD_CLOEXEC: cleared explicitly. */
+	for (int fd = 0; fd <= 3; fd++) {
+		if (dup2(fd == 3 ? lifeline : null, fd) < 0) {
+			(void)error_at(&f, STEP_INIT, neg_errno(), "dup2() onto the init's fd %d", fd);
+			report_and_exit(report, &f);
+		}
+		if (fcntl(fd, F_SETFD, 0) < 0) {
+			(void)error_at(&f, STEP_INIT, neg_errno(), "clearing FD_CLOEXEC on the init's fd %d", fd);
+			report_and_exit(report, &f);
+		}
 	}
 	if (close_range(4, ~0u, CLOSE_RANGE_CLOEXEC) < 0 && errno != EINVAL) {
 		(void)error_at(&f, STEP_INIT, neg_errno(), "close_range");
@@ -195,7 +196,13 @@ static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid)
 	}
 	if (spawner == 0) {
 		long pid;
-		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		/* (each call's errno goes back on its own: the parent names the
+		 * step) */
+		if (setgroups(0, NULL) < 0)
+			pid = neg_errno();
+		else if (setresgid(gid, gid, gid) < 0)
+			pid = neg_errno();
+		else if (setresuid(uid, uid, uid) < 0)
 			pid = neg_errno();
 		else if ((pid = syscall(SYS_clone3, args, sizeof(*args))) < 0)
 			pid = neg_errno();

@@ -87,13 +87,11 @@ static struct {
 				   char **);
 } B;
 
-static int load_sd_bus(char *msg, size_t size)
+static int load_sd_bus(struct nsiso_error *f)
 {
 	void *h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(msg, size, "libsystemd.so.0 cannot be loaded: %s", dlerror());
-		return -ELIBACC;
-	}
+	if (!h)
+		return error_at(f, STEP_CGROUP, -ELIBACC, "systemd: libsystemd.so.0 cannot be loaded: %s", dlerror());
 	static const struct {
 		const char *name;
 		size_t off;
@@ -115,12 +113,10 @@ static int load_sd_bus(char *msg, size_t size)
 		{ "sd_bus_get_property_string", offsetof(__typeof__(B), get_property_string) },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(syms); i++) {
-		void *f = dlsym(h, syms[i].name);
-		if (!f) {
-			snprintf(msg, size, "libsystemd.so.0 has no %s", syms[i].name);
-			return -ELIBBAD;
-		}
-		memcpy((char *)&B + syms[i].off, &f, sizeof(f));
+		void *sym = dlsym(h, syms[i].name);
+		if (!sym)
+			return error_at(f, STEP_CGROUP, -ELIBBAD, "systemd: libsystemd.so.0 has no %s", syms[i].name);
+		memcpy((char *)&B + syms[i].off, &sym, sizeof(sym));
 	}
 	return 0;
 }
@@ -174,135 +170,172 @@ static int own_cgroup(char *out, size_t size)
 	return 0;
 }
 
+/* One failed sd-bus call: its error, with what was being done and
+ * systemd's own message when it sent one. */
+static int bus_fail(struct nsiso_error *f, int r, const sd_bus_error *e, const char *what)
+{
+	return error_at(f, STEP_CGROUP, r, "systemd: %s: %s", what, e && e->message ? e->message : strerror(-r));
+}
+
 /* No user manager of an isolated user runs on the host (THREATS 43): the
  * unit user@UID.service must have loaded nsiso's drop-in (its
  * ExecCondition asks the helper), else the container is refused (-ENOPKG:
  * an install that is not whole, or no daemon-reload since); a manager
  * already running (started before nsiso was enabled) is stopped. */
-static int guard_user_manager(sd_bus *bus, uid_t uid, char *msg, size_t size)
+static int guard_user_manager(sd_bus *bus, uid_t uid, struct nsiso_error *f)
 {
 	char unit[64];
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	sd_bus_message *reply = NULL;
 	const char *path = NULL;
 	snprintf(unit, sizeof(unit), "user@%u.service", (unsigned)uid);
+
 	int r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "LoadUnit", &e, &reply, "s", unit);
-	if (r < 0) {
-		snprintf(msg, size, "loading %s: %s", unit, e.message ? e.message : strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return bus_fail(f, r, &e, "LoadUnit(user@UID.service)");
+
 	r = B.read(reply, "o", &path);
-	if (r < 0) {
-		snprintf(msg, size, "reading the answer to LoadUnit(%s): %s", unit, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return bus_fail(f, r, NULL, "reading LoadUnit's answer");
+
 	char **dropins = NULL;
 	r = B.get_property_strv(bus, SYSTEMD_DEST, path, SYSTEMD_UNIT, "DropInPaths", &e, &dropins);
-	if (r < 0) {
-		snprintf(msg, size, "reading %s's DropInPaths: %s", unit, e.message ? e.message : strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return bus_fail(f, r, &e, "reading user@UID.service's DropInPaths");
+
 	bool guarded = false;
 	for (size_t i = 0; dropins && dropins[i]; i++) {
 		size_t len = strlen(dropins[i]), want = strlen(MANAGER_DROPIN);
 		guarded |= len >= want && strcmp(dropins[i] + len - want, MANAGER_DROPIN) == 0;
 	}
-	if (!guarded) {
-		snprintf(msg, size,
-			 "%.40s lacks nsiso's drop-in: its manager would run outside (systemctl daemon-reload)", unit);
-		return -ENOPKG;
-	}
+	if (!guarded)
+		return error_at(f, STEP_CGROUP, -ENOPKG,
+				"systemd: %s lacks nsiso's drop-in: its manager would run outside (systemctl "
+				"daemon-reload)",
+				unit);
+
 	char *state = NULL;
 	r = B.get_property_string(bus, SYSTEMD_DEST, path, SYSTEMD_UNIT, "ActiveState", &e, &state);
-	if (r < 0) {
-		snprintf(msg, size, "reading %s's ActiveState: %s", unit, e.message ? e.message : strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return bus_fail(f, r, &e, "reading user@UID.service's ActiveState");
 	if (strcmp(state, "inactive") == 0 || strcmp(state, "failed") == 0)
 		return 0;
+
 	r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StopUnit", &e, NULL, "ss", unit,
 			  "replace");
-	if (r < 0) {
-		snprintf(msg, size, "stopping %s (%s): %s", unit, state, e.message ? e.message : strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return bus_fail(f, r, &e, "stopping a running user@UID.service");
 	syslog(LOG_NOTICE, "stopped %s (%s): isolated users have no systemd user manager on the host", unit, state);
 	return 0;
 }
 
-/* In the child: the whole conversation with systemd. 0 or -errno, msg set. */
-static int ask_for_scope(const char *unit, const char *slice, const char *desc, pid_t pid, uid_t uid, char *msg,
-			 size_t size)
+/* StartTransientUnit(unit, "fail", properties, no aux units). */
+static int scope_request(sd_bus *bus, sd_bus_message **m, const char *unit, const char *slice, const char *desc,
+			 pid_t pid, struct nsiso_error *f)
+{
+	int r = B.new_method_call(bus, m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StartTransientUnit");
+	if (r < 0)
+		return bus_fail(f, r, NULL, "making the StartTransientUnit call");
+
+	r = B.append(*m, "ss", unit, "fail");
+	if (r < 0)
+		return bus_fail(f, r, NULL, "appending the unit's name");
+
+	r = B.open_container(*m, 'a', "(sv)");
+	if (r < 0)
+		return bus_fail(f, r, NULL, "opening the properties");
+
+	r = B.append(*m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice, "Delegate", "b", 1,
+		     "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1, (uint32_t)pid);
+	if (r < 0)
+		return bus_fail(f, r, NULL, "appending the properties");
+
+	r = B.close_container(*m);
+	if (r < 0)
+		return bus_fail(f, r, NULL, "closing the properties");
+
+	r = B.append(*m, "a(sa(sv))", 0);
+	if (r < 0)
+		return bus_fail(f, r, NULL, "appending the auxiliary units");
+	return 0;
+}
+
+/* Until systemd's JobRemoved names the job: 0 when its result is "done". */
+static int wait_for_job(sd_bus *bus, struct job_wait *w, const char *unit, struct nsiso_error *f)
+{
+	uint64_t deadline = now_usec() + SCOPE_TIMEOUT_USEC;
+	while (!w->done) {
+		int r = B.process(bus, NULL);
+		if (r > 0)
+			continue;
+		if (r < 0)
+			return bus_fail(f, r, NULL, "waiting for the scope's start job");
+		uint64_t now = now_usec();
+		if (now >= deadline)
+			return error_at(f, STEP_CGROUP, -ETIMEDOUT, "systemd: the start of %s took over 10 s", unit);
+		r = B.wait(bus, deadline - now);
+		if (r < 0)
+			return bus_fail(f, r, NULL, "waiting for the scope's start job");
+	}
+	if (strcmp(w->result, "done") != 0)
+		return error_at(f, STEP_CGROUP, -EIO, "systemd: the start of %s ended '%s'", unit, w->result);
+	return 0;
+}
+
+/* In the child: the whole conversation with systemd, each call checked on
+ * its own. 0, or -errno with f filled. (The child exits: nothing freed.) */
+static int ask_for_scope(const char *unit, const char *slice, const char *desc, pid_t pid, uid_t uid,
+			 struct nsiso_error *f)
 {
 	sd_bus *bus = NULL;
 	sd_bus_message *m = NULL, *reply = NULL;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	struct job_wait w = { 0 };
 	const char *job = NULL;
-	int r = load_sd_bus(msg, size);
-	if (r < 0)
-		return r;
-	r = B.new_(&bus);
-	if (r >= 0)
-		r = B.set_address(bus, "unix:path=/run/systemd/private");
-	if (r >= 0)
-		r = B.start(bus);
-	if (r < 0) {
-		snprintf(msg, size, "connecting to systemd (/run/systemd/private): %s", strerror(-r));
-		return r;
-	}
-	r = guard_user_manager(bus, uid, msg, size);
-	if (r < 0)
-		return r;
-	r = B.match_signal(bus, NULL, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved", on_job_removed, &w);
-	if (r >= 0)
-		r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &e, NULL, NULL);
-	if (r >= 0)
-		r = B.new_method_call(bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StartTransientUnit");
-	if (r >= 0)
-		r = B.append(m, "ss", unit, "fail");
-	if (r >= 0)
-		r = B.open_container(m, 'a', "(sv)");
-	if (r >= 0)
-		r = B.append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice, "Delegate", "b",
-			     1, "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1, (uint32_t)pid);
-	if (r >= 0)
-		r = B.close_container(m);
-	if (r >= 0)
-		r = B.append(m, "a(sa(sv))", 0);
-	if (r >= 0)
-		r = B.call(bus, m, SCOPE_TIMEOUT_USEC, &e, &reply);
-	if (r >= 0)
-		r = B.read(reply, "o", &job);
-	if (r < 0) {
-		snprintf(msg, size, "starting %s in %s: %s", unit, slice, e.message ? e.message : strerror(-r));
-		return r;
-	}
-	w.job = job;
-	uint64_t deadline = now_usec() + SCOPE_TIMEOUT_USEC;
-	while (!w.done) {
-		r = B.process(bus, NULL);
-		if (r > 0)
-			continue;
-		uint64_t now = now_usec();
-		if (r == 0 && now < deadline)
-			r = B.wait(bus, deadline - now);
-		if (r < 0 || now >= deadline) {
-			snprintf(msg, size, "waiting for the start of %s", unit);
-			return r < 0 ? r : -ETIMEDOUT;
-		}
-	}
-	if (strcmp(w.result, "done") != 0) {
-		snprintf(msg, size, "the start of %s ended '%s'", unit, w.result);
-		return -EIO;
-	}
-	return 0; /* (the child exits: nothing to free) */
-}
 
-struct scope_answer {
-	int32_t error;
-	char msg[200];
-};
+	int r = load_sd_bus(f);
+	if (r < 0)
+		return r;
+
+	r = B.new_(&bus);
+	if (r < 0)
+		return bus_fail(f, r, NULL, "sd_bus_new");
+
+	r = B.set_address(bus, "unix:path=/run/systemd/private");
+	if (r < 0)
+		return bus_fail(f, r, NULL, "setting the address /run/systemd/private");
+
+	r = B.start(bus);
+	if (r < 0)
+		return bus_fail(f, r, NULL, "connecting to /run/systemd/private");
+
+	r = guard_user_manager(bus, uid, f);
+	if (r < 0)
+		return r;
+
+	r = B.match_signal(bus, NULL, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved", on_job_removed, &w);
+	if (r < 0)
+		return bus_fail(f, r, NULL, "matching JobRemoved");
+
+	r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &e, NULL, NULL);
+	if (r < 0)
+		return bus_fail(f, r, &e, "Subscribe");
+
+	r = scope_request(bus, &m, unit, slice, desc, pid, f);
+	if (r < 0)
+		return r;
+
+	r = B.call(bus, m, SCOPE_TIMEOUT_USEC, &e, &reply);
+	if (r < 0)
+		return bus_fail(f, r, &e, "StartTransientUnit");
+
+	r = B.read(reply, "o", &job);
+	if (r < 0)
+		return bus_fail(f, r, NULL, "reading StartTransientUnit's answer");
+
+	w.job = job;
+	return wait_for_job(bus, &w, unit, f);
+}
 
 int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct nsiso_error *f)
 {
@@ -322,21 +355,23 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct n
 	}
 	if (child == 0) {
 		(void)close(p[0]);
-		struct scope_answer a = { 0 };
-		a.error = ask_for_scope(unit, SCOPE_SLICE, desc, me, u->uid, a.msg, sizeof(a.msg));
+		struct nsiso_error a = { 0 };
+		(void)ask_for_scope(unit, SCOPE_SLICE, desc, me, u->uid, &a);
 		(void)!write(p[1], &a, sizeof(a));
 		_exit(0);
 	}
 	(void)close(p[1]);
-	struct scope_answer a = { .error = -EIO };
+	struct nsiso_error a = { .error = -EIO };
 	ssize_t n = RETRY_EINTR(read(p[0], &a, sizeof(a)));
 	(void)close(p[0]);
 	(void)RETRY_EINTR(waitpid(child, NULL, 0));
 	if (n != (ssize_t)sizeof(a))
 		return error_at(f, STEP_CGROUP, -EIO, "systemd: the child that asks for %s died", unit);
-	a.msg[sizeof(a.msg) - 1] = '\0';
-	if (a.error < 0)
-		return error_at(f, STEP_CGROUP, a.error, "systemd: %s", a.msg);
+	error_sanitize(&a, STEP_CGROUP);
+	if (a.error < 0) {
+		*f = a;
+		return a.error;
+	}
 	int r = own_cgroup(cgroup, size);
 	if (r < 0)
 		return error_at(f, STEP_CGROUP, r, "reading /proc/self/cgroup");
