@@ -20,7 +20,7 @@ users=()
 cleanup() {
 	for u in "${users[@]}"; do pkill -KILL -u "$u" 2>/dev/null || true; userdel -r -f "$u" >/dev/null 2>&1 || true; done
 	rm -rf "$dir"
-	# the kept copies of its policies (the last valid policy, lib/lastgood.c)
+	# the kept copies of its policies (the last valid policy, lib/host/lastgood.c)
 	local key=${dir//%/%25}; key=${key//\//%2F}
 	rm -rf /run/nsiso/good/"$key"%2F*
 	[ -n "${fwd:-}" ] && echo "$fwd" > /proc/sys/net/ipv4/ip_forward

@@ -29,8 +29,22 @@
 #include "util.h"
 #include "who.h"
 
-static const char *const limit_names[] = { "memory_max",    "memory_high", "pids_max", "cpu_quota_us",
-					   "cpu_period_us", "cpu_weight",  "io_weight" };
+/* The limits nsiso show prints, by name; 0 means unset for io_weight. */
+struct limit_row {
+	const char *name;
+	uint64_t value;
+	bool zero_unset;
+};
+static void limit_rows(const struct cg_limits *l, struct limit_row rows[7])
+{
+	const struct limit_row r[7] = {
+		{ "memory_max", l->memory_max, false },	   { "memory_high", l->memory_high, false },
+		{ "pids_max", l->pids_max, false },	   { "cpu_quota_us", l->cpu_quota, false },
+		{ "cpu_period_us", l->cpu_period, false }, { "cpu_weight", l->cpu_weight, false },
+		{ "io_weight", l->io_weight, true },
+	};
+	memcpy(rows, r, sizeof(r));
+}
 
 static const char *human_bytes(uint64_t b, char *buf, size_t size)
 {
@@ -388,9 +402,11 @@ int cmd_show(const char *user, bool json)
 		printf(",\"cgroup\":");
 		json_string(st.cgroup);
 		printf(",\"limits\":{");
-		for (size_t i = 0; i < ARRAY_SIZE(limit_names); i++) {
-			printf("%s\"%s\":", i ? "," : "", limit_names[i]);
-			st.limits[i] == CG_UNLIMITED ? printf("null") : printf("%" PRIu64, st.limits[i]);
+		struct limit_row rows[7];
+		limit_rows(&st.limits, rows);
+		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+			printf("%s\"%s\":", i ? "," : "", rows[i].name);
+			rows[i].value == CG_UNLIMITED ? printf("null") : printf("%" PRIu64, rows[i].value);
 		}
 		printf("},\"usage\":{\"memory_bytes\":");
 		mem == CG_UNLIMITED ? printf("null") : printf("%" PRIu64, mem);
@@ -437,13 +453,15 @@ int cmd_show(const char *user, bool json)
 	printf("network: %s%s%s\n", st.network, st.address[0] ? ", address " : "", st.address);
 	printf("cgroup: %s\n", st.cgroup[0] ? st.cgroup : "-");
 	printf("limits:");
-	for (size_t i = 0; i < ARRAY_SIZE(limit_names); i++) {
-		if (st.limits[i] == CG_UNLIMITED)
-			printf(" %s=max", limit_names[i]);
-		else if (i == 6 && st.limits[i] == 0)
-			printf(" %s=unset", limit_names[i]);
+	struct limit_row rows[7];
+	limit_rows(&st.limits, rows);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		if (rows[i].value == CG_UNLIMITED)
+			printf(" %s=max", rows[i].name);
+		else if (rows[i].zero_unset && rows[i].value == 0)
+			printf(" %s=unset", rows[i].name);
 		else
-			printf(" %s=%" PRIu64, limit_names[i], st.limits[i]);
+			printf(" %s=%" PRIu64, rows[i].name, rows[i].value);
 	}
 	printf("\nusage: memory %s, pids %s\n", human_bytes(mem, b2, sizeof(b2)),
 	       pids == CG_UNLIMITED ? "-" : (snprintf(b1, sizeof(b1), "%" PRIu64, pids), b1));
@@ -464,7 +482,7 @@ int cmd_show(const char *user, bool json)
 int cmd_stop(const char *user, unsigned timeout_s)
 {
 	struct passwd *pw;
-	struct attach_reply rep;
+	struct session_reply rep;
 	int r = need_root();
 	if (r || (r = lookup(user, &pw)))
 		return r;
@@ -498,7 +516,7 @@ int cmd_stop(const char *user, unsigned timeout_s)
 int cmd_enter(const char *user, const char *config, bool as_root, char **cmd)
 {
 	struct passwd *pwp;
-	struct attach_reply ar;
+	struct session_reply ar;
 	struct session_fds fds;
 	struct session_origin origin = { .service = "nsiso-enter", .tty = "-", .rhost = "-" };
 	struct nsiso_error why = { 0 };

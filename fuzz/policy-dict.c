@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The fuzzer's dictionary, from the policy's own tables (lib/policy-values.c): a
+/* The fuzzer's dictionary, from the policy's own tables (lib/host/policy-values.c): a
  * new key is in it without anyone writing it twice. tools/fuzz.sh runs this
  * and hands the output to libFuzzer's -dict=. */
 #include <stdio.h>

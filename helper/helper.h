@@ -96,7 +96,7 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct n
 int systemd_layout(const char *scope, struct cg_layout *l, struct nsiso_error *f);
 
 /* One loud line per login that runs under the last valid policy because
- * the policy at config is invalid (lib/lastgood.h). */
+ * the policy at config is invalid (lib/host/lastgood.h). */
 void log_last_good(const char *ident, const char *config, const char *user, const struct policy_kept *k);
 
 int state_open_rundir(struct nsiso_error *f);

@@ -28,7 +28,7 @@
  * Run by pam_nsiso.so (as root, empty environment, fd 0 a SOCK_SEQPACKET
  * socket to the module, 1 and 2 /dev/null). Finds USER's live container or
  * creates one, registers the calling process as one of its sessions, and
- * answers with one struct helper_reply and the container's namespace fds.
+ * answers with one struct session_reply and the container's namespace fds.
  * Trusts nothing it is given: the user is resolved through NSS, the policy
  * file must be root's, the caller must be root and our parent. */
 
@@ -64,8 +64,21 @@ static int check_caller(struct nsiso_error *f)
 	return pidfd;
 }
 
+/* The supervisor's answer becomes the module's: what only the helper
+ * knows (flags, uid, gid) is kept across it, errors included. */
+static int attach_keeping(const struct user_info *u, const char *config, int holder,
+			  const struct session_origin *origin, struct session_reply *rep, struct session_fds *fds,
+			  const struct session_reply *mine)
+{
+	int r = container_attach(u->uid, u->name, config, holder, origin, rep, fds);
+	rep->flags |= mine->flags;
+	rep->uid = mine->uid;
+	rep->gid = mine->gid;
+	return r;
+}
+
 static int helper_open(const char *user, const char *config, const struct session_origin *origin,
-		       struct helper_reply *rep, struct session_fds *fds, struct nsiso_error *f)
+		       struct session_reply *rep, struct session_fds *fds, struct nsiso_error *f)
 {
 	static struct user_info u;
 	static struct policy pol;
@@ -98,7 +111,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		rep->flags |= REPLY_ON_ERROR_ALLOW;
 	if (set.exempt) {
 		rep->flags |= REPLY_EXEMPT;
-		text_copy(rep->err.detail, sizeof(rep->err.detail), set.exempt_source);
+		text_copy(rep->exempt_by, sizeof(rep->exempt_by), set.exempt_source);
 		return 0;
 	}
 	if (is_user_manager(origin))
@@ -129,9 +142,11 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		return lock;
 
 	/* Under the lock: the container we find cannot retire before we are
-	 * registered in it, and two first logins make one container. */
-	struct attach_reply ar;
-	r = container_attach(u.uid, u.name, config, holder, origin, &ar, fds);
+	 * registered in it, and two first logins make one container. The
+	 * supervisor's answer is the module's, with what only the helper
+	 * knows added (f is the caller's rep->err). */
+	struct session_reply mine = *rep;
+	r = attach_keeping(&u, config, holder, origin, rep, fds, &mine);
 	/* Under the lock a live supervisor does not retire: one that accepted
 	 * and closed without an answer is a fault, not "no container", and its
 	 * socket is never replaced by a login. */
@@ -149,32 +164,24 @@ static int helper_open(const char *user, const char *config, const struct sessio
 			state_remove_lock(rundir, u.uid);
 			return r;
 		}
-		rep->flags |= REPLY_CREATED;
-		r = container_attach(u.uid, u.name, config, holder, origin, &ar, fds);
+		mine.flags |= REPLY_CREATED;
+		r = attach_keeping(&u, config, holder, origin, rep, fds, &mine);
 		if (attach_no_container(r))
 			return error_at(f, STEP_ATTACH, -ECONNABORTED,
 					"the new container's supervisor is not answering");
 	}
-	if (r < 0) {
-		*f = ar.err;
+	if (r < 0)
 		return r;
-	}
 	close_fd(&lock);
-	if (ar.flags & REPLY_EXEMPT) { /* the policy changed under us */
-		rep->flags |= REPLY_EXEMPT;
+	if (rep->flags & REPLY_EXEMPT) /* the policy changed under us */
 		return 0;
-	}
 
-	r = ns_verify_answer(fds->ns, ar.ns_mask, (uint32_t)u.uid, ar.ns_ino, rep->ns_ino, f);
+	uint64_t ino[NS_COUNT];
+	r = ns_verify_answer(fds->ns, rep->ns_mask, (uint32_t)u.uid, rep->ns_ino, ino, f);
 	if (r < 0)
 		return error_in(f, STEP_VERIFY, r);
-	rep->ns_mask = ar.ns_mask;
-	rep->init_pid = ar.init_pid;
-	rep->hard = ar.hard;
-	rep->net_addr = ar.net_addr;
-	memcpy(rep->network, ar.network, sizeof(rep->network));
+	memcpy(rep->ns_ino, ino, sizeof(ino));
 	rep->network[sizeof(rep->network) - 1] = '\0';
-	memcpy(rep->cgroup, ar.cgroup, sizeof(rep->cgroup));
 	rep->cgroup[sizeof(rep->cgroup) - 1] = '\0';
 	return 0;
 }
@@ -227,7 +234,7 @@ static int user_manager(const char *uid_text)
 
 int main(int argc, char **argv)
 {
-	struct helper_reply rep = { .version = NSISO_PROTO_VERSION };
+	struct session_reply rep = { .version = NSISO_PROTO_VERSION };
 	struct session_fds fds;
 
 	session_fds_init(&fds);

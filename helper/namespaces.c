@@ -16,6 +16,7 @@
 
 #include "fsutil.h"
 #include "helper.h"
+#include "join.h"
 #include "nsverify.h"
 #include "util.h"
 

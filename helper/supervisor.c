@@ -139,14 +139,14 @@ static const char *network_word(const struct supervisor *sv)
 }
 
 /* The answer to a session: the container's fds, or the error (detail:
- * why, or the exempting section when error is 0). */
+ * why), or with REPLY_EXEMPT the exempting section. */
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
 {
-	struct attach_reply rep = { .version = NSISO_PROTO_VERSION, .flags = sv->reply_flags };
+	struct session_reply rep = { .version = NSISO_PROTO_VERSION, .flags = sv->reply_flags };
 	if (error < 0)
 		(void)error_at(&rep.err, step, error, "%s", detail ? detail : "");
-	else
-		text_copy(rep.err.detail, sizeof(rep.err.detail), detail ? detail : "");
+	else if (rep.flags & REPLY_EXEMPT)
+		text_copy(rep.exempt_by, sizeof(rep.exempt_by), detail ? detail : "");
 	int fds[SESSION_FDS_MAX];
 	size_t n = 0;
 	sv->reply_flags = 0;
@@ -228,10 +228,7 @@ static void supervisor_status(int conn, struct supervisor *sv)
 	snprintf(st.network, sizeof(st.network), "%s", network_word(sv));
 	if (sv->net.addr)
 		(void)policy_ipv4_text(sv->net.addr, st.address, sizeof(st.address));
-	const struct cg_limits *l = &sv->s->cg;
-	uint64_t lim[] = { l->memory_max, l->memory_high, l->pids_max, l->cpu_quota,
-			   l->cpu_period, l->cpu_weight,  l->io_weight };
-	memcpy(st.limits, lim, sizeof(lim));
+	st.limits = sv->s->cg;
 	st.hard = sv->hard;
 	for (size_t i = 0; i < sv->n_holders && i < STATUS_SESSIONS_MAX; i++) {
 		st.session[i].pid = sv->holders[i].pid;
@@ -253,9 +250,9 @@ static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
 			(void)syscall(SYS_pidfd_send_signal, sv->holders[i].pidfd, SIGTERM, NULL, 0);
 	}
 	sv->armed = true;
-	struct attach_reply rep = { .version = NSISO_PROTO_VERSION,
-				    .init_pid = (uint32_t)sv->c.init_pid,
-				    .sessions = (uint32_t)sv->n_holders };
+	struct session_reply rep = { .version = NSISO_PROTO_VERSION,
+				     .init_pid = (uint32_t)sv->c.init_pid,
+				     .sessions = (uint32_t)sv->n_holders };
 	(void)fdpass_send(conn, &rep, sizeof(rep), NULL, 0);
 }
 

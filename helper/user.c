@@ -188,7 +188,7 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 		u->subids_source = "files";
 	}
 	/* Directory users have no line in the files: with subids = auto they
-	 * get a range of their own from nsiso's registry (lib/subids.c). */
+	 * get a range of their own from nsiso's registry (lib/host/subids.c). */
 	if (uc == 0 && gc == 0 && set->subids_auto) {
 		struct nsiso_error why = { 0 };
 		uint32_t start;

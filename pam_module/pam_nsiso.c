@@ -27,7 +27,6 @@
 #include <security/pam_modutil.h>
 
 #include "attach.h"
-#include "cgroup.h"
 #include "fdpass.h"
 #include "join.h"
 #include "limits.h"
@@ -194,7 +193,7 @@ static bool caller_is_sshd(void)
 }
 
 /* Runs the helper; on success its fds are in fds. */
-static int run_helper(const char *user, const char *config, const struct session_origin *o, struct helper_reply *rep,
+static int run_helper(const char *user, const char *config, const struct session_origin *o, struct session_reply *rep,
 		      struct session_fds *fds)
 {
 	int sv[2];
@@ -230,7 +229,7 @@ static int run_helper(const char *user, const char *config, const struct session
 				       (char *)o->service,     (char *)o->tty, (char *)o->rhost, NULL };
 		char *const envp[] = { NULL };
 		execve(NSISO_HELPER_PATH, argv, envp);
-		struct helper_reply err = { .version = NSISO_PROTO_VERSION };
+		struct session_reply err = { .version = NSISO_PROTO_VERSION };
 		(void)error_at(&err.err, STEP_HELPER, neg_errno(), "cannot execute %s", NSISO_HELPER_PATH);
 		(void)fdpass_send(0, &err, sizeof(err), NULL, 0);
 		_exit(127);
@@ -297,114 +296,69 @@ static int prepare_login_tty(pam_handle_t *pamh, const struct passwd *pw, struct
 	return 0;
 }
 
-PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+/* Where the session comes from, for the logs and nsiso show. */
+static void session_origin_of(pam_handle_t *pamh, struct session_origin *o)
 {
-	(void)flags;
-	struct args a;
-	const char *user = NULL;
-	struct helper_reply rep;
-	struct session_fds fds;
-	struct nsiso_error why = { 0 };
-
-	session_fds_init(&fds);
-	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user || !user[0] ||
-	    strlen(user) > NSISO_USER_MAX) {
-		pam_syslog(pamh, LOG_ERR, "refused: user=? step=user error=EINVAL detail=\"no usable PAM_USER\"");
-		return PAM_SESSION_ERR;
-	}
-	if (parse_args(pamh, user, argc, argv, &a) < 0)
-		return PAM_SESSION_ERR;
-	/* Listed twice in one stack (su-l includes su, a common-session line
-	 * and a service's own): this handle's process already joined. */
-	const void *joined = NULL;
-	if (pam_get_data(pamh, "pam_nsiso_joined", &joined) == PAM_SUCCESS && joined) {
-		char uv[LOG_VALUE_MAX];
-		pam_syslog(pamh, LOG_INFO,
-			   "session user=%s already in its container (pam_nsiso is in this stack twice)",
-			   log_value(uv, sizeof(uv), user));
-		return PAM_SUCCESS;
-	}
-
-	const struct passwd *pw = pam_modutil_getpwnam(pamh, user);
-	if (!pw) {
-		(void)error_at(&why, STEP_USER, -ENOENT, "no such user");
-		refuse_log(pamh, user, &why);
-		return PAM_SESSION_ERR;
-	}
-	if (pw->pw_uid == 0) {
-		/* keep-id would map host uid 0: root is never put in a container. */
-		char uv[LOG_VALUE_MAX];
-		pam_syslog(pamh, LOG_INFO, "session user=%s uid=0 container=none exempt=\"uid 0\"",
-			   log_value(uv, sizeof(uv), user));
-		return PAM_SUCCESS;
-	}
-
-	/* The usual case, a user whose container is up: no helper at all. */
-	memset(&rep, 0, sizeof(rep));
-	struct attach_reply ar;
-	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	/* Where the session comes from, for the logs and nsiso show. */
-	struct session_origin origin;
 	const char *item;
-	origin_copy(origin.service, sizeof(origin.service),
+	origin_copy(o->service, sizeof(o->service),
 		    pam_get_item(pamh, PAM_SERVICE, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
-	origin_copy(origin.tty, sizeof(origin.tty),
+	origin_copy(o->tty, sizeof(o->tty),
 		    pam_get_item(pamh, PAM_TTY, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
-	origin_copy(origin.rhost, sizeof(origin.rhost),
+	origin_copy(o->rhost, sizeof(o->rhost),
 		    pam_get_item(pamh, PAM_RHOST, (const void **)&item) == PAM_SUCCESS && item && *item ? item : "-");
-	int r = self < 0 ? neg_errno() : container_attach(pw->pw_uid, user, a.config, self, &origin, &ar, &fds);
-	if (r == 0 || (self >= 0 && !attach_no_container(r))) {
-		rep.err = ar.err;
-		rep.flags = ar.flags;
-		rep.ns_mask = r == 0 ? ar.ns_mask : 0;
-		rep.init_pid = ar.init_pid;
-		rep.hard = ar.hard;
-		rep.net_addr = ar.net_addr;
-		memcpy(rep.network, ar.network, sizeof(rep.network));
-		memcpy(rep.cgroup, ar.cgroup, sizeof(rep.cgroup));
-		memcpy(rep.ns_ino, ar.ns_ino, sizeof(rep.ns_ino));
-	} else if (self >= 0) {
-		r = run_helper(user, a.config, &origin, &rep, &fds);
-	} else {
-		(void)error_at(&rep.err, STEP_ATTACH, r, "pidfd_open of the session process");
-	}
-	rep.uid = (uint32_t)pw->pw_uid;
-	bool allow = rep.flags & REPLY_ON_ERROR_ALLOW;
-	if (r < 0 || (rep.flags & REPLY_EXEMPT))
-		session_fds_close(&fds);
-	if (r < 0) {
-		(void)error_in(&rep.err, rep.err.step != STEP_NONE ? (enum nsiso_step)rep.err.step : STEP_HELPER, r);
-		return refuse_or_allow(pamh, user, allow, &rep.err);
-	}
-	if (rep.flags & REPLY_EXEMPT) {
-		char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
-		pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=none exempt=\"%s\"",
-			   log_value(uv, sizeof(uv), user), rep.uid, log_escape(dv, sizeof(dv), rep.err.detail));
-		return PAM_SUCCESS;
-	}
+}
 
-	enum nsiso_step step = STEP_VERIFY;
-	uint64_t ino[NS_COUNT] = { 0 };
-	bool committed = false;
-	r = ns_verify_answer(fds.ns, rep.ns_mask, (uint32_t)pw->pw_uid, rep.ns_ino, ino, &why);
-	if (r == 0) {
-		step = STEP_JOIN;
-		r = prepare_login_tty(pamh, pw, &why);
+/* The container's answer: from its live supervisor (the usual case, no
+ * helper at all), else from the helper, which creates it. 0, or -errno
+ * with rep->err filled. */
+static int session_obtain(const struct passwd *pw, const char *config, const struct session_origin *origin,
+			  struct session_reply *rep, struct session_fds *fds)
+{
+	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (self < 0) {
+		memset(rep, 0, sizeof(*rep));
+		return error_at(&rep->err, STEP_ATTACH, neg_errno(), "pidfd_open of the session process");
 	}
-	if (r == 0)
-		limits_preraise(pamh, pw);
+	int r = container_attach(pw->pw_uid, pw->pw_name, config, self, origin, rep, fds);
+	if (attach_no_container(r))
+		r = run_helper(pw->pw_name, config, origin, rep, fds);
+	rep->uid = (uint32_t)pw->pw_uid;
+	return r;
+}
+
+/* Verify the answer and join: whole, or (sshd with this module in its auth
+ * stack) the outer half here and the inner half in the session child's
+ * setcred, left for it as PAM data. *committed: the caller was changed for
+ * good (a failure can then never let it in unisolated). */
+static int session_enter(pam_handle_t *pamh, const struct passwd *pw, const struct session_reply *rep,
+			 struct session_fds *fds, bool *split, bool *committed, struct nsiso_error *why)
+{
+	uint64_t ino[NS_COUNT] = { 0 };
+	int r = ns_verify_answer(fds->ns, rep->ns_mask, (uint32_t)pw->pw_uid, rep->ns_ino, ino, why);
+	if (r < 0)
+		return error_in(why, STEP_VERIFY, r);
+
+	r = prepare_login_tty(pamh, pw, why);
+	if (r < 0)
+		return error_in(why, STEP_JOIN, r);
+	limits_preraise(pamh, pw);
+
 	/* Split only where the second half is sure to run: sshd, and this
 	 * module in its auth stack (its setcred came before open_session). */
 	const void *setcred_seen = NULL;
-	bool split = (rep.ns_mask & NS_BIT(NS_USER)) &&
-		     pam_get_data(pamh, "pam_nsiso_setcred", &setcred_seen) == PAM_SUCCESS && setcred_seen &&
-		     caller_is_sshd();
-	struct pending *pend = NULL;
-	if (r == 0 && split && !(pend = calloc(1, sizeof(*pend))))
-		r = -ENOMEM;
-	if (r == 0)
-		r = container_join(&fds, rep.ns_mask, &rep.hard, split ? JOIN_OUTER : JOIN_WHOLE, false, &why,
-				   &committed);
+	*split = (rep->ns_mask & NS_BIT(NS_USER)) &&
+		 pam_get_data(pamh, "pam_nsiso_setcred", &setcred_seen) == PAM_SUCCESS && setcred_seen &&
+		 caller_is_sshd();
+	_cleanup_free_ struct pending *pend = *split ? calloc(1, sizeof(*pend)) : NULL;
+	if (*split && !pend)
+		return error_at(why, STEP_JOIN, -ENOMEM, "keeping the container for the session child");
+
+	r = container_join(fds, rep->ns_mask, &rep->hard, *split ? JOIN_OUTER : JOIN_WHOLE, false, why, committed);
+	if (r < 0)
+		return error_in(why, STEP_JOIN, r);
+	if (!*split)
+		return 0;
+
 	/* The monitor's children start in the container's PID and mount
 	 * namespaces but the host's user namespace until the session child's
 	 * setcred finishes the join: nothing forked from here on may gain
@@ -412,56 +366,132 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	 * happens to that setcred (THREATS 62; the supervisor kills a child
 	 * that never joins). Only where the sessions get no_new_privs anyway
 	 * (the default; no_new_privs = no keeps file capabilities working). */
-	if (r == 0 && split && (rep.hard.flags & HARDEN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		r = error_set(&why, neg_errno(), "PR_SET_NO_NEW_PRIVS in sshd's monitor");
-		committed = true; /* the monitor is in the container's namespaces */
-	}
-	if (r == 0 && split) {
-		/* Read after the join, as setcred will read it in the monitor
-		 * (the container's /proc may not show the monitor at all: 0). */
-		pend->opener = getpid();
-		pend->opener_pidns = own_pidns();
-		pend->ns_mask = rep.ns_mask;
-		pend->hard = rep.hard;
-		pend->fds = fds;
-		session_fds_init(&fds);
-		if (pam_set_data(pamh, "pam_nsiso_pending", pend, pending_free) != PAM_SUCCESS) {
-			pending_free(pamh, pend, 0);
-			r = error_set(&why, -ENOMEM, "keeping the container for the session child");
-			committed = true; /* the monitor is in the container's namespaces */
-		}
-	} else
-		free(pend);
-	session_fds_close(&fds);
-	if (r < 0) {
-		/* Once joined for good there is no way back to the host. */
-		(void)error_in(&why, step, r);
-		return refuse_or_allow(pamh, user, allow && !committed, &why);
-	}
+	*committed = true; /* the monitor is in the container's namespaces */
+	if ((rep->hard.flags & HARDEN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return error_at(why, STEP_JOIN, neg_errno(), "PR_SET_NO_NEW_PRIVS in sshd's monitor");
 
-	/* (a static string: nothing to free, and fork copies see it too) */
-	(void)pam_set_data(pamh, "pam_nsiso_joined", (void *)"yes", NULL);
-	char words[64], cgroup[sizeof(rep.cgroup) + 8] = "-", network[34], address[16] = "-", uv[LOG_VALUE_MAX];
-	rep.network[sizeof(rep.network) - 1] = '\0';
-	origin_copy(network, sizeof(network), rep.network[0] ? rep.network : "-");
-	if (rep.net_addr)
-		snprintf(address, sizeof(address), "%u.%u.%u.%u", rep.net_addr >> 24, (rep.net_addr >> 16) & 255,
-			 (rep.net_addr >> 8) & 255, rep.net_addr & 255);
-	rep.cgroup[sizeof(rep.cgroup) - 1] = '\0';
-	if (rep.hard.n_cgroups) {
-		char name[sizeof(rep.cgroup)];
-		origin_copy(name, sizeof(name), rep.cgroup);
+	/* Read after the join, as setcred will read it in the monitor (the
+	 * container's /proc may not show the monitor at all: 0). */
+	pend->opener = getpid();
+	pend->opener_pidns = own_pidns();
+	pend->ns_mask = rep->ns_mask;
+	pend->hard = rep->hard;
+	pend->fds = *fds;
+	session_fds_init(fds);
+	if (pam_set_data(pamh, "pam_nsiso_pending", pend, pending_free) != PAM_SUCCESS) {
+		pending_free(pamh, TAKE_PTR(pend), 0);
+		return error_at(why, STEP_JOIN, -ENOMEM, "keeping the container for the session child");
+	}
+	pend = NULL; /* PAM owns it now */
+	return 0;
+}
+
+static void session_log_joined(pam_handle_t *pamh, const char *user, const char *config,
+			       const struct session_origin *origin, struct session_reply *rep, bool split)
+{
+	char words[64], cgroup[sizeof(rep->cgroup) + 8] = "-", network[34], address[16] = "-", uv[LOG_VALUE_MAX];
+	rep->network[sizeof(rep->network) - 1] = '\0';
+	origin_copy(network, sizeof(network), rep->network[0] ? rep->network : "-");
+	if (rep->net_addr)
+		snprintf(address, sizeof(address), "%u.%u.%u.%u", rep->net_addr >> 24, (rep->net_addr >> 16) & 255,
+			 (rep->net_addr >> 8) & 255, rep->net_addr & 255);
+	rep->cgroup[sizeof(rep->cgroup) - 1] = '\0';
+	if (rep->hard.n_cgroups) {
+		char name[sizeof(rep->cgroup)];
+		origin_copy(name, sizeof(name), rep->cgroup);
 		snprintf(cgroup, sizeof(cgroup), "nsiso/%s", name);
 	}
-	if (rep.flags & REPLY_BUILTIN_POLICY)
-		pam_syslog(pamh, LOG_NOTICE, "policy=%s absent: built-in defaults apply", a.config);
+	if (rep->flags & REPLY_BUILTIN_POLICY)
+		pam_syslog(pamh, LOG_NOTICE, "policy=%s absent: built-in defaults apply", config);
 	pam_syslog(pamh, LOG_INFO,
 		   "session user=%s uid=%u service=%s tty=%s rhost=%s container=%s init_pid=%u namespaces=\"%s\" "
 		   "userns=%llu cgroup=%s network=%s address=%s join=%s",
-		   log_value(uv, sizeof(uv), user), rep.uid, origin.service, origin.tty, origin.rhost,
-		   (rep.flags & REPLY_CREATED) ? "created" : "joined", rep.init_pid,
-		   ns_mask_to_words(rep.ns_mask, words, sizeof(words)), (unsigned long long)rep.ns_ino[NS_USER], cgroup,
-		   network, address, split ? "split" : "whole");
+		   log_value(uv, sizeof(uv), user), rep->uid, origin->service, origin->tty, origin->rhost,
+		   (rep->flags & REPLY_CREATED) ? "created" : "joined", rep->init_pid,
+		   ns_mask_to_words(rep->ns_mask, words, sizeof(words)), (unsigned long long)rep->ns_ino[NS_USER],
+		   cgroup, network, address, split ? "split" : "whole");
+}
+
+/* The user and the module's arguments, unless the session is one nsiso
+ * has nothing to do with (root, or this handle's process already joined):
+ * 1 then, 0 to go on, or a failure (logged). */
+static int session_user(pam_handle_t *pamh, int argc, const char **argv, struct args *a, const char **user,
+			const struct passwd **pw)
+{
+	struct nsiso_error why = { 0 };
+	char uv[LOG_VALUE_MAX];
+	if (pam_get_item(pamh, PAM_USER, (const void **)user) != PAM_SUCCESS || !*user || !(*user)[0] ||
+	    strlen(*user) > NSISO_USER_MAX) {
+		pam_syslog(pamh, LOG_ERR, "refused: user=? step=user error=EINVAL detail=\"no usable PAM_USER\"");
+		return -EINVAL;
+	}
+	if (parse_args(pamh, *user, argc, argv, a) < 0)
+		return -EINVAL;
+	/* Listed twice in one stack (su-l includes su, a common-session line
+	 * and a service's own): this handle's process already joined. */
+	const void *joined = NULL;
+	if (pam_get_data(pamh, "pam_nsiso_joined", &joined) == PAM_SUCCESS && joined) {
+		pam_syslog(pamh, LOG_INFO,
+			   "session user=%s already in its container (pam_nsiso is in this stack twice)",
+			   log_value(uv, sizeof(uv), *user));
+		return 1;
+	}
+	*pw = pam_modutil_getpwnam(pamh, *user);
+	if (!*pw) {
+		(void)error_at(&why, STEP_USER, -ENOENT, "no such user");
+		refuse_log(pamh, *user, &why);
+		return -ENOENT;
+	}
+	if ((*pw)->pw_uid == 0) {
+		/* keep-id would map host uid 0: root is never put in a container. */
+		pam_syslog(pamh, LOG_INFO, "session user=%s uid=0 container=none exempt=\"uid 0\"",
+			   log_value(uv, sizeof(uv), *user));
+		return 1;
+	}
+	return 0;
+}
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	struct args a;
+	const char *user = NULL;
+	const struct passwd *pw = NULL;
+	struct session_reply rep;
+	struct session_fds fds;
+	struct session_origin origin;
+	struct nsiso_error why = { 0 };
+
+	int r = session_user(pamh, argc, argv, &a, &user, &pw);
+	if (r != 0)
+		return r > 0 ? PAM_SUCCESS : PAM_SESSION_ERR;
+	session_origin_of(pamh, &origin);
+
+	r = session_obtain(pw, a.config, &origin, &rep, &fds);
+	bool allow = rep.flags & REPLY_ON_ERROR_ALLOW;
+	if (r < 0) {
+		session_fds_close(&fds);
+		(void)error_in(&rep.err, rep.err.step != STEP_NONE ? (enum nsiso_step)rep.err.step : STEP_HELPER, r);
+		return refuse_or_allow(pamh, user, allow, &rep.err);
+	}
+	if (rep.flags & REPLY_EXEMPT) {
+		session_fds_close(&fds);
+		char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
+		rep.exempt_by[sizeof(rep.exempt_by) - 1] = '\0';
+		pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=none exempt=\"%s\"",
+			   log_value(uv, sizeof(uv), user), rep.uid, log_escape(dv, sizeof(dv), rep.exempt_by));
+		return PAM_SUCCESS;
+	}
+
+	bool split = false, committed = false;
+	r = session_enter(pamh, pw, &rep, &fds, &split, &committed, &why);
+	session_fds_close(&fds);
+	if (r < 0) /* once joined for good there is no way back to the host */
+		return refuse_or_allow(pamh, user, allow && !committed, &why);
+
+	/* (a static string: nothing to free, and fork copies see it too) */
+	(void)pam_set_data(pamh, "pam_nsiso_joined", (void *)"yes", NULL);
+	session_log_joined(pamh, user, a.config, &origin, &rep, split);
 	return PAM_SUCCESS;
 }
 

@@ -94,7 +94,7 @@ t_cleanup() {
 	fi
 	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
 	[ -n "${T_MADE_SSHD_DIR:-}" ] && rmdir /run/sshd 2>/dev/null
-	# The kept copies of this test's policies (lib/lastgood.c), then the
+	# The kept copies of this test's policies (lib/host/lastgood.c), then the
 	# directory, its lock, if nothing else is kept.
 	if [ -n "$T_DIR" ] && [ -d /run/nsiso/good ]; then
 		local key=${T_DIR//%/%25}; key=${key//\//%2F}

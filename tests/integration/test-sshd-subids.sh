@@ -1,6 +1,6 @@
 #!/bin/bash
 # Users from a directory have no line in /etc/subuid: with [global] subids
-# = auto nsiso allocates each a range of its own (lib/subids.c), through
+# = auto nsiso allocates each a range of its own (lib/host/subids.c), through
 # real sshd logins:
 #  - nsiso explain predicts the refusal with subids = files (exit 1) and
 #    the allocation with auto;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "join.h"
 #include "tap.h"
 
 static const char hybrid[] =

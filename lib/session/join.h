@@ -6,6 +6,10 @@
 
 #include "proto.h"
 
+/* Move the calling process into the groups behind the cgroup.procs fds
+ * (opened by the supervisor: the kernel checks the opener). */
+int cg_enter(const int *procs, size_t n);
+
 /* Put the calling process into a container, in this order: its resource
  * limits (while still host root), the cgroup, IPC, UTS, net, PID (for
  * children) and mount namespaces (undone in reverse if one fails), the

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "cglimits.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +24,6 @@
  * symlink or trusts a path below the hierarchy's mount point. */
 
 #define CG_HIER_MAX 6
-#define CG_UNLIMITED UINT64_MAX
 #define CG_DIR "nsiso"
 
 enum {
@@ -30,16 +31,6 @@ enum {
 	CG_PIDS = 1u << 1,
 	CG_CPU = 1u << 2,
 	CG_IO = 1u << 3,
-};
-
-struct cg_limits {
-	uint64_t memory_max;  /* bytes or CG_UNLIMITED */
-	uint64_t memory_high; /* bytes or CG_UNLIMITED */
-	uint64_t pids_max;    /* or CG_UNLIMITED */
-	uint64_t cpu_quota;   /* us per period, or CG_UNLIMITED */
-	uint64_t cpu_period;  /* us */
-	uint32_t cpu_weight;  /* 1..10000, 100 is the kernel's default */
-	uint32_t io_weight;   /* 1..10000; 0: not set */
 };
 
 /* The limits that impose nothing. */
@@ -110,9 +101,6 @@ int cg_remove(struct cg_group *g, int timeout_ms);
 
 /* Close the fds without removing anything. */
 void cg_close(struct cg_group *g);
-
-/* Move the calling process into the groups behind the cgroup.procs fds. */
-int cg_enter(const int *procs, size_t n);
 
 /* Remove the empty groups under nsiso/ in every hierarchy of l whose owner
  * may_remove() allows (it takes that user's lock); returns how many names

@@ -57,9 +57,9 @@ int copy_list(const char *value, char *buf, size_t size, struct nsiso_error *e)
 	return 0;
 }
 
-static int parse_namespaces(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_namespaces(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	(void)k;
+	(void)row;
 	char buf[256];
 	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
@@ -80,16 +80,15 @@ static int parse_namespaces(struct policy_values *v, enum policy_key k, const ch
 	 * /proc: ps inside would show the host. */
 	if ((mask & NS_BIT(NS_PID)) && !(mask & NS_BIT(NS_MNT)))
 		return error_set(e, -EINVAL, "'pid' needs 'mount' (a fresh /proc is mounted in it)");
-	v->ns_mask = mask;
+	*(unsigned *)field = mask;
 	return 0;
 }
 
-static int parse_hostname(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_hostname(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	(void)k;
 	char probe[POLICY_HOSTNAME_MAX + 1];
 	struct policy_who stand_in = { .user = "u", .uid = 1, .group = "g", .host = "h" };
-	if (strlen(value) >= sizeof(v->hostname))
+	if (strlen(value) >= row->v_size)
 		return error_set(e, -EINVAL, "template longer than %d characters", POLICY_HOSTNAME_TEMPLATE_MAX - 1);
 	/* Syntax and characters now, with short stand-ins; the real length when
 	 * a user is resolved. */
@@ -100,7 +99,7 @@ static int parse_hostname(struct policy_values *v, enum policy_key k, const char
 		    "characters)",
 		    value, POLICY_HOSTNAME_MAX);
 	}
-	strcpy(v->hostname, value);
+	strcpy(field, value);
 	return 0;
 }
 
@@ -113,17 +112,18 @@ static const char *const seccomp_words[] = { "default", "off", NULL };
 static const char *const yes_no_words[] = { "yes", "no", NULL };
 static const char *const system_bus_words[] = { "none", "host", NULL };
 
-static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e);
+static int parse_choice(void *field, const struct key_def *row, const char *value, struct nsiso_error *e);
 
-static int parse_linger(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_linger(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	(void)k;
+	(void)row;
+	int64_t *linger = field;
 	if (strcmp(value, "no") == 0) {
-		v->linger = 0;
+		*linger = 0;
 		return 0;
 	}
 	if (strcmp(value, "yes") == 0) {
-		v->linger = POLICY_LINGER_FOREVER;
+		*linger = POLICY_LINGER_FOREVER;
 		return 0;
 	}
 	char *end;
@@ -133,7 +133,7 @@ static int parse_linger(struct policy_values *v, enum policy_key k, const char *
 	unsigned long long s = strtoull(value, &end, 10);
 	if (errno || *end || s > POLICY_LINGER_MAX_S)
 		return error_set(e, -ERANGE, "'%.32s' is not no, yes or 0..%d seconds", value, POLICY_LINGER_MAX_S);
-	v->linger = (int64_t)s;
+	*linger = (int64_t)s;
 	return 0;
 }
 
@@ -183,9 +183,9 @@ static const char *const cap_names[] = {
 	"cap_checkpoint_restore",
 };
 
-static int parse_capabilities(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_capabilities(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	(void)k;
+	(void)row;
 	char buf[1024];
 	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
@@ -203,7 +203,7 @@ static int parse_capabilities(struct policy_values *v, enum policy_key k, const 
 			return error_set(e, -EINVAL, "unknown capability '%.32s'", w);
 		mask |= UINT64_C(1) << found;
 	}
-	v->capabilities = mask;
+	*(uint64_t *)field = mask;
 	return 0;
 }
 
@@ -298,7 +298,7 @@ static int parse_percent(const char *value)
 /* memory_max, memory_high: bytes with an optional K, M, G or T (powers of
  * 1024), a share of the host's memory (N%), or max. At least 1M: less would
  * kill the shell at once. */
-static int parse_bytes(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_bytes(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
 	uint64_t bytes = CG_UNLIMITED;
 	int pct = parse_percent(value);
@@ -324,10 +324,8 @@ static int parse_bytes(struct policy_values *v, enum policy_key k, const char *v
 			    value);
 		bytes = (uint64_t)n << shift;
 	}
-	if (k == KEY_MEMORY_MAX)
-		v->cg.memory_max = bytes;
-	else
-		v->cg.memory_high = bytes;
+	(void)row;
+	*(uint64_t *)field = bytes;
 	return 0;
 }
 
@@ -350,13 +348,12 @@ static bool tmpfs_size_ok(const char *value)
 	return ok && strlen(value) < POLICY_SIZE_MAX;
 }
 
-static int parse_tmpfs_size(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_tmpfs_size(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	char *out = k == KEY_TMP_SIZE ? v->tmp_size : v->shm_size;
-	if (!tmpfs_size_ok(value))
+	if (!tmpfs_size_ok(value) || strlen(value) >= row->v_size)
 		return error_set(e, -EINVAL,
 				 "'%.32s' is not max, N%% or a size of at least 1M (a number with K, M or G)", value);
-	strcpy(out, value);
+	strcpy(field, value);
 	return 0;
 }
 
@@ -374,28 +371,23 @@ int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 }
 
 /* pids_max, cpu_weight, io_weight: a number in range (pids_max also max). */
-static int parse_count(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_count(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
 	uint64_t n = CG_UNLIMITED;
-	bool pids = k == KEY_PIDS_MAX;
-	if (!(pids && strcmp(value, "max") == 0) && parse_uint(value, 1, pids ? 4194304 : 10000, &n) < 0)
-		return error_set(e, -EINVAL, "'%.32s' is not %s", value,
-				 pids ? "max or a number of processes (1..4194304)"
-				      : "a weight of 1..10000 (100 is the default)");
-	if (pids)
-		v->cg.pids_max = n;
-	else if (k == KEY_CPU_WEIGHT)
-		v->cg.cpu_weight = (uint32_t)n;
+	if (!(row->max_ok && strcmp(value, "max") == 0) && parse_uint(value, row->lo, row->hi, &n) < 0)
+		return error_set(e, -EINVAL, "'%.32s' is not %s", value, row->hint);
+	if (row->v_size == sizeof(uint64_t))
+		*(uint64_t *)field = n;
 	else
-		v->cg.io_weight = (uint32_t)n;
+		*(uint32_t *)field = (uint32_t)n;
 	return 0;
 }
 
 /* cpu_max: max, N% of one CPU (per 100 ms), or "QUOTA PERIOD" in
  * microseconds as cgroup v2's cpu.max has it. */
-static int parse_cpu_max(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_cpu_max(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	(void)k;
+	(void)row;
 	uint64_t quota = CG_UNLIMITED, period = 100000;
 	char buf[64], extra;
 	size_t len = strlen(value);
@@ -420,8 +412,10 @@ static int parse_cpu_max(struct policy_values *v, enum policy_key k, const char 
 		    "'%.32s' is not max, a percentage of one CPU (50%%, 200%%) or \"QUOTA PERIOD\" in microseconds "
 		    "(quota >= 1000, period 1000..1000000)",
 		    value);
-	v->cg.cpu_quota = quota;
-	v->cg.cpu_period = period;
+	/* quota and period, side by side in struct cg_limits (STORE_CPU_MAX) */
+	uint64_t *qp = field;
+	qp[0] = quota;
+	qp[1] = period;
 	return 0;
 }
 
@@ -437,13 +431,13 @@ bool net_name_ok(const char *n)
 }
 
 /* network = none | host | NAME */
-static int parse_network(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_network(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	(void)k;
+	(void)row;
 	if (!net_name_ok(value))
 		return error_set(e, -EINVAL, "'%.40s' is not none, host or a network name (a-z 0-9 - _, at most %d)",
 				 value, POLICY_NET_NAME_MAX);
-	strcpy(v->network, value);
+	strcpy(field, value);
 	return 0;
 }
 
@@ -524,9 +518,9 @@ const char *hide_target_refused(const char *path)
 }
 
 /* bind, bind_ro: SOURCE[:TARGET]; hide: PATH; tmpfs: PATH[:SIZE]. */
-static int parse_mount_list(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_mount_list(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	enum mount_kind kind = (enum mount_kind)(k - KEY_BIND);
+	enum mount_kind kind = (enum mount_kind)row->arg;
 	char buf[POLICY_MOUNT_LIST_MAX];
 	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
@@ -563,20 +557,25 @@ static int parse_mount_list(struct policy_values *v, enum policy_key k, const ch
 			return error_set(e, -EPERM, "source '%.64s' is refused: %s is never bound into a container", w,
 					 src);
 	}
-	strcpy(v->mounts[kind], value);
+	strcpy(field, value);
 	return 0;
 }
 
 /* ---- the key table ------------------------------------------------------ */
 
 #define STORE(field)                                                                                                   \
-	.v_off = offsetof(struct policy_values, field), .s_off = offsetof(struct policy_settings, field),              \
-	.size = sizeof(((struct policy_settings *)0)->field)
+	.v_off = offsetof(struct policy_values, field), .v_size = sizeof(((struct policy_values *)0)->field),          \
+	.s_off = offsetof(struct policy_settings, field), .size = sizeof(((struct policy_settings *)0)->field)
 /* cpu_max: quota and period, side by side in struct cg_limits */
 #define STORE_CPU_MAX                                                                                                  \
-	.v_off = offsetof(struct policy_values, cg.cpu_quota),                                                         \
+	.v_off = offsetof(struct policy_values, cg.cpu_quota), .v_size = 2 * sizeof(uint64_t),                         \
 	.s_off = offsetof(struct policy_settings, cg.cpu_quota),                                                       \
 	.size = offsetof(struct cg_limits, cpu_period) + sizeof(uint64_t) - offsetof(struct cg_limits, cpu_quota)
+
+/* bind, bind_ro, hide, tmpfs: templates (no s_off), kind in arg */
+#define MOUNT_LIST(kind)                                                                                               \
+	.v_off = offsetof(struct policy_values, mounts[kind]),                                                         \
+	.v_size = sizeof(((struct policy_values *)0)->mounts[kind]), .arg = kind
 
 #define AT(s, off, type) (*(const type *)((const char *)(s) + (off)))
 
@@ -704,8 +703,10 @@ static void text_mounts(const struct policy_settings *s, enum policy_key k, char
 
 const struct key_def policy_keys[KEY_COUNT] = {
 	[KEY_NAMESPACES] = { "namespaces", parse_namespaces, NULL, STORE(ns_mask), text_namespaces },
-	[KEY_HOSTNAME] = { "hostname", parse_hostname, NULL, .text = text_string,
-			   .s_off = offsetof(struct policy_settings, hostname) }, /* a template */
+	[KEY_HOSTNAME] = { "hostname", parse_hostname, NULL, .text = text_string, /* a template */
+			   .v_off = offsetof(struct policy_values, hostname),
+			   .v_size = sizeof(((struct policy_values *)0)->hostname),
+			   .s_off = offsetof(struct policy_settings, hostname) },
 	[KEY_USERNS] = { "userns", parse_choice, userns_words, STORE(userns), text_choice },
 	[KEY_TMP] = { "tmp", parse_choice, tmp_words, STORE(tmp), text_choice },
 	[KEY_HOME] = { "home", parse_choice, home_words, STORE(home), text_choice },
@@ -715,20 +716,23 @@ const struct key_def policy_keys[KEY_COUNT] = {
 	[KEY_CAPABILITIES] = { "capabilities", parse_capabilities, NULL, STORE(capabilities), text_capabilities },
 	[KEY_MEMORY_MAX] = { "memory_max", parse_bytes, NULL, STORE(cg.memory_max), text_bytes },
 	[KEY_MEMORY_HIGH] = { "memory_high", parse_bytes, NULL, STORE(cg.memory_high), text_bytes },
-	[KEY_PIDS_MAX] = { "pids_max", parse_count, NULL, STORE(cg.pids_max), text_pids },
-	[KEY_CPU_WEIGHT] = { "cpu_weight", parse_count, NULL, STORE(cg.cpu_weight), text_weight },
+	[KEY_PIDS_MAX] = { "pids_max", parse_count, NULL, STORE(cg.pids_max), text_pids, .lo = 1, .hi = 4194304,
+			   .max_ok = true, .hint = "max or a number of processes (1..4194304)" },
+	[KEY_CPU_WEIGHT] = { "cpu_weight", parse_count, NULL, STORE(cg.cpu_weight), text_weight, .lo = 1, .hi = 10000,
+			     .hint = "a weight of 1..10000 (100 is the default)" },
 	[KEY_CPU_MAX] = { "cpu_max", parse_cpu_max, NULL, STORE_CPU_MAX, text_cpu_max },
-	[KEY_IO_WEIGHT] = { "io_weight", parse_count, NULL, STORE(cg.io_weight), text_weight },
+	[KEY_IO_WEIGHT] = { "io_weight", parse_count, NULL, STORE(cg.io_weight), text_weight, .lo = 1, .hi = 10000,
+			    .hint = "a weight of 1..10000 (100 is the default)" },
 	[KEY_NETWORK] = { "network", parse_network, NULL, STORE(network), text_network },
 	[KEY_NESTED_USERNS] = { "nested_userns", parse_choice, yes_no_words, STORE(nested_userns), text_choice },
 	[KEY_SYSTEM_BUS] = { "system_bus", parse_choice, system_bus_words, STORE(system_bus), text_choice },
 	[KEY_TMP_SIZE] = { "tmp_size", parse_tmpfs_size, NULL, STORE(tmp_size), text_string },
 	[KEY_SHM_SIZE] = { "shm_size", parse_tmpfs_size, NULL, STORE(shm_size), text_string },
 	/* templates, expanded per user into s->mounts */
-	[KEY_BIND] = { "bind", parse_mount_list, NULL, .text = text_mounts },
-	[KEY_BIND_RO] = { "bind_ro", parse_mount_list, NULL, .text = text_mounts },
-	[KEY_HIDE] = { "hide", parse_mount_list, NULL, .text = text_mounts },
-	[KEY_TMPFS] = { "tmpfs", parse_mount_list, NULL, .text = text_mounts },
+	[KEY_BIND] = { "bind", parse_mount_list, NULL, MOUNT_LIST(MOUNT_BIND), .text = text_mounts },
+	[KEY_BIND_RO] = { "bind_ro", parse_mount_list, NULL, MOUNT_LIST(MOUNT_BIND_RO), .text = text_mounts },
+	[KEY_HIDE] = { "hide", parse_mount_list, NULL, MOUNT_LIST(MOUNT_HIDE), .text = text_mounts },
+	[KEY_TMPFS] = { "tmpfs", parse_mount_list, NULL, MOUNT_LIST(MOUNT_TMPFS), .text = text_mounts },
 };
 
 const char *policy_key_name(enum policy_key k)
@@ -736,12 +740,12 @@ const char *policy_key_name(enum policy_key k)
 	return k < KEY_COUNT ? policy_keys[k].name : "?";
 }
 
-static int parse_choice(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e)
+static int parse_choice(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
-	const char *const *words = policy_keys[k].choices;
+	const char *const *words = row->choices;
 	for (int i = 0; words[i]; i++)
 		if (strcmp(value, words[i]) == 0) {
-			*(int *)((char *)v + policy_keys[k].v_off) = i;
+			*(int *)field = i;
 			return 0;
 		}
 	(void)error_set(e, -EINVAL, "'%.64s' is not one of:", value);

@@ -532,7 +532,8 @@ static void load_text(struct policy *p, unsigned file, const char *name, int fd,
 				  known_keys());
 			continue;
 		}
-		r = policy_keys[ki].parse(&rule->values, (enum policy_key)ki, value, &why);
+		const struct key_def *row = &policy_keys[ki];
+		r = row->parse((char *)&rule->values + row->v_off, row, value, &why);
 		if (r < 0) {
 			add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, error_text(&why));
 			continue;

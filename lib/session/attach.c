@@ -112,7 +112,7 @@ int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, s
 }
 
 int container_attach(uid_t uid, const char *user, const char *config, int holder_pidfd,
-		     const struct session_origin *origin, struct attach_reply *reply, struct session_fds *fds)
+		     const struct session_origin *origin, struct session_reply *reply, struct session_fds *fds)
 {
 	struct attach_request req = { .version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid, .op = OP_ATTACH };
 	int r;

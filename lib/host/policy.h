@@ -292,7 +292,7 @@ const char *policy_value_text(const struct policy_settings *s, enum policy_key k
 
 /* NULL when path may be a bind/bind_ro/tmpfs target (or the directory of
  * the homes under home = private), else why not; the same for a hide
- * target and a bind source (lib/policy-values.c). */
+ * target and a bind source (lib/host/policy-values.c). */
 const char *view_target_refused(const char *path);
 const char *hide_target_refused(const char *path);
 const char *view_source_refused(const char *path);

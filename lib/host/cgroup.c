@@ -13,8 +13,11 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "proto.h"
 #include "fsutil.h"
 #include "util.h"
+
+_Static_assert(SESSION_CGROUPS_MAX >= CG_HIER_MAX, "every cgroup hierarchy must fit in a reply");
 
 #ifndef CGROUP_SUPER_MAGIC
 #define CGROUP_SUPER_MAGIC 0x27e0eb

@@ -17,7 +17,6 @@
 #include <linux/magic.h>
 #include <unistd.h>
 
-#include "cgroup.h"
 #include "join.h"
 #include "util.h"
 

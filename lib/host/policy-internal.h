@@ -19,7 +19,10 @@
  * stored and how it prints; everything else (the known keys of an error,
  * explain, the fuzzer's dictionary) comes from it. Defined after the
  * parsers, at "the key table". */
-typedef int (*key_parser)(struct policy_values *v, enum policy_key k, const char *value, struct nsiso_error *e);
+struct key_def;
+/* A parser receives its field (policy_values at the row's v_off, v_size
+ * bytes) and its row, never the key to compare: systemd's ConfigTableItem. */
+typedef int (*key_parser)(void *field, const struct key_def *row, const char *value, struct nsiso_error *e);
 
 /* How a key's value prints (nsiso explain, the logs). */
 typedef void (*key_text)(const struct policy_settings *s, enum policy_key k, char *buf, size_t size);
@@ -28,12 +31,18 @@ struct key_def {
 	const char *name;
 	key_parser parse;
 	const char *const *choices; /* parse_choice/text_choice: the words */
-	/* Where it is stored: the parser writes policy_values at v_off, and a
-	 * section that sets the key copies size bytes to policy_settings at
-	 * s_off. Keys that are templates (size 0) are expanded per user
-	 * instead (struct chosen). */
-	size_t v_off, s_off, size;
+	/* Where it is stored: the parser writes v_size bytes of policy_values
+	 * at v_off, and a section that sets the key copies size bytes to
+	 * policy_settings at s_off. Keys that are templates (size 0) are
+	 * expanded per user instead (struct chosen). */
+	size_t v_off, v_size, s_off, size;
 	key_text text;
+	/* parse_count: the range, "max" allowed, and what a value must be;
+	 * parse_mount_list: arg is the enum mount_kind. */
+	uint64_t lo, hi;
+	bool max_ok;
+	const char *hint;
+	int arg;
 };
 
 extern const struct key_def policy_keys[KEY_COUNT];

@@ -6,10 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cgroup.h"
 #include "proto.h"
-
-_Static_assert(SESSION_CGROUPS_MAX >= CG_HIER_MAX, "every cgroup hierarchy must fit in a reply");
 
 void session_fds_init(struct session_fds *s)
 {

@@ -8,10 +8,11 @@
 
 #include <stdint.h>
 
+#include "cglimits.h"
 #include "error.h"
 #include "nstable.h"
 
-#define NSISO_PROTO_VERSION 4u
+#define NSISO_PROTO_VERSION 5u
 #define NSISO_USER_MAX 64    /* longest user name nsiso handles */
 #define NSISO_CONFIG_MAX 512 /* longest policy path */
 
@@ -47,27 +48,32 @@ struct session_hardening {
 	} rlimit[HARDEN_RLIMITS];
 };
 
-/* helper -> module, with one fd per bit of ns_mask in enum ns_index order. */
-struct helper_reply {
+/* The one answer to a session, from a supervisor (to the module, the
+ * helper or nsiso enter) or from the helper (to the module), with one fd per
+ * bit of ns_mask in enum ns_index order (struct session_fds). The helper
+ * passes the supervisor's on, adding what only it knows. */
+struct session_reply {
 	uint32_t version;
-	uint32_t flags;
+	uint32_t flags; /* REPLY_* */
 	uint32_t ns_mask;
-	uint32_t init_pid; /* host pid of the container's PID 1 */
-	uint32_t uid;
-	uint32_t gid;
-	uint32_t net_addr; /* the container's address on its network; 0: none */
-	char network[33];  /* none, host or the network's name */
-	char cgroup[80];   /* the group's name under nsiso/: USER, or USER@2... beside a teardown */
+	uint32_t init_pid;		  /* host pid of the container's PID 1 */
+	uint32_t uid;			  /* (helper) the user's, as NSS says */
+	uint32_t gid;			  /* (helper) */
+	uint32_t sessions;		  /* (supervisor) sessions in the container */
+	uint32_t net_addr;		  /* the container's address on its network; 0: none */
+	char network[33];		  /* none, host or the network's name */
+	char cgroup[80];		  /* the group's name under nsiso/: USER, or USER@2... beside a teardown */
+	char exempt_by[NSISO_DETAIL_MAX]; /* REPLY_EXEMPT: the policy's file:[section] that exempts */
 	uint64_t ns_ino[NS_COUNT];
 	struct session_hardening hard;
-	struct nsiso_error err; /* err.error 0: the container is there */
+	struct nsiso_error err; /* err.error 0: the container is there (or the user is exempt) */
 };
 
 /* What a request to a supervisor asks. */
 enum {
-	OP_ATTACH = 0, /* register a session (its holder's pidfd comes along); answer: attach_reply */
+	OP_ATTACH = 0, /* register a session (its holder's pidfd comes along); answer: session_reply */
 	OP_STATUS = 1, /* answer: container_status (nsiso list, show) */
-	OP_STOP = 2,   /* end every session, then the container (nsiso stop); answer: attach_reply */
+	OP_STOP = 2,   /* end every session, then the container (nsiso stop); answer: session_reply */
 };
 
 /* Where a session comes from (PAM_SERVICE, PAM_TTY, PAM_RHOST), printable
@@ -123,10 +129,10 @@ struct container_status {
 	uint64_t ns_ino[NS_COUNT];
 	char user[NSISO_USER_MAX + 1];
 	char hostname[65];
-	char cgroup[224];   /* below the hierarchy root: nsiso/USER or SCOPE-PATH/nsiso/USER; "" */
-	char network[64];   /* none, host or a network name */
-	char address[64];   /* the container's address on it, or "" */
-	uint64_t limits[8]; /* memory_max, memory_high, pids_max, cpu_quota, cpu_period, cpu_weight, io_weight */
+	char cgroup[224];	 /* below the hierarchy root: nsiso/USER or SCOPE-PATH/nsiso/USER; "" */
+	char network[64];	 /* none, host or a network name */
+	char address[64];	 /* the container's address on it, or "" */
+	struct cg_limits limits; /* the policy's, as the container was built */
 	struct session_hardening hard;
 	struct {
 		int32_t pid;
@@ -134,21 +140,6 @@ struct container_status {
 		int64_t started; /* CLOCK_REALTIME seconds */
 		struct session_origin origin;
 	} session[STATUS_SESSIONS_MAX];
-};
-
-/* supervisor -> module or helper, with the namespace fds as in helper_reply. */
-struct attach_reply {
-	uint32_t version;
-	uint32_t flags; /* REPLY_EXEMPT, REPLY_ON_ERROR_ALLOW */
-	uint32_t ns_mask;
-	uint32_t init_pid;
-	uint32_t sessions;
-	uint32_t net_addr;
-	char network[33];
-	char cgroup[80]; /* as in helper_reply */
-	uint64_t ns_ino[NS_COUNT];
-	struct session_hardening hard;
-	struct nsiso_error err;
 };
 
 /* The fds that come with a reply, in this order: one per bit of ns_mask

@@ -32,7 +32,7 @@ bool state_socket_uid(const char *name, uid_t *uid);
 #define ATTACH_NONE 1
 #define ATTACH_GONE 2
 int container_attach(uid_t uid, const char *user, const char *config, int holder_pidfd,
-		     const struct session_origin *origin, struct attach_reply *reply, struct session_fds *fds);
+		     const struct session_origin *origin, struct session_reply *reply, struct session_fds *fds);
 
 /* True for the answers of container_attach() and supervisor_request() that
  * mean "no live container here now". */
