@@ -142,21 +142,21 @@ expect_eq "an allocation skips the block libsubid gives w (v gets the next)" "$s
 # the overlap check of an allocation is never skipped; the login is refused
 # at once, never allocated blindly and never hung (the old reader blocked
 # on the FIFO after lckpwdf() had cancelled the helper's alarm).
-z=nssbz$$
-t_user "$z" nosubids || exit 1
+f=nssbf$$
+t_user "$f" nosubids || exit 1
 mv /etc/subuid "$T_DIR/subuid.saved" && mkfifo -m 0644 /etc/subuid
 start=$(date +%s)
 out=$(timeout 30 ssh -i "$T_DIR/id" -p "$T_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-	-o BatchMode=yes -o LogLevel=ERROR "$z@127.0.0.1" 'echo RAN' 2>/dev/null)
+	-o BatchMode=yes -o LogLevel=ERROR "$f@127.0.0.1" 'echo RAN' 2>/dev/null)
 took=$(( $(date +%s) - start ))
 rm -f /etc/subuid && mv "$T_DIR/subuid.saved" /etc/subuid
 expect_match "a FIFO for /etc/subuid refuses the allocating login (no RAN)" "$out" \
 	'^nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9-]+ [0-9:]+ idmap\)$'
 expect_eq "within 5 s" "$(( took <= 5 ))" 1
 sleep 0.2
-expect_match "the refusal names the file" "$(grep "refused: user=$z " "$T_DIR/syslog" | tail -n1)" \
+expect_match "the refusal names the file" "$(grep "refused: user=$f " "$T_DIR/syslog" | tail -n1)" \
 	'step=idmap error=EINVAL .*/etc/subuid.*not a regular file'
-expect_eq "nothing was allocated for z" "$(grep -c "^$z " "$statedir/subids")" 0
+expect_eq "nothing was allocated for f" "$(grep -c "^$f " "$statedir/subids")" 0
 t_pam_args "config=$auto"
 cp -p "$T_DIR/nsswitch.saved" /etc/nsswitch.conf
 rm -f "$libdir/libsubid_nsisotest.so" /run/nsiso-test-subid.conf
