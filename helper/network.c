@@ -103,9 +103,10 @@ static int write_file(const char *path, const void *buf, size_t len, mode_t mode
 
 static int lock_net(void)
 {
-	if (mkdir(NET_DIR, 0700) < 0 && errno != EEXIST)
-		return neg_errno();
-	int fd = open(NET_DIR "/lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int dir = open_state_dir(NET_DIR, true);
+	if (dir < 0)
+		return dir;
+	int fd = openat(dir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return neg_errno();
 	if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0) {
@@ -517,11 +518,9 @@ static int take_lease(const struct policy_network *n, const char *user, struct n
 {
 	char dir[256], name[16];
 	snprintf(dir, sizeof(dir), NET_DIR "/%s.leases", n->name);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return neg_errno();
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int dfd = open_state_dir(dir, true);
 	if (dfd < 0)
-		return neg_errno();
+		return dfd;
 	uint32_t count = (1u << (32 - n->prefix)) - 3; /* not the network, gateway or broadcast */
 	uint32_t start = fnv1a(user, n->name, n->subnet ^ n->prefix) % count;
 	int retries = 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "fsutil.h"
 #include "helper.h"
 #include "lastgood.h"
 #include "proto.h"
@@ -43,16 +44,11 @@ void log_last_good(const char *ident, const char *config, const char *user, cons
 
 int state_open_rundir(struct nsiso_error *f)
 {
-	if (mkdir(NSISO_RUNDIR, 0700) < 0 && errno != EEXIST)
-		return error_at(f, STEP_STATE, neg_errno(), "creating %s", NSISO_RUNDIR);
-	int fd = open(NSISO_RUNDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_state_dir(NSISO_RUNDIR, true);
+	if (fd == -EPERM)
+		return error_at(f, STEP_STATE, fd, "%s must be a root-owned directory of mode 0700", NSISO_RUNDIR);
 	if (fd < 0)
-		return error_at(f, STEP_STATE, neg_errno(), "opening %s", NSISO_RUNDIR);
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077)) {
-		(void)close(fd);
-		return error_at(f, STEP_STATE, -EPERM, "%s must be a root-owned directory of mode 0700", NSISO_RUNDIR);
-	}
+		return error_at(f, STEP_STATE, fd, "creating or opening %s", NSISO_RUNDIR);
 	return fd;
 }
 

@@ -16,6 +16,7 @@
 #include <linux/magic.h>
 #include <systemd/sd-bus.h>
 
+#include "fsutil.h"
 #include "helper.h"
 #include "util.h"
 
@@ -153,11 +154,9 @@ static uint64_t now_usec(void)
 static int own_cgroup(char *out, size_t size)
 {
 	char buf[4096];
-	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : RETRY_EINTR(read(fd, buf, sizeof(buf) - 1));
+	ssize_t n = read_small_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof(buf));
 	if (n <= 0)
-		return fd < 0 ? neg_errno() : -EIO;
-	buf[n] = '\0';
+		return n < 0 ? (int)n : -EIO;
 	const char *p = strstr(buf, "0::/");
 	if (!p || (p != buf && p[-1] != '\n'))
 		return -ENOENT;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "error.h"
+#include "smallfile.h"
 
 /* The one path walker. PATH is absolute and is walked from / one component
  * at a time with O_NOFOLLOW: a symlink anywhere along it is -ELOOP, and
@@ -15,17 +17,22 @@
 #define WALK_ROOT_ONLY 1u
 int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, const char **last, struct nsiso_error *e);
 
-/* Small files, the one way (cgroup files, /proc files, state files): read
- * dir/name (no symlink followed) into buf, NUL-terminated, until EOF or
- * size - 1 bytes, the count or -errno; write all of buf to fd, or to dir/name opened
- * with O_WRONLY|O_NOFOLLOW|flags (O_CREAT: with mode), 0 or -errno. */
-ssize_t read_small_at(int dir, const char *name, char *buf, size_t size);
+/* Small files: read_small_at() (lib/session/smallfile.h); write all of buf
+ * to fd, or to dir/name opened with O_WRONLY|O_NOFOLLOW|flags (O_CREAT: with
+ * mode), 0 or -errno. */
 /* A whole file, the one way (policy files, /etc/subuid, the registry):
  * read fd until EOF into a malloc()ed, NUL-terminated buffer; -EFBIG past
  * max bytes (never a cut file), 0 or -errno. len may be NULL. */
 int read_whole_fd(int fd, size_t max, char **out, size_t *len);
 int write_all_fd(int fd, const void *buf, size_t len);
 int write_file_at(int dir, const char *name, const void *buf, size_t len, int flags, mode_t mode);
+
+/* The one opener of nsiso's state directories (/run/nsiso, its net/ and
+ * good/ and lease directories, /var/lib/nsiso): made root's 0700 when
+ * create and missing, opened without following a symlink, refused (-EPERM)
+ * unless a directory of root's with no group or other bits. An
+ * O_RDONLY|O_DIRECTORY|O_CLOEXEC fd or -errno. */
+int open_state_dir(const char *path, bool create);
 
 /* Open a file that root trusts: an absolute path whose every directory and
  * the file itself are owned by root, not group- or world-writable, and not

@@ -150,13 +150,10 @@ static void remove_tree(const char *dir)
 /* A root-owned 0700 directory, made if missing. */
 static int own_dir(const char *path)
 {
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return neg_errno();
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return neg_errno();
-	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
-		return -EPERM;
+	int fd = open_state_dir(path, true);
+	if (fd < 0)
+		return fd;
+	(void)close(fd);
 	return 0;
 }
 

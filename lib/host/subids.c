@@ -30,17 +30,7 @@ bool (*subids_taken_elsewhere)(uint32_t base);
 /* The state directory, made root's 0700 if absent, refused if anything else. */
 static int open_statedir(bool create)
 {
-	if (create && mkdir(NSISO_STATEDIR, 0700) < 0 && errno != EEXIST)
-		return neg_errno();
-	int fd = open(NSISO_STATEDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077)) {
-		(void)close(fd);
-		return -EPERM;
-	}
-	return fd;
+	return open_state_dir(NSISO_STATEDIR, create);
 }
 
 /* Parse the registry text: the count, or -EBADMSG. */

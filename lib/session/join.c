@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "join.h"
+#include "smallfile.h"
 #include "util.h"
 
 /* Into the groups behind the cgroup.procs fds the supervisor opened (the
@@ -75,13 +76,9 @@ static int harden(const struct session_hardening *h, int seccomp_fd, bool keep_b
 static int threads_of_self(void)
 {
 	char buf[4096];
-	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	ssize_t n = RETRY_EINTR(read(fd, buf, sizeof(buf) - 1));
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
+	ssize_t n = read_small_at(AT_FDCWD, "/proc/self/status", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	const char *t = strstr(buf, "\nThreads:");
 	return t ? atoi(t + 9) : -EIO;
 }
@@ -95,18 +92,9 @@ static int threads_of_self(void)
 static int mapped_groups(const gid_t *host, int n, gid_t *out, size_t *n_out)
 {
 	char buf[8192];
-	_cleanup_close_ int fd = open("/proc/self/gid_map", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	size_t len = 0;
-	for (;;) {
-		ssize_t k = RETRY_EINTR(read(fd, buf + len, sizeof(buf) - 1 - len));
-		if (k < 0)
-			return neg_errno();
-		if (k == 0 || (len += (size_t)k) == sizeof(buf) - 1)
-			break;
-	}
-	buf[len] = '\0';
+	ssize_t len = read_small_at(AT_FDCWD, "/proc/self/gid_map", buf, sizeof(buf));
+	if (len < 0)
+		return (int)len;
 	*n_out = 0;
 	for (int i = 0; i < n; i++) {
 		unsigned long inside, outside, count;
