@@ -4,15 +4,15 @@
  * and hands the output to libFuzzer's -dict=. */
 #include <stdio.h>
 
+#include "policy-internal.h"
 #include "policy.h"
 
 int main(void)
 {
-	static const char *const words[] = {
-		"[global]", "[default]",      "[group ", "[user ", "[network ", "on_error", "exempt",
-		"subids",   "subids_pool",    "bridge",	 "subnet", "nat",	"isolate",  "host_access",
-		"dns",	    "private_ranges", " = ",	 "%u",	   "%U",	"%g",	    "%h"
-	};
+	static const char *const words[] = { "[global]", "[default]", "[group ", "[user ", "[network ",
+					     " = ",	 "%u",	      "%U",	 "%g",	   "%h" };
+	for (size_t i = 0; i < n_section_keys; i++)
+		printf("\"%s\"\n", section_keys[i].name);
 	for (int k = 0; k < KEY_COUNT; k++)
 		printf("\"%s\"\n", policy_key_name((enum policy_key)k));
 	for (int i = 0; i < POLICY_RLIMITS; i++)

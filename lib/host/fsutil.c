@@ -142,7 +142,7 @@ int read_whole_fd(int fd, size_t max, char **out, size_t *len)
 			buf = bigger;
 			cap *= 2;
 		}
-		ssize_t k = RETRY_EINTR(read(fd, buf + n, cap - 1 - n));
+		ssize_t k = RETRY_EINTR(pread(fd, buf + n, cap - 1 - n, (off_t)n));
 		if (k < 0)
 			return neg_errno();
 		if (k == 0)

@@ -21,7 +21,8 @@ int walk_parent(const char *path, unsigned flags, char *buf, size_t buf_size, co
  * to fd, or to dir/name opened with O_WRONLY|O_NOFOLLOW|flags (O_CREAT: with
  * mode), 0 or -errno. */
 /* A whole file, the one way (policy files, /etc/subuid, the registry):
- * read fd until EOF into a malloc()ed, NUL-terminated buffer; -EFBIG past
+ * read fd from its start (pread: whatever its offset) until EOF into a
+ * malloc()ed, NUL-terminated buffer; -EFBIG past
  * max bytes (never a cut file), 0 or -errno. len may be NULL. */
 int read_whole_fd(int fd, size_t max, char **out, size_t *len);
 int write_all_fd(int fd, const void *buf, size_t len);

@@ -67,5 +67,39 @@ uint64_t host_memory_share(unsigned pct);
 bool view_path_ok(const char *p, bool template);
 
 bool net_name_ok(const char *n);
-int parse_network_key(struct policy_network *n, const char *key, const char *value, struct nsiso_error *e);
+
+/* The keys of [global] and [network NAME]: one row each, with its section;
+ * every "known:" text of those sections and the fuzzer's dictionary come
+ * from this table (lib/host/policy-values.c). A parser receives the
+ * section's owner: a struct global_owner for [global], the struct
+ * policy_network being read for [network NAME]. */
+enum key_section { SECTION_GLOBAL, SECTION_NETWORK };
+struct global_owner {
+	struct policy *p;
+	int file; /* the file that sets it, for explain's sources */
+};
+struct section_key {
+	enum key_section section;
+	const char *name;
+	int (*parse)(void *owner, const char *value, struct nsiso_error *e);
+};
+extern const struct section_key section_keys[];
+extern const size_t n_section_keys;
+const struct section_key *section_key_find(enum key_section section, const char *name);
+/* "a b c": the known keys of a section, from the table. */
+const char *section_known_keys(enum key_section section);
+
+/* [network NAME]: which keys a section set (policy_network.set). */
+enum { NK_BRIDGE = 1, NK_SUBNET = 2, NK_NAT = 4, NK_HOST_ACCESS = 8, NK_ISOLATE = 16, NK_DNS = 32, NK_PRIVATE = 64 };
+int net_parse_bridge(void *owner, const char *value, struct nsiso_error *e);
+int net_parse_subnet(void *owner, const char *value, struct nsiso_error *e);
+int net_parse_nat(void *owner, const char *value, struct nsiso_error *e);
+int net_parse_isolate(void *owner, const char *value, struct nsiso_error *e);
+int net_parse_private_ranges(void *owner, const char *value, struct nsiso_error *e);
+int net_parse_host_access(void *owner, const char *value, struct nsiso_error *e);
+int net_parse_dns(void *owner, const char *value, struct nsiso_error *e);
+int global_parse_on_error(void *owner, const char *value, struct nsiso_error *e);
+int global_parse_exempt(void *owner, const char *value, struct nsiso_error *e);
+int global_parse_subids(void *owner, const char *value, struct nsiso_error *e);
+int global_parse_subids_pool(void *owner, const char *value, struct nsiso_error *e);
 int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);

@@ -36,8 +36,45 @@ static bool name_ok(const char *n)
 	return true;
 }
 
-static int parse_exempt(struct policy *p, const char *value, struct nsiso_error *e)
+int global_parse_on_error(void *owner, const char *value, struct nsiso_error *e)
 {
+	struct global_owner *g = owner;
+	if (strcmp(value, "deny") != 0 && strcmp(value, "allow") != 0)
+		return error_set(e, -EINVAL, "'%.32s' is not deny or allow", value);
+	g->p->on_error_allow = strcmp(value, "allow") == 0;
+	g->p->on_error_file = g->file;
+	return 0;
+}
+
+int global_parse_subids(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct global_owner *g = owner;
+	if (strcmp(value, "files") != 0 && strcmp(value, "auto") != 0)
+		return error_set(e, -EINVAL, "'%.32s' is not files or auto", value);
+	g->p->subids_auto = strcmp(value, "auto") == 0;
+	g->p->subids_file = g->file;
+	return 0;
+}
+
+int global_parse_subids_pool(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct global_owner *g = owner;
+	unsigned long long a = 0, b = 0;
+	char extra;
+	if (sscanf(value, "%llu-%llu%c", &a, &b, &extra) != 2 || !isdigit((unsigned char)value[0]) || a < 65536 ||
+	    b >= (1ull << 31) || b < a + SUBID_BLOCK - 1)
+		return error_set(e, -EINVAL,
+				 "'%.40s' is not START-END within 65536..2147483647, holding at least one range of %u",
+				 value, SUBID_BLOCK);
+	g->p->subids_pool_start = (uint32_t)a;
+	g->p->subids_pool_end = (uint32_t)b;
+	return 0;
+}
+
+int global_parse_exempt(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct global_owner *g = owner;
+	struct policy *p = g->p;
 	char buf[4096];
 	if (copy_list(value, buf, sizeof(buf), e) < 0)
 		return -EINVAL;
@@ -54,6 +91,7 @@ static int parse_exempt(struct policy *p, const char *value, struct nsiso_error 
 		strcpy(p->exempt[p->n_exempt].name, name);
 		p->n_exempt++;
 	}
+	p->exempt_file = g->file;
 	return 0;
 }
 
@@ -284,7 +322,7 @@ static struct policy_rule *rule_for(struct policy *p, unsigned file, int line, e
 	r->kind = kind;
 	r->file = file;
 	r->line = line;
-	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->name, sizeof(r->name), "%.*s", POLICY_NAME_MAX, name); /* (name_ok() bounds it) */
 	return r;
 }
 
@@ -323,7 +361,13 @@ static void network_section(struct policy *p, unsigned file, const char *fname, 
 	if (!key)
 		return;
 	struct nsiso_error why = { 0 };
-	int r = parse_network_key(n, key, value ? value : "", &why);
+	const struct section_key *row = section_key_find(SECTION_NETWORK, key);
+	if (!row) {
+		add_error(e, -EINVAL, "%s:%d: [network %s] %s: unknown key (known: %s)", fname, line, name, key,
+			  section_known_keys(SECTION_NETWORK));
+		return;
+	}
+	int r = row->parse(n, value ? value : "", &why);
 	if (r < 0)
 		add_error(e, r, "%s:%d: [network %s] %s: %s", fname, line, name, key, error_text(&why));
 }
@@ -349,197 +393,178 @@ void policy_forget(struct policy *p)
 	forget_pages(&scan, sizeof(scan));
 }
 
-static void load_text(struct policy *p, unsigned file, const char *name, int fd, struct errbuf *e)
+/* The file's text, read whole through the fd that was checked: refused
+ * when too large, holding a NUL, or starting with a byte order mark. */
+static char *read_policy_text(int fd, const char *name, size_t *len, struct errbuf *e)
+{
+	char *text = NULL;
+	int r = read_whole_fd(fd, POLICY_FILE_MAX_BYTES, &text, len);
+	if (r == -EFBIG) {
+		add_error(e, r, "%s: larger than %u bytes", name, POLICY_FILE_MAX_BYTES);
+		return NULL;
+	}
+	if (r < 0) {
+		add_error(e, r, "%s: cannot be read", name);
+		return NULL;
+	}
+	if (memchr(text, '\0', *len)) {
+		add_error(e, -EINVAL, "%s: contains a NUL byte", name);
+	} else if (*len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		add_error(e, -EINVAL, "%s: starts with a byte order mark; save it as plain UTF-8", name);
+	} else {
+		return text;
+	}
+	free(text);
+	return NULL;
+}
+
+/* iniparser takes a path: give it the fd we opened and checked, so that
+ * what is parsed is what was checked. */
+static dictionary *parse_ini(int fd, const char *name, struct errbuf *e)
 {
 	char procpath[64];
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		add_error(e, neg_errno(), "%s: cannot stat", name);
-		return;
-	}
-	if ((uint64_t)st.st_size > POLICY_FILE_MAX_BYTES) {
-		add_error(e, -EFBIG, "%s: larger than %u bytes", name, POLICY_FILE_MAX_BYTES);
-		return;
-	}
-	_cleanup_free_ char *text = malloc((size_t)st.st_size + 1);
-	if (!text) {
-		add_error(e, -ENOMEM, "%s: out of memory", name);
-		return;
-	}
-	size_t len = 0;
-	while (len < (size_t)st.st_size) {
-		ssize_t k = pread(fd, text + len, (size_t)st.st_size - len, (off_t)len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			add_error(e, neg_errno(), "%s: cannot be read", name);
-			return;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-	}
-	text[len] = '\0';
-	if (memchr(text, '\0', len)) {
-		add_error(e, -EINVAL, "%s: contains a NUL byte", name);
-		return;
-	}
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-		add_error(e, -EINVAL, "%s: starts with a byte order mark; save it as plain UTF-8", name);
-		return;
-	}
-	scan_sections(text, len, &scan, name, e);
-
-	/* iniparser takes a path: give it the fd we opened and checked, so
-	 * that what is parsed is what was checked. */
 	snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
 	ini_error[0] = '\0';
 	iniparser_set_error_callback(ini_error_cb);
-	_cleanup_dict_ dictionary *d = iniparser_load(procpath);
+	dictionary *d = iniparser_load(procpath);
 	iniparser_set_error_callback(NULL);
 	if (!d || ini_error[0]) {
 		add_error(e, -EINVAL, "%s: %s", name, ini_error[0] ? ini_error : "cannot be parsed");
+		if (d)
+			iniparser_freedict(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* A key of [default], [group NAME] or [user NAME]: its row of the key
+ * table (rlimit_* have their own parser). */
+static void rule_key(struct policy_rule *rule, const char *name, int line, const char *section, const char *key,
+		     const char *value, struct errbuf *e)
+{
+	struct nsiso_error why = { 0 };
+	int r;
+	if (strncmp(key, "rlimit_", 7) == 0) {
+		r = parse_rlimit(&rule->values, key + 7, value, &why);
+		if (r < 0)
+			add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, error_text(&why));
 		return;
 	}
-
-	/* Walk the dictionary in file order: sections have no ':' and no value;
-	 * keys are "section:key". */
-	for (ssize_t i = 0; i < d->size; i++) {
-		const char *k = d->key[i];
-		if (!k)
-			continue;
-		const char *colon = strchr(k, ':');
-		char section[POLICY_NAME_MAX + 16];
-		size_t slen = colon ? (size_t)(colon - k) : strlen(k);
-		if ((!colon && d->val[i]) || (colon && colon == k)) {
-			add_error(e, -EINVAL, "%s: key '%.64s' is outside any section", name, colon ? colon + 1 : k);
-			continue;
-		}
-		if (slen >= sizeof(section)) {
-			add_error(e, -EINVAL, "%s: section name '%.32s...' too long", name, k);
-			continue;
-		}
-		memcpy(section, k, slen);
-		section[slen] = '\0';
-		int sline = section_line(&scan, section);
-		int line = colon ? key_line(&scan, section, colon + 1) : sline;
-		if (strncmp(section, "network ", 8) == 0) {
-			network_section(p, file, name, line, section, colon ? colon + 1 : NULL, d->val[i], e);
-			continue;
-		}
-		bool global;
-		enum rule_kind kind = RULE_DEFAULT;
-		const char *who;
-		int r = section_kind(section, &global, &kind, &who);
-		/* [user Bob] names Bob, not bob: the name as written (the two
-		 * spellings in one file are the same section to iniparser, which
-		 * scan_sections() reports as a section written twice). */
-		const char *orig = r == 0 && !global && kind != RULE_DEFAULT ? section_orig(&scan, section) : NULL;
-		if (orig && strlen(orig) == strlen(section))
-			who = orig + (who - section);
-		if (r == -ENOENT) {
-			if (!colon)
-				add_error(e, -EINVAL,
-					  "%s:%d: unknown section [%.64s] (known: [global] [default] [group NAME] "
-					  "[user NAME] [network NAME])",
-					  name, line, section);
-			continue;
-		}
-		if (r < 0) {
-			if (!colon)
-				add_error(e, -EINVAL, "%s:%d: [%.64s]: '%.64s' is not a valid name", name, line,
-					  section, who);
-			continue;
-		}
-		if (!colon) {
-			if (global)
-				continue;
-			/* A [user] section in several files merges key by key in
-			 * reading order, like [default] and [group]: a
-			 * config-management drop-in that repeats one must not lock
-			 * the host out (nsiso check notes the overrides). */
-			if (!rule_for(p, file, sline, kind, who))
-				add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
-			continue;
-		}
-
-		const char *key = colon + 1;
-		const char *value = d->val[i] ? d->val[i] : "";
-		struct nsiso_error why = { 0 };
-		if (global) {
-			if (strcmp(key, "on_error") == 0) {
-				if (strcmp(value, "deny") == 0 || strcmp(value, "allow") == 0) {
-					p->on_error_allow = strcmp(value, "allow") == 0;
-					p->on_error_file = (int)file;
-				} else {
-					add_error(e, -EINVAL, "%s:%d: [global] on_error: '%.32s' is not deny or allow",
-						  name, line, value);
-				}
-			} else if (strcmp(key, "exempt") == 0) {
-				r = parse_exempt(p, value, &why);
-				if (r < 0)
-					add_error(e, r, "%s:%d: [global] exempt: %s", name, line, error_text(&why));
-				else
-					p->exempt_file = (int)file;
-			} else if (strcmp(key, "subids") == 0) {
-				if (strcmp(value, "files") == 0 || strcmp(value, "auto") == 0) {
-					p->subids_auto = strcmp(value, "auto") == 0;
-					p->subids_file = (int)file;
-				} else {
-					add_error(e, -EINVAL, "%s:%d: [global] subids: '%.32s' is not files or auto",
-						  name, line, value);
-				}
-			} else if (strcmp(key, "subids_pool") == 0) {
-				unsigned long long a = 0, b = 0;
-				char extra;
-				if (sscanf(value, "%llu-%llu%c", &a, &b, &extra) != 2 ||
-				    !isdigit((unsigned char)value[0]) || a < 65536 || b >= (1ull << 31) ||
-				    b < a + SUBID_BLOCK - 1) {
-					add_error(e, -EINVAL,
-						  "%s:%d: [global] subids_pool: '%.40s' is not START-END within "
-						  "65536..2147483647, "
-						  "holding at least one range of %u",
-						  name, line, value, SUBID_BLOCK);
-				} else {
-					p->subids_pool_start = (uint32_t)a;
-					p->subids_pool_end = (uint32_t)b;
-				}
-			} else {
-				add_error(
-				    e, -EINVAL,
-				    "%s:%d: [global] unknown key '%.64s' (known: on_error exempt subids subids_pool)",
-				    name, line, key);
-			}
-			continue;
-		}
-		struct policy_rule *rule = rule_for(p, file, sline, kind, who);
-		if (!rule) {
-			add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
-			continue;
-		}
-		if (strncmp(key, "rlimit_", 7) == 0) {
-			r = parse_rlimit(&rule->values, key + 7, value, &why);
-			if (r < 0)
-				add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, error_text(&why));
-			continue;
-		}
-		int ki = -1;
-		for (int j = 0; j < KEY_COUNT; j++)
-			if (strcmp(key, policy_keys[j].name) == 0)
-				ki = j;
-		if (ki < 0) {
-			add_error(e, -EINVAL, "%s:%d: [%s] unknown key '%.64s' (known: %s)", name, line, section, key,
-				  known_keys());
-			continue;
-		}
-		const struct key_def *row = &policy_keys[ki];
-		r = row->parse((char *)&rule->values + row->v_off, row, value, &why);
-		if (r < 0) {
-			add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, error_text(&why));
-			continue;
-		}
-		rule->values.set |= 1u << ki;
+	int ki = -1;
+	for (int j = 0; j < KEY_COUNT; j++)
+		if (strcmp(key, policy_keys[j].name) == 0)
+			ki = j;
+	if (ki < 0) {
+		add_error(e, -EINVAL, "%s:%d: [%s] unknown key '%.64s' (known: %s)", name, line, section, key,
+			  known_keys());
+		return;
 	}
+	const struct key_def *row = &policy_keys[ki];
+	r = row->parse((char *)&rule->values + row->v_off, row, value, &why);
+	if (r < 0) {
+		add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, error_text(&why));
+		return;
+	}
+	rule->values.set |= 1u << ki;
+}
+
+static void global_key(struct policy *p, unsigned file, const char *name, int line, const char *key, const char *value,
+		       struct errbuf *e)
+{
+	struct nsiso_error why = { 0 };
+	struct global_owner g = { .p = p, .file = (int)file };
+	const struct section_key *row = section_key_find(SECTION_GLOBAL, key);
+	if (!row) {
+		add_error(e, -EINVAL, "%s:%d: [global] unknown key '%.64s' (known: %s)", name, line, key,
+			  section_known_keys(SECTION_GLOBAL));
+		return;
+	}
+	int r = row->parse(&g, value, &why);
+	if (r < 0)
+		add_error(e, r, "%s:%d: [global] %s: %s", name, line, key, error_text(&why));
+}
+
+/* One entry of the dictionary, in file order: a section (no ':', no
+ * value) or a key ("section:key"). */
+static void apply_entry(struct policy *p, unsigned file, const char *name, const char *k, const char *val,
+			struct errbuf *e)
+{
+	const char *colon = strchr(k, ':');
+	char section[POLICY_NAME_MAX + 16];
+	size_t slen = colon ? (size_t)(colon - k) : strlen(k);
+	if ((!colon && val) || (colon && colon == k)) {
+		add_error(e, -EINVAL, "%s: key '%.64s' is outside any section", name, colon ? colon + 1 : k);
+		return;
+	}
+	if (slen >= sizeof(section)) {
+		add_error(e, -EINVAL, "%s: section name '%.32s...' too long", name, k);
+		return;
+	}
+	memcpy(section, k, slen);
+	section[slen] = '\0';
+	int sline = section_line(&scan, section);
+	int line = colon ? key_line(&scan, section, colon + 1) : sline;
+	if (strncmp(section, "network ", 8) == 0) {
+		network_section(p, file, name, line, section, colon ? colon + 1 : NULL, val, e);
+		return;
+	}
+	bool global;
+	enum rule_kind kind = RULE_DEFAULT;
+	const char *who;
+	int r = section_kind(section, &global, &kind, &who);
+	/* [user Bob] names Bob, not bob: the name as written (the two
+	 * spellings in one file are the same section to iniparser, which
+	 * scan_sections() reports as a section written twice). */
+	const char *orig = r == 0 && !global && kind != RULE_DEFAULT ? section_orig(&scan, section) : NULL;
+	if (orig && strlen(orig) == strlen(section))
+		who = orig + (who - section);
+	if (r == -ENOENT) {
+		if (!colon)
+			add_error(e, -EINVAL,
+				  "%s:%d: unknown section [%.64s] (known: [global] [default] [group NAME] "
+				  "[user NAME] [network NAME])",
+				  name, line, section);
+		return;
+	}
+	if (r < 0) {
+		if (!colon)
+			add_error(e, -EINVAL, "%s:%d: [%.64s]: '%.64s' is not a valid name", name, line, section, who);
+		return;
+	}
+	if (global) {
+		if (colon)
+			global_key(p, file, name, line, colon + 1, val ? val : "", e);
+		return;
+	}
+	/* A [user] section in several files merges key by key in reading
+	 * order, like [default] and [group]: a config-management drop-in that
+	 * repeats one must not lock the host out (nsiso check notes the
+	 * overrides). */
+	struct policy_rule *rule = rule_for(p, file, sline, kind, who);
+	if (!rule) {
+		add_error(e, -E2BIG, "%s: more than %d sections in all", name, POLICY_RULES_MAX);
+		return;
+	}
+	if (colon)
+		rule_key(rule, name, line, section, colon + 1, val ? val : "", e);
+}
+
+/* One policy file: its text for the pre-scan (lines, sections written
+ * twice), iniparser for the values, then every entry in file order. */
+static void load_text(struct policy *p, unsigned file, const char *name, int fd, struct errbuf *e)
+{
+	size_t len = 0;
+	_cleanup_free_ char *text = read_policy_text(fd, name, &len, e);
+	if (!text)
+		return;
+	scan_sections(text, len, &scan, name, e);
+
+	_cleanup_dict_ dictionary *d = parse_ini(fd, name, e);
+	if (!d)
+		return;
+	for (ssize_t i = 0; i < d->size; i++)
+		if (d->key[i])
+			apply_entry(p, file, name, d->key[i], d->val[i], e);
 }
 
 static int add_file(struct policy *p, const char *name, unsigned *index)

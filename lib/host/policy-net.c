@@ -53,84 +53,108 @@ static bool ifname_ok(const char *n)
 	return true;
 }
 
-enum { NK_BRIDGE = 1, NK_SUBNET = 2, NK_NAT = 4, NK_HOST_ACCESS = 8, NK_ISOLATE = 16, NK_DNS = 32, NK_PRIVATE = 64 };
-
-int parse_network_key(struct policy_network *n, const char *key, const char *value, struct nsiso_error *e)
+int net_parse_bridge(void *owner, const char *value, struct nsiso_error *e)
 {
-	char buf[512];
-	if (strcmp(key, "bridge") == 0) {
-		if (!ifname_ok(value))
-			return error_set(e, -EINVAL, "'%.32s' is not an interface name (1..15 of a-z A-Z 0-9 - _ .)",
-					 value);
-		strcpy(n->bridge, value);
-		n->set |= NK_BRIDGE;
-	} else if (strcmp(key, "subnet") == 0) {
-		const char *slash = strchr(value, '/');
-		uint64_t prefix = 0;
-		uint32_t a = 0;
-		if (!slash || (size_t)(slash - value) >= 16)
-			return error_set(e, -EINVAL, "'%.40s' is not an IPv4 network (like 10.20.0.0/24)", value);
-		memcpy(buf, value, (size_t)(slash - value));
-		buf[slash - value] = '\0';
-		if (parse_ipv4(buf, &a) < 0 || parse_uint(slash + 1, 8, 29, &prefix) < 0)
-			return error_set(e, -EINVAL, "'%.40s' is not an IPv4 network with a prefix of /8../29", value);
-		uint32_t mask = ~0u << (32 - prefix);
-		if (a & ~mask)
-			return error_set(e, -EINVAL, "'%.40s' has host bits set (the network is %s/%u)", value,
-					 policy_ipv4_text(a & mask, buf, sizeof(buf)), (unsigned)prefix);
-		n->subnet = a;
-		n->prefix = (uint8_t)prefix;
-		n->set |= NK_SUBNET;
-	} else if (strcmp(key, "nat") == 0 || strcmp(key, "isolate") == 0 || strcmp(key, "private_ranges") == 0) {
-		bool yes = strcmp(value, "yes") == 0;
-		if (!yes && strcmp(value, "no") != 0)
-			return error_set(e, -EINVAL, "'%.32s' is not yes or no", value);
-		if (key[0] == 'n') {
-			n->nat = yes;
-			n->set |= NK_NAT;
-		} else if (key[0] == 'p') {
-			n->private_ranges = yes;
-			n->set |= NK_PRIVATE;
-		} else {
-			n->isolate = yes;
-			n->set |= NK_ISOLATE;
-		}
-	} else if (strcmp(key, "host_access") == 0 || strcmp(key, "dns") == 0) {
-		bool ports = key[0] == 'h';
-		if (copy_list(value, buf, sizeof(buf), e) < 0)
-			return -EINVAL;
-		char *save = NULL;
-		uint8_t count = 0;
-		FOR_EACH_WORD (w, buf, save) {
-			uint64_t port;
-			uint32_t addr;
-			if (ports && strcmp(w, "none") == 0)
-				continue;
-			if (ports ? parse_uint(w, 1, 65535, &port) < 0 : parse_ipv4(w, &addr) < 0)
-				return error_set(e, -EINVAL,
-						 ports ? "'%.16s' is not none or a port (1..65535)"
-						       : "'%.16s' is not an IPv4 address",
-						 w);
-			if (count >= (ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX))
-				return error_set(e, -E2BIG, "more than %d %s",
-						 ports ? POLICY_NET_PORTS_MAX : POLICY_NET_DNS_MAX,
-						 ports ? "ports" : "addresses");
-			if (ports)
-				n->ports[count++] = (uint16_t)port;
-			else
-				n->dns[count++] = addr;
-		}
-		if (ports) {
-			n->n_ports = count;
-			n->set |= NK_HOST_ACCESS;
-		} else {
-			n->n_dns = count;
-			n->set |= NK_DNS;
-		}
-	} else {
-		return error_set(e, -EINVAL,
-				 "unknown key (known: bridge subnet nat host_access isolate dns private_ranges)");
+	struct policy_network *n = owner;
+	if (!ifname_ok(value))
+		return error_set(e, -EINVAL, "'%.32s' is not an interface name (1..15 of a-z A-Z 0-9 - _ .)", value);
+	strcpy(n->bridge, value);
+	n->set |= NK_BRIDGE;
+	return 0;
+}
+
+int net_parse_subnet(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct policy_network *n = owner;
+	char buf[32];
+	const char *slash = strchr(value, '/');
+	uint64_t prefix = 0;
+	uint32_t a = 0;
+	if (!slash || (size_t)(slash - value) >= 16)
+		return error_set(e, -EINVAL, "'%.40s' is not an IPv4 network (like 10.20.0.0/24)", value);
+	memcpy(buf, value, (size_t)(slash - value));
+	buf[slash - value] = '\0';
+	if (parse_ipv4(buf, &a) < 0 || parse_uint(slash + 1, 8, 29, &prefix) < 0)
+		return error_set(e, -EINVAL, "'%.40s' is not an IPv4 network with a prefix of /8../29", value);
+	uint32_t mask = ~0u << (32 - prefix);
+	if (a & ~mask)
+		return error_set(e, -EINVAL, "'%.40s' has host bits set (the network is %s/%u)", value,
+				 policy_ipv4_text(a & mask, buf, sizeof(buf)), (unsigned)prefix);
+	n->subnet = a;
+	n->prefix = (uint8_t)prefix;
+	n->set |= NK_SUBNET;
+	return 0;
+}
+
+static int parse_yes_no(const char *value, bool *out, struct nsiso_error *e)
+{
+	bool yes = strcmp(value, "yes") == 0;
+	if (!yes && strcmp(value, "no") != 0)
+		return error_set(e, -EINVAL, "'%.32s' is not yes or no", value);
+	*out = yes;
+	return 0;
+}
+
+int net_parse_nat(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct policy_network *n = owner;
+	n->set |= NK_NAT;
+	return parse_yes_no(value, &n->nat, e);
+}
+
+int net_parse_isolate(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct policy_network *n = owner;
+	n->set |= NK_ISOLATE;
+	return parse_yes_no(value, &n->isolate, e);
+}
+
+int net_parse_private_ranges(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct policy_network *n = owner;
+	n->set |= NK_PRIVATE;
+	return parse_yes_no(value, &n->private_ranges, e);
+}
+
+int net_parse_host_access(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct policy_network *n = owner;
+	char buf[512], *save = NULL;
+	uint8_t count = 0;
+	if (copy_list(value, buf, sizeof(buf), e) < 0)
+		return -EINVAL;
+	FOR_EACH_WORD (w, buf, save) {
+		uint64_t port;
+		if (strcmp(w, "none") == 0)
+			continue;
+		if (parse_uint(w, 1, 65535, &port) < 0)
+			return error_set(e, -EINVAL, "'%.16s' is not none or a port (1..65535)", w);
+		if (count >= POLICY_NET_PORTS_MAX)
+			return error_set(e, -E2BIG, "more than %d ports", POLICY_NET_PORTS_MAX);
+		n->ports[count++] = (uint16_t)port;
 	}
+	n->n_ports = count;
+	n->set |= NK_HOST_ACCESS;
+	return 0;
+}
+
+int net_parse_dns(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct policy_network *n = owner;
+	char buf[512], *save = NULL;
+	uint8_t count = 0;
+	if (copy_list(value, buf, sizeof(buf), e) < 0)
+		return -EINVAL;
+	FOR_EACH_WORD (w, buf, save) {
+		uint32_t addr;
+		if (parse_ipv4(w, &addr) < 0)
+			return error_set(e, -EINVAL, "'%.16s' is not an IPv4 address", w);
+		if (count >= POLICY_NET_DNS_MAX)
+			return error_set(e, -E2BIG, "more than %d addresses", POLICY_NET_DNS_MAX);
+		n->dns[count++] = addr;
+	}
+	n->n_dns = count;
+	n->set |= NK_DNS;
 	return 0;
 }
 
