@@ -65,12 +65,14 @@ static int check_caller(struct nsiso_error *f)
 }
 
 /* The supervisor's answer becomes the module's: what only the helper
- * knows (flags, uid, gid) is kept across it, errors included. */
+ * knows (version, flags, uid, gid) is kept across it, errors included
+ * (container_attach() zeroes the reply when nothing answers). */
 static int attach_keeping(const struct user_info *u, const char *config, int holder,
 			  const struct session_origin *origin, struct session_reply *rep, struct session_fds *fds,
 			  const struct session_reply *mine)
 {
 	int r = container_attach(u->uid, u->name, config, holder, origin, rep, fds);
+	rep->version = mine->version; /* the helper's answer, whatever the supervisor's was */
 	rep->flags |= mine->flags;
 	rep->uid = mine->uid;
 	rep->gid = mine->gid;
