@@ -80,7 +80,6 @@ static int lookup_subids(const char *path, const char *name, uint32_t id, uint32
  * supervisor, for a feature most hosts do not use (docs/PERFORMANCE.md).
  * The helper runs with an empty environment, so the loader searches only
  * the system's library directories. */
-#define LIBSUBID_SONAME "libsubid.so.4"
 static struct {
 	bool (*init)(const char *progname, FILE *logfd);
 	int (*uid_ranges)(const char *owner, struct subid_range **ranges);

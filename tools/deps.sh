@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
 	gcc libc6-dev meson ninja-build pkg-config            # build
 	libpam0g-dev libcap-dev libiniparser-dev libseccomp-dev libsubid-dev libsystemd-dev # dependencies
+	libaudit-dev                                           # Debian 13's pam.pc requires audit.pc
 	openssh-server openssh-client                          # the real sshd the tests drive
 	passwd login procps iproute2 util-linux libcap2-bin    # useradd, ps, ip, unshare, capsh
 	pamtester                                              # PAM-stack checks

@@ -1,17 +1,21 @@
 #!/bin/bash
-# Build (or reuse) the Debian 12 systemd guest the guest tests boot.
+# Build (or reuse) a Debian systemd guest the guest tests boot:
+#   image.sh [SUITE]     bookworm (Debian 12, the default) or trixie (13)
 #
 # The image is made from Debian's archive through this host's own apt
 # sources (no mirror is named here), with systemd as PID 1, logind, dbus with
 # a user bus, Debian's stock /etc/pam.d and openssh-server. It is cached under
-# $NSISO_GUEST_CACHE (default /var/cache/nsiso-test/guest), keyed by the hash
-# of this file: a changed recipe builds a new image and retires the old one.
+# $NSISO_GUEST_CACHE (default /var/cache/nsiso-test/guest)/SUITE, keyed by
+# the hash of this file: a changed recipe builds a new image and retires the
+# old one of that suite.
 #
 # Prints the directory that holds disk.raw, vmlinuz, initrd.img and the root
 # key (id_ed25519) the tests log in with.
 set -euo pipefail
 
-cache=${NSISO_GUEST_CACHE:-/var/cache/nsiso-test/guest}
+suite=${1:-bookworm}
+case "$suite" in bookworm | trixie) ;; *) echo "image.sh: unknown suite '$suite' (bookworm, trixie)" >&2; exit 2 ;; esac
+cache=${NSISO_GUEST_CACHE:-/var/cache/nsiso-test/guest}/$suite
 key=$(sha256sum "$0" | cut -c1-16)
 dir="$cache/$key"
 if [ -f "$dir/ready" ]; then
@@ -26,14 +30,23 @@ for c in mmdebstrap mkfs.ext4 qemu-system-x86_64 ssh-keygen; do
 	command -v "$c" >/dev/null || { echo "image.sh: $c is missing (tools/deps.sh installs it)" >&2; exit 1; }
 done
 
+# The host's own apt sources: for its own release the file itself, for
+# another one a line of the same archive naming that suite.
 sources=/etc/apt/sources.list.d/debian.sources
 [ -f "$sources" ] || sources=/etc/apt/sources.list
 [ -f "$sources" ] || { echo "image.sh: no apt sources on this host" >&2; exit 1; }
+if [ "$suite" != "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" ]; then
+	if [ "${sources##*.}" = sources ]; then uri=$(awk '/^URIs:/ {print $2; exit}' "$sources")
+	else uri=$(awk '$1 == "deb" {print $2; exit}' "$sources"); fi
+	sources="deb $uri $suite main"
+fi
 
 mkdir -p "$cache"
 chmod 0700 "$cache"
-# Images of older recipes go: one image on disk at a time.
+# Images of older recipes go: one image of each suite on disk at a time
+# (and the layout before suites had their own directory).
 find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
+find "${cache%/*}" -mindepth 1 -maxdepth 1 -type d ! -name bookworm ! -name trixie -exec rm -rf {} +
 rm -rf "$dir"
 work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -46,11 +59,17 @@ packages=(
 	linux-image-amd64 initramfs-tools
 	openssh-server
 	# what the nsiso package depends on (installed offline in the guest)
-	libpam-runtime libpam0g libiniparser1 libcap2 libseccomp2 libsystemd0 libsubid4 nftables
+	libpam-runtime libpam0g libcap2 libseccomp2 libsystemd0 nftables
 	# what the tests run inside; a name resolver on the host (its sockets
 	# are in /run: no container reaches them unless it shares the network)
 	procps iproute2 passwd util-linux systemd-resolved libnss-resolve
 )
+case "$suite" in
+bookworm) packages+=(libiniparser1 libsubid4) ;;
+# Debian 13's login records: wtmpdb and lastlog2 with their PAM modules,
+# as a standard install has them (wtmp and lastlog are gone)
+trixie) packages+=(libiniparser4 libsubid5 wtmpdb libpam-wtmpdb lastlog2 libpam-lastlog2) ;;
+esac
 
 # MODULES=list with the four modules a virtio guest needs: the default
 # MODULES=most costs ~90 s of boot and a 36 MB initrd.
@@ -63,7 +82,7 @@ mmdebstrap --variant=minbase --mode=root \
 	--setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/etc/initramfs-tools/hooks"' \
 	--setup-hook='echo MODULES=list > "$1/etc/initramfs-tools/conf.d/virtio-guest"' \
 	--setup-hook='printf "%s\n" "#!/bin/sh" "[ \"\$1\" = prereqs ] && exit 0" ". /usr/share/initramfs-tools/hook-functions" "for m in virtio_pci virtio_blk virtio_net ext4; do manual_add_modules \$m; done" > "$1/etc/initramfs-tools/hooks/virtio-guest"; chmod 0755 "$1/etc/initramfs-tools/hooks/virtio-guest"' \
-	bookworm "$root" "$sources"
+	"$suite" "$root" "$sources"
 
 echo guest > "$root/etc/hostname"
 printf '127.0.1.1 guest\n' >> "$root/etc/hosts"

@@ -1,12 +1,14 @@
 # shellcheck shell=bash
-# The systemd guest: a stock Debian 12 booted under qemu (TCG) from the image
-# of tests/guest/image.sh, its sshd reached on a loopback port forward only.
+# The systemd guest: a stock Debian (12 bookworm by default; NSISO_GUEST_SUITE
+# =trixie for 13) booted under qemu (TCG) from the image of
+# tests/guest/image.sh, its sshd reached on a loopback port forward only.
 # Disk writes go to a qemu snapshot (thrown away); g_cleanup powers the guest
 # off and removes what the test made on the host, also on failure.
 #
 # Sourced after tests/integration/lib.sh (ok, not_ok, expect_*, t_skip_or_fail).
 
 G_DIR=""
+G_SUITE=${NSISO_GUEST_SUITE:-bookworm}
 G_IMAGE=""
 G_PORT=""
 G_PID=""
@@ -23,7 +25,7 @@ g_prepare() {
 # g_package: build the Debian package into $G_DIR/deb in the background
 # (while the guest boots); g_package_wait prints its path.
 g_package() {
-	"$(dirname "${BASH_SOURCE[0]}")/../../tools/package.sh" "$G_DIR/deb" > "$G_DIR/package.out" 2> "$G_DIR/package.err" &
+	"$(dirname "${BASH_SOURCE[0]}")/../../tools/package.sh" "$G_DIR/deb" "$G_SUITE" > "$G_DIR/package.out" 2> "$G_DIR/package.err" &
 	G_PACKAGE_PID=$!
 }
 g_package_wait() {
@@ -34,7 +36,7 @@ g_package_wait() {
 # g_init: build or reuse the image, boot it, wait for its sshd.
 g_init() {
 	[ -n "$G_DIR" ] || g_prepare
-	G_IMAGE=$("$(dirname "${BASH_SOURCE[0]}")/image.sh") || { echo "Bail out! the guest image could not be built"; exit 1; }
+	G_IMAGE=$("$(dirname "${BASH_SOURCE[0]}")/image.sh" "$G_SUITE") || { echo "Bail out! the $G_SUITE guest image could not be built"; exit 1; }
 	ssh-keygen -q -t ed25519 -N '' -f "$G_DIR/id" >/dev/null
 	g_boot || { echo "Bail out! the guest did not boot"; tail -n 30 "$G_DIR/console.log"; exit 1; }
 }
