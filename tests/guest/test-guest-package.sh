@@ -99,9 +99,9 @@ expect_eq "the planted unit never ran (first login, linger, reboot)" "$(g_root '
 g_root 'loginctl disable-linger alice; cp -p /root/t/sshd.orig /etc/pam.d/sshd'
 
 g_root 'DEBIAN_FRONTEND=noninteractive pam-auth-update --enable nsiso'
-expect_eq "pam-auth-update --enable puts the module last in common-session, after pam_systemd" \
-	"$(g_root "grep -v '^#' /etc/pam.d/common-session | grep . | tail -n 2 | awk '{print \$3}' | tr '\n' ' '")" \
-	"pam_systemd.so pam_nsiso.so "
+expect_match "pam-auth-update --enable puts the module last in common-session, after pam_systemd" \
+	"$(g_root "grep -v '^#' /etc/pam.d/common-session | grep . | awk '{print \$3}' | tr '\n' ' '")" \
+	'pam_systemd\.so (.* )?pam_nsiso\.so $'
 # (in the auth stack for pam_setcred only: sshd's session child joins the
 # user namespace there; its authenticate answers PAM_IGNORE)
 expect_eq "and in common-auth's additional block, required" \
@@ -224,12 +224,16 @@ g_root 'rm -f /etc/security/limits.d/nsiso-test.conf'
 # utmp, wtmpdb and lastlog2 on Debian 13). What who, w, last and
 # lastlog/lastlog2 show of a pty login of root (exempt: no container) they
 # show of alice's, on either release; on Debian 12 also to the letter.
-# acct_shape USER: what each tool shows of USER's pty login (while it is on,
-# then after it ended), the terminal and times taken out.
+# acct_shape USER: what who and w show of USER's pty login (its origin), and
+# acct_after what last and lastlog/lastlog2 show after it ended, terminals
+# and times taken out. The reference is an exempt user's login (no
+# container), never root's: the root session that runs the tools would
+# show too. (On Debian 13 who reads logind and guesses a session's pty from
+# the host's /dev/pts: a container's pty is of its own devpts, THREATS 10,
+# so who names the session "sshd" without the pty there; docs/ADMIN.md.)
 acct_shape() {
-	g_root "u=$1; pts=\$(who | awk -v u=\$u '\$1 == u {print \$2; exit}');
-		printf 'who=%s\n' \"\$(who | awk -v u=\$u '\$1 == u {print \"PTS\", \$NF}')\";
-		printf 'w=%s\n' \"\$(w -h \$u | awk '{print \"PTS\", \$3}')\"" | sed "s/pts\/[0-9]*/PTS/g"
+	g_root "u=$1; printf 'who=%s\n' \"\$(who | awk -v u=\$u '\$1 == u {print \$NF}' | sort -u)\";
+		printf 'w=%s\n' \"\$(w -h \$u | awk '{print \$3}' | sort -u)\""
 }
 acct_after() {
 	g_root "u=$1; printf 'last=%s\n' \"\$(last -w -n 1 \$u 2>/dev/null | awk -v u=\$u '\$1 == u {print \"PTS\", \$3, (index(\$0, \" - \") ? \"ended\" : \"open\")}')\";
@@ -245,26 +249,31 @@ pty_session() { # USER SECONDS: a pty login in the background (its pid in PTY_PI
 	PTY_PID=$!
 	g_root "for i in \$(seq 1 150); do pgrep -u $1 -f '^slee[p] $2\$' >/dev/null && exit 0; sleep 0.2; done; exit 1"
 }
-pty_session root 700
-root_on=$(acct_shape root)
-g_root "pkill -u root -f '^slee[p] 700\$'"; wait "$PTY_PID" 2>/dev/null
+g_user nsref
+g_root 'mkdir -p /etc/nsiso/nsiso.conf.d && printf "[global]\nexempt = nsref\n" > /etc/nsiso/nsiso.conf.d/ref.conf'
+pty_session nsref 700
+root_on=$(acct_shape nsref)
+g_root "pkill -u nsref -f '^slee[p] 700\$'"; wait "$PTY_PID" 2>/dev/null
 sleep 1
-root_after=$(acct_after root)
-expect_match "root's pty login shows in who (the reference below can fail)" "$root_on" "^who=PTS "
+root_after=$(acct_after nsref)
+g_root 'rm -f /etc/nsiso/nsiso.conf.d/ref.conf'
+expect_eq "the exempt user's pty login shows in who and w with its origin (the reference below can fail)" \
+	"$root_on" "who=(10.0.2.2)
+w=10.0.2.2"
 g_root 'journalctl --rotate >/dev/null 2>&1; date +%s > /root/t/mark'
 pty_session alice 600
-expect_eq "who and w show alice's pty login as they show root's, without nsiso" "$(acct_shape alice)" "$root_on"
+expect_eq "who and w show alice's pty login as they show an exempt user's, without nsiso" "$(acct_shape alice)" "$root_on"
 g_root "pkill -u alice -f '^slee[p] 600\$'"; wait "$PTY_PID" 2>/dev/null
 sleep 1
-expect_eq "last and lastlog$([ "$G_SUITE" = trixie ] && echo 2) show alice's ended login as they show root's" \
+expect_eq "last and lastlog$([ "$G_SUITE" = trixie ] && echo 2) show alice's ended login as they show an exempt user's" \
 	"$(acct_after alice)" "$root_after"
 g_as alice -tt -- 'sleep 600' >/dev/null 2>&1 & ptyhold=$!
 g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
 # (ps cannot name a terminal of the container's own devpts; utmp can)
 pts=$(g_root "who | awk '\$1 == \"alice\" {print \$2}'")
-expect_match "the pty session has a terminal, in utmp" "$pts" '^pts/[0-9]+$'
+[ "$G_SUITE" = bookworm ] && expect_match "the pty session has a terminal, in utmp" "$pts" '^pts/[0-9]+$'
 [ "$G_SUITE" = bookworm ] && expect_match "who shows alice's pty login with its origin" "$(g_root 'who')" "^alice +$pts +[-0-9]+ [0-9:]+ \(10\.0\.2\.2\)"
-expect_match "w shows it" "$(g_root 'w -h alice')" "^alice +$pts +10\.0\.2\.2 "
+[ "$G_SUITE" = bookworm ] && expect_match "w shows it" "$(g_root 'w -h alice')" "^alice +$pts +10\.0\.2\.2 "
 expect_match "loginctl lists alice's session" "$(g_root 'loginctl list-sessions --no-legend')" "^ *[0-9]+ +$uid_a +alice "
 g_root 'pkill -u alice -x sleep'
 wait "$ptyhold" 2>/dev/null
@@ -337,8 +346,8 @@ out=$(g_as alice -- 'echo run=$(ls -A /run | tr "\n" " "); echo userns=$(readlin
 	stat -c dbus=%a /run/dbus'); rc=$?
 expect_eq "alice's login succeeds" "$rc" 0
 expect_ne "and is in a container" "$(t_key userns "$out")" "$(g_root 'readlink /proc/1/ns/user')"
-expect_eq "the container's /run holds only dbus (root's), lock, systemd (the journal), user and utmp" "$(t_key run "$out")" \
-	"dbus lock systemd user utmp"
+expect_eq "the container's /run holds only dbus (root's), lock, systemd (the journal), user and utmp (where the host has one)" \
+	"$(t_key run "$out")" "dbus lock systemd user$(g_root '[ -e /run/utmp ] && echo " utmp"')"
 expect_eq "the bus's directory is closed to the tenant (mode 700, container root's)" "$(t_key dbus "$out")" 700
 expect_match "busctl --system fails (the tool ran)" "$(t_key bus "$out")" '^[1-9][0-9]*$'
 expect_match "KillUser SIGKILL fails" "$(t_key kill9 "$out")" '^[1-9][0-9]*$'
