@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/nsfs.h>
 #include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -22,8 +24,8 @@
  * auth stack ends setcred early (a "sufficient" that succeeds, a jump past
  * it), the child never does: it becomes the user in the host's user
  * namespace, inside the container's PID and mount namespaces. Such a
- * process is found by what it is: in the container's PID namespace, not in
- * its user namespace, and not host root (the monitor's own root work, such
+ * process is found by what it is: in the container's PID namespace, in no
+ * user namespace at or below the container's, and not host root (the monitor's own root work, such
  * as pam_motd's scripts, is root). The supervisor looks a few times after
  * each attach and SIGKILLs what it finds, through a pidfd; the monitor set
  * no_new_privs first, so that nothing of it gained privilege meanwhile. */
@@ -37,6 +39,27 @@ static int ns_ino_at(int proc, const char *pid, const char *ns, uint64_t *ino)
 		return neg_errno();
 	*ino = (uint64_t)st.st_ino;
 	return 0;
+}
+
+/* Is /proc/PID/ns/user the container's user namespace or one nested in it
+ * (a tenant's rootless podman with nested_userns = yes)? Walked up with
+ * NS_GET_PARENT; the host's user namespace has no parent we may see. */
+static bool in_container_userns(int proc, const char *pid, uint64_t container)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/ns/user", pid);
+	_cleanup_close_ int fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
+	for (int depth = 0; fd >= 0 && depth < 33; depth++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return true; /* cannot tell: never kill on a guess */
+		if ((uint64_t)st.st_ino == container)
+			return true;
+		int parent = ioctl(fd, NS_GET_PARENT);
+		(void)close(fd);
+		fd = parent;
+	}
+	return fd < 0 && errno != EPERM && errno != ENOENT ? true : false;
 }
 
 /* Any of real, effective, saved uid not host root. */
@@ -70,18 +93,19 @@ int joincheck_sweep(const struct container *c, const char *user)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		uint64_t pidns, userns;
+		uint64_t pidns;
 		if (ns_ino_at(proc, de->d_name, "pid", &pidns) < 0 || pidns != c->ns_ino[NS_PID])
 			continue;
-		if (ns_ino_at(proc, de->d_name, "user", &userns) < 0 || userns == c->ns_ino[NS_USER])
+		if (in_container_userns(proc, de->d_name, c->ns_ino[NS_USER]))
 			continue;
 		if (!runs_as_someone(proc, de->d_name))
 			continue;
 		pid_t pid = (pid_t)atoi(de->d_name);
 		_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		/* Still the process looked at: the same namespaces through the
-		 * pidfd's pid (a recycled pid would be another process). */
-		if (pidfd < 0 || ns_ino_at(proc, de->d_name, "user", &userns) < 0 || userns == c->ns_ino[NS_USER])
+		/* Still the process looked at after the pidfd was taken (a
+		 * recycled pid would be another process, in another namespace). */
+		if (pidfd < 0 || ns_ino_at(proc, de->d_name, "pid", &pidns) < 0 || pidns != c->ns_ino[NS_PID] ||
+		    in_container_userns(proc, de->d_name, c->ns_ino[NS_USER]))
 			continue;
 		if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
 			continue;

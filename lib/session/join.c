@@ -91,7 +91,7 @@ static int threads_of_self(void)
  * where /proc/self/gid_map names the host's ids. */
 static int mapped_groups(const gid_t *host, int n, gid_t *out, size_t *n_out)
 {
-	char buf[8192];
+	char buf[16384]; /* 340 lines (the kernel's most) of 33 bytes at most */
 	ssize_t len = read_small_at(AT_FDCWD, "/proc/self/gid_map", buf, sizeof(buf));
 	if (len < 0)
 		return (int)len;

@@ -91,6 +91,13 @@ expect_eq "THREATS 19: once it ended, the new user gets a container of its own" 
 # the child never finishes the split join. The supervisor finds it (in the
 # container's PID namespace, not its user namespace, not root) and kills it
 # with everything it started; nsiso check names the line.
+# (a process of b in a nested user namespace, which this policy allows,
+# is in the container: the checks leave it alone)
+t_ssh_bg "$b" -- 'exec unshare -U sleep 45'; nested=$T_BG
+for i in $(seq 1 50); do pgrep -u "$b" -f '^sleep 45$' >/dev/null && break; sleep 0.1; done
+nested_pid=$(pgrep -u "$b" -f '^sleep 45$')
+expect_ne "THREATS 62: b's nested process is in a user namespace of its own" \
+	"$(readlink "/proc/$nested_pid/ns/user")" "$(readlink /proc/"$(pgrep -u "$b" -f '^sleep 60$' | head -n1)"/ns/user)"
 sed -i "2i auth sufficient $NSISO_PAM_SKIPCHILD" "/etc/pam.d/$T_SERVICE"
 out=$("$NSISO_PREFIX/sbin/nsiso" check --config "$pol" --sshd-service "$T_SERVICE"); rc=$?
 expect_eq "THREATS 62: nsiso check fails on the auth stack" "$rc" 1
@@ -104,9 +111,12 @@ expect_match "THREATS 62: the supervisor says which and why" \
 	"$(diff "$T_DIR/syslog.before" "$T_DIR/syslog" | grep nsiso-sup | grep "refused: user=$b step=join")" \
 	"in the container's PID namespace but not its user namespace .*killed"
 sleep 1
-expect_eq "THREATS 62: every process of b is in its container's user namespace (none left outside)" \
-	"$(for p in $(pgrep -u "$b"); do readlink /proc/$p/ns/user; done | grep . | sort -u)" \
-	"$(readlink /proc/"$(pgrep -u "$b" -x sleep | head -n1)"/ns/user)"
+expect_eq "THREATS 62: every process of b (but the nested one) is in its container's user namespace (none left outside)" \
+	"$(for p in $(pgrep -u "$b"); do [ "$p" = "$nested_pid" ] || readlink /proc/$p/ns/user; done | grep . | sort -u)" \
+	"$(readlink /proc/"$(pgrep -u "$b" -f '^sleep 60$' | head -n1)"/ns/user)"
+expect_eq "THREATS 62: the nested user namespace's process lives on (no check killed it)" \
+	"$(kill -0 "$nested_pid" 2>/dev/null && echo alive)" alive
+kill "$nested" 2>/dev/null; pkill -u "$b" -f '^sleep 45$'; wait "$nested" 2>/dev/null
 sed -i '2d' "/etc/pam.d/$T_SERVICE"
 expect_eq "THREATS 62: with the stack mended, b's sessions run again" "$(t_ssh "$b" -- 'echo started; sleep 3; echo survived' | tr '\n' ' ')" \
 	"started survived "
