@@ -10,7 +10,7 @@ nested_userns = yes')
 t_sshd "config=$pol" || exit 1
 a=nstha$$; b=nsthb$$
 t_user "$a" && t_user "$b" || exit 1
-t_ssh_bg "$b" -- 'sleep 60'; hold_b=$T_BG
+t_ssh_bg "$b" -- 'sleep 180'; hold_b=$T_BG
 t_ssh_bg "$a" -- 'sleep 60'; hold_a=$T_BG
 for i in $(seq 1 50); do
 	[ -S "/run/nsiso/$(id -u "$a").sock" ] && [ -S "/run/nsiso/$(id -u "$b").sock" ] && break
@@ -97,7 +97,7 @@ t_ssh_bg "$b" -- 'exec unshare -U sleep 45'; nested=$T_BG
 for i in $(seq 1 50); do pgrep -u "$b" -f '^sleep 45$' >/dev/null && break; sleep 0.1; done
 nested_pid=$(pgrep -u "$b" -f '^sleep 45$')
 expect_ne "THREATS 62: b's nested process is in a user namespace of its own" \
-	"$(readlink "/proc/$nested_pid/ns/user")" "$(readlink /proc/"$(pgrep -u "$b" -f '^sleep 60$' | head -n1)"/ns/user)"
+	"$(readlink "/proc/$nested_pid/ns/user")" "$(readlink /proc/"$(pgrep -u "$b" -f '^sleep 180$' | head -n1)"/ns/user)"
 sed -i "2i auth sufficient $NSISO_PAM_SKIPCHILD" "/etc/pam.d/$T_SERVICE"
 out=$("$NSISO_PREFIX/sbin/nsiso" check --config "$pol" --sshd-service "$T_SERVICE"); rc=$?
 expect_eq "THREATS 62: nsiso check fails on the auth stack" "$rc" 1
@@ -113,7 +113,7 @@ expect_match "THREATS 62: the supervisor says which and why" \
 sleep 1
 expect_eq "THREATS 62: every process of b (but the nested one) is in its container's user namespace (none left outside)" \
 	"$(for p in $(pgrep -u "$b"); do [ "$p" = "$nested_pid" ] || readlink /proc/$p/ns/user; done | grep . | sort -u)" \
-	"$(readlink /proc/"$(pgrep -u "$b" -f '^sleep 60$' | head -n1)"/ns/user)"
+	"$(readlink /proc/"$(pgrep -u "$b" -f '^sleep 180$' | head -n1)"/ns/user)"
 expect_eq "THREATS 62: the nested user namespace's process lives on (no check killed it)" \
 	"$(kill -0 "$nested_pid" 2>/dev/null && echo alive)" alive
 kill "$nested" 2>/dev/null; pkill -u "$b" -f '^sleep 45$'; wait "$nested" 2>/dev/null
