@@ -17,7 +17,8 @@ export NSISO_GUEST_SUITE=${1:-${NSISO_GUEST_SUITE:-bookworm}}
 g_prepare
 g_package
 g_init
-deb=$(g_package_wait)
+g_package_wait
+deb=$G_DEB
 g_put "$deb" /root/nsiso.deb
 g_put "$build/bench/nsiso-bench" /root/nsiso-bench
 g_root 'DEBIAN_FRONTEND=noninteractive dpkg -i /root/nsiso.deb >/dev/null 2>&1'

@@ -23,14 +23,17 @@ g_prepare() {
 }
 
 # g_package: build the Debian package into $G_DIR/deb in the background
-# (while the guest boots); g_package_wait prints its path.
+# (while the guest boots); g_package_wait waits for it and sets G_DEB to its
+# path. (Not in a $(...) subshell: a subshell cannot wait for a job of its
+# parent that is still running, and would see no error.)
 g_package() {
 	"$(dirname "${BASH_SOURCE[0]}")/../../tools/package.sh" "$G_DIR/deb" "$G_SUITE" > "$G_DIR/package.out" 2> "$G_DIR/package.err" &
 	G_PACKAGE_PID=$!
 }
 g_package_wait() {
 	wait "$G_PACKAGE_PID" || { cat "$G_DIR/package.err" >&2; return 1; }
-	cat "$G_DIR/package.out"
+	G_DEB=$(cat "$G_DIR/package.out")
+	[ -f "$G_DEB" ]
 }
 
 # g_init: build or reuse the image, boot it, wait for its sshd.

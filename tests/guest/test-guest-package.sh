@@ -29,7 +29,8 @@
 g_prepare
 g_package
 g_init
-deb=$(g_package_wait) || { echo "Bail out! the package did not build"; exit 1; }
+g_package_wait || { echo "Bail out! the $G_SUITE package did not build"; exit 1; }
+deb=$G_DEB
 
 # ---- 1. install and enable ---------------------------------------------------
 g_root 'mkdir -p /root/t && cd /etc/pam.d && sha256sum * > /root/t/pam.before && ls -A /etc/pam.d | wc -l > /root/t/pam.count'
