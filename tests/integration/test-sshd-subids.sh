@@ -73,6 +73,22 @@ expect_match "explain says the range is allocated" "$("$nsiso" explain "$x" --co
 	"subordinate += $start_x\+65536 allocated \($statedir/subids\)"
 expect_match "nsiso subids lists x" "$("$nsiso" subids)" "^$x +$(id -u "$x") +$start_x +$((start_x + 65535)) +user exists$"
 
+# A registered range that an admin later gives to someone in /etc/subuid:
+# x's next container is refused, never built on ids that are now another's
+# (THREATS 64).
+t_wait_no_containers 10
+cp -p /etc/subuid "$T_DIR/subuid.saved"
+printf 'someone-else:%s:65536\n' "$start_x" >> /etc/subuid
+out=$(t_ssh "$x" -- 'echo RAN' 2>/dev/null)
+rm -f /etc/subuid && mv "$T_DIR/subuid.saved" /etc/subuid
+expect_match "a registered range now in /etc/subuid refuses the login (no RAN)" "$out" \
+	'^nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9-]+ [0-9:]+ idmap\)$'
+sleep 0.2
+expect_match "the refusal says why" "$(grep "refused: user=$x " "$T_DIR/syslog" | tail -n1)" \
+	"step=idmap error=EEXIST .*registered range $start_x-$((start_x + 65535)) of $x now overlaps a line of /etc/subuid"
+expect_eq "with the file as it was, x logs in again on the same range" \
+	"$(t_ssh "$x" -- 'head -n1 /proc/self/uid_map' | tr -s ' ' | sed 's/^ //' | cut -d' ' -f2)" "$start_x"
+
 # explain and a home that is not there.
 h=nssbh$$
 useradd -M -d "/nonexistent-$h" -s /bin/bash "$h" && T_USERS+=("$h")

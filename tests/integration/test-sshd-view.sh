@@ -24,7 +24,7 @@ s1=nsvsa$tag; s2=nsvsb$tag; t1=nsvta$tag; s3=nsvsc$tag
 D=/srv/nsiso-view-$tag
 view_cleanup() {
 	t_cleanup
-	rm -rf "$D"
+	rm -rf "$D" "/var/lib/nsiso-view-$tag"
 	rm -f "$V/answers"
 	rmdir "$V/course" "$V/scratch" "$V" 2>/dev/null
 	# (the users' own groups: userdel leaves them, since usermod -g made
@@ -165,4 +165,19 @@ sed -i "s|^bind_ro = $D/users/%u:$V/course|bind_ro = $D/nowhere:$V/course|" "$po
 out=$("$nsiso" check --config "$pol" 2>&1); rc=$?
 expect_eq "nsiso check fails for a missing bind source" "$rc" 1
 expect_match "and names file, line and path" "$out" "^$pol:[0-9]+: bind_ro source $D/nowhere: No such file or directory$"
+# home = private covers the directory of the homes with a tmpfs: the same
+# rule as any view target (THREATS 57). A student whose home is in
+# /var/lib (where host root writes) is refused, with the reason.
+s4=nsvsd$tag
+t_user "$s4" && usermod -g "$stu" "$s4" || exit 1
+install -d -m 0755 "/var/lib/nsiso-view-$tag"
+usermod -d "/var/lib/nsiso-view-$tag/$s4" -m "$s4"
+out=$(t_ssh "$s4" -- 'echo ran' 2>/dev/null); rc=$?
+expect_match "home = private with the home in /var/lib: refused, nothing ran" "$out" \
+	'^nsiso: this session could not be isolated; please contact the administrator \(reference: [0-9-]+ [0-9:]+ mount\)$'
+sleep 0.2
+expect_match "log: step mount, EPERM, the directory and why" "$(grep "refused: user=$s4 " "$T_DIR/syslog" | tail -n 1)" \
+	"step=mount error=EPERM errno=1 detail=\"home = private: the directory of the home /var/lib/nsiso-view-$tag/$s4 is refused: it is not under /home"
+userdel -r -f "$s4" >/dev/null 2>&1
+rm -rf "/var/lib/nsiso-view-$tag"
 t_finish

@@ -88,6 +88,24 @@ service nohelper "$NSISO_MODULE_NOHELPER" "config=$good"
 t_wait_no_containers 10 # (a container in its grace would be joined: no helper needed)
 refused "missing helper" nohelper "$u" "user=$u step=helper error=ENOENT"
 
+# on_error = allow lets in only what no tenant can cause (THREATS 59): a
+# missing helper yes, the systemd user manager's session never (its
+# refusal would otherwise run the manager on the host, THREATS 43).
+allow=$(t_policy allow.conf '[global]
+on_error = allow
+[default]
+namespaces = pid mount ipc uts net user cgroup')
+service systemd-user "$NSISO_MODULE" "config=$allow"
+refused "on_error = allow: the user manager's session (service systemd-user)" systemd-user "$u" \
+	"user=$u step=policy error=EPERM .*no systemd user manager for isolated users.*on_error=allow-not-applicable"
+service nohelper-allow "$NSISO_MODULE_NOHELPER" "config=$allow"
+t_wait_no_containers 10
+out=$(drive "$conf" nohelper-allow "$u" -- readlink /proc/self/ns/mnt 2>/dev/null)
+expect_eq "on_error = allow: a missing helper lets the session in, on the host" "$out" "$(readlink /proc/$$/ns/mnt)"
+sleep 0.1
+expect_match "and says so loudly" "$(grep pam_nsiso "$T_DIR/syslog" | grep UNISOLATED | tail -n 1)" \
+	"UNISOLATED: user=$u step=helper error=ENOENT .*on_error=allow"
+
 service badarg "$NSISO_MODULE" "conffig=$good"
 refused_arg=$(drive "$conf" badarg "$u" -- true 2>/dev/null)
 expect_eq "unknown module argument refuses" "$refused_arg" "open_session: PAM_SESSION_ERR"
