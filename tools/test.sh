@@ -36,7 +36,8 @@ if [ -n "${guests:-}" ]; then
 fi
 # One plain closing line for whoever reads the output: suites, then assertions.
 passed=$(cat "${logs[@]}" 2>/dev/null | grep -cE '^ok ' || true)
-failed=$(cat "${logs[@]}" 2>/dev/null | grep -cE '^not ok ' || true)
+# (a test that bailed out counts as one failure)
+failed=$(cat "${logs[@]}" 2>/dev/null | grep -cE '^(not ok |Bail out!)' || true)
 [ "$fuzz" = 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$format" = 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$docs" = 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
