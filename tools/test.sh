@@ -27,9 +27,11 @@ tools/fuzz.sh || { fuzz=1; rc=1; }
 # The code as .clang-format says (a diff fails the run).
 format=0
 tools/format.sh --check || { format=1; rc=1; }
-# Every source file a document or comment names exists.
+# Every source file a document or comment names exists, and the policy's
+# files call each other in one direction only.
 docs=0
 tools/doccheck.sh || { docs=1; rc=1; }
+tools/nocycle.sh "$build" || { docs=1; rc=1; }
 if [ -n "${guests:-}" ]; then
 	wait "$guests" || rc=1
 	cat "$build/guest-run.out"

@@ -67,10 +67,16 @@ uint64_t host_memory_share(unsigned pct);
 bool view_path_ok(const char *p, bool template);
 
 bool net_name_ok(const char *n);
+/* %u %U %g %h of a template into out; -EINVAL for an unknown % or no room
+ * (policy-template.c). */
+int policy_expand_template(const char *tmpl, const struct policy_who *who, char *out, size_t out_size);
+/* A user or group name of the policy ([user NAME], exempt): 1..64 of
+ * A-Z a-z 0-9 _ - . and a final $, not starting with '-'. */
+bool policy_name_ok(const char *n);
 
 /* The keys of [global] and [network NAME]: one row each, with its section;
  * every "known:" text of those sections and the fuzzer's dictionary come
- * from this table (lib/host/policy-values.c). A parser receives the
+ * from this table (lib/host/policy-sections.c). A parser receives the
  * section's owner: a struct global_owner for [global], the struct
  * policy_network being read for [network NAME]. */
 enum key_section { SECTION_GLOBAL, SECTION_NETWORK };

@@ -25,76 +25,6 @@
 
 #define SCAN_SECTIONS_MAX 4096
 
-static bool name_ok(const char *n)
-{
-	size_t len = strlen(n);
-	if (len == 0 || len > POLICY_NAME_MAX || n[0] == '-')
-		return false;
-	for (const char *c = n; *c; c++)
-		if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.' || (*c == '$' && c[1] == '\0')))
-			return false;
-	return true;
-}
-
-int global_parse_on_error(void *owner, const char *value, struct nsiso_error *e)
-{
-	struct global_owner *g = owner;
-	if (strcmp(value, "deny") != 0 && strcmp(value, "allow") != 0)
-		return error_set(e, -EINVAL, "'%.32s' is not deny or allow", value);
-	g->p->on_error_allow = strcmp(value, "allow") == 0;
-	g->p->on_error_file = g->file;
-	return 0;
-}
-
-int global_parse_subids(void *owner, const char *value, struct nsiso_error *e)
-{
-	struct global_owner *g = owner;
-	if (strcmp(value, "files") != 0 && strcmp(value, "auto") != 0)
-		return error_set(e, -EINVAL, "'%.32s' is not files or auto", value);
-	g->p->subids_auto = strcmp(value, "auto") == 0;
-	g->p->subids_file = g->file;
-	return 0;
-}
-
-int global_parse_subids_pool(void *owner, const char *value, struct nsiso_error *e)
-{
-	struct global_owner *g = owner;
-	unsigned long long a = 0, b = 0;
-	char extra;
-	if (sscanf(value, "%llu-%llu%c", &a, &b, &extra) != 2 || !isdigit((unsigned char)value[0]) || a < 65536 ||
-	    b >= (1ull << 31) || b < a + SUBID_BLOCK - 1)
-		return error_set(e, -EINVAL,
-				 "'%.40s' is not START-END within 65536..2147483647, holding at least one range of %u",
-				 value, SUBID_BLOCK);
-	g->p->subids_pool_start = (uint32_t)a;
-	g->p->subids_pool_end = (uint32_t)b;
-	return 0;
-}
-
-int global_parse_exempt(void *owner, const char *value, struct nsiso_error *e)
-{
-	struct global_owner *g = owner;
-	struct policy *p = g->p;
-	char buf[4096];
-	if (copy_list(value, buf, sizeof(buf), e) < 0)
-		return -EINVAL;
-	p->n_exempt = 0;
-	char *save = NULL;
-	FOR_EACH_WORD (w, buf, save) {
-		bool group = w[0] == '@';
-		const char *name = group ? w + 1 : w;
-		if (!name_ok(name))
-			return error_set(e, -EINVAL, "'%.64s' is not a user name or @group", w);
-		if (p->n_exempt >= POLICY_EXEMPT_MAX)
-			return error_set(e, -E2BIG, "more than %d entries", POLICY_EXEMPT_MAX);
-		p->exempt[p->n_exempt].group = group;
-		strcpy(p->exempt[p->n_exempt].name, name);
-		p->n_exempt++;
-	}
-	p->exempt_file = g->file;
-	return 0;
-}
-
 /* ---- files ----------------------------------------------------------- */
 
 void policy_init_empty(struct policy *p, const char *main_path)
@@ -302,7 +232,7 @@ static int section_kind(const char *section, bool *global, enum rule_kind *kind,
 	while (*rest == ' ')
 		rest++;
 	*name = rest;
-	return name_ok(rest) ? 0 : -EINVAL;
+	return policy_name_ok(rest) ? 0 : -EINVAL;
 }
 
 static struct policy_rule *rule_for(struct policy *p, unsigned file, int line, enum rule_kind kind, const char *name)

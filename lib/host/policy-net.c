@@ -25,12 +25,6 @@
 
 /* ---- [network NAME] ---------------------------------------------------- */
 
-const char *policy_ipv4_text(uint32_t a, char *buf, size_t size)
-{
-	snprintf(buf, size, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-	return buf;
-}
-
 static int parse_ipv4(const char *s, uint32_t *out)
 {
 	unsigned b[4];

@@ -419,6 +419,12 @@ static int parse_cpu_max(void *field, const struct key_def *row, const char *val
 	return 0;
 }
 
+const char *policy_ipv4_text(uint32_t a, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return buf;
+}
+
 bool net_name_ok(const char *n)
 {
 	size_t len = strlen(n);
@@ -734,43 +740,6 @@ const struct key_def policy_keys[KEY_COUNT] = {
 	[KEY_HIDE] = { "hide", parse_mount_list, NULL, MOUNT_LIST(MOUNT_HIDE), .text = text_mounts },
 	[KEY_TMPFS] = { "tmpfs", parse_mount_list, NULL, MOUNT_LIST(MOUNT_TMPFS), .text = text_mounts },
 };
-
-const struct section_key section_keys[] = {
-	{ SECTION_GLOBAL, "on_error", global_parse_on_error },
-	{ SECTION_GLOBAL, "exempt", global_parse_exempt },
-	{ SECTION_GLOBAL, "subids", global_parse_subids },
-	{ SECTION_GLOBAL, "subids_pool", global_parse_subids_pool },
-	{ SECTION_NETWORK, "bridge", net_parse_bridge },
-	{ SECTION_NETWORK, "subnet", net_parse_subnet },
-	{ SECTION_NETWORK, "nat", net_parse_nat },
-	{ SECTION_NETWORK, "host_access", net_parse_host_access },
-	{ SECTION_NETWORK, "isolate", net_parse_isolate },
-	{ SECTION_NETWORK, "dns", net_parse_dns },
-	{ SECTION_NETWORK, "private_ranges", net_parse_private_ranges },
-};
-const size_t n_section_keys = sizeof(section_keys) / sizeof(section_keys[0]);
-
-const struct section_key *section_key_find(enum key_section section, const char *name)
-{
-	for (size_t i = 0; i < n_section_keys; i++)
-		if (section_keys[i].section == section && strcmp(section_keys[i].name, name) == 0)
-			return &section_keys[i];
-	return NULL;
-}
-
-const char *section_known_keys(enum key_section section)
-{
-	static char text[2][256];
-	char *t = text[section == SECTION_NETWORK];
-	if (!t[0]) {
-		size_t used = 0;
-		for (size_t i = 0; i < n_section_keys; i++)
-			if (section_keys[i].section == section)
-				used += (size_t)snprintf(t + used, sizeof(text[0]) - used, "%s%s", used ? " " : "",
-							 section_keys[i].name);
-	}
-	return t;
-}
 
 const char *policy_key_name(enum policy_key k)
 {

@@ -71,15 +71,16 @@ void error_sanitize(struct nsiso_error *e, enum nsiso_step fallback)
  * not be able to pull that lever (THREATS 59): a view target removed or
  * swapped for a symlink under their home, a subids pool they exhausted, a
  * lease, a slow NSS answer, a hung helper. So allow applies only to
- * failures of the host itself that a tenant cannot cause: the helper or
- * the init missing or not executable, the kernel refusing a namespace
- * type, no usable cgroup hierarchy or systemd, the state directory
- * unusable, a user the files give no subordinate range. Every other failure refuses (nsiso.conf(5), "on_error"). */
+ * failures of the host itself that a tenant cannot cause: the container's
+ * init missing or not executable, the kernel refusing a namespace type, no
+ * usable cgroup hierarchy or systemd, the state directory unusable, a user
+ * the files give no subordinate range. (A missing helper never reads the
+ * policy: the module cannot know on_error then, and refuses.) Every other failure refuses (nsiso.conf(5), "on_error").
+ */
 bool error_tenant_proof(const struct nsiso_error *e)
 {
 	int err = -e->error;
 	switch ((enum nsiso_step)e->step) {
-	case STEP_HELPER: return err == ENOENT || err == EACCES || err == ENOEXEC || err == EPROTO || err == ELIBBAD;
 	case STEP_INIT: return err == ENOENT || err == EACCES || err == ENOEXEC;
 	case STEP_CLONE: return err == EPERM || err == EINVAL || err == ENOSYS;
 	case STEP_CGROUP:
@@ -91,6 +92,7 @@ bool error_tenant_proof(const struct nsiso_error *e)
 	case STEP_IDMAP: return err == ERANGE;
 	/* what a tenant can cause, or what must never be let in */
 	case STEP_NONE:
+	case STEP_HELPER:
 	case STEP_CALLER:
 	case STEP_USER:
 	case STEP_POLICY: /* the user manager's refusal among them */

@@ -286,6 +286,13 @@ t_logcatch() {
 	return 1
 }
 
+# t_host_mounts: the host's mount table, a line per mount, without the
+# chroots the guest tests' image and package builds mount meanwhile (they
+# run beside the other tests: tools/test.sh).
+t_host_mounts() {
+	awk '$5 !~ "^(/tmp/mmdebstrap|/var/cache/nsiso-test/|/var/tmp/nsiso-)"' /proc/self/mountinfo
+}
+
 # t_ssh USER [ssh options...] -- COMMAND: run COMMAND over a key login.
 t_ssh_argv() {
 	local user=$1; shift

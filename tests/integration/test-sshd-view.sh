@@ -55,7 +55,7 @@ t_sshd "config=$pol" || exit 1
 for u in "$s1" "$s2" "$s3"; do t_user "$u" && usermod -g "$stu" "$u" || exit 1; done
 t_user "$t1" && usermod -g "$stf" "$t1" || exit 1
 echo "s2's secret" > "/home/$s2/secret"; chown "$s2" "/home/$s2/secret"; chmod 0644 "/home/$s2/secret"
-host_mounts=$(wc -l < /proc/self/mountinfo)
+host_mounts=$(t_host_mounts | wc -l)
 
 # ---- 1. home = private ------------------------------------------------------
 t_ssh_bg "$s1" -- 'sleep 120'; hold1=$T_BG
@@ -118,7 +118,7 @@ expect_eq "s2's scratch directory is its own: 1M fits" \
 expect_eq "the host's scratch directory has no file of theirs" "$(ls -A "$V/scratch" | grep -cxE 'big|one')" 0
 
 # ---- 5. propagation, explain, show ---------------------------------------------------
-expect_eq "the host's mount table is unchanged with the containers up" "$(wc -l < /proc/self/mountinfo)" "$host_mounts"
+expect_eq "the host's mount table is unchanged with the containers up" "$(t_host_mounts | wc -l)" "$host_mounts"
 expect_eq "the host's course mount point is still empty" "$(ls -A "$V/course" | wc -l)" 0
 nsiso=$NSISO_PREFIX/sbin/nsiso
 ex=$("$nsiso" explain "$s1" --config "$pol")
