@@ -120,4 +120,3 @@ const char *section_known_keys(enum key_section section)
 	}
 	return t;
 }
-

@@ -60,4 +60,3 @@ int policy_expand_hostname(const char *tmpl, const struct policy_who *who, char 
 	}
 	return 0;
 }
-
