@@ -94,7 +94,7 @@ fi
 
 # ---- 3. error answers are not "no container" ------------------------------
 uid_c=$(id -u "$c")
-t_ssh_bg "$c" -- 'sleep 120'; hold_c=$T_BG
+t_ssh_bg "$c" -- 'sleep 600'; hold_c=$T_BG
 for i in $(seq 1 100); do pgrep -u "$c" -x sleep >/dev/null && break; sleep 0.1; done
 sock_ino=$(stat -c %i "/run/nsiso/$uid_c.sock")
 userns_c=$(readlink "/proc/$(pgrep -u "$c" -x sleep | head -n1)/ns/user")
