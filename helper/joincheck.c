@@ -81,7 +81,7 @@ int joincheck_sweep(const struct container *c, const char *user)
 	_cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (proc < 0)
 		return neg_errno();
-	int dfd = dup(proc);
+	int dfd = fcntl(proc, F_DUPFD_CLOEXEC, 0);
 	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 	if (!d) {
 		if (dfd >= 0)
