@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "netlink.h"
+#include "nlreply.h"
 #include "util.h"
 
 struct nlreq {
@@ -70,18 +71,48 @@ static void start(struct nlreq *r, unsigned short type, unsigned short flags, co
 	memcpy(NLMSG_DATA(&r->h), hdr, hdr_len);
 }
 
+/* A reply that never comes (a kernel or a fake peer that stops talking)
+ * ends the request rather than the supervisor's progress. */
+static int set_timeout(int fd)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ? neg_errno() : 0;
+}
+
 int nl_open(void)
 {
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return neg_errno();
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = neg_errno();
+	int e = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? neg_errno() : set_timeout(fd);
+	if (e < 0) {
 		(void)close(fd);
 		return e;
 	}
 	return fd;
+}
+
+/* The answer to request r on fd: at most NL_REPLY_MAX_DATAGRAMS datagrams,
+ * each read within the socket's timeout (nl_open), each checked whole
+ * (nlreply.c). 0 or -errno; out (when not NULL) gets what was said. */
+static int await_reply(int fd, uint32_t seq, struct nl_reply *out)
+{
+	struct nl_reply r = { 0 };
+	char buf[8192];
+	for (int i = 0; i < NL_REPLY_MAX_DATAGRAMS && !r.done; i++) {
+		ssize_t n = RETRY_EINTR(recv(fd, buf, sizeof(buf), 0));
+		if (n < 0)
+			return neg_errno();
+		int e = nl_reply_scan(buf, (size_t)n, seq, &r);
+		if (e < 0)
+			return e;
+	}
+	if (!r.done)
+		return -EBADMSG;
+	if (out)
+		*out = r;
+	return r.error;
 }
 
 static int transact(int fd, struct nlreq *r)
@@ -91,18 +122,7 @@ static int transact(int fd, struct nlreq *r)
 	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
 	if (RETRY_EINTR(sendto(fd, &r->h, r->h.nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to))) < 0)
 		return neg_errno();
-	char buf[4096];
-	for (;;) {
-		ssize_t n = RETRY_EINTR(recv(fd, buf, sizeof(buf), 0));
-		if (n < 0)
-			return neg_errno();
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_seq != r->h.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR)
-				continue;
-			const struct nlmsgerr *e = NLMSG_DATA(h);
-			return e->error; /* 0 or -errno */
-		}
-	}
+	return await_reply(fd, r->h.nlmsg_seq, NULL);
 }
 
 int nl_link_index(const char *name)
@@ -231,7 +251,7 @@ int nl_nft_generation(uint32_t *gen)
 	if (fd < 0)
 		return neg_errno();
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || set_timeout(fd) < 0)
 		return neg_errno();
 	struct nlreq r;
 	struct nfgenmsg g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 };
@@ -239,29 +259,12 @@ int nl_nft_generation(uint32_t *gen)
 	r.h.nlmsg_seq = 1;
 	if (RETRY_EINTR(sendto(fd, &r.h, r.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa))) < 0)
 		return neg_errno();
-	char buf[4096];
-	bool found = false;
-	for (;;) {
-		ssize_t n = RETRY_EINTR(recv(fd, buf, sizeof(buf), 0));
-		if (n < 0)
-			return neg_errno();
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				return e->error < 0 ? e->error : found ? 0 : -ENODATA;
-			}
-			if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN))
-				continue;
-			int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(struct nfgenmsg));
-			for (struct rtattr *a =
-				 (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
-			     RTA_OK(a, len); a = RTA_NEXT(a, len))
-				if ((a->rta_type & NLA_TYPE_MASK) == NFTA_GEN_ID && RTA_PAYLOAD(a) == 4) {
-					uint32_t be;
-					memcpy(&be, RTA_DATA(a), 4);
-					*gen = ntohl(be);
-					found = true;
-				}
-		}
-	}
+	struct nl_reply got;
+	int e = await_reply(fd, r.h.nlmsg_seq, &got);
+	if (e < 0)
+		return e;
+	if (!got.have_gen)
+		return -ENODATA;
+	*gen = got.gen;
+	return 0;
 }

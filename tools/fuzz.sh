@@ -1,7 +1,9 @@
 #!/bin/bash
-# Build the libFuzzer target of the policy parser with clang and run it for a
-# bounded time (FUZZ_SECONDS, default 60) from the seed corpus. Exit 0 when
-# it ran clean. Called by tools/test.sh; run as root (it installs clang).
+# Build the libFuzzer targets with clang and run each for a bounded time from
+# its seed corpus: the policy parser (FUZZ_SECONDS, default 60) and the
+# netlink reply reader (FUZZ_NETLINK_SECONDS, default 20). FUZZ_RUNS=N runs
+# each for N executions instead (fuzz/run-long.sh). Exit 0 when both ran
+# clean. Called by tools/test.sh; run as root (it installs clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh
@@ -9,18 +11,29 @@ build=${NSISO_FUZZDIR:-build-fuzz}
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
-ninja -C "$build" fuzz/fuzz-policy fuzz/policy-dict >/dev/null
-corpus=$(mktemp -d /run/nsiso-fuzz.XXXXXX)
-trap 'rm -rf "$corpus" "$corpus.dict"' EXIT
-cp fuzz/corpus/* "$corpus/"
-"$build/fuzz/policy-dict" > "$corpus.dict"
+ninja -C "$build" fuzz/fuzz-policy fuzz/policy-dict fuzz/fuzz-netlink >/dev/null
+work=$(mktemp -d /run/nsiso-fuzz.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+"$build/fuzz/policy-dict" > "$work/policy.dict"
+
+# run NAME SECONDS SEED-DIR [libFuzzer options]
 status=0
-"$build/fuzz/fuzz-policy" -dict="$corpus.dict" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-	-print_final_stats=1 "$corpus" > "$corpus.log" 2>&1 || status=$?
-grep -E "^stat::(number_of_executed_units|peak_rss_mb)|ERROR|SUMMARY|^Done|cov:.*ft:" "$corpus.log" | tail -n 6
-rm -f "$corpus.log"
-if [ "$status" -ne 0 ]; then
-	echo "fuzz-policy: FAILED (exit $status)"
-	exit 1
-fi
-echo "fuzz-policy: clean for ${FUZZ_SECONDS:-60} s"
+run() {
+	local name=$1 seconds=$2 seeds=$3 rc=0 limit
+	shift 3
+	mkdir "$work/$name"
+	cp "$seeds"/* "$work/$name/"
+	if [ -n "${FUZZ_RUNS:-}" ]; then limit=-runs=$FUZZ_RUNS; else limit=-max_total_time=$seconds; fi
+	"$build/fuzz/$name" "$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$@" "$work/$name" \
+		> "$work/$name.log" 2>&1 || rc=$?
+	grep -E "^stat::(number_of_executed_units|peak_rss_mb)|ERROR|SUMMARY|^Done|cov:.*ft:" "$work/$name.log" | tail -n 6
+	if [ "$rc" -ne 0 ]; then
+		echo "$name: FAILED (exit $rc)"
+		status=1
+	else
+		echo "$name: clean (${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$seconds s})"
+	fi
+}
+run fuzz-policy "${FUZZ_SECONDS:-60}" fuzz/corpus -dict="$work/policy.dict" -max_len=8192
+run fuzz-netlink "${FUZZ_NETLINK_SECONDS:-20}" fuzz/corpus-netlink -max_len=4096
+exit "$status"
