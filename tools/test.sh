@@ -21,7 +21,7 @@ else
 	meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 1 --no-suite guest || rc=$?
 	logs+=("$build/meson-logs/guestlog.txt")
 fi
-# The policy parser's fuzzer, bounded in time (FUZZ_SECONDS, default 60).
+# The fuzzers (policy parser, netlink replies), each bounded in time (tools/fuzz.sh).
 fuzz=0
 tools/fuzz.sh || { fuzz=1; rc=1; }
 # The code as .clang-format says (a diff fails the run).
