@@ -3,6 +3,13 @@
 
 #include <stdbool.h>
 
+/* ttysafe.c: stdout and stderr escape what a terminal would act on (C0
+ * but newline and tab, DEL, C1, malformed UTF-8) as \xHH; called first. */
+void tty_safe_install(void);
+/* The length of the printable UTF-8 sequence (2-4 bytes, not C1) at s, or
+ * 0 when there is none in avail bytes. */
+size_t utf8_printable(const unsigned char *s, size_t avail);
+
 /* report.c: what both nsiso.c and containers.c print. */
 /* Print s as a JSON string. */
 void json_string(const char *s);

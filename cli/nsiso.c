@@ -58,6 +58,8 @@ static int usage(FILE *out, int code)
 		     "subids   the subordinate ids nsiso allocated (subids = auto); --release drops\n"
 		     "         those of users who no longer exist\n"
 		     "\n"
+		     "A USER that begins with '-' comes after \"--\": nsiso show -- -rf,\n"
+		     "nsiso enter -- -rf -- CMD.\n"
 		     "Default policy: " NSISO_DEFAULT_CONFIG "\n"
 		     "Exit: 0 fine, 1 invalid policy or failed, 2 usage, 3 no such user, 4 no live container;\n"
 		     "enter: the command's status, or 125 when nsiso failed.\n");
@@ -367,6 +369,7 @@ int main(int argc, char **argv)
 	bool config_given = false, release = false;
 	unsigned timeout = 10;
 	char **cmd = NULL;
+	tty_safe_install();
 	if (argc < 2)
 		return usage(stderr, 2);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
@@ -396,7 +399,16 @@ int main(int argc, char **argv)
 			}
 			timeout = (unsigned)t;
 		} else if (strcmp(argv[i], "--") == 0) {
-			cmd = argv + i + 1;
+			/* Options end here. A user not named yet comes next (a name
+			 * may begin with '-': `nsiso show -- -rf`); then enter's
+			 * command, after a second "--" when the user came here. */
+			i++;
+			if (!user && i < argc) {
+				user = argv[i++];
+				if (i < argc && strcmp(argv[i], "--") == 0)
+					i++;
+			}
+			cmd = argv + i;
 			break;
 		} else if (argv[i][0] != '-' && !user)
 			user = argv[i];
@@ -404,7 +416,7 @@ int main(int argc, char **argv)
 			return usage(stderr, 2);
 	}
 	bool is_enter = strcmp(verb, "enter") == 0;
-	if ((cmd && !is_enter) || (root && !is_enter))
+	if ((cmd && *cmd && !is_enter) || (root && !is_enter))
 		return usage(stderr, 2);
 	if (strcmp(verb, "check") == 0 && !user && !json)
 		return check(config, sshd_service);

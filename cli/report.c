@@ -23,10 +23,20 @@ void json_string(const char *s)
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c == 0x7f)
 			printf("\\u%04x", c);
-		else
+		else if (c < 0x80)
 			putchar(c);
+		else {
+			/* Valid UTF-8 as it is; C1 and malformed bytes as U+FFFD:
+			 * nothing in the output a terminal acts on (ttysafe.c). */
+			size_t n = utf8_printable((const unsigned char *)s, strlen(s));
+			if (n) {
+				fwrite(s, 1, n, stdout);
+				s += n - 1;
+			} else
+				fputs("\\ufffd", stdout);
+		}
 	}
 	putchar('"');
 }

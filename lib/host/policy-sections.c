@@ -17,7 +17,7 @@
 bool policy_name_ok(const char *n)
 {
 	size_t len = strlen(n);
-	if (len == 0 || len > POLICY_NAME_MAX || n[0] == '-')
+	if (len == 0 || len > POLICY_NAME_MAX)
 		return false;
 	for (const char *c = n; *c; c++)
 		if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.' || (*c == '$' && c[1] == '\0')))

@@ -72,7 +72,10 @@ int who_passwd(const char *name, struct passwd *pw, char *buf, size_t size, stru
 {
 	struct passwd *res = NULL;
 	size_t len = strlen(name);
-	if (len == 0 || len > NSISO_USER_MAX || name[0] == '-' || strpbrk(name, "/:\n"))
+	/* A leading '-' is allowed (a directory's "-rf" logs in): no argv
+	 * nsiso builds takes a name where an option could be read
+	 * (docs/THREATS.md 69). */
+	if (len == 0 || len > NSISO_USER_MAX || strpbrk(name, "/:\n"))
 		return error_set(e, -EINVAL, "user name is empty, too long or has '/', ':' or a newline");
 	int r = getpwnam_r(name, pw, buf, size, &res);
 	if (r != 0)
