@@ -223,6 +223,7 @@ LogLevel VERBOSE
 SyslogFacility AUTHPRIV
 MaxStartups 200
 MaxSessions 200
+${T_SSHD_EXTRA:-}
 CONF
 		# Under a reaper, as under systemd: see tests/tools/reaper.c.
 		"$NSISO_REAPER" "$T_DIR/$T_SERVICE" -f "$T_DIR/sshd_config" -D -E "$T_DIR/sshd.log" &
@@ -252,7 +253,8 @@ t_pam_extend() {
 	printf '# added by an nsiso test; restored at its exit\nsession required %s %s\n' "$T_MODULE" "$2" >> "$f"
 }
 
-# (Re)write sshd's PAM service with these module arguments. As the
+# (Re)write sshd's PAM service with these module arguments; T_PAM_SESSION_PRE:
+# lines before pam_nsiso's (T_SSHD_EXTRA: lines at the end of sshd_config). As the
 # package's pam-auth-update profile does, the module is in the auth stack
 # too (for pam_setcred: the join split between sshd's monitor and its
 # session child); T_WHOLE_JOIN=1 leaves that line out, the set-up of an
@@ -265,6 +267,7 @@ t_pam_args() {
 $auth
 account  required  pam_unix.so
 session  required  pam_unix.so
+${T_PAM_SESSION_PRE:-}
 session  required  $T_MODULE $1
 PAM
 }
