@@ -20,6 +20,53 @@
 
 #define TTY_GID "5"
 
+/* ---- what was placed, checked again at the end --------------------------
+ * Each mask, private filesystem and bind is recorded with the identity of
+ * the mount's root (device and inode) as it is attached. When every mount
+ * is made, each recorded path is walked again (without symlinks) in the
+ * finished tree, and must lead to that same root: a mask that a later
+ * mount covered (a bind of /mnt/a over a tmpfs on /mnt/a/scratch), that
+ * landed elsewhere, or that vanished refuses the login instead of leaving
+ * the host's directory in its place (nspawn's /proc mask bug class;
+ * docs/THREATS.md 74). A later hide over the same path or a parent, and a
+ * later mount on the very same path, are the policy's own choice: they
+ * replace the earlier record. */
+struct placed {
+	char path[PATH_MAX];
+	const char *what;
+	dev_t dev;
+	ino_t ino;
+};
+static struct placed placed[64 + POLICY_MOUNTS_MAX];
+static size_t n_placed;
+
+static bool path_within(const char *path, const char *top)
+{
+	size_t n = strlen(top);
+	return strncmp(path, top, n) == 0 && (path[n] == '\0' || path[n] == '/' || (n == 1 && top[0] == '/'));
+}
+
+static int place(const char *path, const char *what, int mnt, bool covers_below, struct nsiso_error *f)
+{
+	struct stat st;
+	if (fstat(mnt, &st) < 0)
+		return error_at(f, STEP_MOUNT, neg_errno(), "stat of the %s on %s", what, path);
+	size_t kept = 0;
+	for (size_t i = 0; i < n_placed; i++)
+		if (!(strcmp(placed[i].path, path) == 0 || (covers_below && path_within(placed[i].path, path))))
+			placed[kept++] = placed[i];
+	n_placed = kept;
+	if (n_placed >= ARRAY_SIZE(placed))
+		return error_at(f, STEP_MOUNT, -E2BIG, "more than %zu mounts to check (%s)", ARRAY_SIZE(placed), path);
+	struct placed *p = &placed[n_placed++];
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	p->what = what;
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	return 0;
+}
+
+
 /* One filesystem: type, "key=value" or "flag" options, mount attributes. */
 static int fs_make(const char *type, const char *const *opts, unsigned attrs, int *out)
 {
@@ -129,7 +176,7 @@ static int mount_tmpfs_at(const char *path, const char *mode, const char *size, 
 	r = attach(m, dir, "");
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs on %s", path);
-	return 0;
+	return place(path, "tmpfs", m, false, f);
 }
 
 /* Device nodes a session needs, bound from the host's /dev. */
@@ -248,6 +295,10 @@ static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	if (mount_setattr(dev, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
 		r = neg_errno();
+	if (r == 0 && ((r = place("/dev", "tmpfs", dev, false, f)) < 0 ||
+		       (r = place("/dev/pts", "devpts", pts, false, f)) < 0 ||
+		       (r = place("/dev/shm", "tmpfs", shm, false, f)) < 0))
+		goto out_nodes_logged;
 
 out_nodes:
 	if (r < 0)
@@ -267,7 +318,7 @@ static int mount_proc(struct nsiso_error *f)
 	int r = fs_mount_at("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, dir, "", &m);
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a fresh /proc");
-	return 0;
+	return place("/proc", "procfs", m, false, f);
 }
 
 /* A sysfs of the container's own network namespace: /sys/class/net lists
@@ -283,7 +334,7 @@ static int mount_sys(struct nsiso_error *f)
 			    dir, "", &m);
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a read-only /sys");
-	return 0;
+	return place("/sys", "sysfs", m, false, f);
 }
 
 /* The user's home, read-only: a clone of the mount tree at the home
@@ -306,7 +357,7 @@ static int mount_home_read_only(const char *home, struct nsiso_error *f)
 	int r = attach(tree, dir, "");
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting the read-only home on %s", home);
-	return 0;
+	return place(home, "read-only home", tree, false, f);
 }
 
 /* The network's resolv.conf: a detached mount the supervisor made on the
@@ -355,6 +406,9 @@ static int mount_world_writable(struct nsiso_error *f)
 		    fs_mount_at("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, dir, "", &m);
 		if (r < 0)
 			return error_at(f, STEP_MOUNT, r, "mounting a private tmpfs on %s", path);
+		r = place(path, "private tmpfs", m, false, f);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -468,6 +522,9 @@ static int mount_run(const struct policy_settings *s, struct nsiso_error *f)
 	r = fs_mount_at("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, hostrun, "", &run);
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs on /run");
+	r = place("/run", "tmpfs", run, false, f);
+	if (r < 0)
+		return r;
 
 	mode_t dbus_mode = s->system_bus == SYSTEM_BUS_HOST ? 0755 : 0700;
 	for (size_t i = 0; i < ARRAY_SIZE(run_keep); i++) {
@@ -521,7 +578,7 @@ static int mount_run_user(const struct user_info *u, const struct policy_setting
 	r = attach(m, dir, "");
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs on /run/user");
-	return 0;
+	return place("/run/user", "tmpfs", m, false, f);
 }
 
 /* ---- the per-user filesystem view (home = private, bind, bind_ro, hide,
@@ -640,7 +697,7 @@ static int view_home_private(const struct user_info *u, struct view_sources *v, 
 	r = attach(m, dir, "");
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting the private %s", parent);
-	return 0;
+	return place(parent, "private homes' directory", m, false, f);
 }
 
 /* A target of the view: an existing directory or file, reached without a
@@ -671,7 +728,7 @@ static int view_tmpfs(const struct policy_mount *m, struct nsiso_error *f)
 	int r = fs_mount_at("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, dir, "", &t);
 	if (r < 0)
 		return error_at(f, STEP_MOUNT, r, "mounting a tmpfs of %s on %s", m->size, m->dst);
-	return 0;
+	return place(m->dst, "tmpfs", t, false, f);
 }
 
 static int view_bind(const struct policy_mount *m, int tree, bool is_dir, struct nsiso_error *f)
@@ -686,7 +743,7 @@ static int view_bind(const struct policy_mount *m, int tree, bool is_dir, struct
 				"%s %s on %s: one is a directory, the other not", what, m->src, m->dst);
 	if (move_mount(tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return error_at(f, STEP_MOUNT, neg_errno(), "%s %s on %s", what, m->src, m->dst);
-	return 0;
+	return place(m->dst, what, tree, false, f);
 }
 
 /* hide: an empty read-only directory over a directory, an empty read-only
@@ -718,7 +775,7 @@ static int view_hide(const struct policy_mount *m, struct nsiso_error *f)
 		return error_at(f, STEP_MOUNT, neg_errno(), "making the cover of %s read-only", m->dst);
 	if (move_mount(src, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return error_at(f, STEP_MOUNT, neg_errno(), "hiding %s", m->dst);
-	return 0;
+	return place(m->dst, "hide", src, true, f);
 }
 
 /* In this order: the private home, the tmpfs mounts, the binds, the hidden
@@ -745,8 +802,26 @@ static int view_mount(const struct user_info *u, const struct policy_settings *s
 	return r;
 }
 
+static int verify_placed(struct nsiso_error *f)
+{
+	for (size_t i = 0; i < n_placed; i++) {
+		struct stat st;
+		_cleanup_close_ int fd = open_view_path(placed[i].path, &st);
+		if (fd < 0)
+			return error_at(f, STEP_MOUNT, fd, "the %s on %s is gone after setup", placed[i].what,
+					placed[i].path);
+		if (st.st_dev != placed[i].dev || st.st_ino != placed[i].ino)
+			return error_at(f, STEP_MOUNT, -EBUSY,
+					"the %s on %s is not in place after setup (a later mount of the policy "
+					"covers it)",
+					placed[i].what, placed[i].path);
+	}
+	return 0;
+}
+
 int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct nsiso_error *f)
 {
+	n_placed = 0;
 	unsigned ns_mask = s->ns_mask;
 	bool userns = ns_mask & NS_BIT(NS_USER);
 	int r;
@@ -815,5 +890,5 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true, f);
 	if (r < 0)
 		return r;
-	return 0;
+	return verify_placed(f);
 }
