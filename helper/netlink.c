@@ -145,7 +145,8 @@ int nl_create_bridge(int fd, const char *name)
 	return transact(fd, &r);
 }
 
-int nl_create_veth(int fd, const char *host_name, const char *peer_name, int peer_netns_fd)
+int nl_create_veth(int fd, const char *host_name, const char *peer_name, const unsigned char peer_mac[6],
+		   int peer_netns_fd)
 {
 	struct nlreq r;
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
@@ -165,7 +166,8 @@ int nl_create_veth(int fd, const char *host_name, const char *peer_name, int pee
 	memset(tail(&r), 0, sizeof(struct ifinfomsg));
 	r.h.nlmsg_len = (unsigned)(NLMSG_ALIGN(r.h.nlmsg_len) + NLMSG_ALIGN(sizeof(struct ifinfomsg)));
 	uint32_t nsfd = (uint32_t)peer_netns_fd;
-	if (put_str(&r, IFLA_IFNAME, peer_name) < 0 || put(&r, IFLA_NET_NS_FD, &nsfd, sizeof(nsfd)) < 0)
+	if (put_str(&r, IFLA_IFNAME, peer_name) < 0 || put(&r, IFLA_ADDRESS, peer_mac, 6) < 0 ||
+	    put(&r, IFLA_NET_NS_FD, &nsfd, sizeof(nsfd)) < 0)
 		return -ENOBUFS;
 	nest_end(&r, peer);
 	nest_end(&r, data);

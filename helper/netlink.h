@@ -10,7 +10,10 @@
 int nl_open(void);
 int nl_link_index(const char *name); /* in the caller's namespace; -ENODEV */
 int nl_create_bridge(int fd, const char *name);
-int nl_create_veth(int fd, const char *host_name, const char *peer_name, int peer_netns_fd);
+/* peer_mac: the container side's address (the bridge filters each port
+ * by it, network.c) */
+int nl_create_veth(int fd, const char *host_name, const char *peer_name, const unsigned char peer_mac[6],
+		   int peer_netns_fd);
 int nl_set_link(int fd, int index, int master, bool up); /* master 0: unchanged */
 int nl_set_port_isolated(int fd, int index);
 int nl_add_address(int fd, int index, uint32_t addr, unsigned prefix);

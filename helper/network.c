@@ -17,10 +17,19 @@
  *     and a default route through the gateway;
  *   - table inet nsiso, one nftables table for every network in use,
  *     replaced as a whole (nft -f from a pipe, one transaction) whenever a
- *     network comes or goes: containers reach the host only on the ports
+ *     container comes or goes: containers reach the host only on the ports
  *     of host_access, never another network, and the outside only with
  *     nat = yes (masquerade; net.ipv4.ip_forward is turned on while such a
- *     network is in use and restored after).
+ *     network is in use and restored after);
+ *   - table bridge nsiso, in the same transaction: a frame that enters a
+ *     bridge from a container's port (nsv*) passes only with that port's
+ *     own MAC (set by nsiso, derived from the address) and its own IPv4
+ *     address, as ether and IP source and as ARP sender; nothing but IPv4
+ *     and ARP. No container can answer for another's address or the
+ *     gateway's, or poison the host's neighbour table (Incus
+ *     CVE-2025-52889/-52890 class, docs/THREATS.md 72). A failed update
+ *     leaves the previous ruleset whole (nft's transaction) and refuses the
+ *     login that needed it.
  *
  * NSISO_RUNDIR/net/NAME.state keeps each network's definition as it was
  * set up, so the ruleset and the cleanup never depend on a policy that
@@ -120,6 +129,19 @@ static int lock_net(void)
 static uint32_t gateway_of(const struct policy_network *n)
 {
 	return n->subnet + 1;
+}
+
+/* A container's MAC: locally administered, unicast, from its address (unique
+ * on its bridge, since a subnet is at most a /8... and its low 24 bits
+ * tell its hosts apart). */
+static void mac_of(uint32_t addr, unsigned char mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x6e; /* 'n' */
+	mac[2] = 0x73; /* 's' */
+	mac[3] = (unsigned char)(addr >> 16);
+	mac[4] = (unsigned char)(addr >> 8);
+	mac[5] = (unsigned char)addr;
 }
 
 /* ---- resolv.conf ------------------------------------------------------- */
@@ -232,6 +254,73 @@ static int load_states(struct net_state *out, size_t max, struct nsiso_error *e)
 	return r < 0 ? r : (int)n;
 }
 
+/* A live container's port: its veth and address, from its lease. */
+struct net_port {
+	char veth[16];
+	uint32_t addr;
+	size_t net; /* index in the states */
+};
+#define NET_PORTS_MAX 4096
+
+static bool veth_name_ok(const char *v)
+{
+	if (strncmp(v, "nsv", 3) != 0 || !v[3] || strlen(v) >= 16)
+		return false;
+	for (const char *c = v + 3; *c; c++)
+		if (*c < '0' || *c > '9')
+			return false;
+	return true;
+}
+
+/* The leases of the networks in st whose lock is held (their container
+ * lives; ours too: another open file description conflicts), each naming
+ * its veth ("nsv<uid> <user>"). Returns the count or -errno. */
+static int load_ports(const struct net_state *st, size_t n, struct net_port *out, size_t max)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[256];
+		snprintf(path, sizeof(path), NET_DIR "/%.*s.leases", POLICY_NET_NAME_MAX, st[i].net.name);
+		DIR *d = opendir(path);
+		if (!d) {
+			if (errno == ENOENT)
+				continue;
+			return neg_errno();
+		}
+		struct dirent *e;
+		int r = 0;
+		while (r == 0 && (e = readdir(d))) {
+			uint32_t a0, a1, a2, a3;
+			char extra;
+			if (e->d_name[0] == '.' ||
+			    sscanf(e->d_name, "%u.%u.%u.%u%c", &a0, &a1, &a2, &a3, &extra) != 4 || a0 > 255 ||
+			    a1 > 255 || a2 > 255 || a3 > 255)
+				continue;
+			_cleanup_close_ int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0)
+				continue; /* gone, or stale: no container holds it */
+			char text[64] = "";
+			ssize_t got = pread(fd, text, sizeof(text) - 1, 0);
+			text[got > 0 ? got : 0] = '\0';
+			text[strcspn(text, " \n")] = '\0';
+			if (!veth_name_ok(text))
+				continue; /* being written: its container is not up yet */
+			if (k >= max) {
+				r = -E2BIG;
+				break;
+			}
+			snprintf(out[k].veth, sizeof(out[k].veth), "%s", text);
+			out[k].addr = a0 << 24 | a1 << 16 | a2 << 8 | a3;
+			out[k].net = i;
+			k++;
+		}
+		closedir(d);
+		if (r < 0)
+			return r;
+	}
+	return (int)k;
+}
+
 static int append(char *buf, size_t size, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 {
@@ -245,15 +334,45 @@ static int append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 	return 0;
 }
 
-/* The whole table for the networks in states[]; none: no table at all.
- * own_forward: nsiso turned ip_forward on, so nothing but its own bridges'
- * flows may be forwarded (docs/THREATS.md 49). */
-static int ruleset_text(const struct net_state *st, size_t n, bool own_forward, char *buf, size_t size)
+/* The bridge table: each port's own MAC and address (docs/THREATS.md 72). */
+static int ports_text(const struct net_port *ports, size_t n_ports, char *buf, size_t size, size_t *used)
+{
+	int r = append(buf, size, used,
+		       "table bridge nsiso {\n set ports {\n  type ifname . ether_addr . ipv4_addr\n");
+	for (size_t i = 0; i < n_ports && r == 0; i++) {
+		unsigned char m[6];
+		char a[16];
+		mac_of(ports[i].addr, m);
+		r = append(buf, size, used, "%s\"%s\" . %02x:%02x:%02x:%02x:%02x:%02x . %s", i ? ", " : "  elements = { ",
+			   ports[i].veth, m[0], m[1], m[2], m[3], m[4], m[5],
+			   policy_ipv4_text(ports[i].addr, a, sizeof(a)));
+	}
+	if (r == 0 && n_ports)
+		r = append(buf, size, used, " }\n");
+	if (r == 0)
+		r = append(buf, size, used,
+			   " }\n chain prerouting {\n  type filter hook prerouting priority -200; policy accept;\n"
+			   "  iifname \"nsv*\" jump port_in\n }\n chain port_in {\n"
+			   "  ether type ip iifname . ether saddr . ip saddr @ports return\n"
+			   "  ether type arp iifname . ether saddr . arp saddr ip @ports"
+			   " iifname . arp saddr ether . arp saddr ip @ports return\n  drop\n }\n}\n");
+	return r;
+}
+
+/* The whole tables for the networks in states[] and the live ports; no
+ * network: no table at all. own_forward: nsiso turned ip_forward on, so
+ * nothing but its own bridges' flows may be forwarded (docs/THREATS.md 49). */
+static int ruleset_text(const struct net_state *st, size_t n, const struct net_port *ports, size_t n_ports,
+			bool own_forward, char *buf, size_t size)
 {
 	size_t used = 0;
 	char a[16], all[POLICY_NETWORKS_MAX * 20] = "";
-	int r = append(buf, size, &used, "table inet nsiso\ndelete table inet nsiso\n");
+	int r = append(buf, size, &used,
+		       "table inet nsiso\ndelete table inet nsiso\ntable bridge nsiso\ndelete table bridge nsiso\n");
 	if (r < 0 || n == 0)
+		return r;
+	r = ports_text(ports, n_ports, buf, size, &used);
+	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
 		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s\"%s\"", i ? ", " : "", st[i].net.bridge);
@@ -417,15 +536,19 @@ static int set_ip_forward(bool any_nat)
 static int apply_rules(struct nsiso_error *e)
 {
 	static struct net_state st[POLICY_NETWORKS_MAX];
-	static char text[65536];
+	static struct net_port ports[NET_PORTS_MAX];
+	static char text[NET_PORTS_MAX * 64 + 65536];
 	int loaded = load_states(st, POLICY_NETWORKS_MAX, e);
 	if (loaded < 0)
 		return loaded; /* the rules in force stay */
 	size_t n = (size_t)loaded;
+	int n_ports = load_ports(st, n, ports, NET_PORTS_MAX);
+	if (n_ports < 0)
+		return error_set(e, n_ports, "reading the leases of the networks");
 	bool nat = false;
 	for (size_t i = 0; i < n; i++)
 		nat |= st[i].net.nat;
-	int r = ruleset_text(st, n, nat && forward_is_ours(), text, sizeof(text));
+	int r = ruleset_text(st, n, ports, (size_t)n_ports, nat && forward_is_ours(), text, sizeof(text));
 	if (r < 0)
 		return error_set(e, r, "the nftables ruleset is too long");
 	/* nft is not run again when nothing changed since the last load: the
@@ -545,8 +668,12 @@ static int take_lease(const struct policy_network *n, const char *user, struct n
 				i--;
 			continue;
 		}
-		/* Who holds it, for an admin looking: not used by nsiso. */
-		if (ftruncate(fd, 0) < 0 || pwrite(fd, user, strlen(user), 0) < 0) {
+		/* The port's veth (the bridge's filter: ruleset_text), then who
+		 * holds it, for an admin looking. */
+		char text[16 + NSISO_USER_MAX + 2];
+		int len = snprintf(text, sizeof(text), "%s %s\n", na->veth, user);
+		if (len < 0 || (size_t)len >= sizeof(text) || ftruncate(fd, 0) < 0 ||
+		    pwrite(fd, text, (size_t)len, 0) != len) {
 			int e = neg_errno();
 			(void)close(fd);
 			return e;
@@ -672,7 +799,9 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 	int old_veth = nl_link_index(na->veth);
 	if (old_veth > 0)
 		(void)nl_delete_link(nl, old_veth);
-	r = nl_create_veth(nl, na->veth, "eth0", netns);
+	unsigned char mac[6];
+	mac_of(na->addr, mac);
+	r = nl_create_veth(nl, na->veth, "eth0", mac, netns);
 	if (r < 0) {
 		(void)error_at(f, STEP_NET, r, "creating the veth pair %s/eth0", na->veth);
 		goto undo;
@@ -731,14 +860,13 @@ void network_detach(struct net_attachment *na)
 	int n = load_states(st, POLICY_NETWORKS_MAX, &why);
 	if (n < 0)
 		syslog(LOG_WARNING, "network rules not updated network=%s detail=\"%s\"", na->name, error_text(&why));
-	bool retired = false;
 	for (int i = 0; i < n; i++)
-		if (bridge_ports(st[i].net.bridge) <= 0) {
+		if (bridge_ports(st[i].net.bridge) <= 0)
 			retire_network(nl, &st[i]);
-			retired = true;
-		}
-	/* The rules are per network: they change only when one goes. */
-	if (retired && apply_rules(&why) < 0)
+	/* The port's filter goes with it (and a network's rules with the
+	 * network). A failure leaves the old ruleset whole: it names a veth
+	 * that is gone, which nothing can use but this user's next one. */
+	if (apply_rules(&why) < 0)
 		syslog(LOG_WARNING, "network rules not updated network=%s detail=\"%s\"", na->name, error_text(&why));
 	na->name[0] = '\0';
 	na->active = false;
