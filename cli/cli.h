@@ -18,6 +18,7 @@ void json_string(const char *s);
 int cmd_list(bool json);
 int cmd_show(const char *user, bool json);
 int cmd_stop(const char *user, unsigned timeout_s);
+int cmd_set(const char *user, char **assignments, int n);
 int cmd_enter(const char *user, const char *config, bool as_root, char **cmd);
 
 /* report.c: where user's subordinate ids come from (files, libsubid,

@@ -104,7 +104,7 @@ static size_t live_uids(uid_t *uids, size_t max)
 
 static int status_of(uid_t uid, struct container_status *st)
 {
-	int r = supervisor_request(uid, OP_STATUS, 0, st, sizeof(*st), NULL);
+	int r = supervisor_request(uid, OP_STATUS, 0, NULL, st, sizeof(*st), NULL);
 	if (r == 0 && (st->version != NSISO_PROTO_VERSION || st->uid != (uint32_t)uid))
 		r = -EBADMSG;
 	if (r == 0) {
@@ -487,7 +487,7 @@ int cmd_stop(const char *user, unsigned timeout_s)
 	if (r || (r = lookup(user, &pw)))
 		return r;
 	_cleanup_close_ int sup = -EBADF;
-	r = supervisor_request(pw->pw_uid, OP_STOP, timeout_s * 1000, &rep, sizeof(rep), &sup);
+	r = supervisor_request(pw->pw_uid, OP_STOP, timeout_s * 1000, NULL, &rep, sizeof(rep), &sup);
 	if (attach_no_container(r))
 		return no_container(user);
 	if (r == 0 && rep.err.error < 0)
@@ -506,6 +506,64 @@ int cmd_stop(const char *user, unsigned timeout_s)
 		return 1;
 	}
 	printf("stopped %s's container (%u session%s ended)\n", user, rep.sessions, rep.sessions == 1 ? "" : "s");
+	return 0;
+}
+
+/* nsiso set USER KEY=VALUE...: the live container's limits, from what it
+ * has now with each assignment applied; the supervisor writes them. */
+int cmd_set(const char *user, char **assignments, int n)
+{
+	struct passwd *pw;
+	struct container_status st;
+	int r = need_root();
+	if (r || (r = lookup(user, &pw)))
+		return r;
+	r = status_of(pw->pw_uid, &st);
+	if (attach_no_container(r))
+		return no_container(user);
+	if (r < 0) {
+		fprintf(stderr, "nsiso: asking %s's container: %s\n", user, strerror(-r));
+		return 1;
+	}
+	struct cg_limits lim = st.limits;
+	for (int i = 0; i < n; i++) {
+		char key[64];
+		const char *eq = strchr(assignments[i], '=');
+		struct nsiso_error why = { 0 };
+		if (!eq || eq == assignments[i] || (size_t)(eq - assignments[i]) >= sizeof(key)) {
+			fprintf(stderr, "nsiso: '%s' is not KEY=VALUE\n", assignments[i]);
+			return 2;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - assignments[i]), assignments[i]);
+		r = policy_parse_live_limit(key, eq + 1, &lim, &why);
+		if (r < 0) {
+			fprintf(stderr, "nsiso: %s: %s\n", key, error_text(&why));
+			return 2;
+		}
+	}
+	struct session_reply rep;
+	r = supervisor_request(pw->pw_uid, OP_SET, 0, &lim, &rep, sizeof(rep), NULL);
+	if (attach_no_container(r))
+		return no_container(user);
+	if (r == 0 && rep.err.error < 0) {
+		fprintf(stderr, "nsiso: %s's limits are unchanged: %s\n", user, error_text(&rep.err));
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "nsiso: setting %s's limits: %s\n", user, strerror(-r));
+		return 1;
+	}
+	struct limit_row rows[7];
+	limit_rows(&lim, rows);
+	printf("%s's container:", user);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		if (rows[i].value == CG_UNLIMITED)
+			printf(" %s=max", rows[i].name);
+		else if (rows[i].zero_unset && rows[i].value == 0)
+			printf(" %s=unset", rows[i].name);
+		else
+			printf(" %s=%" PRIu64, rows[i].name, rows[i].value);
+	printf(" (until it ends; the policy rules the next one)\n");
 	return 0;
 }
 

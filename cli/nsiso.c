@@ -7,6 +7,7 @@
  *   nsiso show USER [--json]
  *   nsiso enter USER [--root] [--config PATH] [-- CMD...]
  *   nsiso stop USER [--timeout SECONDS]
+ *   nsiso set USER KEY=VALUE...
  *
  * Exit codes: 0 fine; 1 the policy is invalid or unsafe (every error is
  * printed, like sshd -t), or the operation failed; 2 usage; 3 no such
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 #include "idmap.h"
 #include "lastgood.h"
 #include "proto.h"
@@ -44,6 +46,7 @@ static int usage(FILE *out, int code)
 		     "       nsiso show USER [--json]\n"
 		     "       nsiso enter USER [--root] [--config PATH] [-- CMD [ARG...]]\n"
 		     "       nsiso stop USER [--timeout SECONDS]\n"
+		     "       nsiso set USER KEY=VALUE...\n"
 		     "       nsiso subids [--release]\n"
 		     "\n"
 		     "check    validate the policy and its drop-ins (PATH.d/*.conf); print every error;\n"
@@ -55,6 +58,8 @@ static int usage(FILE *out, int code)
 		     "         or as container root with --root\n"
 		     "stop     end every session of USER's container (SIGTERM), then the container;\n"
 		     "         by force after --timeout (default 10 s)\n"
+		     "set      change memory_max, memory_high, pids_max, cpu_max, cpu_weight, io_weight of\n"
+		     "         USER's live container at once (until it ends)\n"
 		     "subids   the subordinate ids nsiso allocated (subids = auto); --release drops\n"
 		     "         those of users who no longer exist\n"
 		     "\n"
@@ -369,6 +374,8 @@ int main(int argc, char **argv)
 	bool config_given = false, release = false;
 	unsigned timeout = 10;
 	char **cmd = NULL;
+	char *assign[64];
+	int n_assign = 0;
 	tty_safe_install();
 	if (argc < 2)
 		return usage(stderr, 2);
@@ -409,13 +416,21 @@ int main(int argc, char **argv)
 					i++;
 			}
 			cmd = argv + i;
+			/* set's assignments may follow the user there too */
+			while (strcmp(verb, "set") == 0 && *cmd && strchr(*cmd, '=') &&
+			       n_assign < (int)ARRAY_SIZE(assign))
+				assign[n_assign++] = *cmd++;
 			break;
 		} else if (argv[i][0] != '-' && !user)
 			user = argv[i];
+		else if (user && strchr(argv[i], '=') && argv[i][0] != '-' && n_assign < (int)ARRAY_SIZE(assign))
+			assign[n_assign++] = argv[i];
 		else
 			return usage(stderr, 2);
 	}
 	bool is_enter = strcmp(verb, "enter") == 0;
+	if (n_assign && strcmp(verb, "set") != 0)
+		return usage(stderr, 2);
 	if ((cmd && *cmd && !is_enter) || (root && !is_enter))
 		return usage(stderr, 2);
 	if (strcmp(verb, "check") == 0 && !user && !json)
@@ -428,8 +443,10 @@ int main(int argc, char **argv)
 		return cmd_subids(release);
 	if (strcmp(verb, "show") == 0 && user)
 		return cmd_show(user, json);
-	if (strcmp(verb, "stop") == 0 && user && !json)
+	if (strcmp(verb, "stop") == 0 && user && !json && !n_assign)
 		return cmd_stop(user, timeout);
+	if (strcmp(verb, "set") == 0 && user && !json && n_assign)
+		return cmd_set(user, assign, n_assign);
 	if (is_enter && user && !json)
 		/* Without --config: the policy the container was made with. */
 		return cmd_enter(user, config_given ? config : "", root, cmd);

@@ -66,7 +66,6 @@ static int place(const char *path, const char *what, int mnt, bool covers_below,
 	return 0;
 }
 
-
 /* One filesystem: type, "key=value" or "flag" options, mount attributes. */
 static int fs_make(const char *type, const char *const *opts, unsigned attrs, int *out)
 {
@@ -295,9 +294,9 @@ static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	if (mount_setattr(dev, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
 		r = neg_errno();
-	if (r == 0 && ((r = place("/dev", "tmpfs", dev, false, f)) < 0 ||
-		       (r = place("/dev/pts", "devpts", pts, false, f)) < 0 ||
-		       (r = place("/dev/shm", "tmpfs", shm, false, f)) < 0))
+	if (r == 0 &&
+	    ((r = place("/dev", "tmpfs", dev, false, f)) < 0 || (r = place("/dev/pts", "devpts", pts, false, f)) < 0 ||
+	     (r = place("/dev/shm", "tmpfs", shm, false, f)) < 0))
 		goto out_nodes_logged;
 
 out_nodes:

@@ -131,12 +131,12 @@ int nl_link_index(const char *name)
 	return i ? (int)i : -ENODEV;
 }
 
-int nl_create_bridge(int fd, const char *name)
+int nl_create_bridge(int fd, const char *name, const unsigned char mac[6])
 {
 	struct nlreq r;
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
-	if (put_str(&r, IFLA_IFNAME, name) < 0)
+	if (put_str(&r, IFLA_IFNAME, name) < 0 || put(&r, IFLA_ADDRESS, mac, 6) < 0)
 		return -ENOBUFS;
 	struct rtattr *li = nest_begin(&r, IFLA_LINKINFO);
 	if (!li || put_str(&r, IFLA_INFO_KIND, "bridge") < 0)

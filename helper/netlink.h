@@ -9,7 +9,9 @@
  * 0 or -errno. */
 int nl_open(void);
 int nl_link_index(const char *name); /* in the caller's namespace; -ENODEV */
-int nl_create_bridge(int fd, const char *name);
+/* mac: the bridge's own, fixed (else the kernel gives it the lowest of its
+ * ports' and changes it as they come and go) */
+int nl_create_bridge(int fd, const char *name, const unsigned char mac[6]);
 /* peer_mac: the container side's address (the bridge filters each port
  * by it, network.c) */
 int nl_create_veth(int fd, const char *host_name, const char *peer_name, const unsigned char peer_mac[6],

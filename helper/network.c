@@ -337,14 +337,13 @@ static int append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 /* The bridge table: each port's own MAC and address (docs/THREATS.md 72). */
 static int ports_text(const struct net_port *ports, size_t n_ports, char *buf, size_t size, size_t *used)
 {
-	int r = append(buf, size, used,
-		       "table bridge nsiso {\n set ports {\n  type ifname . ether_addr . ipv4_addr\n");
+	int r = append(buf, size, used, "table bridge nsiso {\n set ports {\n  type ifname . ether_addr . ipv4_addr\n");
 	for (size_t i = 0; i < n_ports && r == 0; i++) {
 		unsigned char m[6];
 		char a[16];
 		mac_of(ports[i].addr, m);
-		r = append(buf, size, used, "%s\"%s\" . %02x:%02x:%02x:%02x:%02x:%02x . %s", i ? ", " : "  elements = { ",
-			   ports[i].veth, m[0], m[1], m[2], m[3], m[4], m[5],
+		r = append(buf, size, used, "%s\"%s\" . %02x:%02x:%02x:%02x:%02x:%02x . %s",
+			   i ? ", " : "  elements = { ", ports[i].veth, m[0], m[1], m[2], m[3], m[4], m[5],
 			   policy_ipv4_text(ports[i].addr, a, sizeof(a)));
 	}
 	if (r == 0 && n_ports)
@@ -764,7 +763,12 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 	if (br > 0 && bridge_ports(n->bridge) == -ENODEV)
 		return error_at(f, STEP_NET, -EEXIST, "%s exists and is not a bridge", n->bridge);
 	if (br == -ENODEV) {
-		r = nl_create_bridge(nl, n->bridge);
+		/* The gateway's MAC, fixed: a bridge without one takes its lowest
+		 * port's, and changes it when that port goes (every container's
+		 * neighbour entry for the gateway then goes stale). */
+		unsigned char gw_mac[6];
+		mac_of(gateway_of(n), gw_mac);
+		r = nl_create_bridge(nl, n->bridge, gw_mac);
 		if (r < 0)
 			return error_at(f, STEP_NET, r, "creating bridge %s", n->bridge);
 		st.created_bridge = true;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
@@ -95,9 +96,10 @@ struct supervisor {
 	int seccomp_fd;
 	unsigned long attached; /* sessions over the container's life */
 	struct cg_layout cg_layout;
-	struct cg_group cg; /* the container's cgroups */
-	bool cg_left;	    /* the teardown could not remove them */
-	char scope[160];    /* systemd: the scope's cgroup path; "" without systemd */
+	struct cg_group cg;	 /* the container's cgroups */
+	struct cg_limits limits; /* what they have: the policy's, or nsiso set's */
+	bool cg_left;		 /* the teardown could not remove them */
+	char scope[160];	 /* systemd: the scope's cgroup path; "" without systemd */
 	struct net_attachment net;
 	char config[NSISO_CONFIG_MAX]; /* the policy path of the first session */
 	dev_t sock_dev;		       /* the socket file this supervisor bound: only */
@@ -228,7 +230,7 @@ static void supervisor_status(int conn, struct supervisor *sv)
 	snprintf(st.network, sizeof(st.network), "%s", network_word(sv));
 	if (sv->net.addr)
 		(void)policy_ipv4_text(sv->net.addr, st.address, sizeof(st.address));
-	st.limits = sv->s->cg;
+	st.limits = sv->limits;
 	st.hard = sv->hard;
 	for (size_t i = 0; i < sv->n_holders && i < STATUS_SESSIONS_MAX; i++) {
 		st.session[i].pid = sv->holders[i].pid;
@@ -250,6 +252,69 @@ static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
 			(void)syscall(SYS_pidfd_send_signal, sv->holders[i].pidfd, SIGTERM, NULL, 0);
 	}
 	sv->armed = true;
+	struct session_reply rep = { .version = NSISO_PROTO_VERSION,
+				     .init_pid = (uint32_t)sv->c.init_pid,
+				     .sessions = (uint32_t)sv->n_holders };
+	(void)fdpass_send(conn, &rep, sizeof(rep), NULL, 0);
+}
+
+/* The controllers whose limits differ between a and b. */
+static unsigned limits_changed(const struct cg_limits *a, const struct cg_limits *b)
+{
+	unsigned c = 0;
+	if (a->memory_max != b->memory_max || a->memory_high != b->memory_high)
+		c |= CG_MEMORY;
+	if (a->pids_max != b->pids_max)
+		c |= CG_PIDS;
+	if (a->cpu_quota != b->cpu_quota || a->cpu_period != b->cpu_period || a->cpu_weight != b->cpu_weight)
+		c |= CG_CPU;
+	if (a->io_weight != b->io_weight)
+		c |= CG_IO;
+	return c;
+}
+
+/* nsiso set: the live container's limits, written to each of its groups
+ * (on systemd hosts, below the delegated scope); they last as long as the
+ * container, the policy rules the next one. A controller the container's
+ * groups were made without cannot be added to them here. On a failure
+ * midway what was written is put back. */
+static void supervisor_set(int conn, struct supervisor *sv, const struct cg_limits *want)
+{
+	struct nsiso_error e = { 0 };
+	unsigned changed = limits_changed(&sv->limits, want), have = 0;
+	for (size_t i = 0; i < sv->cg.n; i++)
+		have |= sv->cg.g[i].ctrls;
+	static const char *const ctrl_names[] = { "memory", "pids", "cpu", "io" };
+	int r = 0;
+	if (!sv->cg.n)
+		r = error_set(&e, -EOPNOTSUPP, "the container has no cgroup of its own");
+	for (unsigned b = 0; b < ARRAY_SIZE(ctrl_names) && r == 0; b++)
+		if ((changed & ~have) & (1u << b))
+			r = error_set(&e, -EOPNOTSUPP,
+				      "the container's groups were made without the %s controller: set it in the "
+				      "policy, for the next container",
+				      ctrl_names[b]);
+	size_t done = 0;
+	for (; done < sv->cg.n && r == 0; done++)
+		r = cg_write_limits(sv->cg.g[done].dir, sv->cg.g[done].v2, sv->cg.g[done].ctrls & changed, want, &e);
+	char uv[LOG_VALUE_MAX];
+	if (r < 0) {
+		struct nsiso_error ignored = { 0 };
+		for (size_t i = 0; i < done; i++)
+			(void)cg_write_limits(sv->cg.g[i].dir, sv->cg.g[i].v2, sv->cg.g[i].ctrls & changed, &sv->limits,
+					      &ignored);
+		syslog(LOG_WARNING, "limits not set user=%s uid=%u error=%s detail=\"%s\"",
+		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, strerrorname_np(-r),
+		       error_text(&e));
+		return supervisor_answer(conn, sv, r, STEP_CGROUP, error_text(&e));
+	}
+	sv->limits = *want;
+	syslog(LOG_NOTICE,
+	       "limits set user=%s uid=%u memory_max=%" PRIu64 " memory_high=%" PRIu64 " pids_max=%" PRIu64
+	       " cpu_quota=%" PRIu64 " cpu_period=%" PRIu64 " cpu_weight=%" PRIu32 " io_weight=%" PRIu32
+	       " by=nsiso-set",
+	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, want->memory_max, want->memory_high,
+	       want->pids_max, want->cpu_quota, want->cpu_period, want->cpu_weight, want->io_weight);
 	struct session_reply rep = { .version = NSISO_PROTO_VERSION,
 				     .init_pid = (uint32_t)sv->c.init_pid,
 				     .sessions = (uint32_t)sv->n_holders };
@@ -299,6 +364,8 @@ static void supervisor_accept(struct supervisor *sv)
 		return supervisor_status(conn, sv);
 	if (req.op == OP_STOP)
 		return supervisor_stop(conn, sv, req.stop_grace_ms);
+	if (req.op == OP_SET)
+		return supervisor_set(conn, sv, &req.limits);
 	if (req.op != OP_ATTACH)
 		return supervisor_answer(conn, sv, -EBADMSG, STEP_ATTACH, "unknown request");
 	if (sv->stopping)
@@ -742,6 +809,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.started = now_ms();
 	sv.started_real = now_real();
 	sv.s = s;
+	sv.limits = s->cg;
 	sv.seccomp_fd = -EBADF;
 	sv.net.lease_fd = -EBADF;
 	sv.hard.cap_keep = s->capabilities;

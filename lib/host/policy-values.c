@@ -761,3 +761,25 @@ static int parse_choice(void *field, const struct key_def *row, const char *valu
 	}
 	return -EINVAL;
 }
+
+int policy_parse_live_limit(const char *key, const char *value, struct cg_limits *lim, struct nsiso_error *e)
+{
+	static const enum policy_key live[] = { KEY_MEMORY_MAX, KEY_MEMORY_HIGH, KEY_PIDS_MAX,
+						KEY_CPU_MAX,	KEY_CPU_WEIGHT,	 KEY_IO_WEIGHT };
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+		const struct key_def *row = &policy_keys[live[i]];
+		if (strcmp(row->name, key) != 0)
+			continue;
+		/* The parser writes its field of a policy_values; only cg is read. */
+		static struct policy_values v;
+		v.cg = *lim;
+		int r = row->parse((char *)&v + row->v_off, row, value, e);
+		if (r == 0)
+			*lim = v.cg;
+		return r;
+	}
+	return error_set(e, -EPERM,
+			 "%.32s cannot change in a live container (memory_max, memory_high, pids_max, cpu_max, "
+			 "cpu_weight, io_weight can)",
+			 key);
+}

@@ -236,6 +236,12 @@ struct policy_settings {
 /* A key's name, from the one table of keys in policy-values.c. */
 const char *policy_key_name(enum policy_key k);
 
+/* nsiso set: KEY=VALUE for one of the limits a live container can change
+ * (memory_max, memory_high, pids_max, cpu_max, cpu_weight, io_weight),
+ * parsed as the policy parses it, into lim. -EINVAL with e naming why for
+ * a bad value, -EPERM for any other key. */
+int policy_parse_live_limit(const char *key, const char *value, struct cg_limits *lim, struct nsiso_error *e);
+
 /* Built-in defaults: every namespace, hostname = user name, keep-id+subuid,
  * private /tmp, shared home, no linger, the default seccomp filter,
  * no_new_privs, an empty bounding set, on_error = deny, nobody exempt. */

@@ -83,11 +83,14 @@ static int connect_supervisor(uid_t uid, pid_t *peer, const char **what)
 	return TAKE_FD(s);
 }
 
-int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, size_t reply_size, int *peer_pidfd)
+int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, const struct cg_limits *limits, void *reply,
+		       size_t reply_size, int *peer_pidfd)
 {
 	struct attach_request req = {
 		.version = NSISO_PROTO_VERSION, .uid = (uint32_t)uid, .op = op, .stop_grace_ms = grace_ms
 	};
+	if (limits)
+		req.limits = *limits;
 	const char *what = "";
 	pid_t peer = -1;
 	_cleanup_close_ int s = connect_supervisor(uid, &peer, &what);

@@ -14,6 +14,7 @@ bool state_socket_uid(const char *name, uid_t *uid);
 
 #include <sys/types.h>
 
+#include "cglimits.h"
 #include "proto.h"
 
 /* Register a session with the live container of uid and receive its
@@ -44,4 +45,5 @@ static inline int attach_no_container(int r)
 /* A request without fds to uid's supervisor (OP_STATUS, OP_STOP) and its
  * answer of exactly reply_size bytes; with peer_pidfd, a pidfd of the
  * supervisor. 0, ATTACH_NONE, ATTACH_GONE or -errno. */
-int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, void *reply, size_t reply_size, int *peer_pidfd);
+int supervisor_request(uid_t uid, uint32_t op, uint32_t grace_ms, const struct cg_limits *limits, void *reply,
+		       size_t reply_size, int *peer_pidfd);

@@ -12,7 +12,7 @@
 #include "error.h"
 #include "nstable.h"
 
-#define NSISO_PROTO_VERSION 5u
+#define NSISO_PROTO_VERSION 6u
 #define NSISO_USER_MAX 64    /* longest user name nsiso handles */
 #define NSISO_CONFIG_MAX 512 /* longest policy path */
 
@@ -74,6 +74,7 @@ enum {
 	OP_ATTACH = 0, /* register a session (its holder's pidfd comes along); answer: session_reply */
 	OP_STATUS = 1, /* answer: container_status (nsiso list, show) */
 	OP_STOP = 2,   /* end every session, then the container (nsiso stop); answer: session_reply */
+	OP_SET = 3,    /* new cgroup limits for the live container (nsiso set); answer: session_reply */
 };
 
 /* Where a session comes from (PAM_SERVICE, PAM_TTY, PAM_RHOST), printable
@@ -91,7 +92,8 @@ struct attach_request {
 	uint32_t version;
 	uint32_t uid;
 	uint32_t op;
-	uint32_t stop_grace_ms; /* OP_STOP: how long sessions get to end */
+	uint32_t stop_grace_ms;	 /* OP_STOP: how long sessions get to end */
+	struct cg_limits limits; /* OP_SET: all of them, as they are to be */
 	char user[NSISO_USER_MAX + 1];
 	char config[NSISO_CONFIG_MAX];
 	struct session_origin origin;
