@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fsutil.h"
 #include "util.h"
 #include "idmap.h"
 #include "lastgood.h"
@@ -132,6 +133,27 @@ static int check(const char *config, const char *sshd_service)
 		fprintf(stderr, "%s\n", pol.errors);
 		fprintf(stderr, "nsiso: the sessions these entries cover would be refused\n");
 		return 1;
+	}
+	/* The hooks as the supervisor will open them: a program it would not
+	 * run refuses every first login. */
+	const char *hooks[][2] = { { "on_create", pol.on_create }, { "on_destroy", pol.on_destroy } };
+	for (size_t i = 0; i < 2; i++) {
+		if (!hooks[i][1][0])
+			continue;
+		struct nsiso_error why = { 0 };
+		int fd = open_trusted_file(hooks[i][1], &why);
+		struct stat st;
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !(st.st_mode & S_IXUSR)))
+			fd = (close(fd), error_set(&why, -EACCES, "not executable"));
+		if (fd < 0) {
+			fprintf(stderr, "%s %s would not be run: %s\n", hooks[i][0], hooks[i][1],
+				why.detail[0] ? why.detail : strerror(-fd));
+			fprintf(stderr, "nsiso: %s\n",
+				i == 0 ? "every first login would be refused (step hook)"
+				       : "it would not run when a container ends");
+			return 1;
+		}
+		(void)close(fd);
 	}
 	size_t groups = 0, users = 0;
 	for (size_t i = 0; i < pol.n_rules; i++) {
@@ -313,6 +335,14 @@ static int explain(const char *user, const char *config, int json)
 		}
 		printf(",\"on_error\":{\"value\":\"%s\",\"source\":", s.on_error_allow ? "allow" : "deny");
 		json_string(s.on_error_source);
+		printf("},\"on_create\":{\"value\":");
+		json_string(s.on_create[0] ? s.on_create : "none");
+		printf(",\"source\":");
+		json_string(s.on_create_source);
+		printf("},\"on_destroy\":{\"value\":");
+		json_string(s.on_destroy[0] ? s.on_destroy : "none");
+		printf(",\"source\":");
+		json_string(s.on_destroy_source);
 		printf("},\"settings\":{");
 		for (int k = 0; k < KEY_COUNT; k++) {
 			printf("%s\"%s\":{\"value\":", k ? "," : "", policy_key_name((enum policy_key)k));
@@ -340,6 +370,8 @@ static int explain(const char *user, const char *config, int json)
 	}
 	printf("%-12s = %-40s  # %s\n", "on_error", s.on_error_allow ? "allow" : "deny", s.on_error_source);
 	printf("%-12s = %-40s  # %s\n", "subids", s.subids_auto ? "auto" : "files", s.subids_source);
+	printf("%-12s = %-40s  # %s\n", "on_create", s.on_create[0] ? s.on_create : "none", s.on_create_source);
+	printf("%-12s = %-40s  # %s\n", "on_destroy", s.on_destroy[0] ? s.on_destroy : "none", s.on_destroy_source);
 	char range[160];
 	int refused = subids_where(user, w.who.uid, &s, range, sizeof(range));
 	printf("%-12s = %-40s\n", "subordinate", range);

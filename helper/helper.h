@@ -59,6 +59,10 @@ int network_attach(const struct user_info *u, const struct policy_settings *s, i
 /* At the end: veth, lease, and the network itself when it was the last. */
 void network_detach(struct net_attachment *na);
 
+/* hooks.c: the policy's on_create or on_destroy (what) at path, for user u
+ * and the container id; 0 when it exited 0, else -errno with e saying why. */
+int hook_run(const char *what, const char *path, const struct user_info *u, const char *id, struct nsiso_error *e);
+
 /* seccomp.c: the default filter as a sealed memfd of raw BPF. */
 int seccomp_build(int rundir, int *out, struct nsiso_error *f);
 

@@ -98,6 +98,7 @@ struct supervisor {
 	struct cg_layout cg_layout;
 	struct cg_group cg;	 /* the container's cgroups */
 	struct cg_limits limits; /* what they have: the policy's, or nsiso set's */
+	char id[48];		 /* nsiso-UID-PID: the hooks' CONTAINER-ID, the scope's name */
 	bool cg_left;		 /* the teardown could not remove them */
 	char scope[160];	 /* systemd: the scope's cgroup path; "" without systemd */
 	struct net_attachment net;
@@ -652,6 +653,12 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	       : init_died  ? "init-died"
 	       : sv->armed  ? "last-session-ended"
 			    : "no-first-session");
+	struct nsiso_error why = { 0 };
+	int r = sv->s->on_destroy[0] ? hook_run("on_destroy", sv->s->on_destroy, sv->u, sv->id, &why) : 0;
+	if (r < 0)
+		syslog(LOG_WARNING, "on_destroy failed user=%s uid=%u error=%s detail=\"%s\"",
+		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, strerrorname_np(-r),
+		       log_escape(ue, sizeof(ue), error_text(&why)));
 	_exit(0);
 }
 
@@ -810,6 +817,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.started_real = now_real();
 	sv.s = s;
 	sv.limits = s->cg;
+	snprintf(sv.id, sizeof(sv.id), "nsiso-%u-%d", (unsigned)u->uid, (int)getpid());
 	sv.seccomp_fd = -EBADF;
 	sv.net.lease_fd = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
@@ -860,6 +868,13 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		network_prepared();
 		if (r == 0) {
 			r = network_attach(u, s, sv.c.ns_fds[NS_NET], &sv.net, &f);
+			/* The admin's on_create, once per container: before the first
+			 * session is answered; its failure refuses that session and
+			 * ends the container. */
+			if (r == 0 && s->on_create[0] && (r = hook_run("on_create", s->on_create, u, sv.id, &f)) < 0) {
+				(void)error_in(&f, STEP_HOOK, r);
+				network_detach(&sv.net);
+			}
 			if (r < 0) {
 				(void)syscall(SYS_pidfd_send_signal, sv.c.init_pidfd, SIGKILL, NULL, 0);
 				(void)RETRY_EINTR(waitpid(sv.c.init_pid, NULL, 0));

@@ -108,4 +108,6 @@ int global_parse_on_error(void *owner, const char *value, struct nsiso_error *e)
 int global_parse_exempt(void *owner, const char *value, struct nsiso_error *e);
 int global_parse_subids(void *owner, const char *value, struct nsiso_error *e);
 int global_parse_subids_pool(void *owner, const char *value, struct nsiso_error *e);
+int global_parse_on_create(void *owner, const char *value, struct nsiso_error *e);
+int global_parse_on_destroy(void *owner, const char *value, struct nsiso_error *e);
 int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);

@@ -44,6 +44,8 @@ void policy_init_empty(struct policy *p, const char *main_path)
 	p->subids_pool_start = SUBIDS_POOL_START;
 	p->subids_pool_end = SUBIDS_POOL_END;
 	p->subids_file = -1;
+	p->on_create[0] = p->on_destroy[0] = '\0';
+	p->on_create_file = p->on_destroy_file = -1;
 	p->n_rules = 0;
 	p->n_networks = 0;
 }

@@ -89,6 +89,15 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 		strcpy(s->subids_source, "built-in");
 	if (p->on_error_file >= 0)
 		snprintf(s->on_error_source, sizeof(s->on_error_source), "%s:[global]", p->files[p->on_error_file]);
+	memcpy(s->on_create, p->on_create, sizeof(s->on_create));
+	memcpy(s->on_destroy, p->on_destroy, sizeof(s->on_destroy));
+	strcpy(s->on_create_source, "built-in");
+	strcpy(s->on_destroy_source, "built-in");
+	if (p->on_create_file >= 0)
+		snprintf(s->on_create_source, sizeof(s->on_create_source), "%s:[global]", p->files[p->on_create_file]);
+	if (p->on_destroy_file >= 0)
+		snprintf(s->on_destroy_source, sizeof(s->on_destroy_source), "%s:[global]",
+			 p->files[p->on_destroy_file]);
 
 	/* uid 0 cannot be isolated by design (keep-id would map it). */
 	if (who->uid == 0) {

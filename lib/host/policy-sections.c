@@ -84,11 +84,48 @@ int global_parse_exempt(void *owner, const char *value, struct nsiso_error *e)
 	return 0;
 }
 
+/* on_create, on_destroy: an absolute path without ., .., // or blanks
+ * (whose owner and mode the supervisor checks when it runs it, and nsiso
+ * check at once), or "none". */
+static int parse_hook(struct global_owner *g, char *dst, int *file, const char *value, struct nsiso_error *e)
+{
+	if (strcmp(value, "none") == 0) {
+		dst[0] = '\0';
+		*file = g->file;
+		return 0;
+	}
+	size_t len = strlen(value);
+	bool ok = value[0] == '/' && len < POLICY_PATH_MAX && !strstr(value, "//") && !strstr(value, "/./") &&
+		  !strstr(value, "/../") && strcmp(value + len - 2, "/.") != 0 && strcmp(value + len - 3, "/..") != 0;
+	for (const char *c = value; ok && *c; c++)
+		ok = (unsigned char)*c > ' ' && *c != 0x7f;
+	if (!ok)
+		return error_set(e, -EINVAL, "'%.64s' is not none or an absolute path without ., .., // or blanks",
+				 value);
+	memcpy(dst, value, len + 1);
+	*file = g->file;
+	return 0;
+}
+
+int global_parse_on_create(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct global_owner *g = owner;
+	return parse_hook(g, g->p->on_create, &g->p->on_create_file, value, e);
+}
+
+int global_parse_on_destroy(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct global_owner *g = owner;
+	return parse_hook(g, g->p->on_destroy, &g->p->on_destroy_file, value, e);
+}
+
 const struct section_key section_keys[] = {
 	{ SECTION_GLOBAL, "on_error", global_parse_on_error },
 	{ SECTION_GLOBAL, "exempt", global_parse_exempt },
 	{ SECTION_GLOBAL, "subids", global_parse_subids },
 	{ SECTION_GLOBAL, "subids_pool", global_parse_subids_pool },
+	{ SECTION_GLOBAL, "on_create", global_parse_on_create },
+	{ SECTION_GLOBAL, "on_destroy", global_parse_on_destroy },
 	{ SECTION_NETWORK, "bridge", net_parse_bridge },
 	{ SECTION_NETWORK, "subnet", net_parse_subnet },
 	{ SECTION_NETWORK, "nat", net_parse_nat },

@@ -183,6 +183,10 @@ struct policy {
 	bool subids_auto;
 	uint32_t subids_pool_start, subids_pool_end;
 	int subids_file; /* -1: built-in */
+	/* [global] on_create, on_destroy: an admin's programs run by the
+	 * supervisor when a container is made and when it ended; "" none */
+	char on_create[POLICY_PATH_MAX], on_destroy[POLICY_PATH_MAX];
+	int on_create_file, on_destroy_file; /* -1: built-in */
 	/* Every error of the load, a line each, naming file, line, section
 	 * and key (nsiso check prints them, like sshd -t). */
 	char errors[POLICY_ERRORS_MAX];
@@ -209,6 +213,8 @@ struct policy_settings {
 	bool subids_auto; /* a user with no range in /etc/subuid and /etc/subgid gets one allocated */
 	uint32_t subids_pool_start, subids_pool_end;
 	char subids_source[POLICY_SOURCE_MAX];
+	char on_create[POLICY_PATH_MAX], on_destroy[POLICY_PATH_MAX]; /* "" none */
+	char on_create_source[POLICY_SOURCE_MAX], on_destroy_source[POLICY_SOURCE_MAX];
 	unsigned ns_mask;
 	char hostname[POLICY_HOSTNAME_MAX + 1];
 	enum userns_mode userns;

@@ -31,6 +31,7 @@ enum nsiso_step {
 	STEP_VERIFY,   /* verifying the namespaces handed back */
 	STEP_JOIN,     /* setns() into the container */
 	STEP_CGROUP,   /* the container's cgroups and their limits */
+	STEP_HOOK,     /* the policy's on_create program */
 	STEP_COUNT
 };
 
