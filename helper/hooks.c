@@ -28,7 +28,8 @@ int hook_run(const char *what, const char *path, const struct user_info *u, cons
 {
 	_cleanup_close_ int fd = open_trusted_file(path, e);
 	if (fd < 0)
-		return error_set(e, fd, "%s %s is not trusted: %s", what, path, e->detail[0] ? e->detail : strerror(-fd));
+		return error_set(e, fd, "%s %s is not trusted: %s", what, path,
+				 e->detail[0] ? e->detail : strerror(-fd));
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return error_set(e, neg_errno(), "%s %s: fstat", what, path);
@@ -75,7 +76,7 @@ int hook_run(const char *what, const char *path, const struct user_info *u, cons
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		return error_set(e, WEXITSTATUS(status) == 127 ? -ENOEXEC : -EPERM, "%s %s exited with status %d",
-				 what, path, WEXITSTATUS(status));
+		return error_set(e, WEXITSTATUS(status) == 127 ? -ENOEXEC : -EPERM, "%s %s exited with status %d", what,
+				 path, WEXITSTATUS(status));
 	return error_set(e, -EPERM, "%s %s was killed by signal %s", what, path, sigabbrev_np(WTERMSIG(status)));
 }
