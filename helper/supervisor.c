@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -74,6 +75,9 @@ struct holder {
 	pid_t pid;
 	int64_t started; /* CLOCK_REALTIME s */
 	struct session_origin origin;
+	dev_t tty;	  /* its terminal (a pty of the host's), 0: none: never idle-timed */
+	bool idle_warned; /* told it ends soon; reset by input */
+	bool idle_ended;  /* asked to end (SIGTERM) for want of input */
 };
 
 struct supervisor {
@@ -99,6 +103,8 @@ struct supervisor {
 	struct cg_group cg;	 /* the container's cgroups */
 	struct cg_limits limits; /* what they have: the policy's, or nsiso set's */
 	char id[48];		 /* nsiso-UID-PID: the hooks' CONTAINER-ID, the scope's name */
+	bool max_warned;	 /* the terminals were told max_session is near */
+	bool max_reached;	 /* max_session ended it */
 	bool cg_left;		 /* the teardown could not remove them */
 	char scope[160];	 /* systemd: the scope's cgroup path; "" without systemd */
 	struct net_attachment net;
@@ -259,6 +265,116 @@ static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
 	(void)fdpass_send(conn, &rep, sizeof(rep), NULL, 0);
 }
 
+/* ---- session lifetime: idle_timeout, max_session ------------------------ */
+
+/* A session's terminal, as PAM_TTY names it ("/dev/pts/N" or "pts/N"): a
+ * pty of the host's devpts (sshd's monitor allocates it there), by device
+ * number; 0 for none ("ssh" without a pty, a name that is not a pty). */
+static dev_t session_tty(const char *name)
+{
+	char path[64];
+	const char *n = strncmp(name, "/dev/", 5) == 0 ? name + 5 : name;
+	if (strncmp(n, "pts/", 4) != 0 || !n[4] || strspn(n + 4, "0123456789") != strlen(n + 4) || strlen(n) > 16)
+		return 0;
+	snprintf(path, sizeof(path), "/dev/%s", n);
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) < 136 || major(st.st_rdev) > 143)
+		return 0;
+	return st.st_rdev;
+}
+
+static int open_tty(const struct holder *h, int flags, struct stat *st)
+{
+	char path[80];
+	const char *n = strncmp(h->origin.tty, "/dev/", 5) == 0 ? h->origin.tty + 5 : h->origin.tty;
+	snprintf(path, sizeof(path), "/dev/%s", n);
+	int fd = open(path, flags | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISCHR(st->st_mode) || st->st_rdev != h->tty)) {
+		(void)close(fd);
+		return -1; /* another terminal by now */
+	}
+	return fd;
+}
+
+/* One line to a session's terminal (a raw-mode editor gets \r\n). */
+static void tell_tty(const struct holder *h, const char *text)
+{
+	struct stat st;
+	_cleanup_close_ int fd = h->tty ? open_tty(h, O_WRONLY, &st) : -1;
+	if (fd >= 0)
+		(void)!write(fd, text, strlen(text));
+}
+
+/* The kernel moves a terminal's access time on input at most every 8 s
+ * (tty_update_time: a finer one would leak keystroke timing), so the time
+ * since it is the input idle time plus up to 8 s: a session ends when that
+ * reaches idle_timeout + 8, between idle_timeout and idle_timeout + 8 s
+ * after its last input, never while input comes. */
+#define TTY_ATIME_GRAIN_S 8
+
+/* Warn, end, and say when to look again (ms; -1: nothing to watch). */
+static int64_t lifetime_tick(struct supervisor *sv)
+{
+	const struct policy_settings *s = sv->s;
+	int64_t next = -1, now = now_ms();
+	char uv[LOG_VALUE_MAX], line[256];
+	if (s->max_session > 0 && !sv->stopping) {
+		int64_t end = sv->started + s->max_session * 1000, warn = end - s->timeout_warning * 1000;
+		if (s->timeout_warning > 0 && !sv->max_warned && now >= warn) {
+			sv->max_warned = true;
+			snprintf(line, sizeof(line),
+				 "\r\nnsiso: this container and all its sessions end in %" PRId64
+				 " s (max_session)\r\n",
+				 (end - now + 999) / 1000);
+			for (size_t i = 0; i < sv->n_holders; i++)
+				tell_tty(&sv->holders[i], line);
+		}
+		if (now >= end) {
+			syslog(LOG_NOTICE, "container stopping user=%s uid=%u reason=max-session max_session_s=%" PRId64,
+			       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, s->max_session);
+			sv->max_reached = sv->stopping = sv->armed = true;
+			sv->stop_deadline = now + 10000;
+			for (size_t i = 0; i < sv->n_holders; i++)
+				(void)syscall(SYS_pidfd_send_signal, sv->holders[i].pidfd, SIGTERM, NULL, 0);
+			return 0; /* the loop takes the stop from here */
+		} else {
+			next = (sv->max_warned || s->timeout_warning == 0 ? end : warn) - now;
+		}
+	}
+	if (s->idle_timeout > 0 && !sv->stopping) {
+		int64_t real = now_real(), limit = s->idle_timeout + TTY_ATIME_GRAIN_S;
+		for (size_t i = 0; i < sv->n_holders; i++) {
+			struct holder *h = &sv->holders[i];
+			struct stat st;
+			_cleanup_close_ int fd = h->tty && !h->idle_ended ? open_tty(h, O_PATH, &st) : -1;
+			if (fd < 0)
+				continue;
+			int64_t idle = real - (int64_t)st.st_atime;
+			if (idle >= limit) {
+				h->idle_ended = true;
+				tell_tty(h, "\r\nnsiso: this session ends: no input for too long (idle_timeout)\r\n");
+				syslog(LOG_NOTICE, "session ended user=%s uid=%u pid=%d reason=idle-timeout idle_s=%" PRId64,
+				       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)h->pid,
+				       idle - TTY_ATIME_GRAIN_S);
+				(void)syscall(SYS_pidfd_send_signal, h->pidfd, SIGTERM, NULL, 0);
+				continue;
+			}
+			if (s->timeout_warning > 0 && idle >= limit - s->timeout_warning && !h->idle_warned) {
+				h->idle_warned = true;
+				snprintf(line, sizeof(line),
+					 "\r\nnsiso: no input for a while: this session ends in %" PRId64
+					 " s unless you type something (idle_timeout)\r\n",
+					 limit - idle);
+				tell_tty(h, line);
+			} else if (idle < limit - s->timeout_warning) {
+				h->idle_warned = false;
+			}
+			next = next < 0 || next > 1000 ? 1000 : next;
+		}
+	}
+	return next;
+}
+
 /* The controllers whose limits differ between a and b. */
 static unsigned limits_changed(const struct cg_limits *a, const struct cg_limits *b)
 {
@@ -415,6 +531,8 @@ static void supervisor_accept(struct supervisor *sv)
 	origin_copy(ho->origin.service, sizeof(ho->origin.service), req.origin.service);
 	origin_copy(ho->origin.tty, sizeof(ho->origin.tty), req.origin.tty);
 	origin_copy(ho->origin.rhost, sizeof(ho->origin.rhost), req.origin.rhost);
+	ho->tty = session_tty(ho->origin.tty);
+	ho->idle_warned = ho->idle_ended = false;
 	sv->attached++;
 	sv->armed = true;
 	sv->last_attach = now_ms();
@@ -585,6 +703,9 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			timeout = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
 		else if (empty && linger_end != INT64_MAX)
 			timeout = (int)(linger_end - now_ms() > 0 ? linger_end - now_ms() : 0);
+		int64_t life = lifetime_tick(sv);
+		if (life >= 0 && (timeout < 0 || life < timeout))
+			timeout = (int)life;
 		int64_t check = join_check_due(sv);
 		if (check == 0) {
 			(void)joincheck_sweep(&sv->c, sv->u->name);
@@ -649,8 +770,9 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	syslog(LOG_INFO, "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
 	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)sv->c.init_pid,
 	       (double)(now_ms() - sv->started) / 1000.0, sv->attached,
-	       sv->stopping ? "stopped"
-	       : init_died  ? "init-died"
+	       sv->max_reached ? "max-session"
+	       : sv->stopping  ? "stopped"
+	       : init_died     ? "init-died"
 	       : sv->armed  ? "last-session-ended"
 			    : "no-first-session");
 	struct nsiso_error why = { 0 };

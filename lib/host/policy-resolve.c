@@ -76,6 +76,7 @@ void policy_resolve_global(const struct policy *p, const struct policy_who *who,
 	strcpy(s->shm_size, POLICY_DEFAULT_TMPFS_SIZE);
 	strcpy(s->network, "none");
 	s->linger = POLICY_DEFAULT_LINGER_S;
+	s->timeout_warning = POLICY_DEFAULT_TIMEOUT_WARNING_S;
 	for (int k = 0; k < KEY_COUNT; k++)
 		strcpy(s->source[k], "built-in");
 	strcpy(s->on_error_source, "built-in");

@@ -137,6 +137,32 @@ static int parse_linger(void *field, const struct key_def *row, const char *valu
 	return 0;
 }
 
+/* idle_timeout, max_session, timeout_warning: no (or 0), or a number of
+ * seconds, minutes, hours or days (N, Ns, Nm, Nh, Nd), at most a year. */
+static int parse_duration(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
+{
+	(void)row;
+	int64_t *out = field;
+	if (strcmp(value, "no") == 0) {
+		*out = 0;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long n = isdigit((unsigned char)value[0]) ? strtoull(value, &end, 10) : (end = (char *)value, 0);
+	unsigned long long unit = 1;
+	if (end != value && *end && !end[1]) {
+		const char *u = strchr("smhd", *end);
+		unit = !u ? 0 : *u == 's' ? 1 : *u == 'm' ? 60 : *u == 'h' ? 3600 : 86400;
+		end += unit != 0;
+	}
+	if (end == value || *end || errno || unit == 0 || n > POLICY_DURATION_MAX_S / unit)
+		return error_set(e, -EINVAL, "'%.32s' is not no or a duration (N, Ns, Nm, Nh or Nd, at most 366d)",
+				 value);
+	*out = (int64_t)(n * unit);
+	return 0;
+}
+
 /* Capability names as capabilities(7) spells them, without libcap: the
  * policy library stays free of it. */
 static const char *const cap_names[] = {
@@ -612,6 +638,15 @@ static void text_linger(const struct policy_settings *s, enum policy_key k, char
 		snprintf(buf, size, "%" PRId64, s->linger);
 }
 
+static void text_duration(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	int64_t v = k == KEY_IDLE_TIMEOUT ? s->idle_timeout : k == KEY_MAX_SESSION ? s->max_session : s->timeout_warning;
+	if (v == 0)
+		snprintf(buf, size, "no");
+	else
+		snprintf(buf, size, "%" PRId64 "s", v);
+}
+
 static void text_capabilities(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
 {
 	(void)k;
@@ -734,6 +769,9 @@ const struct key_def policy_keys[KEY_COUNT] = {
 	[KEY_SYSTEM_BUS] = { "system_bus", parse_choice, system_bus_words, STORE(system_bus), text_choice },
 	[KEY_TMP_SIZE] = { "tmp_size", parse_tmpfs_size, NULL, STORE(tmp_size), text_string },
 	[KEY_SHM_SIZE] = { "shm_size", parse_tmpfs_size, NULL, STORE(shm_size), text_string },
+	[KEY_IDLE_TIMEOUT] = { "idle_timeout", parse_duration, NULL, STORE(idle_timeout), text_duration },
+	[KEY_MAX_SESSION] = { "max_session", parse_duration, NULL, STORE(max_session), text_duration },
+	[KEY_TIMEOUT_WARNING] = { "timeout_warning", parse_duration, NULL, STORE(timeout_warning), text_duration },
 	/* templates, expanded per user into s->mounts */
 	[KEY_BIND] = { "bind", parse_mount_list, NULL, MOUNT_LIST(MOUNT_BIND), .text = text_mounts },
 	[KEY_BIND_RO] = { "bind_ro", parse_mount_list, NULL, MOUNT_LIST(MOUNT_BIND_RO), .text = text_mounts },

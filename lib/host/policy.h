@@ -43,6 +43,8 @@
  * waiting for the last one's teardown (logind keeps a user's manager 10 s
  * for the same reason: UserStopDelaySec). docs/PERFORMANCE.md. */
 #define POLICY_DEFAULT_LINGER_S 2
+#define POLICY_DEFAULT_TIMEOUT_WARNING_S 60
+#define POLICY_DURATION_MAX_S (366 * 86400)
 #define POLICY_DEFAULT_MEMORY_PCT 50	/* memory_max: half of the host's memory */
 #define POLICY_DEFAULT_TMPFS_SIZE "10%" /* each of /tmp, /var/tmp, /dev/shm */
 
@@ -67,6 +69,9 @@ enum policy_key {
 	KEY_SYSTEM_BUS,
 	KEY_TMP_SIZE,
 	KEY_SHM_SIZE,
+	KEY_IDLE_TIMEOUT,
+	KEY_MAX_SESSION,
+	KEY_TIMEOUT_WARNING,
 	KEY_BIND, /* the four mount lists: keep their order (enum mount_kind) */
 	KEY_BIND_RO,
 	KEY_HIDE,
@@ -138,6 +143,7 @@ struct policy_values {
 	enum tmp_mode tmp;
 	enum home_mode home;
 	int64_t linger; /* seconds; 0 no; POLICY_LINGER_FOREVER yes */
+	int64_t idle_timeout, max_session, timeout_warning; /* seconds; 0 no */
 	enum seccomp_mode seccomp;
 	enum yes_no no_new_privs;
 	uint64_t capabilities;		       /* bit n: capability n stays in the bounding set */
@@ -221,6 +227,9 @@ struct policy_settings {
 	enum tmp_mode tmp;
 	enum home_mode home;
 	int64_t linger;
+	int64_t idle_timeout;	 /* s of no terminal input that end a session; 0 never */
+	int64_t max_session;	 /* s after which the container ends; 0 never */
+	int64_t timeout_warning; /* s before either that the terminals are told; 0 never */
 	enum seccomp_mode seccomp;
 	enum yes_no no_new_privs;
 	uint64_t capabilities;

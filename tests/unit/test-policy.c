@@ -273,6 +273,16 @@ static void test_name_case(void)
 {
 	/* Names with capitals (directory users and groups): exact, never
 	 * another user's. */
+	/* idle_timeout, max_session, timeout_warning: durations */
+	TAP_EQ_INT(load1("[default]\nidle_timeout = 30m\nmax_session = 2d\ntimeout_warning = no\n"), 0,
+		   "durations load: %s", err);
+	TAP_EQ_INT(resolve("sam", 2001, "sam:students"), 0, "and resolve");
+	TAP_EQ_STR(val(KEY_IDLE_TIMEOUT), "1800s", "idle_timeout 30m is 1800 s");
+	TAP_EQ_STR(val(KEY_MAX_SESSION), "172800s", "max_session 2d is 172800 s");
+	TAP_EQ_STR(val(KEY_TIMEOUT_WARNING), "no", "timeout_warning no");
+	TAP_EQ_INT(load1("[default]\nidle_timeout = 5x\n"), -EINVAL, "a unit that is not s, m, h or d: rejected");
+	TAP_EQ_INT(load1("[default]\nmax_session = 367d\n"), -EINVAL, "past 366d: rejected");
+	TAP_EQ_INT(load1("[default]\nidle_timeout = m\n"), -EINVAL, "a unit alone: rejected");
 	TAP_EQ_INT(load1("[user Bob]\nlinger = 5\n[group Staff]\nhome = read-only\n"), 0, "[user Bob] loads: %s", err);
 	TAP_EQ_INT(resolve("Bob", 7, ""), 0, "resolves for Bob");
 	TAP_EQ_STR(val(KEY_LINGER), "5", "[user Bob] applies to Bob");
