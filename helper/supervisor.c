@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -75,8 +76,8 @@ struct holder {
 	pid_t pid;
 	int64_t started; /* CLOCK_REALTIME s */
 	struct session_origin origin;
-	dev_t tty;	  /* its terminal (a pty of the host's), 0: none: never idle-timed */
 	bool idle_warned; /* told it ends soon; reset by input */
+	bool idle_told;	  /* told it ends now (SIGTERM at the next look, so that the line gets out) */
 	bool idle_ended;  /* asked to end (SIGTERM) for want of input */
 };
 
@@ -267,41 +268,67 @@ static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
 
 /* ---- session lifetime: idle_timeout, max_session ------------------------ */
 
-/* A session's terminal, as PAM_TTY names it ("/dev/pts/N" or "pts/N"): a
- * pty of the host's devpts (sshd's monitor allocates it there), by device
- * number; 0 for none ("ssh" without a pty, a name that is not a pty). */
-static dev_t session_tty(const char *name)
+/* A session's terminal. PAM_TTY cannot say it: sshd opens the session
+ * before it allocates the pty, and allocates it in the container's devpts.
+ * So: the first process at or below the session's (breadth-first over
+ * /proc/PID/task/PID/children, at most 64 processes) whose controlling
+ * terminal is a pty, and one of its fds open on that pty, as a /proc path
+ * (the host's view of the container's terminal) with its stat. False: no
+ * terminal (scp, sftp, a command): never idle-timed. What a tenant can
+ * steer here is only which of its own ptys is looked at. */
+static bool session_tty(pid_t pid, char *path, size_t size, struct stat *st)
 {
-	char path[64];
-	const char *n = strncmp(name, "/dev/", 5) == 0 ? name + 5 : name;
-	if (strncmp(n, "pts/", 4) != 0 || !n[4] || strspn(n + 4, "0123456789") != strlen(n + 4) || strlen(n) > 16)
-		return 0;
-	snprintf(path, sizeof(path), "/dev/%s", n);
-	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) < 136 || major(st.st_rdev) > 143)
-		return 0;
-	return st.st_rdev;
-}
-
-static int open_tty(const struct holder *h, int flags, struct stat *st)
-{
-	char path[80];
-	const char *n = strncmp(h->origin.tty, "/dev/", 5) == 0 ? h->origin.tty + 5 : h->origin.tty;
-	snprintf(path, sizeof(path), "/dev/%s", n);
-	int fd = open(path, flags | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISCHR(st->st_mode) || st->st_rdev != h->tty)) {
-		(void)close(fd);
-		return -1; /* another terminal by now */
+	pid_t queue[64];
+	size_t head = 0, tail = 0;
+	queue[tail++] = pid;
+	while (head < tail) {
+		pid_t p = queue[head++];
+		char f[64], buf[4096];
+		snprintf(f, sizeof(f), "/proc/%d/stat", (int)p);
+		ssize_t n = read_small_at(AT_FDCWD, f, buf, sizeof(buf));
+		const char *rp = n > 0 ? strrchr(buf, ')') : NULL;
+		int tty_nr = 0;
+		if (rp && sscanf(rp + 1, " %*c %*d %*d %*d %d", &tty_nr) == 1 && tty_nr) {
+			unsigned maj = ((unsigned)tty_nr >> 8) & 0xfff,
+				 min = ((unsigned)tty_nr & 0xff) | (((unsigned)tty_nr >> 12) & 0xfff00);
+			snprintf(f, sizeof(f), "/proc/%d/fd", (int)p);
+			DIR *d = maj >= 136 && maj <= 143 ? opendir(f) : NULL;
+			struct dirent *e;
+			while (d && (e = readdir(d))) {
+				if (e->d_name[0] == '.')
+					continue;
+				if ((size_t)snprintf(path, size, "/proc/%d/fd/%.16s", (int)p, e->d_name) >= size)
+					continue;
+				if (stat(path, st) == 0 && S_ISCHR(st->st_mode) && major(st->st_rdev) == maj &&
+				    minor(st->st_rdev) == min) {
+					closedir(d);
+					return true;
+				}
+			}
+			if (d)
+				closedir(d);
+		}
+		snprintf(f, sizeof(f), "/proc/%d/task/%d/children", (int)p, (int)p);
+		n = read_small_at(AT_FDCWD, f, buf, sizeof(buf));
+		for (char *c = buf, *end; n > 0 && tail < ARRAY_SIZE(queue); c = end) {
+			long child = strtol(c, &end, 10);
+			if (end == c)
+				break;
+			queue[tail++] = (pid_t)child;
+		}
 	}
-	return fd;
+	return false;
 }
 
 /* One line to a session's terminal (a raw-mode editor gets \r\n). */
 static void tell_tty(const struct holder *h, const char *text)
 {
-	struct stat st;
-	_cleanup_close_ int fd = h->tty ? open_tty(h, O_WRONLY, &st) : -1;
-	if (fd >= 0)
+	char path[96];
+	struct stat st, now;
+	if (!session_tty(h->pid, path, sizeof(path), &st))
+		return;
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &now) == 0 && now.st_rdev == st.st_rdev)
 		(void)!write(fd, text, strlen(text));
 }
 
@@ -330,7 +357,8 @@ static int64_t lifetime_tick(struct supervisor *sv)
 				tell_tty(&sv->holders[i], line);
 		}
 		if (now >= end) {
-			syslog(LOG_NOTICE, "container stopping user=%s uid=%u reason=max-session max_session_s=%" PRId64,
+			syslog(LOG_NOTICE,
+			       "container stopping user=%s uid=%u reason=max-session max_session_s=%" PRId64,
 			       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, s->max_session);
 			sv->max_reached = sv->stopping = sv->armed = true;
 			sv->stop_deadline = now + 10000;
@@ -346,14 +374,20 @@ static int64_t lifetime_tick(struct supervisor *sv)
 		for (size_t i = 0; i < sv->n_holders; i++) {
 			struct holder *h = &sv->holders[i];
 			struct stat st;
-			_cleanup_close_ int fd = h->tty && !h->idle_ended ? open_tty(h, O_PATH, &st) : -1;
-			if (fd < 0)
+			char path[96];
+			if (h->idle_ended || !session_tty(h->pid, path, sizeof(path), &st))
 				continue;
 			int64_t idle = real - (int64_t)st.st_atime;
+			if (idle >= limit && !h->idle_told) {
+				h->idle_told = true;
+				tell_tty(h, "\r\nnsiso: this session ends: no input for too long (idle_timeout)\r\n");
+				next = next < 0 || next > 500 ? 500 : next;
+				continue;
+			}
 			if (idle >= limit) {
 				h->idle_ended = true;
-				tell_tty(h, "\r\nnsiso: this session ends: no input for too long (idle_timeout)\r\n");
-				syslog(LOG_NOTICE, "session ended user=%s uid=%u pid=%d reason=idle-timeout idle_s=%" PRId64,
+				syslog(LOG_NOTICE,
+				       "session ended user=%s uid=%u pid=%d reason=idle-timeout idle_s=%" PRId64,
 				       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)h->pid,
 				       idle - TTY_ATIME_GRAIN_S);
 				(void)syscall(SYS_pidfd_send_signal, h->pidfd, SIGTERM, NULL, 0);
@@ -531,8 +565,7 @@ static void supervisor_accept(struct supervisor *sv)
 	origin_copy(ho->origin.service, sizeof(ho->origin.service), req.origin.service);
 	origin_copy(ho->origin.tty, sizeof(ho->origin.tty), req.origin.tty);
 	origin_copy(ho->origin.rhost, sizeof(ho->origin.rhost), req.origin.rhost);
-	ho->tty = session_tty(ho->origin.tty);
-	ho->idle_warned = ho->idle_ended = false;
+	ho->idle_warned = ho->idle_told = ho->idle_ended = false;
 	sv->attached++;
 	sv->armed = true;
 	sv->last_attach = now_ms();
@@ -773,8 +806,8 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	       sv->max_reached ? "max-session"
 	       : sv->stopping  ? "stopped"
 	       : init_died     ? "init-died"
-	       : sv->armed  ? "last-session-ended"
-			    : "no-first-session");
+	       : sv->armed     ? "last-session-ended"
+			       : "no-first-session");
 	struct nsiso_error why = { 0 };
 	int r = sv->s->on_destroy[0] ? hook_run("on_destroy", sv->s->on_destroy, sv->u, sv->id, &why) : 0;
 	if (r < 0)

@@ -640,7 +640,9 @@ static void text_linger(const struct policy_settings *s, enum policy_key k, char
 
 static void text_duration(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
 {
-	int64_t v = k == KEY_IDLE_TIMEOUT ? s->idle_timeout : k == KEY_MAX_SESSION ? s->max_session : s->timeout_warning;
+	int64_t v = k == KEY_IDLE_TIMEOUT  ? s->idle_timeout
+		    : k == KEY_MAX_SESSION ? s->max_session
+					   : s->timeout_warning;
 	if (v == 0)
 		snprintf(buf, size, "no");
 	else

@@ -142,7 +142,7 @@ struct policy_values {
 	enum userns_mode userns;
 	enum tmp_mode tmp;
 	enum home_mode home;
-	int64_t linger; /* seconds; 0 no; POLICY_LINGER_FOREVER yes */
+	int64_t linger;					    /* seconds; 0 no; POLICY_LINGER_FOREVER yes */
 	int64_t idle_timeout, max_session, timeout_warning; /* seconds; 0 no */
 	enum seccomp_mode seccomp;
 	enum yes_no no_new_privs;

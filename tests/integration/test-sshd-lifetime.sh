@@ -28,13 +28,18 @@ expect_match "explain shows idle_timeout" "$("$NSISO_PREFIX/sbin/nsiso" explain 
 
 # ---- idle_timeout -------------------------------------------------------------
 mkfifo "$T_DIR/in"
-t_ssh_bg "$u" -tt -- 'exec bash --norc --noprofile -i' < "$T_DIR/in" > "$T_DIR/idle.out" 2>&1; sp=$T_BG
-exec 3> "$T_DIR/in"
+# (opened read-write first: an open for reading alone would wait for a writer)
+exec 3<> "$T_DIR/in"
+# (not t_ssh_bg: a command put in the background gets /dev/null as its input
+# unless the redirection is its own)
+t_ssh_argv "$u" -tt -- 'exec bash --norc --noprofile -i'
+"${T_ARGV[@]}" < "$T_DIR/in" > "$T_DIR/idle.out" 2>&1 &
+sp=$!
 t_ssh_bg "$u" -- 'sleep 20; echo done' > "$T_DIR/cmd.out" 2>&1; cp=$T_BG
 for i in $(seq 1 20); do echo "echo tick\$((1000 + $i))" >&3; sleep 1; done
 kill -0 "$sp" 2>/dev/null && ok "with input every second for 20 s, the pty session lives on" ||
 	not_ok "the pty session ended while input kept coming"
-expect_match "and ran the last line (its output)" "$(tr -d '\r' < "$T_DIR/idle.out")" '^tick1020$'
+expect_match "and ran the last line (its output: tick1020, where the echoed input says \$((1000 + 20)))" "$(tr -d '\r' < "$T_DIR/idle.out")" 'tick1020'
 t0=$(date +%s.%N)
 for i in $(seq 1 250); do kill -0 "$sp" 2>/dev/null || break; sleep 0.1; done
 t1=$(date +%s.%N)
