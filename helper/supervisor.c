@@ -105,6 +105,9 @@ struct supervisor {
 	struct cg_limits limits; /* what they have: the policy's, or nsiso set's */
 	char id[48];		 /* nsiso-UID-PID: the hooks' CONTAINER-ID, the scope's name */
 	bool max_warned;	 /* the terminals were told max_session is near */
+	struct cg_oom oom;	 /* the kernel's OOM kills in the container's memory group */
+	int64_t oom_told;	 /* ms: when the terminals were last told of one */
+	bool oom_recheck;	 /* v1: notified before the kill was counted */
 	bool max_reached;	 /* max_session ended it */
 	bool cg_left;		 /* the teardown could not remove them */
 	char scope[160];	 /* systemd: the scope's cgroup path; "" without systemd */
@@ -320,16 +323,17 @@ static bool session_tty(pid_t pid, char *path, size_t size, struct stat *st)
 	return false;
 }
 
-/* One line to a session's terminal (a raw-mode editor gets \r\n). */
-static void tell_tty(const struct holder *h, const char *text)
+/* One line to a session's terminal (a raw-mode editor gets \r\n); false
+ * when it has none. */
+static bool tell_tty(const struct holder *h, const char *text)
 {
 	char path[96];
 	struct stat st, now;
 	if (!session_tty(h->pid, path, sizeof(path), &st))
-		return;
+		return false;
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &now) == 0 && now.st_rdev == st.st_rdev)
-		(void)!write(fd, text, strlen(text));
+	return fd >= 0 && fstat(fd, &now) == 0 && now.st_rdev == st.st_rdev &&
+	       write(fd, text, strlen(text)) == (ssize_t)strlen(text);
 }
 
 /* The kernel moves a terminal's access time on input at most every 8 s
@@ -407,6 +411,39 @@ static int64_t lifetime_tick(struct supervisor *sv)
 		}
 	}
 	return next;
+}
+
+/* The kernel OOM-killed a process of the container: one log line, and
+ * one line on each session's terminal, at most every 10 s. */
+static void oom_announce(struct supervisor *sv)
+{
+	uint64_t k = cg_oom_kills(&sv->oom);
+	if (k <= sv->oom.kills) {
+		/* v1 signals the OOM itself, maybe before the kill is counted:
+		 * look once more a little later */
+		sv->oom_recheck = !sv->oom_recheck && !sv->oom.v2;
+		return;
+	}
+	sv->oom_recheck = false;
+	sv->oom.kills = k;
+	char uv[LOG_VALUE_MAX], max[32], line[200];
+	if (sv->limits.memory_max == CG_UNLIMITED)
+		snprintf(max, sizeof(max), "max");
+	else
+		snprintf(max, sizeof(max), "%" PRIu64 " MiB", sv->limits.memory_max >> 20);
+	syslog(LOG_WARNING, "oom-kill user=%s uid=%u kills=%" PRIu64 " memory_max=%" PRIu64,
+	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, k, sv->limits.memory_max);
+	if (sv->oom_told && now_ms() - sv->oom_told < 10000)
+		return;
+	snprintf(line, sizeof(line),
+		 "\r\nnsiso: out of memory: the kernel killed a process of this container (memory_max %s; %" PRIu64
+		 " so far)\r\n",
+		 max, k);
+	bool told = false;
+	for (size_t i = 0; i < sv->n_holders; i++)
+		told |= tell_tty(&sv->holders[i], line);
+	if (told)
+		sv->oom_told = now_ms();
 }
 
 /* The controllers whose limits differ between a and b. */
@@ -688,7 +725,7 @@ static bool sweep_due(const struct supervisor *sv)
 
 static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 {
-	static struct pollfd pfd[3 + SESSIONS_MAX];
+	static struct pollfd pfd[4 + SESSIONS_MAX];
 	int64_t deadline = now_ms() + FIRST_ATTACH_TIMEOUT_MS;
 	bool init_died = false;
 	/* SIGTERM is a stop (systemd stopping the scope: loginctl
@@ -725,8 +762,9 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		pfd[0] = (struct pollfd){ .fd = sv->listen_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = init_died ? -1 : sv->c.init_pidfd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		pfd[3] = (struct pollfd){ .fd = sv->oom.poll_fd >= 0 ? sv->oom.poll_fd : -1, .events = sv->oom.events };
 		for (size_t i = 0; i < sv->n_holders; i++)
-			pfd[3 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
+			pfd[4 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
 		int timeout = -1;
 		if (want_end)
 			timeout = 5; /* a helper holds the lock: it is about to attach */
@@ -736,6 +774,8 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			timeout = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
 		else if (empty && linger_end != INT64_MAX)
 			timeout = (int)(linger_end - now_ms() > 0 ? linger_end - now_ms() : 0);
+		if (sv->oom_recheck && (timeout < 0 || timeout > 200))
+			timeout = 200;
 		int64_t life = lifetime_tick(sv);
 		if (life >= 0 && (timeout < 0 || life < timeout))
 			timeout = (int)life;
@@ -747,9 +787,11 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		}
 		if (check > 0 && (timeout < 0 || check < timeout))
 			timeout = (int)check;
-		int n = poll(pfd, 3 + sv->n_holders, timeout);
+		int n = poll(pfd, 4 + sv->n_holders, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
+		if (n == 0 && sv->oom_recheck)
+			oom_announce(sv);
 		if (n <= 0)
 			continue;
 		if (pfd[1].revents)
@@ -764,10 +806,12 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			sv->stopping = true;
 			sv->stop_deadline = now_ms();
 		}
+		if (pfd[3].revents)
+			oom_announce(sv);
 		/* Drop the sessions whose process has exited (back to front, so
 		 * that the indexes stay valid). */
 		for (size_t i = sv->n_holders; i-- > 0;) {
-			if (!pfd[3 + i].revents)
+			if (!pfd[4 + i].revents)
 				continue;
 			(void)close(sv->holders[i].pidfd);
 			sv->holders[i] = sv->holders[--sv->n_holders];
@@ -783,6 +827,7 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 	(void)syscall(SYS_pidfd_send_signal, sv->c.init_pidfd, SIGKILL, NULL, 0);
 	close_fd(&sv->c.lifeline);
 	(void)RETRY_EINTR(waitpid(sv->c.init_pid, NULL, 0));
+	cg_oom_close(&sv->oom);
 	char cg_name[sizeof(sv->cg.name)];
 	memcpy(cg_name, sv->cg.name, sizeof(cg_name));
 	int cg_left = cg_remove(&sv->cg, 2000);
@@ -975,6 +1020,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	snprintf(sv.id, sizeof(sv.id), "nsiso-%u-%d", (unsigned)u->uid, (int)getpid());
 	sv.seccomp_fd = -EBADF;
 	sv.net.lease_fd = -EBADF;
+	sv.oom.poll_fd = sv.oom.count_fd = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
 	for (int i = 0; i < POLICY_RLIMITS && sv.hard.n_rlimits < HARDEN_RLIMITS; i++)
 		if (s->rlimit_set & (1u << i)) {
@@ -1009,6 +1055,9 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		}
 		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, &f)) < 0)
 			(void)error_in(&f, STEP_CGROUP, r);
+		/* (best effort: without it the kills are not announced, nothing else) */
+		if (r == 0 && cg_oom_watch(&sv.cg, &sv.oom) < 0)
+			sv.oom.poll_fd = sv.oom.count_fd = -EBADF;
 		sv.hard.n_cgroups = (uint32_t)sv.cg.n;
 	}
 	_cleanup_close_ int resolv_mnt = -EBADF;

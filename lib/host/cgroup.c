@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,4 +569,70 @@ void cg_usage(const struct cg_layout *l, const char *path, uint64_t *memory, uin
 		if ((l->h[i].ctrls & CG_PIDS) && *pids == CG_UNLIMITED)
 			*pids = read_number(dir, "pids.current");
 	}
+}
+
+/* ---- OOM kills ----------------------------------------------------------- */
+
+/* "oom_kill N" in a memory.events or memory.oom_control. */
+static uint64_t oom_kill_count(int fd)
+{
+	char buf[1024];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *k = strstr(buf, "oom_kill ");
+	return k ? strtoull(k + 9, NULL, 10) : 0;
+}
+
+int cg_oom_watch(const struct cg_group *g, struct cg_oom *w)
+{
+	w->poll_fd = w->count_fd = -EBADF;
+	w->kills = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		if (!(g->g[i].ctrls & CG_MEMORY))
+			continue;
+		w->v2 = g->g[i].v2;
+		w->count_fd = openat(g->g[i].dir, w->v2 ? "memory.events" : "memory.oom_control",
+				     O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (w->count_fd < 0)
+			return neg_errno();
+		if (w->v2) {
+			/* kernfs: a change of the file wakes poll() with POLLPRI */
+			w->poll_fd = w->count_fd;
+			w->events = POLLPRI;
+		} else {
+			_cleanup_close_ int ec = openat(g->g[i].dir, "cgroup.event_control", O_WRONLY | O_CLOEXEC);
+			w->poll_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			char line[32];
+			int len = snprintf(line, sizeof(line), "%d %d", w->poll_fd, w->count_fd);
+			if (ec < 0 || w->poll_fd < 0 || write(ec, line, (size_t)len) != len) {
+				int r = neg_errno();
+				cg_oom_close(w);
+				return r;
+			}
+			w->events = POLLIN;
+		}
+		w->kills = oom_kill_count(w->count_fd);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+uint64_t cg_oom_kills(struct cg_oom *w)
+{
+	if (!w->v2 && w->poll_fd >= 0) {
+		uint64_t drained;
+		(void)!read(w->poll_fd, &drained, sizeof(drained));
+	}
+	return w->count_fd >= 0 ? oom_kill_count(w->count_fd) : w->kills;
+}
+
+void cg_oom_close(struct cg_oom *w)
+{
+	if (w->poll_fd >= 0 && w->poll_fd != w->count_fd)
+		(void)close(w->poll_fd);
+	if (w->count_fd >= 0)
+		(void)close(w->count_fd);
+	w->poll_fd = w->count_fd = -EBADF;
 }

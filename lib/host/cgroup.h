@@ -94,6 +94,21 @@ bool cg_name_user(const char *group, char *user, size_t size);
  * group). Exposed for the tests. */
 int cg_write_limits(int dir, bool v2, unsigned ctrls, const struct cg_limits *lim, struct nsiso_error *e);
 
+/* OOM kills in a container's memory group, as they happen: an fd to poll
+ * (v2: memory.events, POLLPRI; v1: an eventfd registered on
+ * memory.oom_control, POLLIN) and the count so far. */
+struct cg_oom {
+	int poll_fd;  /* -EBADF: no memory group */
+	int count_fd; /* memory.events (v2) or memory.oom_control (v1) */
+	bool v2;
+	short events; /* for poll() */
+	uint64_t kills;
+};
+int cg_oom_watch(const struct cg_group *g, struct cg_oom *w);
+/* After poll() said so: the new count of OOM kills (the eventfd drained). */
+uint64_t cg_oom_kills(struct cg_oom *w);
+void cg_oom_close(struct cg_oom *w);
+
 /* Remove the groups, waiting up to timeout_ms for their last processes to
  * finish exiting; then the nsiso directories, if empty. Closes every fd.
  * 0, or -EBUSY when a group still had processes. */

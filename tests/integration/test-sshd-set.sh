@@ -44,6 +44,11 @@ expect_match "one log line says so" \
 out=$(t_ssh "$u" -- "$home/hog 100; echo rc=\$?")
 expect_nomatch "with memory_max 64M, 100 MiB does not get to the end" "$out" '^done$'
 expect_eq "it is killed (SIGKILL: the OOM killer)" "$(t_key rc "$out")" 137
+out=$(t_ssh "$u" -tt -- "$home/hog 100; sleep 2" < /dev/null 2>&1 | tr -d '\r')
+expect_match "on a terminal, the user is told of the OOM kill" "$out" \
+	'^nsiso: out of memory: the kernel killed a process of this container \(memory_max 64 MiB; [0-9]+ so far\)$'
+expect_match "and the log has a line" "$(grep -a "oom-kill user=$u " "$T_DIR/syslog" "$T_DIR/sshd.log" 2>/dev/null | tail -n1)" \
+	"kills=[0-9]+ memory_max=67108864"
 expect_eq "nsiso set USER memory_max=256M: exit 0" "$("$NSISO" set "$u" memory_max=256M >/dev/null 2>&1; echo $?)" 0
 expect_eq "now the same program runs to its end" "$(t_ssh "$u" -- "$home/hog 100")" done
 expect_match "nsiso show prints memory_max=268435456" "$("$NSISO" show "$u")" "^limits: memory_max=268435456 "
