@@ -474,7 +474,14 @@ static void supervisor_set(int conn, struct supervisor *sv, const struct cg_limi
 		have |= sv->cg.g[i].ctrls;
 	static const char *const ctrl_names[] = { "memory", "pids", "cpu", "io" };
 	int r = 0;
-	if (!sv->cg.n)
+	/* (root asked, but the values are checked here too, as the policy's
+	 * parsers would have: nothing the kernel would take in a bad sense) */
+	if (want->memory_max < (1u << 20) || want->memory_high < (1u << 20) || want->pids_max < 1 ||
+	    want->cpu_weight < 1 || want->cpu_weight > 10000 || want->io_weight > 10000 ||
+	    (want->cpu_quota != CG_UNLIMITED && want->cpu_quota < 1000) || want->cpu_period < 1000 ||
+	    want->cpu_period > 1000000)
+		r = error_set(&e, -EINVAL, "a limit out of range");
+	else if (!sv->cg.n)
 		r = error_set(&e, -EOPNOTSUPP, "the container has no cgroup of its own");
 	for (unsigned b = 0; b < ARRAY_SIZE(ctrl_names) && r == 0; b++)
 		if ((changed & ~have) & (1u << b))

@@ -437,6 +437,21 @@ g_as bob -- './hog 256 >/dev/null'; rc=$?
 expect_eq "256 MiB in a 64M container is OOM-killed (137)" "$rc" 137
 expect_match "memory.events counted an oom_kill" "$(g_root "grep ^oom_kill /sys/fs/cgroup$grp/memory.events")" '^oom_kill [1-9]'
 kill -0 "$holdb" 2>/dev/null; expect_eq "bob's holding session survives the OOM kill" "$?" 0
+# Live limits on the scope's group (nsiso set, issue 25), and the OOM notice
+# through cgroup v2's memory.events.
+expect_eq "nsiso set bob pids_max=60 memory_max=128M: exit 0" \
+	"$(g_root 'nsiso set bob pids_max=60 memory_max=128M >/dev/null 2>&1; echo $?')" 0
+expect_eq "the scope's group has the new limits at once" \
+	"$(g_root "cat /sys/fs/cgroup$grp/pids.max /sys/fs/cgroup$grp/memory.max | tr '\n' ' '")" "60 134217728 "
+expect_match "nsiso show prints them" "$(g_root 'nsiso show bob')" '^limits: memory_max=134217728 .*pids_max=60 '
+g_root 'systemctl daemon-reload'
+expect_eq "after systemctl daemon-reload nsiso set's limits stay" \
+	"$(g_root "cat /sys/fs/cgroup$grp/pids.max /sys/fs/cgroup$grp/memory.max | tr '\n' ' '")" "60 134217728 "
+out=$(g_as bob -tt -- './hog 256; sleep 2' </dev/null 2>&1 | tr -d '\r')
+expect_match "on a terminal, bob is told of the OOM kill (memory.events)" "$out" \
+	'^nsiso: out of memory: the kernel killed a process of this container \(memory_max 128 MiB; [0-9]+ so far\)$'
+expect_match "the journal has the supervisor's oom-kill line" \
+	"$(g_root 'journalctl -q -t nsiso-sup --no-pager | grep oom-kill | tail -n1')" "oom-kill user=bob uid=$uid_b kills=[0-9]+ memory_max=134217728"
 out=$(g_as alice -- 'cp /home/bob/hog /tmp/ 2>/dev/null || true; true')
 expect_eq "alice, unlimited, is not affected (login ok)" "$?" 0
 # (a session without a pty lives until its command ends, whatever the client
