@@ -11,10 +11,12 @@ check() { # SOURCE-FILE TEXT
 	local name
 	for name in $(printf '%s\n' "$2" | grep -oP '(?<![\w.])([\w.-]+/)*[\w-]+\.(c|h|sh)\b(?!\.)' | sed 's|^\./||' | sort -u); do
 		case "$name" in
-		*/*) printf '%s\n' "$files" | grep -qxF -- "$name" && continue
+		# (here-strings, not printf | grep -q: under pipefail an early
+		# grep -q exit SIGPIPEs printf and reads as "not found")
+		*/*) grep -qxF -- "$name" <<<"$files" && continue
 			# a path relative to the project's top or to a known folder
-			printf '%s\n' "$files" | grep -qE -- "(^|/)${name//./\\.}$" && continue ;;
-		*) printf '%s\n' "$bases" | grep -qxF -- "$name" && continue ;;
+			grep -qE -- "(^|/)${name//./\\.}$" <<<"$files" && continue ;;
+		*) grep -qxF -- "$name" <<<"$bases" && continue ;;
 		esac
 		echo "doccheck: $1 names $name, which does not exist"
 		bad=1
