@@ -76,9 +76,10 @@ struct holder {
 	pid_t pid;
 	int64_t started; /* CLOCK_REALTIME s */
 	struct session_origin origin;
-	bool idle_warned; /* told it ends soon; reset by input */
-	bool idle_told;	  /* told it ends now (SIGTERM at the next look, so that the line gets out) */
-	bool idle_ended;  /* asked to end (SIGTERM) for want of input */
+	bool idle_warned;     /* told it ends soon; reset by input */
+	bool idle_told;	      /* told it ends now, its terminal's process hung up */
+	int64_t idle_told_at; /* ms */
+	bool idle_ended;      /* asked to end (SIGTERM) for want of input */
 };
 
 struct supervisor {
@@ -279,7 +280,7 @@ static void supervisor_stop(int conn, struct supervisor *sv, uint32_t grace_ms)
  * (the host's view of the container's terminal) with its stat. False: no
  * terminal (scp, sftp, a command): never idle-timed. What a tenant can
  * steer here is only which of its own ptys is looked at. */
-static bool session_tty(pid_t pid, char *path, size_t size, struct stat *st)
+static bool session_tty(pid_t pid, char *path, size_t size, struct stat *st, pid_t *owner)
 {
 	pid_t queue[64];
 	size_t head = 0, tail = 0;
@@ -305,6 +306,8 @@ static bool session_tty(pid_t pid, char *path, size_t size, struct stat *st)
 				if (stat(path, st) == 0 && S_ISCHR(st->st_mode) && major(st->st_rdev) == maj &&
 				    minor(st->st_rdev) == min) {
 					closedir(d);
+					if (owner)
+						*owner = p;
 					return true;
 				}
 			}
@@ -329,7 +332,7 @@ static bool tell_tty(const struct holder *h, const char *text)
 {
 	char path[96];
 	struct stat st, now;
-	if (!session_tty(h->pid, path, sizeof(path), &st))
+	if (!session_tty(h->pid, path, sizeof(path), &st, NULL))
 		return false;
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	return fd >= 0 && fstat(fd, &now) == 0 && now.st_rdev == st.st_rdev &&
@@ -377,24 +380,41 @@ static int64_t lifetime_tick(struct supervisor *sv)
 		int64_t real = now_real(), limit = s->idle_timeout + TTY_ATIME_GRAIN_S;
 		for (size_t i = 0; i < sv->n_holders; i++) {
 			struct holder *h = &sv->holders[i];
-			struct stat st;
-			char path[96];
-			if (h->idle_ended || !session_tty(h->pid, path, sizeof(path), &st))
+			if (h->idle_ended)
 				continue;
-			int64_t idle = real - (int64_t)st.st_atime;
-			if (idle >= limit && !h->idle_told) {
-				h->idle_told = true;
-				tell_tty(h, "\r\nnsiso: this session ends: no input for too long (idle_timeout)\r\n");
-				next = next < 0 || next > 500 ? 500 : next;
+			/* Told and hung up 5 s ago, and still there: the session's
+			 * process ends it (SIGTERM: sshd closes it). */
+			if (h->idle_told) {
+				if (now - h->idle_told_at >= 5000) {
+					h->idle_ended = true;
+					(void)syscall(SYS_pidfd_send_signal, h->pidfd, SIGTERM, NULL, 0);
+				} else {
+					next = next < 0 || next > 1000 ? 1000 : next;
+				}
 				continue;
 			}
+			struct stat st;
+			char path[96];
+			pid_t owner = 0;
+			if (!session_tty(h->pid, path, sizeof(path), &st, &owner))
+				continue;
+			int64_t idle = real - (int64_t)st.st_atime;
 			if (idle >= limit) {
-				h->idle_ended = true;
+				/* The line first, then a hangup to the terminal's process,
+				 * as when the line drops: the shell ends, sshd sends what
+				 * is left on the pty and closes the session itself (a
+				 * SIGTERM to sshd's monitor would cut that last line). */
+				h->idle_told = true;
+				h->idle_told_at = now;
+				tell_tty(h, "\r\nnsiso: this session ends: no input for too long (idle_timeout)\r\n");
+				_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, owner, 0);
+				if (pfd >= 0)
+					(void)syscall(SYS_pidfd_send_signal, pfd, SIGHUP, NULL, 0);
 				syslog(LOG_NOTICE,
 				       "session ended user=%s uid=%u pid=%d reason=idle-timeout idle_s=%" PRId64,
 				       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)h->pid,
 				       idle - TTY_ATIME_GRAIN_S);
-				(void)syscall(SYS_pidfd_send_signal, h->pidfd, SIGTERM, NULL, 0);
+				next = next < 0 || next > 1000 ? 1000 : next;
 				continue;
 			}
 			if (s->timeout_warning > 0 && idle >= limit - s->timeout_warning && !h->idle_warned) {
