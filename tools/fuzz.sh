@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build the libFuzzer targets with clang and run each for a bounded time from
-# its seed corpus: the policy parser (FUZZ_SECONDS, default 60) and the
-# netlink reply reader (FUZZ_NETLINK_SECONDS, default 20). FUZZ_RUNS=N runs
+# its seed corpus: the policy parser (FUZZ_SECONDS, default 30) and the
+# netlink reply reader (FUZZ_NETLINK_SECONDS, default 10). FUZZ_RUNS=N runs
 # each for N executions instead (fuzz/run-long.sh). Exit 0 when both ran
 # clean. Called by tools/test.sh; run as root (it installs clang).
 set -euo pipefail
@@ -34,6 +34,6 @@ run() {
 		echo "$name: clean (${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$seconds s})"
 	fi
 }
-run fuzz-policy "${FUZZ_SECONDS:-60}" fuzz/corpus -dict="$work/policy.dict" -max_len=8192
-run fuzz-netlink "${FUZZ_NETLINK_SECONDS:-20}" fuzz/corpus-netlink -max_len=4096
+run fuzz-policy "${FUZZ_SECONDS:-30}" fuzz/corpus -dict="$work/policy.dict" -max_len=8192
+run fuzz-netlink "${FUZZ_NETLINK_SECONDS:-10}" fuzz/corpus-netlink -max_len=4096
 exit "$status"
