@@ -126,7 +126,9 @@ g_as() {
 	local opts=()
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
 	[ "${1:-}" = "--" ] && shift
-	ssh -i "$G_DIR/id" -p "$G_PORT" "${g_ssh_opts[@]}" "${opts[@]}" "$user@127.0.0.1" "$@"
+	# (60 s for the banner: a login's sshd under TCG on a host busy with the
+	# other tests took more than 20 once; ssh takes the first value given)
+	ssh -i "$G_DIR/id" -p "$G_PORT" -o ConnectTimeout=60 "${g_ssh_opts[@]}" "${opts[@]}" "$user@127.0.0.1" "$@"
 }
 # g_probe_get TEXT KEY: the value of "KEY=value" in probe output.
 g_get() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | head -n 1; }
