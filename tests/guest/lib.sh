@@ -83,12 +83,13 @@ g_boot() {
 # overlay) goes down, then answers again.
 g_wait_down() {
 	local i
-	for i in $(seq 1 60); do g_root true 2>/dev/null || return 0; sleep 1; done
+	# (a TCG guest beside the host's tests can take minutes to shut down)
+	for i in $(seq 1 300); do g_root true 2>/dev/null || return 0; sleep 1; done
 	return 1
 }
 g_wait_up() {
 	local i
-	for i in $(seq 1 240); do g_root true 2>/dev/null && return 0; sleep 1; done
+	for i in $(seq 1 600); do g_root true 2>/dev/null && return 0; sleep 1; done
 	return 1
 }
 
