@@ -349,21 +349,44 @@ static void print_mounts(pid_t init, bool json)
 	fclose(f);
 }
 
-int cmd_show(const char *user, bool json)
+/* USER's live container's status: 0, or nsiso's exit status, said. */
+static int live_status(const char *user, struct passwd **pw, struct container_status *st)
 {
-	static struct container_status st;
-	struct passwd *pw;
-	struct cg_layout layout;
 	int r = need_root();
-	if (r || (r = lookup(user, &pw)))
+	if (r || (r = lookup(user, pw)))
 		return r;
-	r = status_of(pw->pw_uid, &st);
+	r = status_of((*pw)->pw_uid, st);
 	if (attach_no_container(r))
 		return no_container(user);
 	if (r < 0) {
 		fprintf(stderr, "nsiso: asking %s's container: %s\n", user, strerror(-r));
 		return 1;
 	}
+	return 0;
+}
+
+/* " memory_max=N ... io_weight=unset", as show and set print them. */
+static void print_limits(const struct cg_limits *l)
+{
+	struct limit_row rows[7];
+	limit_rows(l, rows);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		if (rows[i].value == CG_UNLIMITED)
+			printf(" %s=max", rows[i].name);
+		else if (rows[i].zero_unset && rows[i].value == 0)
+			printf(" %s=unset", rows[i].name);
+		else
+			printf(" %s=%" PRIu64, rows[i].name, rows[i].value);
+}
+
+int cmd_show(const char *user, bool json)
+{
+	static struct container_status st;
+	struct passwd *pw;
+	struct cg_layout layout;
+	int r = live_status(user, &pw, &st);
+	if (r)
+		return r;
 	if (cg_discover(&layout) < 0)
 		layout.n = 0;
 	uint64_t mem = CG_UNLIMITED, pids = CG_UNLIMITED;
@@ -453,16 +476,7 @@ int cmd_show(const char *user, bool json)
 	printf("network: %s%s%s\n", st.network, st.address[0] ? ", address " : "", st.address);
 	printf("cgroup: %s\n", st.cgroup[0] ? st.cgroup : "-");
 	printf("limits:");
-	struct limit_row rows[7];
-	limit_rows(&st.limits, rows);
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		if (rows[i].value == CG_UNLIMITED)
-			printf(" %s=max", rows[i].name);
-		else if (rows[i].zero_unset && rows[i].value == 0)
-			printf(" %s=unset", rows[i].name);
-		else
-			printf(" %s=%" PRIu64, rows[i].name, rows[i].value);
-	}
+	print_limits(&st.limits);
 	printf("\nusage: memory %s, pids %s\n", human_bytes(mem, b2, sizeof(b2)),
 	       pids == CG_UNLIMITED ? "-" : (snprintf(b1, sizeof(b1), "%" PRIu64, pids), b1));
 	printf("sessions: %u\n", st.n_sessions);
@@ -515,16 +529,9 @@ int cmd_set(const char *user, char **assignments, int n)
 {
 	struct passwd *pw;
 	struct container_status st;
-	int r = need_root();
-	if (r || (r = lookup(user, &pw)))
+	int r = live_status(user, &pw, &st);
+	if (r)
 		return r;
-	r = status_of(pw->pw_uid, &st);
-	if (attach_no_container(r))
-		return no_container(user);
-	if (r < 0) {
-		fprintf(stderr, "nsiso: asking %s's container: %s\n", user, strerror(-r));
-		return 1;
-	}
 	struct cg_limits lim = st.limits;
 	for (int i = 0; i < n; i++) {
 		char key[64];
@@ -553,16 +560,8 @@ int cmd_set(const char *user, char **assignments, int n)
 		fprintf(stderr, "nsiso: setting %s's limits: %s\n", user, strerror(-r));
 		return 1;
 	}
-	struct limit_row rows[7];
-	limit_rows(&lim, rows);
 	printf("%s's container:", user);
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
-		if (rows[i].value == CG_UNLIMITED)
-			printf(" %s=max", rows[i].name);
-		else if (rows[i].zero_unset && rows[i].value == 0)
-			printf(" %s=unset", rows[i].name);
-		else
-			printf(" %s=%" PRIu64, rows[i].name, rows[i].value);
+	print_limits(&lim);
 	printf(" (until it ends; the policy rules the next one)\n");
 	return 0;
 }
