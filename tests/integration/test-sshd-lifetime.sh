@@ -10,6 +10,13 @@
 #    it was made, after a warning on its terminal; reason=max-session.
 . "$(dirname "$0")/lib.sh"
 t_init
+# within WHAT T0 LOW HIGH: ok when now - T0 is in [LOW, HIGH] seconds (printed)
+within() {
+	local e
+	e=$(awk -v a="$2" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	echo "# $1: $e s"
+	if awk -v e="$e" -v l="$3" -v h="$4" 'BEGIN { exit !(e >= l && e <= h) }'; then ok "$1 ($3 to $4 s)"; else not_ok "$1: $e s"; fi
+}
 u=nslfi$$; m=nslfm$$
 pol=$(t_policy lifetime.conf "[default]
 namespaces = pid mount ipc uts net user cgroup
@@ -42,12 +49,8 @@ kill -0 "$sp" 2>/dev/null && ok "with input every second for 20 s, the pty sessi
 expect_match "and ran the last line (its output: tick1020, where the echoed input says \$((1000 + 20)))" "$(tr -d '\r' < "$T_DIR/idle.out")" 'tick1020'
 t0=$(date +%s.%N)
 for i in $(seq 1 250); do kill -0 "$sp" 2>/dev/null || break; sleep 0.1; done
-t1=$(date +%s.%N)
 kill -0 "$sp" 2>/dev/null && not_ok "the idle session was not ended within 25 s"
-elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-echo "# the idle session ended $elapsed s after its last input"
-awk -v e="$elapsed" 'BEGIN { exit !(e >= 4.5 && e <= 15) }' && ok "it ended 5 to 13 s after its last input (+/- 1.5 s)" ||
-	not_ok "it ended $elapsed s after its last input"
+within "the idle session ended 5 to 13 s after its last input (+/- 1.5 s)" "$t0" 4.5 15
 out=$(tr -d '\r' < "$T_DIR/idle.out")
 expect_match "its terminal was warned first" "$out" '^nsiso: no input for a while: this session ends in [0-9]+ s unless you type something \(idle_timeout\)$'
 expect_match "and told why it ended" "$out" '^nsiso: this session ends: no input for too long \(idle_timeout\)$'
@@ -59,11 +62,7 @@ expect_eq "a command session (no terminal) outlived the idle timeout and ended b
 # ---- max_session ------------------------------------------------------------------
 t0=$(date +%s.%N)
 t_ssh "$m" -tt -- 'sleep 60; echo slept' > "$T_DIR/max.out" 2>&1 < /dev/null
-t1=$(date +%s.%N)
-elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-echo "# the busy container ended $elapsed s after its login"
-awk -v e="$elapsed" 'BEGIN { exit !(e >= 7 && e <= 14) }' && ok "max_session ended the busy container about 8 s after it was made" ||
-	not_ok "the busy container ended $elapsed s after its login"
+within "max_session ended the busy container about 8 s after it was made" "$t0" 7 14
 out=$(tr -d '\r' < "$T_DIR/max.out")
 expect_nomatch "its command did not finish" "$out" '^slept$'
 expect_match "its terminal was warned" "$out" '^nsiso: this container and all its sessions end in [0-9]+ s \(max_session\)$'
