@@ -69,7 +69,7 @@ g_boot() {
 		# runs the guests at 19 beside the other tests).
 		[ "$(nice)" -gt 0 ] && { echo "$(nice)" > "/proc/$G_PID/autogroup"; } 2>/dev/null
 		for i in $(seq 1 240); do
-			g_root true 2>/dev/null && return 0
+			g_root_once true 2>/dev/null && return 0
 			kill -0 "$G_PID" 2>/dev/null || break
 			sleep 1
 		done
@@ -84,12 +84,12 @@ g_boot() {
 g_wait_down() {
 	local i
 	# (a TCG guest beside the host's tests can take minutes to shut down)
-	for i in $(seq 1 300); do g_root true 2>/dev/null || return 0; sleep 1; done
+	for i in $(seq 1 300); do g_root_once true 2>/dev/null || return 0; sleep 1; done
 	return 1
 }
 g_wait_up() {
 	local i
-	for i in $(seq 1 600); do g_root true 2>/dev/null && return 0; sleep 1; done
+	for i in $(seq 1 600); do g_root_once true 2>/dev/null && return 0; sleep 1; done
 	return 1
 }
 
@@ -108,14 +108,39 @@ g_cleanup() {
 }
 
 g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes
-	-o LogLevel=ERROR -o ConnectTimeout=20 -o ServerAliveInterval=10 -o ServerAliveCountMax=6)
+	-o LogLevel=ERROR -o ConnectTimeout=60 -o ServerAliveInterval=10 -o ServerAliveCountMax=12)
+
+# g_ssh SSH-ARGS...: ssh into the guest, tried again (up to 5 times) when the
+# connection failed before the server's banner: qemu's port forward accepts
+# at once, and a TCG guest starved by the host's other tests (it runs at the
+# lowest priority) can fail to send sshd's banner within ConnectTimeout.
+# Nothing has run in the guest then: no authentication, no PAM, no command,
+# so a retry cannot hide a refusal or run a command twice. Any other failure
+# (a refused login included) is returned as it is.
+g_ssh() {
+	local try rc err
+	err=$(mktemp)
+	for try in 1 2 3 4 5; do
+		rc=0
+		# (stderr stays a live stream in its place; a copy is kept to read)
+		ssh "$@" 2> >(tee "$err" >&2) || rc=$?
+		wait $!
+		[ "$rc" = 255 ] && grep -qE 'banner exchange|kex_exchange_identification' "$err" || break
+		echo "# guest ssh: no banner, try $try of 5" >&2
+		sleep 5
+	done
+	rm -f "$err"
+	return "$rc"
+}
 
 # g_root CMD...: a root shell command in the guest (root is never isolated).
-g_root() { ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
+g_root() { g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
+# g_root_once CMD...: the same tried once (to see whether the guest is up or down).
+g_root_once() { ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" -o ConnectTimeout=20 "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
 # g_put LOCAL REMOTE: copy a file into the guest.
 g_put() { scp -q -i "$G_IMAGE/id_ed25519" -P "$G_PORT" "${g_ssh_opts[@]}" "$1" "root@127.0.0.1:$2"; }
 # g_root_in CMD...: the same, with the caller's stdin.
-g_root_in() { ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@"; }
+g_root_in() { g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@"; }
 # g_user NAME: a user in the guest with the test's key.
 g_user() {
 	g_root_in "useradd -m -s /bin/bash $1 && install -d -m 0700 -o $1 -g $1 /home/$1/.ssh &&
@@ -127,9 +152,7 @@ g_as() {
 	local opts=()
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
 	[ "${1:-}" = "--" ] && shift
-	# (60 s for the banner: a login's sshd under TCG on a host busy with the
-	# other tests took more than 20 once; ssh takes the first value given)
-	ssh -i "$G_DIR/id" -p "$G_PORT" -o ConnectTimeout=60 "${g_ssh_opts[@]}" "${opts[@]}" "$user@127.0.0.1" "$@"
+	g_ssh -i "$G_DIR/id" -p "$G_PORT" "${g_ssh_opts[@]}" "${opts[@]}" "$user@127.0.0.1" "$@"
 }
 # g_probe_get TEXT KEY: the value of "KEY=value" in probe output.
 g_get() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | head -n 1; }
