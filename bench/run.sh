@@ -28,7 +28,7 @@ cleanup() {
 	if [ -d /run/nsiso/net ] && [ -z "$(ls -A /run/nsiso/net | grep -vx lock)" ]; then
 		rm -f /run/nsiso/net/lock; rmdir /run/nsiso/net
 	fi
-	[ -z "$(find /run/nsiso -maxdepth 1 -name '*.sock' 2>/dev/null)" ] && rm -f /run/nsiso/seccomp.bpf /run/nsiso/sweep
+	[ -z "$(find /run/nsiso -maxdepth 1 -name '*.sock' 2>/dev/null)" ] && rm -f /run/nsiso/seccomp.bpf /run/nsiso/sweep /run/nsiso/stats
 	if [ -d /run/nsiso/good ] && [ -z "$(ls -A /run/nsiso/good | grep -vx lock)" ]; then
 		rm -f /run/nsiso/good/lock; rmdir /run/nsiso/good 2>/dev/null
 	fi

@@ -20,6 +20,16 @@ int cmd_show(const char *user, bool json);
 int cmd_stop(const char *user, unsigned timeout_s);
 int cmd_set(const char *user, char **assignments, int n);
 int cmd_enter(const char *user, const char *config, bool as_root, char **cmd);
+/* metrics.c */
+int cmd_metrics(const char *config, const char *textfile_dir, bool per_user);
+int cmd_status(void);
+
+/* containers.c: the uids of live containers (their sockets), and one's
+ * status from its supervisor (0 or -errno). */
+#include <sys/types.h>
+struct container_status;
+size_t live_uids(uid_t *uids, size_t max);
+int status_of(uid_t uid, struct container_status *st);
 
 /* report.c: where user's subordinate ids come from (files, libsubid,
  * nsiso's registry), as one line in out; true when a session with a user

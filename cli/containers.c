@@ -88,7 +88,7 @@ static int need_root(void)
 }
 
 /* The uids of live containers: NSISO_RUNDIR/<uid>.sock. */
-static size_t live_uids(uid_t *uids, size_t max)
+size_t live_uids(uid_t *uids, size_t max)
 {
 	size_t n = 0;
 	DIR *d = opendir(NSISO_RUNDIR);
@@ -102,7 +102,7 @@ static size_t live_uids(uid_t *uids, size_t max)
 	return n;
 }
 
-static int status_of(uid_t uid, struct container_status *st)
+int status_of(uid_t uid, struct container_status *st)
 {
 	int r = supervisor_request(uid, OP_STATUS, 0, NULL, st, sizeof(*st), NULL);
 	if (r == 0 && (st->version != NSISO_PROTO_VERSION || st->uid != (uint32_t)uid))

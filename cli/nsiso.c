@@ -49,6 +49,8 @@ static int usage(FILE *out, int code)
 		     "       nsiso stop USER [--timeout SECONDS]\n"
 		     "       nsiso set USER KEY=VALUE...\n"
 		     "       nsiso subids [--release]\n"
+		     "       nsiso metrics [--textfile DIR] [--per-user] [--config PATH]\n"
+		     "       nsiso status    (or nsiso-status; inside a container, any user)\n"
 		     "\n"
 		     "check    validate the policy and its drop-ins (PATH.d/*.conf); print every error;\n"
 		     "         lint the auth stack of /etc/pam.d/NAME (default sshd)\n"
@@ -63,6 +65,11 @@ static int usage(FILE *out, int code)
 		     "         USER's live container at once (until it ends)\n"
 		     "subids   the subordinate ids nsiso allocated (subids = auto); --release drops\n"
 		     "         those of users who no longer exist\n"
+		     "metrics  node_exporter's text format: containers, sessions, logins and refusals by\n"
+		     "         service and step, creation latency, OOM kills, the policy's hash; with\n"
+		     "         --textfile DIR written to DIR/nsiso.prom atomically\n"
+		     "status   (any user, inside a container) the container's limits and usage, and when\n"
+		     "         idle_timeout or max_session would end the session\n"
 		     "\n"
 		     "A USER that begins with '-' comes after \"--\": nsiso show -- -rf,\n"
 		     "nsiso enter -- -rf -- CMD.\n"
@@ -403,12 +410,17 @@ int main(int argc, char **argv)
 {
 	const char *config = NSISO_DEFAULT_CONFIG, *user = NULL, *sshd_service = "sshd";
 	int json = 0, root = 0;
-	bool config_given = false, release = false;
+	bool config_given = false, release = false, per_user = false;
+	const char *textfile = NULL;
 	unsigned timeout = 10;
 	char **cmd = NULL;
 	char *assign[64];
 	int n_assign = 0;
 	tty_safe_install();
+	/* nsiso-status (in users' PATH, /usr/bin): nsiso status */
+	const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(self, "nsiso-status") == 0)
+		return argc == 1 ? cmd_status() : usage(stderr, 2);
 	if (argc < 2)
 		return usage(stderr, 2);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
@@ -429,6 +441,10 @@ int main(int argc, char **argv)
 			root = 1;
 		else if (strcmp(argv[i], "--release") == 0)
 			release = true;
+		else if (strcmp(argv[i], "--per-user") == 0)
+			per_user = true;
+		else if (strcmp(argv[i], "--textfile") == 0 && i + 1 < argc)
+			textfile = argv[++i];
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 			char *end;
 			unsigned long t = strtoul(argv[++i], &end, 10);
@@ -471,6 +487,10 @@ int main(int argc, char **argv)
 		return explain(user, config, json);
 	if (strcmp(verb, "list") == 0 && !user)
 		return cmd_list(json);
+	if (strcmp(verb, "status") == 0 && !user && !json)
+		return cmd_status();
+	if (strcmp(verb, "metrics") == 0 && !user && !json)
+		return cmd_metrics(config, textfile, per_user);
 	if (strcmp(verb, "subids") == 0 && !user && !json)
 		return cmd_subids(release);
 	if (strcmp(verb, "show") == 0 && user)

@@ -126,3 +126,29 @@ static inline bool is_user_manager(const struct session_origin *o)
 /* state.c: resolve the policy for a user through NSS. */
 int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s,
 		struct nsiso_error *f);
+
+/* inside.c: `nsiso status` from inside the container. inside_listen():
+ * a listening socket at "@" NSISO_INSIDE_SOCKET in the network namespace
+ * netns (the caller's own again on return), or -errno (-ENOTRECOVERABLE:
+ * the caller could not go back to its own and must end). inside_text():
+ * the answer, cut to size; its length. */
+#define INSIDE_IDLE_MAX 16
+struct inside_status {
+	const char *id, *user;
+	int64_t now, started; /* CLOCK_REALTIME s */
+	size_t n_sessions;
+	struct cg_limits limits;
+	struct cg_usage usage;
+	uint64_t oom_kills;
+	unsigned n_cpus;
+	char cpus[64]; /* the cpuset's list; "" without cpus = N */
+	int64_t idle_timeout, max_session;
+	size_t n_idle;
+	struct {
+		int pid;
+		char tty[32];
+		int64_t idle_s, ends_in_s;
+	} idle[INSIDE_IDLE_MAX];
+};
+int inside_listen(int netns);
+size_t inside_text(const struct inside_status *st, char *out, size_t size);

@@ -32,8 +32,10 @@
 #include "fsutil.h"
 #include "fdpass.h"
 #include "helper.h"
+#include "journal.h"
 #include "lastgood.h"
 #include "policy.h"
+#include "stats.h"
 #include "util.h"
 
 /* Session tracking.
@@ -119,6 +121,9 @@ struct supervisor {
 	int spare_fd;		       /* given up to accept-and-close at the fd limit */
 	int64_t last_attach;	       /* ms: the join checks count from it */
 	unsigned join_checks_done;     /* of join_check_after_ms[] since then */
+	int inside_fd;		       /* nsiso status from inside (inside.c); -EBADF: none */
+	int64_t inside_window;	       /* ms: the second the answers below were counted in */
+	unsigned inside_answers;
 };
 
 /* When the supervisor looks for session children whose split join never
@@ -154,6 +159,17 @@ static const char *network_word(const struct supervisor *sv)
 
 /* The answer to a session: the container's fds, or the error (detail:
  * why), or with REPLY_EXEMPT the exempting section. */
+/* A line of the supervisor's also to the journal, with its fields. */
+static void sv_journal(const struct supervisor *sv, int priority, const char *message_id, const char *line)
+{
+	char fu[16 + LOG_VALUE_MAX], fid[32], fc[64], uv[LOG_VALUE_MAX];
+	snprintf(fu, sizeof(fu), "NSISO_USER=%s", log_escape(uv, sizeof(uv), sv->u->name));
+	snprintf(fid, sizeof(fid), "NSISO_UID=%u", (unsigned)sv->u->uid);
+	snprintf(fc, sizeof(fc), "NSISO_CONTAINER=%s", sv->id);
+	const char *fields[] = { "SYSLOG_IDENTIFIER=nsiso-sup", fu, fid, fc };
+	(void)journal_send(priority, message_id, line, fields, ARRAY_SIZE(fields));
+}
+
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
 {
 	struct session_reply rep = { .version = NSISO_PROTO_VERSION, .flags = sv->reply_flags };
@@ -179,6 +195,7 @@ static void supervisor_answer(int conn, struct supervisor *sv, int error, enum n
 		snprintf(rep.network, sizeof(rep.network), "%s", network_word(sv));
 		if (sv->cg.n)
 			snprintf(rep.cgroup, sizeof(rep.cgroup), "%s", sv->cg.name);
+		snprintf(rep.id, sizeof(rep.id), "%s", sv->id);
 		sf.seccomp = sv->seccomp_fd;
 		for (size_t i = 0; i < sv->cg.n; i++)
 			sf.cgroup[i] = sv->cg.g[i].procs;
@@ -445,14 +462,19 @@ static void oom_announce(struct supervisor *sv)
 		return;
 	}
 	sv->oom_recheck = false;
+	const char *name = "oom_kills";
+	uint64_t delta = k - sv->oom.kills;
+	(void)stats_add(-1, &name, &delta, 1);
 	sv->oom.kills = k;
 	char uv[LOG_VALUE_MAX], max[32], line[200];
 	if (sv->limits.memory_max == CG_UNLIMITED)
 		snprintf(max, sizeof(max), "max");
 	else
 		snprintf(max, sizeof(max), "%" PRIu64 " MiB", sv->limits.memory_max >> 20);
-	syslog(LOG_WARNING, "oom-kill user=%s uid=%u kills=%" PRIu64 " memory_max=%" PRIu64,
-	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, k, sv->limits.memory_max);
+	snprintf(line, sizeof(line), "oom-kill user=%s uid=%u kills=%" PRIu64 " memory_max=%" PRIu64,
+		 log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, k, sv->limits.memory_max);
+	syslog(LOG_WARNING, "%s", line);
+	sv_journal(sv, LOG_WARNING, NSISO_MID_OOM, line);
 	if (sv->oom_told && now_ms() - sv->oom_told < 10000)
 		return;
 	snprintf(line, sizeof(line),
@@ -750,9 +772,54 @@ static bool sweep_due(const struct supervisor *sv)
 	return due;
 }
 
+/* nsiso status from inside: one text answer per connection, nothing read
+ * from it, at most INSIDE_ANSWERS_PER_S a second (more are closed at once). */
+#define INSIDE_ANSWERS_PER_S 20
+static void inside_answer(struct supervisor *sv)
+{
+	_cleanup_close_ int conn = accept4(sv->inside_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (conn < 0)
+		return;
+	int64_t now = now_ms();
+	if (now - sv->inside_window >= 1000) {
+		sv->inside_window = now;
+		sv->inside_answers = 0;
+	}
+	if (++sv->inside_answers > INSIDE_ANSWERS_PER_S)
+		return;
+	static struct inside_status st;
+	static char text[4096];
+	memset(&st, 0, sizeof(st));
+	st.id = sv->id;
+	st.user = sv->u->name;
+	st.now = now_real();
+	st.started = sv->started_real;
+	st.n_sessions = sv->n_holders;
+	st.limits = sv->limits;
+	cg_group_usage(&sv->cg, &st.usage);
+	st.oom_kills = cg_oom_peek(&sv->oom);
+	st.idle_timeout = sv->s->idle_timeout;
+	st.max_session = sv->s->max_session;
+	for (size_t i = 0; i < sv->n_holders && st.idle_timeout > 0 && st.n_idle < INSIDE_IDLE_MAX; i++) {
+		char path[96];
+		struct stat tty;
+		if (!session_tty(sv->holders[i].pid, path, sizeof(path), &tty, NULL))
+			continue;
+		int64_t idle = st.now - (int64_t)tty.st_atime;
+		st.idle[st.n_idle].pid = sv->holders[i].pid;
+		snprintf(st.idle[st.n_idle].tty, sizeof(st.idle[0].tty), "pts/%u", minor(tty.st_rdev));
+		/* (the terminal's access time moves on input every 8 s at most) */
+		st.idle[st.n_idle].idle_s = idle > TTY_ATIME_GRAIN_S ? idle - TTY_ATIME_GRAIN_S : 0;
+		st.idle[st.n_idle].ends_in_s = st.idle_timeout + TTY_ATIME_GRAIN_S - idle;
+		st.n_idle++;
+	}
+	size_t len = inside_text(&st, text, sizeof(text));
+	(void)send(conn, text, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 {
-	static struct pollfd pfd[4 + SESSIONS_MAX];
+	static struct pollfd pfd[5 + SESSIONS_MAX];
 	int64_t deadline = now_ms() + FIRST_ATTACH_TIMEOUT_MS;
 	bool init_died = false;
 	/* SIGTERM is a stop (systemd stopping the scope: loginctl
@@ -790,8 +857,9 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		pfd[1] = (struct pollfd){ .fd = init_died ? -1 : sv->c.init_pidfd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[3] = (struct pollfd){ .fd = sv->oom.poll_fd >= 0 ? sv->oom.poll_fd : -1, .events = sv->oom.events };
+		pfd[4] = (struct pollfd){ .fd = sv->inside_fd, .events = POLLIN };
 		for (size_t i = 0; i < sv->n_holders; i++)
-			pfd[4 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
+			pfd[5 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
 		int timeout = -1;
 		if (want_end)
 			timeout = 5; /* a helper holds the lock: it is about to attach */
@@ -814,7 +882,7 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		}
 		if (check > 0 && (timeout < 0 || check < timeout))
 			timeout = (int)check;
-		int n = poll(pfd, 4 + sv->n_holders, timeout);
+		int n = poll(pfd, 5 + sv->n_holders, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n == 0 && sv->oom_recheck)
@@ -835,10 +903,12 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		}
 		if (pfd[3].revents)
 			oom_announce(sv);
+		if (pfd[4].revents)
+			inside_answer(sv);
 		/* Drop the sessions whose process has exited (back to front, so
 		 * that the indexes stay valid). */
 		for (size_t i = sv->n_holders; i-- > 0;) {
-			if (!pfd[4 + i].revents)
+			if (!pfd[5 + i].revents)
 				continue;
 			(void)close(sv->holders[i].pidfd);
 			sv->holders[i] = sv->holders[--sv->n_holders];
@@ -872,14 +942,17 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		       "container cgroups left user=%s uid=%u error=%s detail=\"processes still in %s/%s\"",
 		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, strerrorname_np(-cg_left), CG_DIR,
 		       log_escape(ue, sizeof(ue), cg_name));
-	syslog(LOG_INFO, "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
-	       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)sv->c.init_pid,
-	       (double)(now_ms() - sv->started) / 1000.0, sv->attached,
-	       sv->max_reached ? "max-session"
-	       : sv->stopping  ? "stopped"
-	       : init_died     ? "init-died"
-	       : sv->armed     ? "last-session-ended"
-			       : "no-first-session");
+	char line[256];
+	snprintf(line, sizeof(line), "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
+		 log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)sv->c.init_pid,
+		 (double)(now_ms() - sv->started) / 1000.0, sv->attached,
+		 sv->max_reached ? "max-session"
+		 : sv->stopping	 ? "stopped"
+		 : init_died	 ? "init-died"
+		 : sv->armed	 ? "last-session-ended"
+				 : "no-first-session");
+	syslog(LOG_INFO, "%s", line);
+	sv_journal(sv, LOG_INFO, NSISO_MID_ENDED, line);
 	struct nsiso_error why = { 0 };
 	int r = sv->s->on_destroy[0] ? hook_run("on_destroy", sv->s->on_destroy, sv->u, sv->id, &why) : 0;
 	if (r < 0)
@@ -1048,6 +1121,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.seccomp_fd = -EBADF;
 	sv.net.lease_fd = -EBADF;
 	sv.oom.poll_fd = sv.oom.count_fd = -EBADF;
+	sv.inside_fd = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
 	for (int i = 0; i < POLICY_RLIMITS && sv.hard.n_rlimits < HARDEN_RLIMITS; i++)
 		if (s->rlimit_set & (1u << i)) {
@@ -1097,6 +1171,13 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		r = container_create(u, s, procs, sv.cg.n, resolv_mnt, &sv.c, &f);
 		close_fd(&resolv_mnt);
 		network_prepared();
+		/* nsiso status from inside: only in a network namespace of its
+		 * own (an abstract socket in the host's would be every user's) */
+		if (r == 0 && (sv.c.ns_mask & NS_BIT(NS_NET))) {
+			sv.inside_fd = inside_listen(sv.c.ns_fds[NS_NET]);
+			if (sv.inside_fd == -ENOTRECOVERABLE)
+				r = error_at(&f, STEP_NET, sv.inside_fd, "returning to the host's network namespace");
+		}
 		if (r == 0) {
 			r = network_attach(u, s, sv.c.ns_fds[NS_NET], &sv.net, &f);
 			/* The admin's on_create, once per container: before the first

@@ -29,9 +29,11 @@
 #include "attach.h"
 #include "fdpass.h"
 #include "join.h"
+#include "journal.h"
 #include "limits.h"
 #include "nsverify.h"
 #include "proto.h"
+#include "stats.h"
 #include "util.h"
 
 /* pam_nsiso: puts the session into its user's container.
@@ -70,7 +72,25 @@ struct args {
 	bool debug;
 };
 
-static int parse_args(pam_handle_t *pamh, const char *user, int argc, const char **argv, struct args *a)
+/* Where decisions go besides syslog: nsiso's counters and the journal,
+ * both opened before anything joins a container's mount namespace (where
+ * /run is the container's), closed before open_session returns (fork
+ * would hand them to the session child). -EBADF: not there. */
+struct outlets {
+	int stats_dir;
+	int journal;
+};
+static void outlets_close(struct outlets *o)
+{
+	closep(&o->stats_dir);
+	closep(&o->journal);
+}
+
+static void refuse_log(pam_handle_t *pamh, const struct outlets *o, const char *user, uid_t uid,
+		       const struct nsiso_error *e);
+
+static int parse_args(pam_handle_t *pamh, const struct outlets *o, const char *user, int argc, const char **argv,
+		      struct args *a)
 {
 	a->config = NSISO_DEFAULT_CONFIG;
 	a->debug = false;
@@ -80,11 +100,9 @@ static int parse_args(pam_handle_t *pamh, const char *user, int argc, const char
 		else if (strcmp(argv[i], "debug") == 0)
 			a->debug = true;
 		else {
-			char uv[LOG_VALUE_MAX], av[LOG_VALUE_MAX];
-			pam_syslog(pamh, LOG_ERR,
-				   "refused: user=%s step=args error=EINVAL errno=22 detail=\"unknown or invalid "
-				   "module argument '%s'\"",
-				   log_value(uv, sizeof(uv), user), log_escape(av, sizeof(av), argv[i]));
+			struct nsiso_error e = { 0 };
+			(void)error_at(&e, STEP_ARGS, -EINVAL, "unknown or invalid module argument '%s'", argv[i]);
+			refuse_log(pamh, o, user, (uid_t)-1, &e);
 			return -EINVAL;
 		}
 	}
@@ -117,38 +135,94 @@ static void refuse_tell(pam_handle_t *pamh, enum nsiso_step step)
 	    when, nsiso_step_name(step));
 }
 
-static void refuse_log_note(pam_handle_t *pamh, const char *user, const struct nsiso_error *e, const char *note)
+/* What a decision is, for its counter and its journal entry. */
+enum decision {
+	DECISION_SESSION,
+	DECISION_REFUSED,
+	DECISION_UNISOLATED,
+	DECISION_EXEMPT,
+};
+static const struct {
+	const char *counter; /* stats.h */
+	const char *message_id;
+} decisions[] = {
+	[DECISION_SESSION] = { "login", NSISO_MID_SESSION },
+	[DECISION_REFUSED] = { "refused", NSISO_MID_REFUSED },
+	[DECISION_UNISOLATED] = { "unisolated", NSISO_MID_UNISOLATED },
+	[DECISION_EXEMPT] = { "exempt", NSISO_MID_EXEMPT },
+};
+
+/* One decision, said once: the authpriv line (pam_syslog, as ever), the
+ * same line with fields to the journal where journald runs, and its
+ * counter (nsiso metrics). what: the step of a failure, "created" or
+ * "joined" for a session, "-" for an exempt one. count: false in sshd's
+ * session child, which is in the container's mount namespace already (its
+ * /run/nsiso is not the host's). create_us: the creation's duration, when
+ * this session made the container. o: NULL in sshd's session child (its
+ * /run is the container's: no counter, no journal entry). */
+static void decide(pam_handle_t *pamh, const struct outlets *o, int priority, enum decision d, const char *user,
+		   uid_t uid, const char *what, const char *container, uint64_t create_us, const char *line)
 {
-	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
-	pam_syslog(pamh, LOG_ERR, "refused: user=%s step=%s error=%s errno=%d detail=\"%s\"%s",
-		   log_value(uv, sizeof(uv), user), nsiso_step_name(e->step),
-		   strerrorname_np(-e->error) ? strerrorname_np(-e->error) : "?", -e->error,
-		   log_escape(dv, sizeof(dv), error_text(e)), note);
+	pam_syslog(pamh, priority, "%s", line);
+
+	const char *service = NULL;
+	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS || !service)
+		service = "-";
+	char fu[16 + LOG_VALUE_MAX], fid[32], fs[48], fstep[64], fc[80], fsvc[64], uv[LOG_VALUE_MAX];
+	snprintf(fu, sizeof(fu), "NSISO_USER=%s", log_escape(uv, sizeof(uv), user));
+	snprintf(fid, sizeof(fid), "NSISO_UID=%u", (unsigned)uid);
+	char svc[40];
+	stats_label(svc, sizeof(svc), service);
+	snprintf(fsvc, sizeof(fsvc), "NSISO_SERVICE=%s", svc);
+	bool failed = d == DECISION_REFUSED || d == DECISION_UNISOLATED;
+	snprintf(fstep, sizeof(fstep), "NSISO_STEP=%s", failed ? what : "");
+	snprintf(fs, sizeof(fs), "NSISO_DECISION=%s", decisions[d].counter);
+	snprintf(fc, sizeof(fc), "NSISO_CONTAINER=%s", container && container[0] ? container : "");
+	const char *fields[] = { fu, uid != (uid_t)-1 ? fid : NULL, fsvc, fs, failed ? fstep : NULL,
+				 container && container[0] ? fc : NULL };
+	if (o && o->journal >= 0)
+		(void)journal_send_fd(o->journal, priority, decisions[d].message_id, line, fields, ARRAY_SIZE(fields));
+	if (o && o->stats_dir >= 0)
+		stats_decision(o->stats_dir, decisions[d].counter, service, what, create_us > 0, create_us);
+}
+
+static void refuse_log_note(pam_handle_t *pamh, const struct outlets *o, const char *user, uid_t uid,
+			    const struct nsiso_error *e, const char *note)
+{
+	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX], line[3 * NSISO_DETAIL_MAX];
+	snprintf(line, sizeof(line), "refused: user=%s step=%s error=%s errno=%d detail=\"%s\"%s",
+		 log_value(uv, sizeof(uv), user), nsiso_step_name(e->step),
+		 strerrorname_np(-e->error) ? strerrorname_np(-e->error) : "?", -e->error,
+		 log_escape(dv, sizeof(dv), error_text(e)), note);
+	decide(pamh, o, LOG_ERR, DECISION_REFUSED, user, uid, nsiso_step_name(e->step), NULL, 0, line);
 	refuse_tell(pamh, e->step);
 }
 
-static void refuse_log(pam_handle_t *pamh, const char *user, const struct nsiso_error *e)
+static void refuse_log(pam_handle_t *pamh, const struct outlets *o, const char *user, uid_t uid,
+		       const struct nsiso_error *e)
 {
-	refuse_log_note(pamh, user, e, "");
+	refuse_log_note(pamh, o, user, uid, e, "");
 }
 
 /* A failed isolation: refused, or with on_error = allow let in on the host
  * with a loud line. */
-static int refuse_or_allow(pam_handle_t *pamh, const char *user, bool allow, const struct nsiso_error *e)
+static int refuse_or_allow(pam_handle_t *pamh, const struct outlets *o, const char *user, uid_t uid, bool allow,
+			   const struct nsiso_error *e)
 {
 	if (!allow || !error_tenant_proof(e)) {
 		/* (with allow: a failure the tenant could cause, which allow
 		 * never lets in; the line says so) */
-		refuse_log_note(pamh, user, e, allow ? " on_error=allow-not-applicable" : "");
+		refuse_log_note(pamh, o, user, uid, e, allow ? " on_error=allow-not-applicable" : "");
 		return pam_code(e->error);
 	}
-	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
-	pam_syslog(
-	    pamh, LOG_WARNING,
-	    "UNISOLATED: user=%s step=%s error=%s errno=%d on_error=allow detail=\"%s\": the session runs on the host",
-	    log_value(uv, sizeof(uv), user), nsiso_step_name(e->step),
-	    strerrorname_np(-e->error) ? strerrorname_np(-e->error) : "?", -e->error,
-	    log_escape(dv, sizeof(dv), error_text(e)));
+	char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX], line[3 * NSISO_DETAIL_MAX];
+	snprintf(line, sizeof(line),
+		 "UNISOLATED: user=%s step=%s error=%s errno=%d on_error=allow detail=\"%s\": the session runs on "
+		 "the host",
+		 log_value(uv, sizeof(uv), user), nsiso_step_name(e->step),
+		 strerrorname_np(-e->error) ? strerrorname_np(-e->error) : "?", -e->error,
+		 log_escape(dv, sizeof(dv), error_text(e)));
+	decide(pamh, o, LOG_WARNING, DECISION_UNISOLATED, user, uid, nsiso_step_name(e->step), NULL, 0, line);
 	return PAM_SUCCESS;
 }
 
@@ -386,8 +460,9 @@ static int session_enter(pam_handle_t *pamh, const struct passwd *pw, const stru
 	return 0;
 }
 
-static void session_log_joined(pam_handle_t *pamh, const char *user, const char *config,
-			       const struct session_origin *origin, struct session_reply *rep, bool split)
+static void session_log_joined(pam_handle_t *pamh, const struct outlets *o, const char *user, const char *config,
+			       const struct session_origin *origin, struct session_reply *rep, bool split,
+			       uint64_t create_us)
 {
 	char words[64], cgroup[sizeof(rep->cgroup) + 8] = "-", network[34], address[16] = "-", uv[LOG_VALUE_MAX];
 	rep->network[sizeof(rep->network) - 1] = '\0';
@@ -403,29 +478,34 @@ static void session_log_joined(pam_handle_t *pamh, const char *user, const char 
 	}
 	if (rep->flags & REPLY_BUILTIN_POLICY)
 		pam_syslog(pamh, LOG_NOTICE, "policy=%s absent: built-in defaults apply", config);
-	pam_syslog(pamh, LOG_INFO,
-		   "session user=%s uid=%u service=%s tty=%s rhost=%s container=%s init_pid=%u namespaces=\"%s\" "
-		   "userns=%llu cgroup=%s network=%s address=%s join=%s",
-		   log_value(uv, sizeof(uv), user), rep->uid, origin->service, origin->tty, origin->rhost,
-		   (rep->flags & REPLY_CREATED) ? "created" : "joined", rep->init_pid,
-		   ns_mask_to_words(rep->ns_mask, words, sizeof(words)), (unsigned long long)rep->ns_ino[NS_USER],
-		   cgroup, network, address, split ? "split" : "whole");
+	char line[1024], id[sizeof(rep->id)];
+	origin_copy(id, sizeof(id), rep->id);
+	const char *how = (rep->flags & REPLY_CREATED) ? "created" : "joined";
+	snprintf(line, sizeof(line),
+		 "session user=%s uid=%u service=%s tty=%s rhost=%s container=%s init_pid=%u namespaces=\"%s\" "
+		 "userns=%llu cgroup=%s network=%s address=%s join=%s",
+		 log_value(uv, sizeof(uv), user), rep->uid, origin->service, origin->tty, origin->rhost, how,
+		 rep->init_pid, ns_mask_to_words(rep->ns_mask, words, sizeof(words)),
+		 (unsigned long long)rep->ns_ino[NS_USER], cgroup, network, address, split ? "split" : "whole");
+	decide(pamh, o, LOG_INFO, DECISION_SESSION, user, rep->uid, how, id, (rep->flags & REPLY_CREATED) ? create_us : 0,
+	       line);
 }
 
 /* The user and the module's arguments, unless the session is one nsiso
  * has nothing to do with (root, or this handle's process already joined):
  * 1 then, 0 to go on, or a failure (logged). */
-static int session_user(pam_handle_t *pamh, int argc, const char **argv, struct args *a, const char **user,
-			const struct passwd **pw)
+static int session_user(pam_handle_t *pamh, const struct outlets *o, int argc, const char **argv, struct args *a,
+			const char **user, const struct passwd **pw)
 {
 	struct nsiso_error why = { 0 };
 	char uv[LOG_VALUE_MAX];
 	if (pam_get_item(pamh, PAM_USER, (const void **)user) != PAM_SUCCESS || !*user || !(*user)[0] ||
 	    strlen(*user) > NSISO_USER_MAX) {
-		pam_syslog(pamh, LOG_ERR, "refused: user=? step=user error=EINVAL detail=\"no usable PAM_USER\"");
+		(void)error_at(&why, STEP_USER, -EINVAL, "no usable PAM_USER");
+		refuse_log(pamh, o, "?", (uid_t)-1, &why);
 		return -EINVAL;
 	}
-	if (parse_args(pamh, *user, argc, argv, a) < 0)
+	if (parse_args(pamh, o, *user, argc, argv, a) < 0)
 		return -EINVAL;
 	/* Listed twice in one stack (su-l includes su, a common-session line
 	 * and a service's own): this handle's process already joined. */
@@ -439,13 +519,15 @@ static int session_user(pam_handle_t *pamh, int argc, const char **argv, struct 
 	*pw = pam_modutil_getpwnam(pamh, *user);
 	if (!*pw) {
 		(void)error_at(&why, STEP_USER, -ENOENT, "no such user");
-		refuse_log(pamh, *user, &why);
+		refuse_log(pamh, o, *user, (uid_t)-1, &why);
 		return -ENOENT;
 	}
 	if ((*pw)->pw_uid == 0) {
 		/* keep-id would map host uid 0: root is never put in a container. */
-		pam_syslog(pamh, LOG_INFO, "session user=%s uid=0 container=none exempt=\"uid 0\"",
-			   log_value(uv, sizeof(uv), *user));
+		char line[64 + LOG_VALUE_MAX];
+		snprintf(line, sizeof(line), "session user=%s uid=0 container=none exempt=\"uid 0\"",
+			 log_value(uv, sizeof(uv), *user));
+		decide(pamh, o, LOG_INFO, DECISION_EXEMPT, *user, 0, "-", NULL, 0, line);
 		return 1;
 	}
 	return 0;
@@ -462,7 +544,11 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	struct session_origin origin;
 	struct nsiso_error why = { 0 };
 
-	int r = session_user(pamh, argc, argv, &a, &user, &pw);
+	struct timespec t0;
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	__attribute__((cleanup(outlets_close))) struct outlets o = { .stats_dir = stats_dir_open(),
+								      .journal = journal_open() };
+	int r = session_user(pamh, &o, argc, argv, &a, &user, &pw);
 	if (r != 0)
 		return r > 0 ? PAM_SUCCESS : PAM_SESSION_ERR;
 	session_origin_of(pamh, &origin);
@@ -472,14 +558,16 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (r < 0) {
 		session_fds_close(&fds);
 		(void)error_in(&rep.err, rep.err.step != STEP_NONE ? (enum nsiso_step)rep.err.step : STEP_HELPER, r);
-		return refuse_or_allow(pamh, user, allow, &rep.err);
+		return refuse_or_allow(pamh, &o, user, pw->pw_uid, allow, &rep.err);
 	}
 	if (rep.flags & REPLY_EXEMPT) {
 		session_fds_close(&fds);
 		char uv[LOG_VALUE_MAX], dv[2 * NSISO_DETAIL_MAX];
 		rep.exempt_by[sizeof(rep.exempt_by) - 1] = '\0';
-		pam_syslog(pamh, LOG_INFO, "session user=%s uid=%u container=none exempt=\"%s\"",
-			   log_value(uv, sizeof(uv), user), rep.uid, log_escape(dv, sizeof(dv), rep.exempt_by));
+		char line[64 + LOG_VALUE_MAX + sizeof(dv)];
+		snprintf(line, sizeof(line), "session user=%s uid=%u container=none exempt=\"%s\"",
+			 log_value(uv, sizeof(uv), user), rep.uid, log_escape(dv, sizeof(dv), rep.exempt_by));
+		decide(pamh, &o, LOG_INFO, DECISION_EXEMPT, user, rep.uid, "-", NULL, 0, line);
 		return PAM_SUCCESS;
 	}
 
@@ -487,11 +575,14 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	r = session_enter(pamh, pw, &rep, &fds, &split, &committed, &why);
 	session_fds_close(&fds);
 	if (r < 0) /* once joined for good there is no way back to the host */
-		return refuse_or_allow(pamh, user, allow && !committed, &why);
+		return refuse_or_allow(pamh, &o, user, pw->pw_uid, allow && !committed, &why);
 
+	struct timespec t1;
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t took_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
 	/* (a static string: nothing to free, and fork copies see it too) */
 	(void)pam_set_data(pamh, "pam_nsiso_joined", (void *)"yes", NULL);
-	session_log_joined(pamh, user, a.config, &origin, &rep, split);
+	session_log_joined(pamh, &o, user, a.config, &origin, &rep, split, took_us ? took_us : 1);
 	return PAM_SUCCESS;
 }
 
@@ -534,7 +625,8 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 	(void)pam_set_data(pamh, "pam_nsiso_pending", NULL, NULL);
 	if (r < 0) {
 		(void)error_in(&why, STEP_JOIN, r);
-		refuse_log(pamh, user, &why);
+		/* (not counted: this child's /run/nsiso is the container's) */
+		refuse_log_note(pamh, NULL, user, getuid(), &why, "");
 		_exit(EXIT_FAILURE);
 	}
 	return PAM_SUCCESS;

@@ -12,6 +12,7 @@ packages=(
 	pamtester                                              # PAM-stack checks
 	keyutils strace gdb                                    # hardening tests: keyctl, ptrace
 	jq sudo                                                # nsiso list --json checks; sudo -u as a way in
+	python3-prometheus-client                              # nsiso metrics parsed as Prometheus does
 	nftables                                               # the networks' filter and NAT (nft -f)
 	netcat-openbsd iputils-ping                            # network tests: TCP listeners and clients, ping
 	bubblewrap                                             # benchmark reference

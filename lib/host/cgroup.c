@@ -571,6 +571,45 @@ void cg_usage(const struct cg_layout *l, const char *path, uint64_t *memory, uin
 	}
 }
 
+/* "KEY N" in a flat-keyed file such as cpu.stat; CG_UNLIMITED if absent. */
+static uint64_t read_key(int dir, const char *name, const char *key)
+{
+	char buf[1024];
+	if (read_small_at(dir, name, buf, sizeof(buf)) <= 0)
+		return CG_UNLIMITED;
+	size_t k = strlen(key);
+	for (const char *line = buf; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (strncmp(line, key, k) == 0 && line[k] == ' ')
+			return strtoull(line + k + 1, NULL, 10);
+	return CG_UNLIMITED;
+}
+
+/* v into *to, when it is known. */
+static void known(uint64_t *to, uint64_t v)
+{
+	if (v != CG_UNLIMITED)
+		*to = v;
+}
+
+void cg_group_usage(const struct cg_group *g, struct cg_usage *u)
+{
+	u->memory = u->pids = u->throttled = u->throttled_us = CG_UNLIMITED;
+	/* Each hierarchy has the files of its own controllers (a hybrid host's
+	 * v2 one may have none); what one does not have leaves the value. */
+	for (size_t i = 0; i < g->n; i++) {
+		int dir = g->g[i].dir;
+		bool v2 = g->g[i].v2;
+		known(&u->memory, read_number(dir, v2 ? "memory.current" : "memory.usage_in_bytes"));
+		known(&u->pids, read_number(dir, "pids.current"));
+		uint64_t n = read_key(dir, "cpu.stat", "nr_throttled");
+		if (n == CG_UNLIMITED)
+			continue;
+		u->throttled = n;
+		uint64_t t = read_key(dir, "cpu.stat", v2 ? "throttled_usec" : "throttled_time");
+		u->throttled_us = t == CG_UNLIMITED || v2 ? t : t / 1000; /* v1: ns */
+	}
+}
+
 /* ---- OOM kills ----------------------------------------------------------- */
 
 /* "oom_kill N" in a memory.events or memory.oom_control. */
@@ -625,6 +664,11 @@ uint64_t cg_oom_kills(struct cg_oom *w)
 		uint64_t drained;
 		(void)!read(w->poll_fd, &drained, sizeof(drained));
 	}
+	return w->count_fd >= 0 ? oom_kill_count(w->count_fd) : w->kills;
+}
+
+uint64_t cg_oom_peek(const struct cg_oom *w)
+{
 	return w->count_fd >= 0 ? oom_kill_count(w->count_fd) : w->kills;
 }
 

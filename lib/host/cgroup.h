@@ -107,6 +107,8 @@ struct cg_oom {
 int cg_oom_watch(const struct cg_group *g, struct cg_oom *w);
 /* After poll() said so: the new count of OOM kills (the eventfd drained). */
 uint64_t cg_oom_kills(struct cg_oom *w);
+/* The count, without touching what poll() waits for. */
+uint64_t cg_oom_peek(const struct cg_oom *w);
 void cg_oom_close(struct cg_oom *w);
 
 /* Remove the groups, waiting up to timeout_ms for their last processes to
@@ -126,6 +128,13 @@ int cg_sweep(const struct cg_layout *l, bool (*may_remove)(const char *name, voi
  * under a systemd scope): memory in bytes and number of processes;
  * CG_UNLIMITED where unknown. */
 void cg_usage(const struct cg_layout *l, const char *path, uint64_t *memory, uint64_t *pids);
+
+/* The same from a container's own groups (the supervisor's fds), with the
+ * CPU throttling of cpu.stat (times the quota ran out, for how long). */
+struct cg_usage {
+	uint64_t memory, pids, throttled, throttled_us; /* CG_UNLIMITED where unknown */
+};
+void cg_group_usage(const struct cg_group *g, struct cg_usage *u);
 
 /* Whether a name can be a group name (a user name without '/', not . or ..). */
 bool cg_name_ok(const char *name);

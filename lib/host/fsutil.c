@@ -158,21 +158,6 @@ int read_whole_fd(int fd, size_t max, char **out, size_t *len)
 	return 0;
 }
 
-int open_state_dir(const char *path, bool create)
-{
-	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
-		return neg_errno();
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return neg_errno();
-	if (st.st_uid != 0 || (st.st_mode & 077))
-		return -EPERM;
-	return TAKE_FD(fd);
-}
-
 int write_all_fd(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

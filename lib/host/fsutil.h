@@ -28,12 +28,6 @@ int read_whole_fd(int fd, size_t max, char **out, size_t *len);
 int write_all_fd(int fd, const void *buf, size_t len);
 int write_file_at(int dir, const char *name, const void *buf, size_t len, int flags, mode_t mode);
 
-/* The one opener of nsiso's state directories (/run/nsiso, its net/ and
- * good/ and lease directories, /var/lib/nsiso): made root's 0700 when
- * create and missing, opened without following a symlink, refused (-EPERM)
- * unless a directory of root's with no group or other bits. An
- * O_RDONLY|O_DIRECTORY|O_CLOEXEC fd or -errno. */
-int open_state_dir(const char *path, bool create);
 
 /* Open a file that root trusts: an absolute path whose every directory and
  * the file itself are owned by root, not group- or world-writable, and not

@@ -32,6 +32,7 @@ enum nsiso_step {
 	STEP_JOIN,     /* setns() into the container */
 	STEP_CGROUP,   /* the container's cgroups and their limits */
 	STEP_HOOK,     /* the policy's on_create program */
+	STEP_ARGS,     /* the module's arguments in the PAM stack */
 	STEP_COUNT
 };
 

@@ -12,9 +12,12 @@
 #include "error.h"
 #include "nstable.h"
 
-#define NSISO_PROTO_VERSION 6u
+#define NSISO_PROTO_VERSION 7u
 #define NSISO_USER_MAX 64    /* longest user name nsiso handles */
 #define NSISO_CONFIG_MAX 512 /* longest policy path */
+/* The abstract socket (in each container's network namespace) where the
+ * supervisor answers `nsiso status` from inside with text. */
+#define NSISO_INSIDE_SOCKET "nsiso-status"
 
 enum {
 	REPLY_CREATED = 1u << 0,	/* this login created the container */
@@ -64,6 +67,7 @@ struct session_reply {
 	char network[33];		  /* none, host or the network's name */
 	char cgroup[80];		  /* the group's name under nsiso/: USER, or USER@2... beside a teardown */
 	char exempt_by[NSISO_DETAIL_MAX]; /* REPLY_EXEMPT: the policy's file:[section] that exempts */
+	char id[48];			  /* (supervisor) the container's, nsiso-UID-PID (hooks, scope, journal) */
 	uint64_t ns_ino[NS_COUNT];
 	struct session_hardening hard;
 	struct nsiso_error err; /* err.error 0: the container is there (or the user is exempt) */

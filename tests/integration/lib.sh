@@ -108,7 +108,7 @@ t_cleanup() {
 	fi
 	# the compiled seccomp filter (a cache of the supervisors'), when no
 	# container is left to use it
-	[ -z "$(find /run/nsiso -maxdepth 1 -name '*.sock' 2>/dev/null)" ] && rm -f /run/nsiso/seccomp.bpf /run/nsiso/sweep
+	[ -z "$(find /run/nsiso -maxdepth 1 -name '*.sock' 2>/dev/null)" ] && rm -f /run/nsiso/seccomp.bpf /run/nsiso/sweep /run/nsiso/stats
 	rmdir /run/nsiso 2>/dev/null
 	true
 }

@@ -166,7 +166,7 @@ for delay in 0 0.002 0.004 0.006 0.008 0.012 0.016; do
 done
 t_wait_no_containers 10
 expect_eq "THREATS 37: no container is left" "$(t_user_supervisors)" 0
-expect_eq "THREATS 37: no lock or socket is left" "$(ls /run/nsiso 2>/dev/null | grep -vxE 'good|seccomp\.bpf|sweep' | wc -l)" 0
+expect_eq "THREATS 37: no lock or socket is left" "$(ls /run/nsiso 2>/dev/null | grep -vxE 'good|seccomp\.bpf|sweep|stats' | wc -l)" 0
 
 # THREATS 35: a hundred parallel logins of one user: one container, and
 # nothing left once they are gone (no supervisor, socket, lock or mount).
@@ -185,7 +185,7 @@ t_wait_no_containers 10
 # (a supervisor removes its socket first, then waits for its init to be reaped)
 for i in $(seq 1 100); do [ "$(pgrep -x nsiso-sup | wc -l)" = 0 ] && break; sleep 0.1; done
 expect_eq "THREATS 35: no supervisor is left" "$(pgrep -x nsiso-sup | wc -l)" 0
-expect_eq "THREATS 35: no state file is left" "$(ls /run/nsiso 2>/dev/null | grep -vxE 'good|seccomp\.bpf|sweep' | wc -l)" 0
+expect_eq "THREATS 35: no state file is left" "$(ls /run/nsiso 2>/dev/null | grep -vxE 'good|seccomp\.bpf|sweep|stats' | wc -l)" 0
 expect_eq "THREATS 35: no cgroup is left" "$(ls -d /sys/fs/cgroup/*/nsiso/"$u" /sys/fs/cgroup/nsiso/"$u" 2>/dev/null | wc -l)" 0
 expect_eq "THREATS 35: the host's mount table is as before" "$(t_host_mounts | wc -l)" "$mounts_before"
 
