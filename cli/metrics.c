@@ -213,8 +213,9 @@ int cmd_status(void)
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		return 1;
 	if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
-		fprintf(stderr, "nsiso: no container status here (%s): this is not an nsiso container with a network "
-				"namespace of its own\n",
+		fprintf(stderr,
+			"nsiso: no container status here (%s): this is not an nsiso container with a network "
+			"namespace of its own\n",
 			strerror(errno));
 		return 1;
 	}

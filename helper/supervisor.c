@@ -943,7 +943,8 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		       log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, strerrorname_np(-cg_left), CG_DIR,
 		       log_escape(ue, sizeof(ue), cg_name));
 	char line[256];
-	snprintf(line, sizeof(line), "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
+	snprintf(line, sizeof(line),
+		 "container ended user=%s uid=%u init_pid=%d lifetime_s=%.1f sessions=%lu reason=%s",
 		 log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, (int)sv->c.init_pid,
 		 (double)(now_ms() - sv->started) / 1000.0, sv->attached,
 		 sv->max_reached ? "max-session"

@@ -178,8 +178,8 @@ static void decide(pam_handle_t *pamh, const struct outlets *o, int priority, en
 	snprintf(fstep, sizeof(fstep), "NSISO_STEP=%s", failed ? what : "");
 	snprintf(fs, sizeof(fs), "NSISO_DECISION=%s", decisions[d].counter);
 	snprintf(fc, sizeof(fc), "NSISO_CONTAINER=%s", container && container[0] ? container : "");
-	const char *fields[] = { fu, uid != (uid_t)-1 ? fid : NULL, fsvc, fs, failed ? fstep : NULL,
-				 container && container[0] ? fc : NULL };
+	const char *fields[] = { fu, uid != (uid_t)-1 ? fid : NULL, fsvc,
+				 fs, failed ? fstep : NULL,	    container && container[0] ? fc : NULL };
 	if (o && o->journal >= 0)
 		(void)journal_send_fd(o->journal, priority, decisions[d].message_id, line, fields, ARRAY_SIZE(fields));
 	if (o && o->stats_dir >= 0)
@@ -487,8 +487,8 @@ static void session_log_joined(pam_handle_t *pamh, const struct outlets *o, cons
 		 log_value(uv, sizeof(uv), user), rep->uid, origin->service, origin->tty, origin->rhost, how,
 		 rep->init_pid, ns_mask_to_words(rep->ns_mask, words, sizeof(words)),
 		 (unsigned long long)rep->ns_ino[NS_USER], cgroup, network, address, split ? "split" : "whole");
-	decide(pamh, o, LOG_INFO, DECISION_SESSION, user, rep->uid, how, id, (rep->flags & REPLY_CREATED) ? create_us : 0,
-	       line);
+	decide(pamh, o, LOG_INFO, DECISION_SESSION, user, rep->uid, how, id,
+	       (rep->flags & REPLY_CREATED) ? create_us : 0, line);
 }
 
 /* The user and the module's arguments, unless the session is one nsiso
@@ -547,7 +547,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	struct timespec t0;
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	__attribute__((cleanup(outlets_close))) struct outlets o = { .stats_dir = stats_dir_open(),
-								      .journal = journal_open() };
+								     .journal = journal_open() };
 	int r = session_user(pamh, &o, argc, argv, &a, &user, &pw);
 	if (r != 0)
 		return r > 0 ? PAM_SUCCESS : PAM_SESSION_ERR;

@@ -28,7 +28,6 @@ int read_whole_fd(int fd, size_t max, char **out, size_t *len);
 int write_all_fd(int fd, const void *buf, size_t len);
 int write_file_at(int dir, const char *name, const void *buf, size_t len, int flags, mode_t mode);
 
-
 /* Open a file that root trusts: an absolute path whose every directory and
  * the file itself are owned by root, not group- or world-writable, and not
  * symlinks (CVE-2025-6020 class: no component a tenant could swap).

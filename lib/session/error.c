@@ -11,7 +11,7 @@ static const char *const step_names[STEP_COUNT] = {
 	[STEP_POLICY] = "policy", [STEP_STATE] = "state",   [STEP_IDMAP] = "idmap",   [STEP_CLONE] = "clone",
 	[STEP_MOUNT] = "mount",	  [STEP_UTS] = "hostname",  [STEP_NET] = "net",	      [STEP_CREDS] = "creds",
 	[STEP_INIT] = "init",	  [STEP_ATTACH] = "attach", [STEP_VERIFY] = "verify", [STEP_JOIN] = "join",
-	[STEP_CGROUP] = "cgroup", [STEP_HOOK] = "hook", [STEP_ARGS] = "args",
+	[STEP_CGROUP] = "cgroup", [STEP_HOOK] = "hook",	    [STEP_ARGS] = "args",
 };
 
 const char *nsiso_step_name(enum nsiso_step step)

@@ -6,12 +6,12 @@
 /* nsiso's decisions, as journal entries with fields, where journald runs:
  * sent beside the syslog line (which stays as it is), never instead of it.
  * The catalog (config/nsiso.catalog) explains each MESSAGE_ID. */
-#define NSISO_MID_SESSION "64729e48e8364eff9608cbc8335b46a9"    /* a session in its container */
-#define NSISO_MID_REFUSED "3f8c3a9ed67a4308b5e1f57eef4b7fa7"    /* a session refused */
+#define NSISO_MID_SESSION "64729e48e8364eff9608cbc8335b46a9"	/* a session in its container */
+#define NSISO_MID_REFUSED "3f8c3a9ed67a4308b5e1f57eef4b7fa7"	/* a session refused */
 #define NSISO_MID_UNISOLATED "8e127f3e56a547c0b24e678732da6745" /* let in on the host (on_error = allow) */
-#define NSISO_MID_EXEMPT "c93c22b4e1d842d6bc341cdda7fc53b7"     /* the policy exempts the user */
-#define NSISO_MID_ENDED "8ea34813164d4180ad361da62b6e0176"      /* a container ended */
-#define NSISO_MID_OOM "7ec8140bc62e465d8adb408410e27fca"        /* the kernel OOM-killed in a container */
+#define NSISO_MID_EXEMPT "c93c22b4e1d842d6bc341cdda7fc53b7"	/* the policy exempts the user */
+#define NSISO_MID_ENDED "8ea34813164d4180ad361da62b6e0176"	/* a container ended */
+#define NSISO_MID_OOM "7ec8140bc62e465d8adb408410e27fca"	/* the kernel OOM-killed in a container */
 
 /* Send one entry to journald's native socket: PRIORITY, SYSLOG_FACILITY
  * (authpriv), SYSLOG_IDENTIFIER (this program's name, unless a field gives it), MESSAGE_ID and

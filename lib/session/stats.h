@@ -45,4 +45,5 @@ void stats_label(char *dst, size_t size, const char *s);
 /* The counters of one session's decision. what: "login" (and created with
  * the creation's duration in microseconds, when this login made the
  * container), "refused", "unisolated" (on_error = allow) or "exempt". */
-void stats_decision(int dir, const char *what, const char *service, const char *detail, int created, uint64_t create_us);
+void stats_decision(int dir, const char *what, const char *service, const char *detail, int created,
+		    uint64_t create_us);
