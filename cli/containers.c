@@ -29,19 +29,21 @@
 #include "util.h"
 #include "who.h"
 
-/* The limits nsiso show prints, by name; 0 means unset for io_weight. */
+/* The limits nsiso show prints, by name; zero: what 0 means (io_weight
+ * unset, cpus all), NULL when it is a number like the others. */
 struct limit_row {
 	const char *name;
 	uint64_t value;
-	bool zero_unset;
+	const char *zero;
 };
-static void limit_rows(const struct cg_limits *l, struct limit_row rows[7])
+#define LIMIT_ROWS 8
+static void limit_rows(const struct cg_limits *l, struct limit_row rows[LIMIT_ROWS])
 {
-	const struct limit_row r[7] = {
-		{ "memory_max", l->memory_max, false },	   { "memory_high", l->memory_high, false },
-		{ "pids_max", l->pids_max, false },	   { "cpu_quota_us", l->cpu_quota, false },
-		{ "cpu_period_us", l->cpu_period, false }, { "cpu_weight", l->cpu_weight, false },
-		{ "io_weight", l->io_weight, true },
+	const struct limit_row r[LIMIT_ROWS] = {
+		{ "memory_max", l->memory_max, NULL },	  { "memory_high", l->memory_high, NULL },
+		{ "pids_max", l->pids_max, NULL },	  { "cpu_quota_us", l->cpu_quota, NULL },
+		{ "cpu_period_us", l->cpu_period, NULL }, { "cpu_weight", l->cpu_weight, NULL },
+		{ "io_weight", l->io_weight, "unset" },	  { "cpus", l->cpus, "all" },
 	};
 	memcpy(rows, r, sizeof(r));
 }
@@ -368,13 +370,13 @@ static int live_status(const char *user, struct passwd **pw, struct container_st
 /* " memory_max=N ... io_weight=unset", as show and set print them. */
 static void print_limits(const struct cg_limits *l)
 {
-	struct limit_row rows[7];
+	struct limit_row rows[LIMIT_ROWS];
 	limit_rows(l, rows);
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
 		if (rows[i].value == CG_UNLIMITED)
 			printf(" %s=max", rows[i].name);
-		else if (rows[i].zero_unset && rows[i].value == 0)
-			printf(" %s=unset", rows[i].name);
+		else if (rows[i].zero && rows[i].value == 0)
+			printf(" %s=%s", rows[i].name, rows[i].zero);
 		else
 			printf(" %s=%" PRIu64, rows[i].name, rows[i].value);
 }
@@ -425,7 +427,7 @@ int cmd_show(const char *user, bool json)
 		printf(",\"cgroup\":");
 		json_string(st.cgroup);
 		printf(",\"limits\":{");
-		struct limit_row rows[7];
+		struct limit_row rows[LIMIT_ROWS];
 		limit_rows(&st.limits, rows);
 		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 			printf("%s\"%s\":", i ? "," : "", rows[i].name);

@@ -120,7 +120,9 @@ size_t inside_text(const struct inside_status *st, char *out, size_t size)
 	else
 		PUT("\n");
 	if (st->cpus[0])
-		PUT("cpus           %u (%s)\n", st->n_cpus, st->cpus);
+		PUT("cpus           %s (cpus = %u)\n", st->cpus, st->n_cpus);
+	else
+		PUT("cpus           all of the host's\n");
 	if (st->idle_timeout > 0) {
 		span(a, sizeof(a), st->idle_timeout);
 		PUT("idle_timeout   %s without input ends a session with a terminal\n", a);

@@ -800,6 +800,12 @@ static void inside_answer(struct supervisor *sv)
 	st.oom_kills = cg_oom_peek(&sv->oom);
 	st.idle_timeout = sv->s->idle_timeout;
 	st.max_session = sv->s->max_session;
+	for (size_t i = 0; i < sv->cg.n && sv->limits.cpus; i++)
+		if ((sv->cg.g[i].ctrls & CG_CPUSET) &&
+		    read_small_at(sv->cg.g[i].dir, "cpuset.cpus", st.cpus, sizeof(st.cpus)) > 0) {
+			st.cpus[strcspn(st.cpus, "\n")] = '\0';
+			st.n_cpus = sv->limits.cpus;
+		}
 	for (size_t i = 0; i < sv->n_holders && st.idle_timeout > 0 && st.n_idle < INSIDE_IDLE_MAX; i++) {
 		char path[96];
 		struct stat tty;

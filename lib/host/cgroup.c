@@ -49,6 +49,8 @@ unsigned cg_limits_controllers(const struct cg_limits *l)
 		c |= CG_CPU;
 	if (l->io_weight)
 		c |= CG_IO;
+	if (l->cpus)
+		c |= CG_CPUSET;
 	return c;
 }
 
@@ -78,6 +80,7 @@ static unsigned controllers_in(const char *list, bool v2)
 		{ "memory", CG_MEMORY },
 		{ "pids", CG_PIDS },
 		{ "cpu", CG_CPU },
+		{ "cpuset", CG_CPUSET },
 	};
 	unsigned c = 0;
 	char buf[512];
@@ -300,10 +303,8 @@ static int v2_enable(int dir, unsigned ctrls, struct nsiso_error *e)
 		unsigned bit;
 		const char *name;
 	} names[] = {
-		{ CG_MEMORY, "memory" },
-		{ CG_PIDS, "pids" },
-		{ CG_CPU, "cpu" },
-		{ CG_IO, "io" },
+		{ CG_MEMORY, "memory" }, { CG_PIDS, "pids" },	  { CG_CPU, "cpu" },
+		{ CG_IO, "io" },	 { CG_CPUSET, "cpuset" },
 	};
 	char have[512];
 	if (read_small_at(dir, "cgroup.subtree_control", have, sizeof(have)) < 0)
@@ -323,8 +324,8 @@ static int v2_enable(int dir, unsigned ctrls, struct nsiso_error *e)
 
 static const char *ctrl_names(unsigned c, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s%s", c & CG_MEMORY ? " memory" : "", c & CG_PIDS ? " pids" : "",
-		 c & CG_CPU ? " cpu" : "", c & CG_IO ? " io" : "");
+	snprintf(buf, size, "%s%s%s%s%s", c & CG_MEMORY ? " memory" : "", c & CG_PIDS ? " pids" : "",
+		 c & CG_CPU ? " cpu" : "", c & CG_IO ? " io" : "", c & CG_CPUSET ? " cpuset" : "");
 	return buf[0] ? buf + 1 : buf;
 }
 
@@ -356,6 +357,104 @@ static int make_new_dir(int at, const char *name)
 		return neg_errno();
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	return fd < 0 ? neg_errno() : fd;
+}
+
+/* ---- cpuset ---------------------------------------------------------------- */
+
+#define CPUS_MAX 4096
+
+/* A kernel CPU list ("0-3,8,10-11") into a bitmap; the count, or -EINVAL. */
+static int cpulist_parse(const char *text, unsigned char *set)
+{
+	int n = 0;
+	memset(set, 0, CPUS_MAX / 8);
+	for (const char *p = text; *p && *p != '\n';) {
+		char *end;
+		unsigned long a = strtoul(p, &end, 10), b = a;
+		if (end == p)
+			return -EINVAL;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtoul(p, &end, 10);
+			if (end == p)
+				return -EINVAL;
+		}
+		if (a > b || b >= CPUS_MAX)
+			return -EINVAL;
+		for (unsigned long c = a; c <= b; c++)
+			if (!(set[c / 8] & (1u << (c % 8)))) {
+				set[c / 8] |= (unsigned char)(1u << (c % 8));
+				n++;
+			}
+		p = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+/* want of the CPUs in set, starting at the one numbered first (mod their
+ * count), as a kernel CPU list. */
+static void cpulist_pick(const unsigned char *set, int have, unsigned want, unsigned first, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	unsigned skip = first % (unsigned)have, taken = 0;
+	for (unsigned round = 0; round < 2 && taken < want; round++)
+		for (unsigned c = 0, idx = 0; c < CPUS_MAX && taken < want; c++) {
+			if (!(set[c / 8] & (1u << (c % 8))))
+				continue;
+			bool in_round = round == 0 ? idx >= skip : idx < skip;
+			idx++;
+			if (!in_round)
+				continue;
+			int k = snprintf(out + len, size - len, "%s%u", len ? "," : "", c);
+			if (k < 0 || (size_t)k >= size - len)
+				return;
+			len += (size_t)k;
+			taken++;
+		}
+}
+
+/* v1 cpuset: a new directory has no CPUs and no memory nodes, and takes
+ * no process until it has both: the parent's, when dir has none yet. */
+static int cpuset_v1_inherit(int parent, int dir, struct nsiso_error *e)
+{
+	static const char *const files[][2] = { { "cpuset.cpus", "cpuset.effective_cpus" },
+						{ "cpuset.mems", "cpuset.effective_mems" } };
+	for (size_t i = 0; i < 2; i++) {
+		char have[512], from[512];
+		if (read_small_at(dir, files[i][0], have, sizeof(have)) > 0 && have[0] != '\n')
+			continue;
+		if (read_small_at(parent, files[i][1], from, sizeof(from)) <= 0)
+			return error_set(e, -EIO, "reading %s of the parent cpuset", files[i][1]);
+		from[strcspn(from, "\n")] = '\0';
+		int r = write_at(dir, files[i][0], from, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* cpus = N in the group dir under parent: N of the parent's CPUs, from a
+ * place that depends on name. */
+static int cpuset_write(int parent, int dir, bool v2, uint32_t cpus, const char *name, struct nsiso_error *e)
+{
+	static unsigned char set[CPUS_MAX / 8];
+	char text[1024], pick[1024];
+	if (!v2) {
+		int r = cpuset_v1_inherit(parent, dir, e); /* the memory nodes, and CPUs for now */
+		if (r < 0)
+			return r;
+	}
+	if (read_small_at(parent, v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus", text, sizeof(text)) <= 0)
+		return error_set(e, -EIO, "reading the CPUs of the parent cpuset");
+	int have = cpulist_parse(text, set);
+	if (have <= 0)
+		return error_set(e, -EIO, "the parent cpuset's CPU list '%.64s'", text);
+	uint32_t h = 2166136261u; /* FNV-1a of the name: where this user's CPUs start */
+	for (const char *c = name; *c && *c != '@'; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	cpulist_pick(set, have, cpus < (unsigned)have ? cpus : (unsigned)have, h, pick, sizeof(pick));
+	return write_at(dir, "cpuset.cpus", pick, e);
 }
 
 /* cg_create() under one name: -EEXIST, with nothing made, when a
@@ -395,6 +494,8 @@ static int create_named(const struct cg_layout *l, const char *name, unsigned ne
 				break;
 			}
 			r = h->v2 ? v2_enable(g->g[k].parent, use, e) : 0;
+			if (r == 0 && !h->v2 && (use & CG_CPUSET))
+				r = cpuset_v1_inherit(root, g->g[k].parent, e);
 			if (r < 0)
 				break;
 			g->g[k].dir = make_new_dir(g->g[k].parent, name);
@@ -414,6 +515,8 @@ static int create_named(const struct cg_layout *l, const char *name, unsigned ne
 			break;
 		}
 		r = cg_write_limits(g->g[k].dir, h->v2, use, lim, e);
+		if (r == 0 && (use & CG_CPUSET))
+			r = cpuset_write(g->g[k].parent, g->g[k].dir, h->v2, lim->cpus, name, e);
 		if (r < 0)
 			break;
 		g->g[k].ctrls = use;

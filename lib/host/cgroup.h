@@ -15,7 +15,11 @@
  *   cgroup v2 (<mount>/nsiso/NAME): always, with the memory, pids, cpu and
  *     io controllers it offers enabled as the limits need them;
  *   cgroup v1 (hybrid hosts): the memory and pids hierarchies always, the
- *     cpu and blkio hierarchies when a limit needs them.
+ *     cpu, blkio and cpuset hierarchies when a limit needs them.
+ *
+ * cpus = N: the group's cpuset holds N of the CPUs its parent has, chosen
+ * from a place that depends on the user name (so that users spread over
+ * the host), all of them when there are no more than N.
  *
  * The supervisor creates the groups and writes the limits (as host root);
  * every process of the container enters them by writing "0" to a
@@ -31,6 +35,7 @@ enum {
 	CG_PIDS = 1u << 1,
 	CG_CPU = 1u << 2,
 	CG_IO = 1u << 3,
+	CG_CPUSET = 1u << 4,
 };
 
 /* The limits that impose nothing. */

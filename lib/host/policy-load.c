@@ -397,7 +397,7 @@ static void rule_key(struct policy_rule *rule, const char *name, int line, const
 		add_error(e, r, "%s:%d: [%s] %s: %s", name, line, section, key, error_text(&why));
 		return;
 	}
-	rule->values.set |= 1u << ki;
+	rule->values.set |= 1u << ki; /* (KEY_COUNT <= 32: policy.h) */
 }
 
 static void global_key(struct policy *p, unsigned file, const char *name, int line, const char *key, const char *value,

@@ -409,6 +409,17 @@ static int parse_count(void *field, const struct key_def *row, const char *value
 	return 0;
 }
 
+/* cpus: all (0) or a number of CPUs. */
+static int parse_cpus(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
+{
+	(void)row;
+	uint64_t n = 0;
+	if (strcmp(value, "all") != 0 && parse_uint(value, 1, 4096, &n) < 0)
+		return error_set(e, -EINVAL, "'%.32s' is not all or a number of CPUs (1..4096)", value);
+	*(uint32_t *)field = (uint32_t)n;
+	return 0;
+}
+
 /* cpu_max: max, N% of one CPU (per 100 ms), or "QUOTA PERIOD" in
  * microseconds as cgroup v2's cpu.max has it. */
 static int parse_cpu_max(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
@@ -689,6 +700,15 @@ static void text_pids(const struct policy_settings *s, enum policy_key k, char *
 		snprintf(buf, size, "%" PRIu64, s->cg.pids_max);
 }
 
+static void text_cpus(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	(void)k;
+	if (s->cg.cpus)
+		snprintf(buf, size, "%" PRIu32, s->cg.cpus);
+	else
+		snprintf(buf, size, "all");
+}
+
 static void text_weight(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
 {
 	uint32_t w = AT(s, policy_keys[k].s_off, uint32_t);
@@ -774,6 +794,7 @@ const struct key_def policy_keys[KEY_COUNT] = {
 	[KEY_IDLE_TIMEOUT] = { "idle_timeout", parse_duration, NULL, STORE(idle_timeout), text_duration },
 	[KEY_MAX_SESSION] = { "max_session", parse_duration, NULL, STORE(max_session), text_duration },
 	[KEY_TIMEOUT_WARNING] = { "timeout_warning", parse_duration, NULL, STORE(timeout_warning), text_duration },
+	[KEY_CPUS] = { "cpus", parse_cpus, NULL, STORE(cg.cpus), text_cpus },
 	/* templates, expanded per user into s->mounts */
 	[KEY_BIND] = { "bind", parse_mount_list, NULL, MOUNT_LIST(MOUNT_BIND), .text = text_mounts },
 	[KEY_BIND_RO] = { "bind_ro", parse_mount_list, NULL, MOUNT_LIST(MOUNT_BIND_RO), .text = text_mounts },

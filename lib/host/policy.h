@@ -72,12 +72,14 @@ enum policy_key {
 	KEY_IDLE_TIMEOUT,
 	KEY_MAX_SESSION,
 	KEY_TIMEOUT_WARNING,
+	KEY_CPUS,
 	KEY_BIND, /* the four mount lists: keep their order (enum mount_kind) */
 	KEY_BIND_RO,
 	KEY_HIDE,
 	KEY_TMPFS,
 	KEY_COUNT
 };
+_Static_assert(KEY_COUNT <= 32, "a rule's keys are bits of an unsigned");
 
 enum userns_mode { USERNS_KEEP_ID_SUBUID = 0, USERNS_KEEP_ID };
 enum tmp_mode { TMP_PRIVATE = 0, TMP_SHARED };

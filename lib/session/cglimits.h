@@ -16,4 +16,6 @@ struct cg_limits {
 	uint64_t cpu_period;  /* us */
 	uint32_t cpu_weight;  /* 1..10000, 100 is the kernel's default */
 	uint32_t io_weight;   /* 1..10000; 0: not set */
+	uint32_t cpus;	      /* CPUs the container may run on (cpuset); 0: all of the host's */
+	uint32_t reserved;
 };

@@ -59,13 +59,15 @@ static void test_parse(void)
 {
 	struct cg_layout l;
 	cg_parse_mountinfo(hybrid, &l);
-	TAP_EQ_INT(l.n, 4, "hybrid: cpu,cpuacct, memory, blkio and unified (pids mounted below its root is skipped)");
+	TAP_EQ_INT(l.n, 5,
+		   "hybrid: cpu,cpuacct, cpuset, memory, blkio and unified (pids mounted below its root is skipped)");
 	TAP_EQ_STR(l.h[0].path, "/sys/fs/cgroup/cpu,cpuacct", "first: cpu,cpuacct");
 	TAP_EQ_INT(l.h[0].ctrls, CG_CPU, "cpu,cpuacct gives cpu");
-	TAP_EQ_STR(l.h[1].path, "/sys/fs/cgroup/memory", "memory once, at its first mount");
-	TAP_EQ_INT(l.h[1].ctrls, CG_MEMORY, "memory");
-	TAP_EQ_INT(l.h[2].ctrls, CG_IO, "blkio gives io");
-	TAP_OK(l.h[3].v2 && strcmp(l.h[3].path, "/sys/fs/cgroup/unified") == 0, "the unified v2 hierarchy");
+	TAP_EQ_INT(l.h[1].ctrls, CG_CPUSET, "cpuset (cpus = N)");
+	TAP_EQ_STR(l.h[2].path, "/sys/fs/cgroup/memory", "memory once, at its first mount");
+	TAP_EQ_INT(l.h[2].ctrls, CG_MEMORY, "memory");
+	TAP_EQ_INT(l.h[3].ctrls, CG_IO, "blkio gives io");
+	TAP_OK(l.h[4].v2 && strcmp(l.h[4].path, "/sys/fs/cgroup/unified") == 0, "the unified v2 hierarchy");
 	cg_parse_mountinfo(pure_v2, &l);
 	TAP_OK(l.n == 1 && l.h[0].v2 && strcmp(l.h[0].path, "/sys/fs/cgroup") == 0, "pure v2: one hierarchy");
 	cg_parse_mountinfo("garbage\n\n1 2 3\n", &l);
@@ -79,7 +81,7 @@ static void test_parse(void)
 					 100 + i, 100 + i, i);
 	snprintf(big + used, sizeof(big) - used, "%s", hybrid);
 	cg_parse_mountinfo(big, &l);
-	TAP_OK(used > 65536 && l.n == 4 && l.h[3].v2, "3000 other mounts first (%zu bytes): the 4 hierarchies found",
+	TAP_OK(used > 65536 && l.n == 5 && l.h[4].v2, "3000 other mounts first (%zu bytes): the 5 hierarchies found",
 	       used);
 }
 
