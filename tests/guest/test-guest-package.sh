@@ -22,7 +22,9 @@
 #  4. the container is a systemd scope with Delegate=yes in user-UID.slice,
 #     made over D-Bus: systemctl and systemd-cgls show it, nothing of nsiso
 #     at the top of the tree, pids and memory limits enforced, also after
-#     systemctl daemon-reload;
+#     systemctl daemon-reload; nsiso set, the OOM notice, nsiso-status
+#     inside, nsiso metrics, journalctl NSISO_STEP=idmap and the catalog,
+#     cpus = 1 through the scope's cpuset;
 #  5. disable and purge: /etc/pam.d is byte-identical, nothing of nsiso left.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -454,12 +456,51 @@ expect_match "the journal has the supervisor's oom-kill line" \
 	"$(g_root 'journalctl -q -t nsiso-sup --no-pager | grep oom-kill | tail -n1')" "oom-kill user=bob uid=$uid_b kills=[0-9]+ memory_max=134217728"
 out=$(g_as alice -- 'cp /home/bob/hog /tmp/ 2>/dev/null || true; true')
 expect_eq "alice, unlimited, is not affected (login ok)" "$?" 0
+# What bob sees from inside (nsiso-status, in users' PATH from the package),
+# nsiso metrics, and the journal's fields (issue 25), with systemd's journald.
+out=$(g_as bob -- 'nsiso-status')
+expect_match "nsiso-status inside names the container as its scope" "$out" \
+	"^container      ${scope%.scope} of bob, up since "
+expect_match "the limits nsiso set gave it" "$out" '^memory         [0-9.]+ MiB in use, memory_max 128\.0 MiB, memory_high max$'
+expect_match "pids of the new pids_max" "$out" '^pids           [0-9]+ of 60 \(pids_max\)$'
+expect_eq "the OOM kills, as memory.events counts them" "$(printf '%s\n' "$out" | sed -n 's/^oom kills      //p')" \
+	"$(g_root "sed -n 's/^oom_kill //p' /sys/fs/cgroup$grp/memory.events")"
+metrics=$(g_root 'nsiso metrics')
+expect_eq "nsiso metrics: the OOM kills since boot are bob's" \
+	"$(printf '%s\n' "$metrics" | sed -n 's/^nsiso_oom_kills_total //p')" \
+	"$(g_root "sed -n 's/^oom_kill //p' /sys/fs/cgroup$grp/memory.events")"
+expect_match "nsiso metrics counts sshd's logins by service" "$metrics" \
+	'^nsiso_logins_total\{service="sshd",container="created"\} [1-9][0-9]*$'
+expect_match "and the policy's identity" "$metrics" '^nsiso_policy_info\{path="/etc/nsiso/nsiso.conf",hash="[0-9a-f]{16}",valid="1"\} 1$'
+g_root 'useradd -m -s /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 nosub &&
+	install -d -m 0700 -o nosub -g nosub /home/nosub/.ssh &&
+	install -m 0600 -o nosub -g nosub /home/alice/.ssh/authorized_keys /home/nosub/.ssh/authorized_keys'
+out=$(g_as nosub -- 'echo in' 2>&1)
+expect_nomatch "a user without subordinate ids is refused" "$out" '^in$'
+ent=$(g_root 'for i in $(seq 1 20); do journalctl --no-pager -o export NSISO_STEP=idmap NSISO_USER=nosub | grep -a . && exit; sleep 0.5; done')
+expect_match "journalctl NSISO_STEP=idmap finds the refusal" "$ent" '^MESSAGE=refused: user=nosub step=idmap error=ERANGE '
+expect_match "with its MESSAGE_ID" "$ent" '^MESSAGE_ID=3f8c3a9ed67a4308b5e1f57eef4b7fa7$'
+expect_match "its uid" "$ent" "^NSISO_UID=$(g_root 'id -u nosub')\$"
+expect_match "and the authpriv facility" "$ent" '^SYSLOG_FACILITY=10$'
+expect_match "journalctl -x explains it from nsiso's catalog" \
+	"$(g_root 'journalctl --no-pager -x NSISO_STEP=idmap NSISO_USER=nosub')" 'Subject: Session of nosub refused at step idmap'
+expect_match "the authpriv line stays as it is" \
+	"$(g_root 'journalctl --no-pager -o cat SYSLOG_FACILITY=10 -t sshd -t sshd-session | grep "refused: user=nosub step=idmap" | head -n1')" \
+	'^pam_nsiso\(sshd:session\): refused: user=nosub step=idmap error=ERANGE '
+g_root 'userdel -r nosub 2>/dev/null'
 # (a session without a pty lives until its command ends, whatever the client
 # does: end the command)
 g_root 'pkill -u bob -x sleep'
 wait "$holdb" 2>/dev/null
 g_root "for i in \$(seq 1 120); do [ -d /sys/fs/cgroup$grp ] || [ -d /sys/fs/cgroup/user.slice/user-nsiso.slice/$scope ] || exit 0; sleep 0.5; done; exit 1"
 expect_eq "bob's group and scope are gone after logout" "$?" 0
+# cpus = 1 through the scope: systemd delegates cpuset with Delegate=yes.
+g_root 'printf "[user alice]\ncpus = 1\n" > /etc/nsiso/nsiso.conf.d/cpus.conf'
+out=$(g_as alice -- 'nproc; sed -n "s/^0:://p" /proc/self/cgroup')
+expect_eq "cpus = 1: nproc inside the scope's container says 1" "$(printf '%s\n' "$out" | sed -n 1p)" 1
+expect_match "its group is the container's in its scope" "$(printf '%s\n' "$out" | sed -n 2p)" \
+	"^/user.slice/user-nsiso.slice/nsiso-$uid_a-[0-9]+.scope/nsiso/alice$"
+g_root 'rm -f /etc/nsiso/nsiso.conf.d/cpus.conf'
 
 # ---- 5. disable and purge -------------------------------------------------------
 g_root 'rm -rf /etc/nsiso/nsiso.conf.d; DEBIAN_FRONTEND=noninteractive pam-auth-update --disable nsiso'
