@@ -35,8 +35,11 @@ int user_resolve(const char *name, struct user_info *u, struct nsiso_error *f);
 int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct nsiso_error *f);
 
 /* mounts.c: run inside the new namespaces, before the init is started. */
-/* resolv_mnt: a detached read-only mount of the network's resolv.conf, or -1. */
-int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct nsiso_error *f);
+/* resolv_mnt: a detached read-only mount of the network's resolv.conf, or -1.
+ * devs: the policy's devices (devices.c), put in the container's /dev. */
+struct dev_list;
+int mounts_setup(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
+		 int resolv_mnt, struct nsiso_error *f);
 
 /* network.c */
 int network_setup_loopback(struct nsiso_error *f);
@@ -80,8 +83,8 @@ struct container {
 	unsigned ns_mask;
 };
 /* Every process of the container starts in the cgroups behind cg_procs. */
-int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
-		     int resolv_mnt, struct container *c, struct nsiso_error *f);
+int container_create(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
+		     const int *cg_procs, size_t n_cg, int resolv_mnt, struct container *c, struct nsiso_error *f);
 
 /* joincheck.c: SIGKILL every process in the container's PID namespace
  * that is outside its user namespace and not host root (a session child
@@ -152,3 +155,20 @@ struct inside_status {
 };
 int inside_listen(int netns);
 size_t inside_text(const struct inside_status *st, char *out, size_t size);
+
+/* devices.c: the policy's devices (devices = PATH...), resolved once on the
+ * host's /dev (globs expanded; only device nodes, no symlinks; a pattern
+ * that matches nothing gives nothing), and the BPF device filter on the
+ * container's cgroup v2 group: read and write of those and of the standard
+ * nodes, mknod of nothing. 0 or -errno with f filled. */
+#define DEVICES_MAX 64
+struct dev_list {
+	size_t n;
+	struct {
+		char path[64];
+		mode_t type; /* S_IFCHR or S_IFBLK */
+		dev_t rdev;
+	} d[DEVICES_MAX];
+};
+int devices_resolve(const char *patterns, struct dev_list *out, struct nsiso_error *f);
+int devices_filter(int group_dir, const struct dev_list *devs, struct nsiso_error *f);

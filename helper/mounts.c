@@ -203,7 +203,50 @@ static int bind_node(int host_node, int devroot, const char *name)
  * its own (a tenant never sees another tenant's ptys, THREATS 10), /dev/shm
  * and /dev/mqueue private to the container, and the host's /dev/log so that
  * syslog keeps working for the session and for sshd's monitor. */
-static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
+/* The policy's devices (devices.c resolved them on the host): each opened
+ * again without following a symlink anywhere on its path, checked to be
+ * the same device, and bound at the same path below the new /dev (its
+ * directories made there). fds: the opened nodes, -EBADF where none. */
+static int devices_open(const struct dev_list *devs, int *fds, struct nsiso_error *f)
+{
+	for (size_t i = 0; i < devs->n; i++)
+		fds[i] = -EBADF;
+	for (size_t i = 0; i < devs->n; i++) {
+		struct stat st;
+		fds[i] = open_view_path(devs->d[i].path, &st);
+		if (fds[i] < 0)
+			return error_at(f, STEP_MOUNT, fds[i], "opening the device %s", devs->d[i].path);
+		if ((st.st_mode & S_IFMT) != devs->d[i].type || st.st_rdev != devs->d[i].rdev)
+			return error_at(f, STEP_MOUNT, -ESTALE, "%s is no longer the device it was", devs->d[i].path);
+	}
+	return 0;
+}
+
+static int devices_bind(const struct dev_list *devs, const int *fds, int dev)
+{
+	for (size_t i = 0; i < devs->n; i++) {
+		char rel[sizeof(devs->d[0].path)];
+		snprintf(rel, sizeof(rel), "%s", devs->d[i].path + 5); /* below "/dev/" */
+		for (char *slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			if (mkdirat(dev, rel, 0755) < 0 && errno != EEXIST)
+				return neg_errno();
+			*slash = '/';
+		}
+		int r = bind_node(fds[i], dev, rel);
+		if (r < 0 && r != -EEXIST) /* (one of the standard nodes: already there) */
+			return r;
+	}
+	return 0;
+}
+
+static void devices_close(const struct dev_list *devs, int *fds)
+{
+	for (size_t i = 0; i < devs->n; i++)
+		closep(&fds[i]);
+}
+
+static int mount_dev(const struct policy_settings *s, const struct dev_list *devs, struct nsiso_error *f)
 {
 	unsigned ns_mask = s->ns_mask;
 	bool userns = ns_mask & NS_BIT(NS_USER);
@@ -213,12 +256,19 @@ static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 	_cleanup_close_ int hostdev = open_dir_path("/dev");
 	if (hostdev < 0)
 		return error_at(f, STEP_MOUNT, hostdev, "opening /dev");
+	int dev_fds[DEVICES_MAX];
+	r = devices_open(devs, dev_fds, f);
+	if (r < 0) {
+		devices_close(devs, dev_fds);
+		return r;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
 		host_nodes[i] = openat(hostdev, dev_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (host_nodes[i] < 0) {
 			r = neg_errno();
 			for (size_t j = 0; j < i; j++)
 				(void)close(host_nodes[j]);
+			devices_close(devs, dev_fds);
 			return error_at(f, STEP_MOUNT, r, "opening /dev/%s", dev_nodes[i]);
 		}
 	}
@@ -233,7 +283,7 @@ static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 		close_fd(&host_log);
 	}
 
-	const char *dev_opts[] = { "mode=0755", "size=64k", "nr_inodes=64", NULL };
+	const char *dev_opts[] = { "mode=0755", "size=64k", "nr_inodes=256", NULL };
 	_cleanup_close_ int dev = -EBADF;
 	r = fs_mount_at("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, hostdev, "", &dev);
 	if (r < 0)
@@ -241,6 +291,9 @@ static int mount_dev(const struct policy_settings *s, struct nsiso_error *f)
 
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes) && r >= 0; i++)
 		r = bind_node(host_nodes[i], dev, dev_nodes[i]);
+	if (r < 0)
+		goto out_nodes;
+	r = devices_bind(devs, dev_fds, dev);
 	if (r < 0)
 		goto out_nodes;
 	if (host_log >= 0)
@@ -305,6 +358,7 @@ out_nodes:
 out_nodes_logged:
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++)
 		(void)close(host_nodes[i]);
+	devices_close(devs, dev_fds);
 	return r;
 }
 
@@ -818,7 +872,8 @@ static int verify_placed(struct nsiso_error *f)
 	return 0;
 }
 
-int mounts_setup(const struct user_info *u, const struct policy_settings *s, int resolv_mnt, struct nsiso_error *f)
+int mounts_setup(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
+		 int resolv_mnt, struct nsiso_error *f)
 {
 	n_placed = 0;
 	unsigned ns_mask = s->ns_mask;
@@ -849,7 +904,7 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, int
 		if (r < 0)
 			return r;
 	}
-	r = mount_dev(s, f);
+	r = mount_dev(s, devs, f);
 	if (r < 0)
 		return r;
 	if (s->tmp == TMP_PRIVATE) {

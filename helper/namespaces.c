@@ -60,8 +60,8 @@ static void report_and_exit(int fd, const struct nsiso_error *f)
 /* In the child: PID 1 of the new PID namespace, root of the new user
  * namespace. Never returns. */
 static void __attribute__((noreturn))
-child_main(const struct user_info *u, const struct policy_settings *s, int go, int report, int lifeline, int init_exe,
-	   const int *cg_procs, size_t n_cg, int resolv_mnt)
+child_main(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs, int go, int report,
+	   int lifeline, int init_exe, const int *cg_procs, size_t n_cg, int resolv_mnt)
 {
 	struct nsiso_error f = { 0 };
 	bool userns = s->ns_mask & NS_BIT(NS_USER);
@@ -112,7 +112,7 @@ child_main(const struct user_info *u, const struct policy_settings *s, int go, i
 		(void)error_at(&f, STEP_INIT, neg_errno(), "opening /dev/null");
 		report_and_exit(report, &f);
 	}
-	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s, resolv_mnt, &f) < 0)
+	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s, devs, resolv_mnt, &f) < 0)
 		report_and_exit(report, &f);
 	if ((s->ns_mask & NS_BIT(NS_UTS)) && sethostname(s->hostname, strlen(s->hostname)) < 0) {
 		(void)error_at(&f, STEP_UTS, neg_errno(), "sethostname(%s)", s->hostname);
@@ -220,8 +220,8 @@ static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid)
 	return n == (ssize_t)sizeof(pid) ? pid : -EIO;
 }
 
-int container_create(const struct user_info *u, const struct policy_settings *s, const int *cg_procs, size_t n_cg,
-		     int resolv_mnt, struct container *c, struct nsiso_error *f)
+int container_create(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
+		     const int *cg_procs, size_t n_cg, int resolv_mnt, struct container *c, struct nsiso_error *f)
 {
 	_cleanup_close_ int go_r = -EBADF, go_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF;
 	_cleanup_close_ int life_r = -EBADF, life_w = -EBADF, pidfd = -EBADF;
@@ -273,7 +273,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 		return error_at(f, STEP_CLONE, (int)pid, "clone3 with namespaces %#x%s", (unsigned)s->ns_mask,
 				by_owner ? " as container root's host uid" : "");
 	if (pid == 0)
-		child_main(u, s, go_r, rep_w, life_r, init_exe, cg_procs, n_cg, resolv_mnt);
+		child_main(u, s, devs, go_r, rep_w, life_r, init_exe, cg_procs, n_cg, resolv_mnt);
 	if (by_owner) {
 		/* Our child (CLONE_PARENT), not reaped yet: the pid is its own. */
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);

@@ -1149,6 +1149,9 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	}
 	/* The supervisor's one log line, at the end: authpriv like the module's. */
 	openlog("nsiso-sup", LOG_PID, LOG_AUTHPRIV);
+	static struct dev_list devs; /* the policy's devices, resolved once */
+	bool filtered = false;
+	char uv0[LOG_VALUE_MAX];
 	if (r == 0) {
 		if (systemd_manages_cgroups()) {
 			r = systemd_scope(u, sv.scope, sizeof(sv.scope), &f);
@@ -1163,6 +1166,28 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		}
 		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, &f)) < 0)
 			(void)error_in(&f, STEP_CGROUP, r);
+		/* The device filter on the v2 group: always (defence in depth),
+		 * and a refusal when the policy names devices and it cannot be
+		 * applied (they would be reachable unfiltered otherwise). */
+		if (r == 0 && s->devices[0] && (r = devices_resolve(s->devices, &devs, &f)) < 0)
+			(void)error_in(&f, STEP_MOUNT, r);
+		for (size_t i = 0; r == 0 && i < sv.cg.n; i++) {
+			struct nsiso_error why = { 0 };
+			if (!sv.cg.g[i].v2 || devices_filter(sv.cg.g[i].dir, &devs, &why) == 0) {
+				filtered |= sv.cg.g[i].v2;
+				continue;
+			}
+			if (s->devices[0])
+				r = error_in(&why, STEP_CGROUP, why.error);
+			if (r < 0)
+				f = why;
+			else
+				syslog(LOG_WARNING, "device filter not applied user=%s uid=%u detail=\"%s\"",
+				       log_value(uv0, sizeof(uv0), u->name), (unsigned)u->uid, why.detail);
+		}
+		if (r == 0 && s->devices[0] && !filtered)
+			r = error_at(&f, STEP_CGROUP, -EOPNOTSUPP,
+				     "devices = needs a cgroup v2 hierarchy for the device filter; this host has none");
 		/* (best effort: without it the kills are not announced, nothing else) */
 		if (r == 0 && cg_oom_watch(&sv.cg, &sv.oom) < 0)
 			sv.oom.poll_fd = sv.oom.count_fd = -EBADF;
@@ -1175,7 +1200,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		int procs[CG_HIER_MAX];
 		for (size_t i = 0; i < sv.cg.n; i++)
 			procs[i] = sv.cg.g[i].procs;
-		r = container_create(u, s, procs, sv.cg.n, resolv_mnt, &sv.c, &f);
+		r = container_create(u, s, &devs, procs, sv.cg.n, resolv_mnt, &sv.c, &f);
 		close_fd(&resolv_mnt);
 		network_prepared();
 		/* nsiso status from inside: only in a network namespace of its

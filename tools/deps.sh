@@ -13,6 +13,7 @@ packages=(
 	keyutils strace gdb                                    # hardening tests: keyctl, ptrace
 	jq sudo                                                # nsiso list --json checks; sudo -u as a way in
 	python3-prometheus-client                              # nsiso metrics parsed as Prometheus does
+	xvfb x11-utils xauth                                   # X11 forwarding: a test display, xdpyinfo, xauth
 	nftables                                               # the networks' filter and NAT (nft -f)
 	netcat-openbsd iputils-ping                            # network tests: TCP listeners and clients, ping
 	bubblewrap                                             # benchmark reference

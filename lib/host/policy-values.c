@@ -409,6 +409,38 @@ static int parse_count(void *field, const struct key_def *row, const char *value
 	return 0;
 }
 
+/* devices: none, or up to POLICY_DEVICE_PATTERNS_MAX paths under /dev/,
+ * each a device or a glob (* ? [...]) of devices: no "..", no "//", no
+ * path that ends in '/', only A-Z a-z 0-9 / . _ - + : and glob characters. */
+static int parse_devices(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
+{
+	if (strcmp(value, "none") == 0) {
+		*(char *)field = '\0';
+		return 0;
+	}
+	if (strlen(value) >= row->v_size)
+		return error_set(e, -EINVAL, "longer than %zu characters", row->v_size - 1);
+	char buf[POLICY_DEVICES_MAX];
+	snprintf(buf, sizeof(buf), "%s", value);
+	int n = 0;
+	char *save = NULL;
+	for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save), n++) {
+		if (n == POLICY_DEVICE_PATTERNS_MAX)
+			return error_set(e, -EINVAL, "more than %d devices", POLICY_DEVICE_PATTERNS_MAX);
+		bool ok = strncmp(w, "/dev/", 5) == 0 && w[5] && !strstr(w, "..") && !strstr(w, "//") &&
+			  w[strlen(w) - 1] != '/' && strlen(w) < 64;
+		for (const char *c = w; ok && *c; c++)
+			ok = isalnum((unsigned char)*c) || strchr("/._-+:*?[]!", *c);
+		if (!ok)
+			return error_set(e, -EINVAL,
+					 "'%.64s' is not a device path or glob under /dev/ (no '..', letters, digits, "
+					 "/ . _ - + : and * ? [ ])",
+					 w);
+	}
+	snprintf(field, row->v_size, "%s", value);
+	return 0;
+}
+
 /* cpus: all (0) or a number of CPUs. */
 static int parse_cpus(void *field, const struct key_def *row, const char *value, struct nsiso_error *e)
 {
@@ -700,6 +732,12 @@ static void text_pids(const struct policy_settings *s, enum policy_key k, char *
 		snprintf(buf, size, "%" PRIu64, s->cg.pids_max);
 }
 
+static void text_devices(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
+{
+	(void)k;
+	snprintf(buf, size, "%s", s->devices[0] ? s->devices : "none");
+}
+
 static void text_cpus(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)
 {
 	(void)k;
@@ -795,6 +833,7 @@ const struct key_def policy_keys[KEY_COUNT] = {
 	[KEY_MAX_SESSION] = { "max_session", parse_duration, NULL, STORE(max_session), text_duration },
 	[KEY_TIMEOUT_WARNING] = { "timeout_warning", parse_duration, NULL, STORE(timeout_warning), text_duration },
 	[KEY_CPUS] = { "cpus", parse_cpus, NULL, STORE(cg.cpus), text_cpus },
+	[KEY_DEVICES] = { "devices", parse_devices, NULL, STORE(devices), text_devices },
 	/* templates, expanded per user into s->mounts */
 	[KEY_BIND] = { "bind", parse_mount_list, NULL, MOUNT_LIST(MOUNT_BIND), .text = text_mounts },
 	[KEY_BIND_RO] = { "bind_ro", parse_mount_list, NULL, MOUNT_LIST(MOUNT_BIND_RO), .text = text_mounts },

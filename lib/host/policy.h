@@ -47,6 +47,8 @@
 #define POLICY_DURATION_MAX_S (366 * 86400)
 #define POLICY_DEFAULT_MEMORY_PCT 50	/* memory_max: half of the host's memory */
 #define POLICY_DEFAULT_TMPFS_SIZE "10%" /* each of /tmp, /var/tmp, /dev/shm */
+#define POLICY_DEVICES_MAX 512		/* devices = ...: the whole value */
+#define POLICY_DEVICE_PATTERNS_MAX 16
 
 enum policy_key {
 	KEY_NAMESPACES = 0,
@@ -73,6 +75,7 @@ enum policy_key {
 	KEY_MAX_SESSION,
 	KEY_TIMEOUT_WARNING,
 	KEY_CPUS,
+	KEY_DEVICES,
 	KEY_BIND, /* the four mount lists: keep their order (enum mount_kind) */
 	KEY_BIND_RO,
 	KEY_HIDE,
@@ -158,6 +161,7 @@ struct policy_values {
 	char tmp_size[POLICY_SIZE_MAX];
 	char shm_size[POLICY_SIZE_MAX];
 	char mounts[MOUNT_KINDS][POLICY_MOUNT_LIST_MAX]; /* templates with %u %U %g */
+	char devices[POLICY_DEVICES_MAX];		 /* paths and globs under /dev/; "" none */
 };
 
 struct policy_rule {
@@ -240,11 +244,12 @@ struct policy_settings {
 	struct policy_network net;	       /* NAME's definition */
 	uint32_t rlimit_set;
 	struct policy_rlimit rlimit[POLICY_RLIMITS];
-	enum yes_no nested_userns;	 /* NO: max_user_namespaces = 0 inside */
-	enum system_bus_mode system_bus; /* the host's system bus in the container's /run */
-	char tmp_size[POLICY_SIZE_MAX];	 /* tmpfs size= of /tmp and /var/tmp; "max": none */
-	char shm_size[POLICY_SIZE_MAX];	 /* of /dev/shm */
-	uint32_t n_mounts;		 /* bind, bind_ro, hide, tmpfs expanded, in that order */
+	enum yes_no nested_userns;	  /* NO: max_user_namespaces = 0 inside */
+	enum system_bus_mode system_bus;  /* the host's system bus in the container's /run */
+	char tmp_size[POLICY_SIZE_MAX];	  /* tmpfs size= of /tmp and /var/tmp; "max": none */
+	char shm_size[POLICY_SIZE_MAX];	  /* of /dev/shm */
+	char devices[POLICY_DEVICES_MAX]; /* device paths and globs under /dev/, space-separated; "" none */
+	uint32_t n_mounts;		  /* bind, bind_ro, hide, tmpfs expanded, in that order */
 	struct policy_mount mounts[POLICY_MOUNTS_MAX];
 	char source[KEY_COUNT][POLICY_SOURCE_MAX];
 	char rlimit_source[POLICY_RLIMITS][POLICY_SOURCE_MAX]; /* "file:[section]" or "built-in" */

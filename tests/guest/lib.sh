@@ -68,6 +68,15 @@ g_boot() {
 		# autogroup gets the niceness this test runs at (tools/test.sh
 		# runs the guests at 19 beside the other tests).
 		[ "$(nice)" -gt 0 ] && { echo "$(nice)" > "/proc/$G_PID/autogroup"; } 2>/dev/null
+		# A watcher ends the guest when this test is gone without its
+		# cleanup (meson's timeout kills with SIGKILL): no qemu is left.
+		(
+			exec </dev/null >/dev/null 2>&1
+			while kill -0 "$$" 2>/dev/null; do sleep 5; done
+			grep -qa qemu-system "/proc/$G_PID/cmdline" && kill -KILL "$G_PID"
+			sleep 1
+			rm -rf "$G_DIR"
+		) &
 		for i in $(seq 1 240); do
 			g_root_once true 2>/dev/null && return 0
 			kill -0 "$G_PID" 2>/dev/null || break
@@ -122,13 +131,15 @@ g_ssh() {
 	err=$(mktemp)
 	for try in 1 2 3 4 5; do
 		rc=0
-		# (stderr stays a live stream in its place; a copy is kept to read)
-		ssh "$@" 2> >(tee "$err" >&2) || rc=$?
-		wait $!
+		# (stderr through a file, shown after ssh ends: a process
+		# substitution would be made by the forked ssh, where the caller's
+		# "wait $!" cannot see it and would wait for its own last job)
+		ssh "$@" 2> "$err" || rc=$?
 		[ "$rc" = 255 ] && grep -qE 'banner exchange|kex_exchange_identification' "$err" || break
-		echo "# guest ssh: no banner, try $try of 5" >&2
+		echo "# guest ssh: no banner, try $try of 5: $(head -n 1 "$err")" >&2
 		sleep 5
 	done
+	cat "$err" >&2
 	rm -f "$err"
 	return "$rc"
 }

@@ -501,6 +501,21 @@ expect_eq "cpus = 1: nproc inside the scope's container says 1" "$(printf '%s\n'
 expect_match "its group is the container's in its scope" "$(printf '%s\n' "$out" | sed -n 2p)" \
 	"^/user.slice/user-nsiso.slice/nsiso-$uid_a-[0-9]+.scope/nsiso/alice$"
 g_root 'rm -f /etc/nsiso/nsiso.conf.d/cpus.conf'
+# devices = (issue 26): the node in alice's /dev, the BPF filter on her
+# group below the scope (c 240:N: no driver, so ENXIO means "let through").
+g_root 'mknod -m 0666 /dev/nsiso-dev-a c 240 7 && mknod -m 0666 /dev/nsiso-dev-b c 240 8 &&
+	printf "[user alice]\ndevices = /dev/nsiso-dev-a\n" > /etc/nsiso/nsiso.conf.d/dev.conf'
+g_as alice -- 'sleep 600' & holdd=$!
+g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
+grpa=$(g_root 'sed -n "s/^0:://p" /proc/$(pgrep -u alice -x sleep)/cgroup')
+out=$(g_as alice -- 'for x in /dev/nsiso-dev-a /dev/nsiso-dev-b; do head -c0 $x 2>&1 | sed "s/.*: //" | grep . || echo opened; done')
+expect_eq "devices: alice's device is in her /dev and passes the filter, the other is not there" \
+	"$(printf '%s\n' "$out" | tr '\n' '|')" "No such device or address|No such file or directory|"
+out=$(g_root "bash -c 'echo \$\$ > /sys/fs/cgroup$grpa/cgroup.procs && for x in /dev/nsiso-dev-a /dev/nsiso-dev-b /dev/null; do head -c0 \$x 2>&1 | sed \"s/.*: //\" | grep . || echo opened; done'")
+expect_eq "host root in her group (below the scope): her device passes, the other is EPERM, /dev/null opens" \
+	"$(printf '%s\n' "$out" | tr '\n' '|')" "No such device or address|Operation not permitted|opened|"
+g_root 'pkill -u alice -x sleep'; wait "$holdd" 2>/dev/null
+g_root 'rm -f /dev/nsiso-dev-a /dev/nsiso-dev-b /etc/nsiso/nsiso.conf.d/dev.conf'
 
 # ---- 5. disable and purge -------------------------------------------------------
 g_root 'rm -rf /etc/nsiso/nsiso.conf.d; DEBIAN_FRONTEND=noninteractive pam-auth-update --disable nsiso'

@@ -76,7 +76,13 @@ t_cleanup() {
 	for u in "${T_USERS[@]}"; do
 		pkill -KILL -u "$u" 2>/dev/null
 	done
-	# The containers end when their sessions' sshd processes are gone.
+	# The containers end when their sessions' sshd processes are gone, or
+	# at once when stopped (a test's linger would keep them past userdel,
+	# and the next test's user of the same uid would be refused).
+	for u in "${T_USERS[@]}"; do
+		[ -S "/run/nsiso/$(id -u "$u" 2>/dev/null).sock" ] &&
+			"$NSISO_PREFIX/sbin/nsiso" stop --timeout 1 -- "$u" >/dev/null 2>&1
+	done
 	t_wait_no_containers 10 >/dev/null 2>&1
 	for u in "${T_USERS[@]}"; do
 		pkill -KILL -u "$u" 2>/dev/null
