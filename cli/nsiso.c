@@ -212,9 +212,11 @@ static int check(const char *config, const char *sshd_service)
 	for (size_t i = 0; i < pol.n_networks; i++) {
 		char a[16];
 		const struct policy_network *n = &pol.networks[i];
-		printf("  network %s: bridge %s, subnet %s/%u, nat %s, isolate %s, %u host port%s open\n", n->name,
-		       n->bridge, policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix, n->nat ? "yes" : "no",
-		       n->isolate ? "yes" : "no", n->n_ports, n->n_ports == 1 ? "" : "s");
+		printf("  network %s: bridge %s, subnet %s/%u, nat %s, isolate %s, %u host port%s open, %u allowed "
+		       "destination%s\n",
+		       n->name, n->bridge, policy_ipv4_text(n->subnet, a, sizeof(a)), n->prefix, n->nat ? "yes" : "no",
+		       n->isolate ? "yes" : "no", n->n_ports, n->n_ports == 1 ? "" : "s", n->n_allow,
+		       n->n_allow == 1 ? "" : "s");
 	}
 	/* sshd's auth stack: a setcred that ends before pam_nsiso fails every
 	 * split login. */

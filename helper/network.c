@@ -412,7 +412,17 @@ static int ruleset_text(const struct net_state *st, size_t n, const struct net_p
 			   "  iifname \"%s\" ip daddr 169.254.0.0/16 drop\n",
 			   b, policy_ipv4_text(st[i].net.subnet, a, sizeof(a)), st[i].net.prefix, b, b);
 		/* Link-local (cloud metadata at 169.254.169.254) never; the
+		 * policy's allow = destinations (a cluster's services), then the
 		 * private ranges of the host's other networks only by policy. */
+		for (int k = 0; r == 0 && st[i].net.nat && k < st[i].net.n_allow; k++) {
+			char port[48] = "";
+			if (st[i].net.allow[k].port)
+				snprintf(port, sizeof(port), " meta l4proto { tcp, udp } th dport %u",
+					 (unsigned)st[i].net.allow[k].port);
+			r = append(buf, size, &used, "  iifname \"%s\" oifname != \"%s\" ip daddr %s/%u%s accept\n", b, b,
+				   policy_ipv4_text(st[i].net.allow[k].addr, a, sizeof(a)),
+				   (unsigned)st[i].net.allow[k].prefix, port);
+		}
 		if (r == 0 && st[i].net.nat && !st[i].net.private_ranges)
 			r = append(buf, size, &used,
 				   "  iifname \"%s\" oifname != \"%s\" ip daddr { 10.0.0.0/8, 172.16.0.0/12, "

@@ -152,6 +152,62 @@ int net_parse_dns(void *owner, const char *value, struct nsiso_error *e)
 	return 0;
 }
 
+/* allow = none | CIDR[:PORT] ...: A.B.C.D/P (P 8..32) or A.B.C.D (/32), a
+ * port 1..65535 or none for every port; not within 169.254.0.0/16. */
+int net_parse_allow(void *owner, const char *value, struct nsiso_error *e)
+{
+	struct policy_network *n = owner;
+	char buf[512], *save = NULL;
+	uint8_t count = 0;
+	if (copy_list(value, buf, sizeof(buf), e) < 0)
+		return -EINVAL;
+	FOR_EACH_WORD (w, buf, save) {
+		if (strcmp(w, "none") == 0)
+			continue;
+		char addr[32];
+		uint64_t prefix = 32, port = 0;
+		uint32_t a = 0;
+		const char *colon = strchr(w, ':'), *slash = strchr(w, '/');
+		size_t alen = slash ? (size_t)(slash - w) : colon ? (size_t)(colon - w) : strlen(w);
+		bool ok = alen < sizeof(addr) && (!colon || !slash || slash < colon);
+		if (ok) {
+			memcpy(addr, w, alen);
+			addr[alen] = '\0';
+			ok = parse_ipv4(addr, &a) == 0;
+		}
+		if (ok && slash) {
+			char pre[8];
+			size_t plen = colon ? (size_t)(colon - slash - 1) : strlen(slash + 1);
+			ok = plen > 0 && plen < sizeof(pre);
+			if (ok) {
+				memcpy(pre, slash + 1, plen);
+				pre[plen] = '\0';
+				ok = parse_uint(pre, 8, 32, &prefix) == 0;
+			}
+		}
+		if (ok && colon)
+			ok = parse_uint(colon + 1, 1, 65535, &port) == 0;
+		if (!ok)
+			return error_set(e, -EINVAL, "'%.40s' is not none or A.B.C.D[/8..32][:PORT]", w);
+		uint32_t mask = prefix ? ~0u << (32 - prefix) : 0;
+		if (a & ~mask)
+			return error_set(e, -EINVAL, "'%.40s' has host bits set", w);
+		/* (link-local, the cloud's metadata service, is never reachable) */
+		uint32_t ll = 0xa9fe0000u, llmask = 0xffff0000u, both = mask & llmask;
+		if ((a & both) == (ll & both))
+			return error_set(e, -EINVAL, "'%.40s' is within 169.254.0.0/16, which containers never reach", w);
+		if (count >= POLICY_NET_ALLOW_MAX)
+			return error_set(e, -E2BIG, "more than %d destinations", POLICY_NET_ALLOW_MAX);
+		n->allow[count].addr = a;
+		n->allow[count].prefix = (uint8_t)prefix;
+		n->allow[count].port = (uint16_t)port;
+		count++;
+	}
+	n->n_allow = count;
+	n->set |= NK_ALLOW;
+	return 0;
+}
+
 const struct policy_network *policy_find_network(const struct policy *p, const char *name)
 {
 	for (size_t i = 0; i < p->n_networks; i++)
@@ -171,6 +227,9 @@ int policy_check_networks(struct policy *p, struct nsiso_error *out)
 			add_error(&e, -EINVAL, "%s:%d: [network %s] has no bridge", f, n->line, n->name);
 		if (!(n->set & NK_SUBNET))
 			add_error(&e, -EINVAL, "%s:%d: [network %s] has no subnet", f, n->line, n->name);
+		if (n->n_allow && !n->nat)
+			add_error(&e, -EINVAL, "%s:%d: [network %s] has allow = but not nat = yes: nothing leaves it", f,
+				  n->line, n->name);
 		for (size_t j = 0; j < i; j++) {
 			const struct policy_network *o = &p->networks[j];
 			uint8_t pre = n->prefix < o->prefix ? n->prefix : o->prefix;

@@ -133,6 +133,7 @@ const struct section_key section_keys[] = {
 	{ SECTION_NETWORK, "isolate", net_parse_isolate },
 	{ SECTION_NETWORK, "dns", net_parse_dns },
 	{ SECTION_NETWORK, "private_ranges", net_parse_private_ranges },
+	{ SECTION_NETWORK, "allow", net_parse_allow },
 };
 const size_t n_section_keys = sizeof(section_keys) / sizeof(section_keys[0]);
 

@@ -772,13 +772,20 @@ static void text_network(const struct policy_settings *s, enum policy_key k, cha
 		snprintf(buf, size, "%s", s->network);
 		return;
 	}
-	char sub[16], ports[POLICY_NET_PORTS_MAX * 6 + 8] = "";
+	char sub[16], ports[POLICY_NET_PORTS_MAX * 6 + 8] = "", allow[POLICY_NET_ALLOW_MAX * 26 + 8] = "";
 	for (int i = 0; i < s->net.n_ports; i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", s->net.ports[i]);
-	snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s%s, isolate %s, host_access %s)", s->network,
+	for (int i = 0; i < s->net.n_allow; i++) {
+		char a[16];
+		snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s/%u", i ? "," : "",
+			 policy_ipv4_text(s->net.allow[i].addr, a, sizeof(a)), (unsigned)s->net.allow[i].prefix);
+		if (s->net.allow[i].port)
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), ":%u", (unsigned)s->net.allow[i].port);
+	}
+	snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s%s, isolate %s, host_access %s%s%s)", s->network,
 		 s->net.bridge, policy_ipv4_text(s->net.subnet, sub, sizeof(sub)), s->net.prefix,
 		 s->net.nat ? "yes" : "no", s->net.nat && s->net.private_ranges ? " with private ranges" : "",
-		 s->net.isolate ? "yes" : "no", ports[0] ? ports : "none");
+		 s->net.isolate ? "yes" : "no", ports[0] ? ports : "none", allow[0] ? ", allow " : "", allow);
 }
 
 static void text_mounts(const struct policy_settings *s, enum policy_key k, char *buf, size_t size)

@@ -111,6 +111,7 @@ enum rule_kind { RULE_DEFAULT = 0, RULE_GROUP, RULE_USER };
 #define POLICY_NET_NAME_MAX 32
 #define POLICY_NET_PORTS_MAX 32
 #define POLICY_NET_DNS_MAX 3
+#define POLICY_NET_ALLOW_MAX 16
 struct policy_network {
 	char name[POLICY_NET_NAME_MAX + 1];
 	char bridge[16]; /* IFNAMSIZ */
@@ -122,9 +123,18 @@ struct policy_network {
 	uint8_t n_ports, n_dns;
 	uint16_t ports[POLICY_NET_PORTS_MAX]; /* host_access */
 	uint32_t dns[POLICY_NET_DNS_MAX];     /* host byte order */
+	/* allow = CIDR[:PORT] ...: destinations a NAT network's containers reach
+	 * even within the private ranges (a cluster's services); never
+	 * link-local. port 0: any. */
+	uint8_t n_allow;
+	struct {
+		uint32_t addr; /* host byte order, the network address */
+		uint8_t prefix;
+		uint16_t port;
+	} allow[POLICY_NET_ALLOW_MAX];
 	unsigned file;
 	int line;
-	unsigned set; /* bit per key seen: bridge subnet nat host_access isolate dns private_ranges */
+	unsigned set; /* bit per key seen: bridge subnet nat host_access isolate dns private_ranges allow */
 };
 
 /* rlimit_<name> = soft[:hard]: the names, in RLIMIT_* order of this table. */

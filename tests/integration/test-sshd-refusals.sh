@@ -126,7 +126,7 @@ t_pam_args "config=$badnet"
 login_refused "a network whose bridge is an existing non-bridge" "$u" "user=$u step=net error=EEXIST errno=17 detail=\"lo exists and is not a bridge\""
 t_wait_no_containers 10
 expect_eq "the refused first login left no state file, cgroup or veth" \
-	"$(ls /run/nsiso 2>/dev/null | grep -vxE 'net|good|seccomp\.bpf|sweep' | wc -l) $(ls -d /sys/fs/cgroup/*/nsiso/"$u" 2>/dev/null | wc -l) $(ip -o link | grep -c ': nsv')" \
+	"$(ls /run/nsiso 2>/dev/null | grep -vxE 'net|good|seccomp\.bpf|sweep|stats' | wc -l) $(ls -d /sys/fs/cgroup/*/nsiso/"$u" 2>/dev/null | wc -l) $(ip -o link | grep -c ': nsv')" \
 	"0 0 0"
 expect_eq "nor a container process" "$(pgrep -u "$u" | wc -l)" 0
 
