@@ -58,7 +58,8 @@ int devices_resolve(const char *patterns, struct dev_list *out, struct nsiso_err
 				continue;
 			if (out->n == DEVICES_MAX || strlen(p) >= sizeof(out->d[0].path)) {
 				globfree(&g);
-				return error_at(f, STEP_MOUNT, -E2BIG, "devices = %s: more than %d devices or a path too long", w,
+				return error_at(f, STEP_MOUNT, -E2BIG,
+						"devices = %s: more than %d devices or a path too long", w,
 						DEVICES_MAX);
 			}
 			snprintf(out->d[out->n].path, sizeof(out->d[0].path), "%s", p);
@@ -81,9 +82,9 @@ static const struct {
 	unsigned major;
 	int minor;
 } standard[] = {
-	{ 1, 3 }, { 1, 5 }, { 1, 7 }, { 1, 8 }, { 1, 9 }, /* null zero full random urandom */
-	{ 5, 0 }, { 5, 2 },				  /* tty, ptmx (also pts/ptmx) */
-	{ 136, -1 }, { 137, -1 }, { 138, -1 }, { 139, -1 }, /* the devpts slaves */
+	{ 1, 3 },    { 1, 5 },	  { 1, 7 },    { 1, 8 },    { 1, 9 }, /* null zero full random urandom */
+	{ 5, 0 },    { 5, 2 },					      /* tty, ptmx (also pts/ptmx) */
+	{ 136, -1 }, { 137, -1 }, { 138, -1 }, { 139, -1 },	      /* the devpts slaves */
 	{ 140, -1 }, { 141, -1 }, { 142, -1 }, { 143, -1 },
 };
 

@@ -419,8 +419,8 @@ static int ruleset_text(const struct net_state *st, size_t n, const struct net_p
 			if (st[i].net.allow[k].port)
 				snprintf(port, sizeof(port), " meta l4proto { tcp, udp } th dport %u",
 					 (unsigned)st[i].net.allow[k].port);
-			r = append(buf, size, &used, "  iifname \"%s\" oifname != \"%s\" ip daddr %s/%u%s accept\n", b, b,
-				   policy_ipv4_text(st[i].net.allow[k].addr, a, sizeof(a)),
+			r = append(buf, size, &used, "  iifname \"%s\" oifname != \"%s\" ip daddr %s/%u%s accept\n", b,
+				   b, policy_ipv4_text(st[i].net.allow[k].addr, a, sizeof(a)),
 				   (unsigned)st[i].net.allow[k].prefix, port);
 		}
 		if (r == 0 && st[i].net.nat && !st[i].net.private_ranges)

@@ -96,7 +96,16 @@ const struct section_key *section_key_find(enum key_section section, const char 
 const char *section_known_keys(enum key_section section);
 
 /* [network NAME]: which keys a section set (policy_network.set). */
-enum { NK_BRIDGE = 1, NK_SUBNET = 2, NK_NAT = 4, NK_HOST_ACCESS = 8, NK_ISOLATE = 16, NK_DNS = 32, NK_PRIVATE = 64, NK_ALLOW = 128 };
+enum {
+	NK_BRIDGE = 1,
+	NK_SUBNET = 2,
+	NK_NAT = 4,
+	NK_HOST_ACCESS = 8,
+	NK_ISOLATE = 16,
+	NK_DNS = 32,
+	NK_PRIVATE = 64,
+	NK_ALLOW = 128
+};
 int net_parse_bridge(void *owner, const char *value, struct nsiso_error *e);
 int net_parse_subnet(void *owner, const char *value, struct nsiso_error *e);
 int net_parse_nat(void *owner, const char *value, struct nsiso_error *e);

@@ -195,7 +195,8 @@ int net_parse_allow(void *owner, const char *value, struct nsiso_error *e)
 		/* (link-local, the cloud's metadata service, is never reachable) */
 		uint32_t ll = 0xa9fe0000u, llmask = 0xffff0000u, both = mask & llmask;
 		if ((a & both) == (ll & both))
-			return error_set(e, -EINVAL, "'%.40s' is within 169.254.0.0/16, which containers never reach", w);
+			return error_set(e, -EINVAL, "'%.40s' is within 169.254.0.0/16, which containers never reach",
+					 w);
 		if (count >= POLICY_NET_ALLOW_MAX)
 			return error_set(e, -E2BIG, "more than %d destinations", POLICY_NET_ALLOW_MAX);
 		n->allow[count].addr = a;
@@ -228,8 +229,8 @@ int policy_check_networks(struct policy *p, struct nsiso_error *out)
 		if (!(n->set & NK_SUBNET))
 			add_error(&e, -EINVAL, "%s:%d: [network %s] has no subnet", f, n->line, n->name);
 		if (n->n_allow && !n->nat)
-			add_error(&e, -EINVAL, "%s:%d: [network %s] has allow = but not nat = yes: nothing leaves it", f,
-				  n->line, n->name);
+			add_error(&e, -EINVAL, "%s:%d: [network %s] has allow = but not nat = yes: nothing leaves it",
+				  f, n->line, n->name);
 		for (size_t j = 0; j < i; j++) {
 			const struct policy_network *o = &p->networks[j];
 			uint8_t pre = n->prefix < o->prefix ? n->prefix : o->prefix;

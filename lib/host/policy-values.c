@@ -780,7 +780,8 @@ static void text_network(const struct policy_settings *s, enum policy_key k, cha
 		snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s/%u", i ? "," : "",
 			 policy_ipv4_text(s->net.allow[i].addr, a, sizeof(a)), (unsigned)s->net.allow[i].prefix);
 		if (s->net.allow[i].port)
-			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), ":%u", (unsigned)s->net.allow[i].port);
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), ":%u",
+				 (unsigned)s->net.allow[i].port);
 	}
 	snprintf(buf, size, "%s (bridge %s, subnet %s/%u, nat %s%s, isolate %s, host_access %s%s%s)", s->network,
 		 s->net.bridge, policy_ipv4_text(s->net.subnet, sub, sizeof(sub)), s->net.prefix,

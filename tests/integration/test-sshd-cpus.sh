@@ -16,6 +16,9 @@ cpus = 1
 cpus = 64")
 t_sshd "config=$pol" || exit 1
 t_user "$one" && t_user "$all" && t_user "$many" || exit 1
+# (a copy of nsiso named nsiso-status in the home: the build tree may be under /tmp)
+status=$(getent passwd "$one" | cut -d: -f6)/nsiso-status
+install -m 0755 "$NSISO" "$status"
 host_cpus=$(nproc --all)
 cpuset=$(findmnt -n -r -t cgroup -o TARGET,OPTIONS | awk '$2 ~ /(^|,)cpuset(,|$)/ {print $1; exit}')
 [ -z "$cpuset" ] && cpuset=$(findmnt -n -r -t cgroup2 -o TARGET | head -n1)
@@ -32,7 +35,7 @@ expect_match "the container's cpuset holds one CPU of the host's" "$group" '^[0-
 expect_eq "the session may run only there" "$(printf '%s\n' "$out" | sed -n 2p)" "$group"
 expect_eq "taskset cannot widen it" "$(printf '%s\n' "$out" | sed -n 3p)" 1
 expect_match "nsiso show says cpus=1" "$("$NSISO" show "$one")" '^limits: .* cpus=1$'
-expect_match "nsiso-status inside names the CPU" "$(t_ssh "$one" -- "$NSISO_PREFIX/bin/nsiso-status")" \
+expect_match "nsiso-status inside names the CPU" "$(t_ssh "$one" -- "$status")" \
 	"^cpus           $group \\(cpus = 1\\)\$"
 out=$("$NSISO" set "$one" cpus=2 2>&1); rc=$?
 expect_eq "nsiso set cpus=2: exit 2" "$rc" 2

@@ -17,7 +17,6 @@
 . "$(dirname "$0")/lib.sh"
 t_init
 NSISO=$NSISO_PREFIX/sbin/nsiso
-STATUS=$NSISO_PREFIX/bin/nsiso-status
 PY=/usr/bin/python3
 u=nsmet$$; n=nsmetn$$
 pol=$(t_policy metrics.conf "[default]
@@ -49,6 +48,10 @@ t_sshd "config=$pol" || exit 1
 t_user "$u" && t_user "$n" nosubids || exit 1
 home=$(getent passwd "$u" | cut -d: -f6)
 install -m 0755 "$NSISO_HOG" "$home/"
+# (nsiso-status is a link to nsiso; a copy in the home, since the build
+# tree may live under /tmp or /var/tmp, which are the container's own)
+STATUS=$home/nsiso-status
+install -m 0755 "$NSISO" "$STATUS"
 uid=$(id -u "$u"); nuid=$(id -u "$n")
 svc=$T_SERVICE
 
@@ -114,7 +117,7 @@ expect_match "no max_session" "$out" '^max_session    none$'
 out=$(t_ssh "$u" -tt -- "$STATUS" < /dev/null 2>&1 | tr -d '\r')
 expect_match "a pty session sees its own idle time and deadline" "$out" \
 	'^               session [0-9]+ \(pts/[0-9]+\): idle [0-9]+ s, ends in (59|60) min unless there is input$'
-out=$("$STATUS" 2>&1); rc=$?
+out=$("$NSISO_PREFIX/bin/nsiso-status" 2>&1); rc=$?
 expect_eq "on the host: exit 1" "$rc" 1
 expect_match "and why" "$out" '^nsiso: no container status here \(Connection refused\)'
 
