@@ -172,3 +172,17 @@ struct dev_list {
 };
 int devices_resolve(const char *patterns, struct dev_list *out, struct nsiso_error *f);
 int devices_filter(int group_dir, const struct dev_list *devs, struct nsiso_error *f);
+
+/* timing.c: where a cold login's time goes (issue 27). Marks taken along
+ * the way, logged at LOG_DEBUG as one line, "timing WHO user=U t0=MS
+ * STEP=MS... total=MS" (t0: CLOCK_MONOTONIC at the start, in ms, so that a
+ * caller can put it against its own clock; each step: ms since the mark
+ * before). Off the login's path: logged after the answer. */
+struct timing {
+	double t0, last;
+	size_t len;
+	char text[320];
+};
+void timing_start(struct timing *t);
+void timing_mark(struct timing *t, const char *step);
+void timing_log(const struct timing *t, const char *who, const char *user);

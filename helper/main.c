@@ -79,6 +79,8 @@ static int attach_keeping(const struct user_info *u, const char *config, int hol
 	return r;
 }
 
+static struct timing tm; /* where a creating login's time goes */
+
 static int helper_open(const char *user, const char *config, const struct session_origin *origin,
 		       struct session_reply *rep, struct session_fds *fds, struct nsiso_error *f)
 {
@@ -90,9 +92,11 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	_cleanup_close_ int holder = check_caller(f);
 	if (holder < 0)
 		return holder;
+	timing_mark(&tm, "caller");
 	r = user_resolve(user, &u, f);
 	if (r < 0)
 		return r;
+	timing_mark(&tm, "nss");
 	rep->uid = u.uid;
 	rep->gid = u.gid;
 	if (config[0] != '/')
@@ -108,6 +112,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	r = resolve_for(&pol, u.name, false, &set, f);
 	if (r < 0)
 		return r;
+	timing_mark(&tm, "policy");
 	/* From here on a failure is a failed isolation: on_error decides. */
 	if (set.on_error_allow)
 		rep->flags |= REPLY_ON_ERROR_ALLOW;
@@ -136,12 +141,14 @@ static int helper_open(const char *user, const char *config, const struct sessio
 			    u.name);
 	}
 
+	timing_mark(&tm, "idmap");
 	_cleanup_close_ int rundir = state_open_rundir(f);
 	if (rundir < 0)
 		return rundir;
 	_cleanup_close_ int lock = state_lock_user(rundir, u.uid, f);
 	if (lock < 0)
 		return lock;
+	timing_mark(&tm, "lock");
 
 	/* Under the lock: the container we find cannot retire before we are
 	 * registered in it, and two first logins make one container. The
@@ -159,6 +166,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		/* set holds what the supervisor needs: the policy's pages are
 		 * not for it to inherit (and keep for the container's life). */
 		policy_forget(&pol);
+		timing_mark(&tm, "probe");
 		r = supervisor_spawn(rundir, &u, &set, f);
 		if (r < 0) {
 			/* Nothing half-built stays: not even the lock file (removed
@@ -167,7 +175,9 @@ static int helper_open(const char *user, const char *config, const struct sessio
 			return r;
 		}
 		mine.flags |= REPLY_CREATED;
+		timing_mark(&tm, "supervisor");
 		r = attach_keeping(&u, config, holder, origin, rep, fds, &mine);
+		timing_mark(&tm, "attach");
 		if (attach_no_container(r))
 			return error_at(f, STEP_ATTACH, -ECONNABORTED,
 					"the new container's supervisor is not answering");
@@ -185,6 +195,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 	memcpy(rep->ns_ino, ino, sizeof(ino));
 	rep->network[sizeof(rep->network) - 1] = '\0';
 	rep->cgroup[sizeof(rep->cgroup) - 1] = '\0';
+	timing_mark(&tm, "verify");
 	return 0;
 }
 
@@ -238,6 +249,7 @@ int main(int argc, char **argv)
 {
 	struct session_reply rep = { .version = NSISO_PROTO_VERSION };
 	struct session_fds fds;
+	timing_start(&tm);
 
 	session_fds_init(&fds);
 	if (getuid() != 0 || geteuid() != 0) {
@@ -287,6 +299,10 @@ int main(int argc, char **argv)
 		n = session_fds_pack(&fds, rep.ns_mask, &rep.hard, send);
 	}
 	r = fdpass_send(0, &rep, sizeof(rep), send, n);
+	timing_mark(&tm, "reply");
 	session_fds_close(&fds);
+	/* (after the answer: off the login's path) */
+	if (rep.flags & REPLY_CREATED)
+		timing_log(&tm, "helper", argv[2]);
 	return r < 0 || rep.err.error < 0 ? 1 : 0;
 }

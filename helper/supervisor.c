@@ -159,15 +159,20 @@ static const char *network_word(const struct supervisor *sv)
 
 /* The answer to a session: the container's fds, or the error (detail:
  * why), or with REPLY_EXEMPT the exempting section. */
-/* A line of the supervisor's also to the journal, with its fields. */
-static void sv_journal(const struct supervisor *sv, int priority, const char *message_id, const char *line)
+/* A line of the supervisor's: to the journal with its fields where
+ * journald runs (it passes it on to syslog as its other lines), else to
+ * syslog. */
+static void sv_log(const struct supervisor *sv, int priority, const char *message_id, const char *line)
 {
 	char fu[16 + LOG_VALUE_MAX], fid[32], fc[64], uv[LOG_VALUE_MAX];
 	snprintf(fu, sizeof(fu), "NSISO_USER=%s", log_escape(uv, sizeof(uv), sv->u->name));
 	snprintf(fid, sizeof(fid), "NSISO_UID=%u", (unsigned)sv->u->uid);
 	snprintf(fc, sizeof(fc), "NSISO_CONTAINER=%s", sv->id);
-	const char *fields[] = { "SYSLOG_IDENTIFIER=nsiso-sup", fu, fid, fc };
-	(void)journal_send(priority, message_id, line, fields, ARRAY_SIZE(fields));
+	char fpid[32];
+	snprintf(fpid, sizeof(fpid), "SYSLOG_PID=%d", (int)getpid());
+	const char *fields[] = { "SYSLOG_IDENTIFIER=nsiso-sup", fpid, fu, fid, fc };
+	if (journal_send(priority, message_id, line, fields, ARRAY_SIZE(fields)) < 0)
+		syslog(priority, "%s", line);
 }
 
 static void supervisor_answer(int conn, struct supervisor *sv, int error, enum nsiso_step step, const char *detail)
@@ -473,8 +478,7 @@ static void oom_announce(struct supervisor *sv)
 		snprintf(max, sizeof(max), "%" PRIu64 " MiB", sv->limits.memory_max >> 20);
 	snprintf(line, sizeof(line), "oom-kill user=%s uid=%u kills=%" PRIu64 " memory_max=%" PRIu64,
 		 log_value(uv, sizeof(uv), sv->u->name), (unsigned)sv->u->uid, k, sv->limits.memory_max);
-	syslog(LOG_WARNING, "%s", line);
-	sv_journal(sv, LOG_WARNING, NSISO_MID_OOM, line);
+	sv_log(sv, LOG_WARNING, NSISO_MID_OOM, line);
 	if (sv->oom_told && now_ms() - sv->oom_told < 10000)
 		return;
 	snprintf(line, sizeof(line),
@@ -958,8 +962,7 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		 : init_died	 ? "init-died"
 		 : sv->armed	 ? "last-session-ended"
 				 : "no-first-session");
-	syslog(LOG_INFO, "%s", line);
-	sv_journal(sv, LOG_INFO, NSISO_MID_ENDED, line);
+	sv_log(sv, LOG_INFO, NSISO_MID_ENDED, line);
 	struct nsiso_error why = { 0 };
 	int r = sv->s->on_destroy[0] ? hook_run("on_destroy", sv->s->on_destroy, sv->u, sv->id, &why) : 0;
 	if (r < 0)
@@ -1100,6 +1103,8 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 {
 	static struct supervisor sv;
 	struct nsiso_error f = { 0 };
+	struct timing tm;
+	timing_start(&tm);
 
 	(void)prctl(PR_SET_NAME, "nsiso-sup", 0, 0, 0);
 	closelog(); /* whatever log socket the helper had is closed below */
@@ -1139,6 +1144,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		}
 	if (s->no_new_privs == YES)
 		sv.hard.flags |= HARDEN_NO_NEW_PRIVS;
+	timing_mark(&tm, "reset");
 	if (r == 0 && s->seccomp == SECCOMP_DEFAULT) {
 		r = seccomp_build(rundir, &sv.seccomp_fd, &f);
 		if (r == 0)
@@ -1149,6 +1155,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	}
 	/* The supervisor's one log line, at the end: authpriv like the module's. */
 	openlog("nsiso-sup", LOG_PID, LOG_AUTHPRIV);
+	timing_mark(&tm, "seccomp");
 	static struct dev_list devs; /* the policy's devices, resolved once */
 	bool filtered = false;
 	char uv0[LOG_VALUE_MAX];
@@ -1166,6 +1173,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		}
 		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, &f)) < 0)
 			(void)error_in(&f, STEP_CGROUP, r);
+		timing_mark(&tm, sv.scope[0] ? "scope+cgroup" : "cgroup");
 		/* The device filter on the v2 group: always (defence in depth),
 		 * and a refusal when the policy names devices and it cannot be
 		 * applied (they would be reachable unfiltered otherwise). */
@@ -1193,16 +1201,20 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 			sv.oom.poll_fd = sv.oom.count_fd = -EBADF;
 		sv.hard.n_cgroups = (uint32_t)sv.cg.n;
 	}
+	timing_mark(&tm, "devices");
 	_cleanup_close_ int resolv_mnt = -EBADF;
 	if (r == 0)
 		r = network_prepare(s, &resolv_mnt, &f);
+	timing_mark(&tm, "net_prepare");
 	if (r == 0) {
 		int procs[CG_HIER_MAX];
 		for (size_t i = 0; i < sv.cg.n; i++)
 			procs[i] = sv.cg.g[i].procs;
 		r = container_create(u, s, &devs, procs, sv.cg.n, resolv_mnt, &sv.c, &f);
+		timing_mark(&tm, "clone+idmap+mounts+init");
 		close_fd(&resolv_mnt);
 		network_prepared();
+		timing_mark(&tm, "net_prepared");
 		/* nsiso status from inside: only in a network namespace of its
 		 * own (an abstract socket in the host's would be every user's) */
 		if (r == 0 && (sv.c.ns_mask & NS_BIT(NS_NET))) {
@@ -1211,7 +1223,9 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 				r = error_at(&f, STEP_NET, sv.inside_fd, "returning to the host's network namespace");
 		}
 		if (r == 0) {
+			timing_mark(&tm, "status_socket");
 			r = network_attach(u, s, sv.c.ns_fds[NS_NET], &sv.net, &f);
+			timing_mark(&tm, "net_attach");
 			/* The admin's on_create, once per container: before the first
 			 * session is answered; its failure refuses that session and
 			 * ends the container. */
@@ -1231,8 +1245,10 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		(void)!write(ready, &f, sizeof(f));
 		_exit(1);
 	}
+	timing_mark(&tm, "hook");
 	(void)!write(ready, &f, sizeof(f));
 	(void)close(ready);
+	timing_log(&tm, "supervisor", u->name);
 	char words[64], addr[16] = "-", uv[LOG_VALUE_MAX], ue[LOG_VALUE_MAX];
 	if (sv.net.addr)
 		(void)policy_ipv4_text(sv.net.addr, addr, sizeof(addr));

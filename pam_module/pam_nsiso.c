@@ -152,19 +152,18 @@ static const struct {
 	[DECISION_EXEMPT] = { "exempt", NSISO_MID_EXEMPT },
 };
 
-/* One decision, said once: the authpriv line (pam_syslog, as ever), the
- * same line with fields to the journal where journald runs, and its
- * counter (nsiso metrics). what: the step of a failure, "created" or
- * "joined" for a session, "-" for an exempt one. count: false in sshd's
+/* One decision, said once: where journald runs, as a journal entry with
+ * fields whose message, facility, identifier and pid are the authpriv line
+ * pam_syslog would have written (journald passes it on to a syslog daemon
+ * as it does that line); elsewhere that line itself, through pam_syslog.
+ * And its counter (nsiso metrics). what: the step of a failure, "created" or
+ * "joined" for a session, "-" for an exempt one. create_us: the creation's
+ * duration, when this session made the container. o: NULL in sshd's
  * session child, which is in the container's mount namespace already (its
- * /run/nsiso is not the host's). create_us: the creation's duration, when
- * this session made the container. o: NULL in sshd's session child (its
- * /run is the container's: no counter, no journal entry). */
+ * /run is the container's): the syslog line only, no counter. */
 static void decide(pam_handle_t *pamh, const struct outlets *o, int priority, enum decision d, const char *user,
 		   uid_t uid, const char *what, const char *container, uint64_t create_us, const char *line)
 {
-	pam_syslog(pamh, priority, "%s", line);
-
 	const char *service = NULL;
 	if (pam_get_item(pamh, PAM_SERVICE, (const void **)&service) != PAM_SUCCESS || !service)
 		service = "-";
@@ -178,10 +177,21 @@ static void decide(pam_handle_t *pamh, const struct outlets *o, int priority, en
 	snprintf(fstep, sizeof(fstep), "NSISO_STEP=%s", failed ? what : "");
 	snprintf(fs, sizeof(fs), "NSISO_DECISION=%s", decisions[d].counter);
 	snprintf(fc, sizeof(fc), "NSISO_CONTAINER=%s", container && container[0] ? container : "");
-	const char *fields[] = { fu, uid != (uid_t)-1 ? fid : NULL, fsvc,
-				 fs, failed ? fstep : NULL,	    container && container[0] ? fc : NULL };
-	if (o && o->journal >= 0)
-		(void)journal_send_fd(o->journal, priority, decisions[d].message_id, line, fields, ARRAY_SIZE(fields));
+	char fpid[32], msg[3 * NSISO_DETAIL_MAX + 128];
+	snprintf(fpid, sizeof(fpid), "SYSLOG_PID=%d", (int)getpid());
+	/* (pam_syslog's own prefix: module, service, and the call, always
+	 * open_session's here) */
+	snprintf(msg, sizeof(msg), "pam_nsiso(%s:session): %s", service, line);
+	const char *fields[] = { fpid,
+				 fu,
+				 uid != (uid_t)-1 ? fid : NULL,
+				 fsvc,
+				 fs,
+				 failed ? fstep : NULL,
+				 container && container[0] ? fc : NULL };
+	if (!o || o->journal < 0 ||
+	    journal_send_fd(o->journal, priority, decisions[d].message_id, msg, fields, ARRAY_SIZE(fields)) < 0)
+		pam_syslog(pamh, priority, "%s", line);
 	if (o && o->stats_dir >= 0)
 		stats_decision(o->stats_dir, decisions[d].counter, service, what, create_us > 0, create_us);
 }

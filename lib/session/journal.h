@@ -4,8 +4,11 @@
 #include <stddef.h>
 
 /* nsiso's decisions, as journal entries with fields, where journald runs:
- * sent beside the syslog line (which stays as it is), never instead of it.
- * The catalog (config/nsiso.catalog) explains each MESSAGE_ID. */
+ * the entry is the syslog line (same message, facility, identifier, pid)
+ * with NSISO_* fields and a MESSAGE_ID, sent instead of it (journald passes
+ * it on to a syslog daemon as it does the others); where the send fails,
+ * the caller writes the syslog line. The catalog (config/nsiso.catalog)
+ * explains each MESSAGE_ID. */
 #define NSISO_MID_SESSION "64729e48e8364eff9608cbc8335b46a9"	/* a session in its container */
 #define NSISO_MID_REFUSED "3f8c3a9ed67a4308b5e1f57eef4b7fa7"	/* a session refused */
 #define NSISO_MID_UNISOLATED "8e127f3e56a547c0b24e678732da6745" /* let in on the host (on_error = allow) */
@@ -17,7 +20,7 @@
  * (authpriv), SYSLOG_IDENTIFIER (this program's name, unless a field gives it), MESSAGE_ID and
  * MESSAGE, then the given "NAME=value" fields. A newline in a value
  * becomes a space. Without journald (no socket) nothing is sent. 0 or
- * -errno; callers go on either way. */
+ * -errno (then the caller logs to syslog). */
 int journal_send(int priority, const char *message_id, const char *message, const char *const *fields, size_t n);
 /* The same through fd, a socket of journal_open() (connected to journald:
  * it stays so after the caller joins a container's mount namespace). */

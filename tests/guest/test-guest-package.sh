@@ -496,10 +496,14 @@ g_root "for i in \$(seq 1 120); do [ -d /sys/fs/cgroup$grp ] || [ -d /sys/fs/cgr
 expect_eq "bob's group and scope are gone after logout" "$?" 0
 # cpus = 1 through the scope: systemd delegates cpuset with Delegate=yes.
 g_root 'printf "[user alice]\ncpus = 1\n" > /etc/nsiso/nsiso.conf.d/cpus.conf'
-out=$(g_as alice -- 'nproc; sed -n "s/^0:://p" /proc/self/cgroup')
-expect_eq "cpus = 1: nproc inside the scope's container says 1" "$(printf '%s\n' "$out" | sed -n 1p)" 1
-expect_match "its group is the container's in its scope" "$(printf '%s\n' "$out" | sed -n 2p)" \
+g_as alice -- 'sleep 600' & holdc=$!
+g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
+grpc=$(g_root 'sed -n "s/^0:://p" /proc/$(pgrep -u alice -x sleep)/cgroup')
+expect_match "cpus = 1: alice's group is the container's, in its scope" "$grpc" \
 	"^/user.slice/user-nsiso.slice/nsiso-$uid_a-[0-9]+.scope/nsiso/alice$"
+expect_match "its cpuset has one CPU" "$(g_root "cat /sys/fs/cgroup$grpc/cpuset.cpus.effective")" '^[0-9]+$'
+expect_eq "nproc inside says 1" "$(g_as alice -- nproc)" 1
+g_root 'pkill -u alice -x sleep'; wait "$holdc" 2>/dev/null
 g_root 'rm -f /etc/nsiso/nsiso.conf.d/cpus.conf'
 # devices = (issue 26): the node in alice's /dev, the BPF filter on her
 # group below the scope (c 240:N: no driver, so ENXIO means "let through").

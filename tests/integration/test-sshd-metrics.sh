@@ -12,8 +12,9 @@
 #    supervisor's), limits, usage, the OOM kills, the idle deadline of the
 #    pty session asking; on the host it says there is no container;
 #  - each decision as a journal entry with its fields, received on a stand-in
-#    of journald's socket: the refusal with NSISO_STEP=idmap and the same
-#    MESSAGE as the authpriv line, the session with NSISO_CONTAINER.
+#    of journald's socket: the refusal with NSISO_STEP=idmap, its MESSAGE the
+#    authpriv line as pam_syslog writes it (and not also sent to /dev/log),
+#    the session with NSISO_CONTAINER.
 . "$(dirname "$0")/lib.sh"
 t_init
 NSISO=$NSISO_PREFIX/sbin/nsiso
@@ -169,8 +170,11 @@ expect_match "NSISO_SERVICE" "$ref" "^NSISO_SERVICE=$svc\$"
 expect_match "PRIORITY err" "$ref" '^PRIORITY=3$'
 expect_match "SYSLOG_FACILITY authpriv" "$ref" '^SYSLOG_FACILITY=10$'
 msg=$(printf '%s\n' "$ref" | sed -n 's/^MESSAGE=//p')
-expect_match "its MESSAGE is the refusal line" "$msg" "^refused: user=$n step=idmap error=ERANGE "
-expect_eq "and the authpriv line is that same text, once" "$(grep -caF -- "$msg" "$T_DIR/syslog")" 1
+expect_match "its MESSAGE is the authpriv line as pam_syslog writes it" "$msg" \
+	"^pam_nsiso\\($svc:session\\): refused: user=$n step=idmap error=ERANGE "
+expect_match "its identifier and pid are sshd's" "$ref" "^SYSLOG_IDENTIFIER=$svc\$"
+expect_eq "it is said once: journald took it, so it is not also on /dev/log" \
+	"$(grep -caF -- "refused: user=$n step=idmap" "$T_DIR/syslog")" 0
 ses=$(entry 64729e48e8364eff9608cbc8335b46a9 "NSISO_USER=$u")
 expect_match "the session's entry names the container" "$ses" "^NSISO_CONTAINER=nsiso-$uid-$sup\$"
 expect_match "and its decision" "$ses" '^NSISO_DECISION=login$'
