@@ -54,4 +54,4 @@ printf '  %-44s %6d ms (%5.1f ms per login)  %.2fx\n' "pam_nsiso, built-in linge
 	"$(echo "$mg / $n" | bc -l)" "$(echo "$mg / $mr" | bc -l)"
 printf '  %-44s %6d ms (%5.1f ms per login)  %.2fx\n' "pam_nsiso, linger = no" "$mn" \
 	"$(echo "$mn / $n" | bc -l)" "$(echo "$mn / $mr" | bc -l)"
-t_finish >/dev/null
+exit 0 # (no assertions here: t_finish would say "none passed")
