@@ -174,7 +174,7 @@ int devices_resolve(const char *patterns, struct dev_list *out, struct nsiso_err
 int devices_filter(int group_dir, const struct dev_list *devs, struct nsiso_error *f);
 
 /* timing.c: where a cold login's time goes (issue 27). Marks taken along
- * the way, logged at LOG_DEBUG as one line, "timing WHO user=U t0=MS
+ * the way, logged at LOG_DEBUG as one line, "timing WHO for USER t0=MS
  * STEP=MS... total=MS" (t0: CLOCK_MONOTONIC at the start, in ms, so that a
  * caller can put it against its own clock; each step: ms since the mark
  * before). Off the login's path: logged after the answer. */

@@ -1248,7 +1248,6 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	timing_mark(&tm, "hook");
 	(void)!write(ready, &f, sizeof(f));
 	(void)close(ready);
-	timing_log(&tm, "supervisor", u->name);
 	char words[64], addr[16] = "-", uv[LOG_VALUE_MAX], ue[LOG_VALUE_MAX];
 	if (sv.net.addr)
 		(void)policy_ipv4_text(sv.net.addr, addr, sizeof(addr));
@@ -1261,6 +1260,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	       (sv.c.ns_mask & NS_BIT(NS_UTS)) ? s->hostname : "-", sv.cg.n ? CG_DIR : "-", sv.cg.n ? "/" : "",
 	       sv.cg.n ? log_escape(ue, sizeof(ue), sv.cg.name) : "", network_word(&sv), addr,
 	       u->subids_source ? u->subids_source : "-", sv.scope[0] ? strrchr(sv.scope, '/') + 1 : "-");
+	timing_log(&tm, "supervisor", u->name);
 	/* What the helper and the setup above dirtied and no longer use. */
 	(void)malloc_trim(0);
 	forget_dead_stack();
