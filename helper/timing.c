@@ -33,6 +33,6 @@ void timing_log(const struct timing *t, const char *who, const char *user)
 {
 	char uv[LOG_VALUE_MAX];
 	/* ("for USER", not "user=": the decision lines are the ones to find by user=) */
-	syslog(LOG_DEBUG, "timing %s for %s t0=%.3f%s total=%.3f", who, log_value(uv, sizeof(uv), user), t->t0,
-	       t->text, t->last - t->t0);
+	syslog(LOG_DEBUG, "timing %s for %s t0=%.3f%s total=%.3f", who, log_value(uv, sizeof(uv), user), t->t0, t->text,
+	       t->last - t->t0);
 }

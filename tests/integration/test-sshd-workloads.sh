@@ -105,7 +105,8 @@ expect_match "and sshd logs why" "$(grep -aE "connect.to 198.51.100.2 port 22" "
 # ---- a remote editor's server -------------------------------------------------------
 port=$((45000 + RANDOM % 1000)); lport=$((46000 + RANDOM % 1000))
 install -d -m 0755 -o "$u" -g "$u" "$home/srv"; echo "editor-$$" > "$home/srv/marker"; chown "$u:" "$home/srv/marker"
-t_ssh "$u" -- "cd ~/srv; setsid nohup python3 -m http.server $port --bind 127.0.0.1 >/dev/null 2>&1 < /dev/null & echo started"
+expect_eq "one session starts the server, detached, and ends" \
+	"$(t_ssh "$u" -- "cd ~/srv; setsid nohup python3 -m http.server $port --bind 127.0.0.1 >/dev/null 2>&1 < /dev/null & echo started")" started
 pid_ns=$(t_ssh "$u" -- 'for i in $(seq 1 50); do ss -ltnH "sport = :'"$port"'" | grep -q . && break; sleep 0.1; done; pgrep -f "http.server '"$port"'"; readlink /proc/self/ns/pid')
 expect_match "the next session finds the detached server in the container (within linger)" "$pid_ns" '^[0-9]+$'
 ssh -i "$T_DIR/id" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
