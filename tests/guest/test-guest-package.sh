@@ -478,7 +478,7 @@ g_root 'useradd -m -s /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 nosub &&
 out=$(g_as nosub -- 'echo in' 2>&1)
 expect_nomatch "a user without subordinate ids is refused" "$out" '^in$'
 ent=$(g_root 'for i in $(seq 1 20); do journalctl --no-pager -o export NSISO_STEP=idmap NSISO_USER=nosub | grep -a . && exit; sleep 0.5; done')
-expect_match "journalctl NSISO_STEP=idmap finds the refusal" "$ent" '^MESSAGE=refused: user=nosub step=idmap error=ERANGE '
+expect_match "journalctl NSISO_STEP=idmap finds the refusal" "$ent" '^MESSAGE=pam_nsiso\(sshd:session\): refused: user=nosub step=idmap error=ERANGE '
 expect_match "with its MESSAGE_ID" "$ent" '^MESSAGE_ID=3f8c3a9ed67a4308b5e1f57eef4b7fa7$'
 expect_match "its uid" "$ent" "^NSISO_UID=$(g_root 'id -u nosub')\$"
 expect_match "and the authpriv facility" "$ent" '^SYSLOG_FACILITY=10$'
