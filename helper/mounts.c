@@ -199,10 +199,6 @@ static int bind_node(int host_node, int devroot, const char *name)
 	return attach(tree, devroot, name);
 }
 
-/* A fresh, read-only /dev: the few host nodes above, a devpts instance of
- * its own (a tenant never sees another tenant's ptys, THREATS 10), /dev/shm
- * and /dev/mqueue private to the container, and the host's /dev/log so that
- * syslog keeps working for the session and for sshd's monitor. */
 /* The policy's devices (devices.c resolved them on the host): each opened
  * again without following a symlink anywhere on its path, checked to be
  * the same device, and bound at the same path below the new /dev (its
@@ -246,6 +242,11 @@ static void devices_close(const struct dev_list *devs, int *fds)
 		closep(&fds[i]);
 }
 
+/* A fresh, read-only /dev: the few host nodes above and the policy's
+ * devices, a devpts instance of its own (a tenant never sees another
+ * tenant's ptys, THREATS 10), /dev/shm and /dev/mqueue private to the
+ * container, and the host's /dev/log so that syslog keeps working for the
+ * session and for sshd's monitor. */
 static int mount_dev(const struct policy_settings *s, const struct dev_list *devs, struct nsiso_error *f)
 {
 	unsigned ns_mask = s->ns_mask;
