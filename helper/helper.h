@@ -28,8 +28,9 @@ struct user_info {
 	char home[4096];
 	struct idmap uid_map;
 	struct idmap gid_map;
-	bool root_mapped;	   /* container uid 0 and gid 0 are mapped */
-	const char *subids_source; /* "files", "libsubid" or "allocated" (nsiso's registry) */
+	uint32_t sub_uid[2], sub_gid[2]; /* the subordinate ranges in the maps: start, count */
+	bool root_mapped;		 /* container uid 0 and gid 0 are mapped */
+	const char *subids_source;	 /* "files", "libsubid" or "allocated" (nsiso's registry) */
 };
 int user_resolve(const char *name, struct user_info *u, struct nsiso_error *f);
 int user_build_idmaps(struct user_info *u, const struct policy_settings *set, struct nsiso_error *f);
@@ -102,6 +103,16 @@ bool systemd_manages_cgroups(void);
 int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct nsiso_error *f);
 int systemd_layout(const char *scope, struct cg_layout *l, struct nsiso_error *f);
 
+/* nested.c: with nested_userns = yes, the id maps of the tenant's own user
+ * namespaces, written on request (docs/THREATS.md 81). nested_wanted():
+ * whether the container gets them (nested_userns, a user and a network
+ * namespace, subordinate ids); nested_subid_text(): the container's
+ * /etc/subuid (gid false) or /etc/subgid; nested_serve(): one request on
+ * the listening socket, answered and logged. */
+bool nested_wanted(const struct user_info *u, const struct policy_settings *s);
+int nested_subid_text(const struct user_info *u, bool gid, char *buf, size_t size);
+void nested_serve(int listen_fd, const struct user_info *u, int userns);
+
 /* One loud line per login that runs under the last valid policy because
  * the policy at config is invalid (lib/host/lastgood.h). */
 void log_last_good(const char *ident, const char *config, const char *user, const struct policy_kept *k);
@@ -131,7 +142,7 @@ int resolve_for(const struct policy *p, const char *user, bool global_only, stru
 		struct nsiso_error *f);
 
 /* inside.c: `nsiso status` from inside the container. inside_listen():
- * a listening socket at "@" NSISO_INSIDE_SOCKET in the network namespace
+ * a listening socket of type at "@" name in the network namespace
  * netns (the caller's own again on return), or -errno (-ENOTRECOVERABLE:
  * the caller could not go back to its own and must end). inside_text():
  * the answer, cut to size; its length. */
@@ -153,7 +164,7 @@ struct inside_status {
 		int64_t idle_s, ends_in_s;
 	} idle[INSIDE_IDLE_MAX];
 };
-int inside_listen(int netns);
+int inside_listen(int netns, const char *name, int type);
 size_t inside_text(const struct inside_status *st, char *out, size_t size);
 
 /* devices.c: the policy's devices (devices = PATH...), resolved once on the

@@ -23,7 +23,7 @@
 #include "helper.h"
 #include "util.h"
 
-int inside_listen(int netns)
+int inside_listen(int netns, const char *name, int type)
 {
 	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
@@ -31,15 +31,16 @@ int inside_listen(int netns)
 	/* The socket is the namespace's that made it: made there, bound here. */
 	if (setns(netns, CLONE_NEWNET) < 0)
 		return neg_errno();
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	_cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int r = fd < 0 ? neg_errno() : 0;
 	if (setns(self, CLONE_NEWNET) < 0)
 		return -ENOTRECOVERABLE; /* the caller must not go on in the container's */
 	if (r < 0)
 		return r;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	memcpy(sa.sun_path + 1, NSISO_INSIDE_SOCKET, strlen(NSISO_INSIDE_SOCKET));
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(NSISO_INSIDE_SOCKET));
+	size_t n = strnlen(name, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path + 1, name, n);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
 	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 8) < 0)
 		return neg_errno();
 	return TAKE_FD(fd);

@@ -635,6 +635,92 @@ static int mount_run_user(const struct user_info *u, const struct policy_setting
 	return place("/run/user", "tmpfs", m, false, f);
 }
 
+/* ---- nested id maps (nested_userns = yes; nested.c) ----
+ * The container's /etc/subuid and /etc/subgid name the container ids of the
+ * tenant's subordinate range, and newuidmap/newgidmap are nsiso's client,
+ * which asks the supervisor. The two files are written in a directory of
+ * container root's on the container's /run, bound read-only over the
+ * host's, and unlinked: only the binds hold them. */
+static int nested_bind(int from, const char *name, const char *target, bool file_only, struct nsiso_error *f)
+{
+	struct stat st;
+	_cleanup_close_ int dst = open_view_path(target, &st);
+	if (dst == -ENOENT)
+		return 0; /* no such tool or file on this host: nothing to stand in for */
+	if (dst < 0 || !S_ISREG(st.st_mode))
+		return error_at(f, STEP_MOUNT, dst < 0 ? dst : -EINVAL, "opening %s", target);
+	_cleanup_close_ int tree =
+	    open_tree(from, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (name[0] ? 0 : AT_EMPTY_PATH));
+	if (tree < 0)
+		return error_at(f, STEP_MOUNT, neg_errno(), "cloning what goes over %s", target);
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					     (file_only ? MOUNT_ATTR_NOEXEC : 0) };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		return error_at(f, STEP_MOUNT, neg_errno(), "making the bind over %s read-only", target);
+	if (move_mount(tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return error_at(f, STEP_MOUNT, neg_errno(), "binding over %s", target);
+	return place(target, "nested id map file", tree, false, f);
+}
+
+/* Container tools look for the cgroup hierarchy on /sys/fs/cgroup (runc
+ * and crun refuse to start on an empty directory of sysfs): the cgroup2
+ * hierarchy as the container's cgroup namespace shows it, its own subtree,
+ * read-only (nothing in it is the tenant's to write). */
+static int mount_nested_cgroup(const struct policy_settings *s, struct nsiso_error *f)
+{
+	if (!(s->ns_mask & NS_BIT(NS_CGROUP)))
+		return 0; /* it would show the host's whole hierarchy */
+	_cleanup_close_ int dir = open_dir_path("/sys/fs/cgroup");
+	if (dir < 0)
+		return error_at(f, STEP_MOUNT, dir, "opening /sys/fs/cgroup");
+	_cleanup_close_ int m = -EBADF;
+	int r = fs_mount_at("cgroup2", NULL,
+			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, dir, "", &m);
+	if (r < 0)
+		return error_at(f, STEP_MOUNT, r, "mounting the container's cgroup2 on /sys/fs/cgroup");
+	return place("/sys/fs/cgroup", "cgroup2", m, false, f);
+}
+
+static int mount_nested_idmaps(const struct user_info *u, const struct policy_settings *s, int client,
+			       struct nsiso_error *f)
+{
+	static char text[IDMAP_LINES_MAX * (NSISO_USER_MAX + 24)];
+	static const char dir_name[] = ".nsiso-subid";
+	_cleanup_close_ int run = open_dir_path("/run");
+	if (run < 0)
+		return error_at(f, STEP_MOUNT, run, "opening the container's /run");
+	if (mkdirat(run, dir_name, 0700) < 0)
+		return error_at(f, STEP_MOUNT, neg_errno(), "making /run/%s", dir_name);
+	_cleanup_close_ int dir = openat(run, dir_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = dir < 0 ? neg_errno() : 0;
+	for (int gid = 0; r == 0 && gid <= 1; gid++) {
+		const char *name = gid ? "subgid" : "subuid";
+		int len = nested_subid_text(u, gid, text, sizeof(text));
+		r = len < 0 ? len : write_file_at(dir, name, text, (size_t)len, O_CREAT | O_EXCL, 0644);
+		if (r == 0 && fchmodat(dir, name, 0644, 0) < 0) /* (the umask) */
+			r = neg_errno();
+		if (r < 0) {
+			(void)error_at(f, STEP_MOUNT, r, "writing the container's %s", name);
+			break;
+		}
+		char target[16];
+		snprintf(target, sizeof(target), "/etc/%s", name);
+		r = nested_bind(dir, name, target, true, f);
+	}
+	for (int gid = 0; dir >= 0 && gid <= 1; gid++)
+		(void)unlinkat(dir, gid ? "subgid" : "subuid", 0);
+	(void)unlinkat(run, dir_name, AT_REMOVEDIR);
+	if (r < 0)
+		return r;
+	r = nested_bind(client, "", "/usr/bin/newuidmap", false, f);
+	if (r < 0)
+		return r;
+	r = nested_bind(client, "", "/usr/bin/newgidmap", false, f);
+	if (r < 0)
+		return r;
+	return mount_nested_cgroup(s, f);
+}
+
 /* ---- the per-user filesystem view (home = private, bind, bind_ro, hide,
  * tmpfs) ---- */
 
@@ -893,6 +979,15 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, con
 	if (r < 0)
 		return r;
 
+	/* nsiso's newuidmap for nested id maps, opened before /tmp (where a
+	 * build tree may be) is covered. */
+	_cleanup_close_ int nested_client = -EBADF;
+	if (nested_wanted(u, s)) {
+		nested_client = open(NSISO_NEWIDMAP_PATH, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (nested_client < 0)
+			return error_at(f, STEP_MOUNT, neg_errno(), "opening %s", NSISO_NEWIDMAP_PATH);
+	}
+
 	/* A procfs belongs to a PID namespace: only ours can be mounted. */
 	if ((ns_mask & NS_BIT(NS_PID)) || !userns) {
 		r = mount_proc(f);
@@ -925,6 +1020,11 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, con
 	r = mount_run_user(u, s, f);
 	if (r < 0)
 		return r;
+	if (nested_client >= 0) {
+		r = mount_nested_idmaps(u, s, nested_client, f);
+		if (r < 0)
+			return r;
+	}
 	if (s->home == HOME_READ_ONLY) {
 		r = mount_home_read_only(u->home, f);
 		if (r < 0)

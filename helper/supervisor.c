@@ -124,6 +124,7 @@ struct supervisor {
 	int inside_fd;		       /* nsiso status from inside (inside.c); -EBADF: none */
 	int64_t inside_window;	       /* ms: the second the answers below were counted in */
 	unsigned inside_answers;
+	int nested_fd; /* nested id maps (nested.c); -EBADF: none */
 };
 
 /* When the supervisor looks for session children whose split join never
@@ -776,20 +777,37 @@ static bool sweep_due(const struct supervisor *sv)
 	return due;
 }
 
-/* nsiso status from inside: one text answer per connection, nothing read
- * from it, at most INSIDE_ANSWERS_PER_S a second (more are closed at once). */
+/* What the container asks the supervisor (nsiso status, nested id maps):
+ * at most INSIDE_ANSWERS_PER_S answers a second in all; more connections
+ * are closed at once. */
 #define INSIDE_ANSWERS_PER_S 20
-static void inside_answer(struct supervisor *sv)
+static bool inside_allowed_now(struct supervisor *sv)
 {
-	_cleanup_close_ int conn = accept4(sv->inside_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (conn < 0)
-		return;
 	int64_t now = now_ms();
 	if (now - sv->inside_window >= 1000) {
 		sv->inside_window = now;
 		sv->inside_answers = 0;
 	}
-	if (++sv->inside_answers > INSIDE_ANSWERS_PER_S)
+	return ++sv->inside_answers <= INSIDE_ANSWERS_PER_S;
+}
+
+static void nested_answer(struct supervisor *sv)
+{
+	if (inside_allowed_now(sv)) {
+		nested_serve(sv->nested_fd, sv->u, sv->c.ns_fds[NS_USER]);
+		return;
+	}
+	int conn = accept4(sv->nested_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (conn >= 0)
+		(void)close(conn);
+}
+
+/* nsiso status from inside: one text answer per connection, nothing read
+ * from it. */
+static void inside_answer(struct supervisor *sv)
+{
+	_cleanup_close_ int conn = accept4(sv->inside_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (conn < 0 || !inside_allowed_now(sv))
 		return;
 	static struct inside_status st;
 	static char text[4096];
@@ -829,7 +847,7 @@ static void inside_answer(struct supervisor *sv)
 
 static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 {
-	static struct pollfd pfd[5 + SESSIONS_MAX];
+	static struct pollfd pfd[6 + SESSIONS_MAX];
 	int64_t deadline = now_ms() + FIRST_ATTACH_TIMEOUT_MS;
 	bool init_died = false;
 	/* SIGTERM is a stop (systemd stopping the scope: loginctl
@@ -868,8 +886,9 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		pfd[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[3] = (struct pollfd){ .fd = sv->oom.poll_fd >= 0 ? sv->oom.poll_fd : -1, .events = sv->oom.events };
 		pfd[4] = (struct pollfd){ .fd = sv->inside_fd, .events = POLLIN };
+		pfd[5] = (struct pollfd){ .fd = sv->nested_fd, .events = POLLIN };
 		for (size_t i = 0; i < sv->n_holders; i++)
-			pfd[5 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
+			pfd[6 + i] = (struct pollfd){ .fd = sv->holders[i].pidfd, .events = POLLIN };
 		int timeout = -1;
 		if (want_end)
 			timeout = 5; /* a helper holds the lock: it is about to attach */
@@ -892,7 +911,7 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 		}
 		if (check > 0 && (timeout < 0 || check < timeout))
 			timeout = (int)check;
-		int n = poll(pfd, 5 + sv->n_holders, timeout);
+		int n = poll(pfd, 6 + sv->n_holders, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n == 0 && sv->oom_recheck)
@@ -915,10 +934,12 @@ static void __attribute__((noreturn)) supervisor_loop(struct supervisor *sv)
 			oom_announce(sv);
 		if (pfd[4].revents)
 			inside_answer(sv);
+		if (pfd[5].revents)
+			nested_answer(sv);
 		/* Drop the sessions whose process has exited (back to front, so
 		 * that the indexes stay valid). */
 		for (size_t i = sv->n_holders; i-- > 0;) {
-			if (!pfd[5 + i].revents)
+			if (!pfd[6 + i].revents)
 				continue;
 			(void)close(sv->holders[i].pidfd);
 			sv->holders[i] = sv->holders[--sv->n_holders];
@@ -1134,6 +1155,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 	sv.net.lease_fd = -EBADF;
 	sv.oom.poll_fd = sv.oom.count_fd = -EBADF;
 	sv.inside_fd = -EBADF;
+	sv.nested_fd = -EBADF;
 	sv.hard.cap_keep = s->capabilities;
 	for (int i = 0; i < POLICY_RLIMITS && sv.hard.n_rlimits < HARDEN_RLIMITS; i++)
 		if (s->rlimit_set & (1u << i)) {
@@ -1218,9 +1240,16 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		/* nsiso status from inside: only in a network namespace of its
 		 * own (an abstract socket in the host's would be every user's) */
 		if (r == 0 && (sv.c.ns_mask & NS_BIT(NS_NET))) {
-			sv.inside_fd = inside_listen(sv.c.ns_fds[NS_NET]);
+			sv.inside_fd = inside_listen(sv.c.ns_fds[NS_NET], NSISO_INSIDE_SOCKET, SOCK_STREAM);
 			if (sv.inside_fd == -ENOTRECOVERABLE)
 				r = error_at(&f, STEP_NET, sv.inside_fd, "returning to the host's network namespace");
+		}
+		/* The nested id maps' socket: the container's /etc/subuid names
+		 * ranges that only this socket can map. */
+		if (r == 0 && nested_wanted(u, s)) {
+			sv.nested_fd = inside_listen(sv.c.ns_fds[NS_NET], NSISO_IDMAP_SOCKET, SOCK_SEQPACKET);
+			if (sv.nested_fd < 0)
+				r = error_at(&f, STEP_NET, sv.nested_fd, "listening for nested id maps");
 		}
 		if (r == 0) {
 			timing_mark(&tm, "status_socket");

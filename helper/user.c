@@ -205,6 +205,10 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 		uc = uc > 0 ? 1 : 0;
 		gc = gc > 0 ? 1 : 0;
 	}
+	u->sub_uid[0] = us;
+	u->sub_uid[1] = uc;
+	u->sub_gid[0] = gs;
+	u->sub_gid[1] = gc;
 	uint32_t keep_uid = u->uid;
 	r = idmap_build(&u->uid_map, &keep_uid, 1, us, uc);
 	if (r < 0)

@@ -17,6 +17,7 @@ packages=(
 	nftables                                               # the networks' filter and NAT (nft -f)
 	netcat-openbsd iputils-ping                            # network tests: TCP listeners and clients, ping
 	bubblewrap                                             # benchmark reference
+	podman crun uidmap busybox-static                      # nested rootless containers (sshd-podman)
 	clang clang-format                                     # libFuzzer target of the policy parser; tools/format.sh
 	dpkg-dev debhelper lintian                             # the Debian package (tools/package.sh)
 	qemu-system-x86 mmdebstrap e2fsprogs                   # the systemd guest (tests/guest/)

@@ -121,6 +121,43 @@ int64_t idmap_to_inside(const struct idmap *m, uint32_t outside)
 	return -1;
 }
 
+size_t idmap_nested(const struct idmap *m, uint32_t sub_start, uint32_t sub_count, struct id_range *out, size_t max)
+{
+	uint64_t sub_end = (uint64_t)sub_start + sub_count;
+	size_t n = 0;
+	for (size_t i = 0; i < m->n && n < max; i++) {
+		struct id_range r = m->r[i];
+		if (sub_count == 0 || r.outside < sub_start || (uint64_t)r.outside + r.count > sub_end)
+			continue;    /* a kept id (or run), mapped to itself on the host */
+		if (r.inside == 0) { /* container root stays out */
+			r.inside++;
+			r.outside++;
+			r.count--;
+		}
+		if (r.count > 0)
+			out[n++] = (struct id_range){ r.inside, r.inside, r.count };
+	}
+	return n;
+}
+
+bool idmap_nested_permits(const struct id_range *r, size_t n, uint32_t own, uint32_t lower, uint32_t count)
+{
+	if (count == 0)
+		return false;
+	if (lower == own && count == 1)
+		return true;
+	uint64_t at = lower, end = (uint64_t)lower + count;
+	while (at < end) {
+		size_t i = 0;
+		while (i < n && !(at >= r[i].inside && at < (uint64_t)r[i].inside + r[i].count))
+			i++;
+		if (i == n)
+			return false;
+		at = (uint64_t)r[i].inside + r[i].count;
+	}
+	return true;
+}
+
 /* Parse "a:b:c" where a is a name or number; false on malformed. */
 static bool parse_subid_line(char *line, char **who, uint32_t *start, uint32_t *count)
 {

@@ -38,6 +38,18 @@ int idmap_format(const struct idmap *m, char *buf, size_t size);
 /* The inside id that outside maps to, or -1. */
 int64_t idmap_to_inside(const struct idmap *m, uint32_t outside);
 
+/* Nested id maps (nested_userns = yes): the container ids a tenant may map
+ * into a user namespace of its own, those that map onto the tenant's
+ * subordinate range [sub_start, sub_start + sub_count) on the host, never
+ * container root (id 0, the owner of nothing the tenant may become). The
+ * ranges (inside = container id, count) in out, at most max; the number. */
+size_t idmap_nested(const struct idmap *m, uint32_t sub_start, uint32_t sub_count, struct id_range *out, size_t max);
+
+/* May a nested map give [lower, lower + count) of the container's ids? Yes
+ * when it is the tenant's own id alone (own, count 1) or lies within the
+ * ranges idmap_nested() gave. */
+bool idmap_nested_permits(const struct id_range *r, size_t n, uint32_t own, uint32_t lower, uint32_t count);
+
 /* Find the subordinate range of a user in the text of /etc/subuid or
  * /etc/subgid ("name-or-uid:start:count" lines; the first match wins).
  * Returns 1 found, 0 none, -EINVAL for a malformed matching line, -EEXIST

@@ -18,6 +18,10 @@
 /* The abstract socket (in each container's network namespace) where the
  * supervisor answers `nsiso status` from inside with text. */
 #define NSISO_INSIDE_SOCKET "nsiso-status"
+/* Where, with nested_userns = yes, the supervisor writes the id maps of a
+ * tenant's own user namespaces (helper/nested.c; the client is
+ * nsiso-newidmap, bound over newuidmap and newgidmap inside). */
+#define NSISO_IDMAP_SOCKET "nsiso-idmap"
 
 enum {
 	REPLY_CREATED = 1u << 0,	/* this login created the container */

@@ -15,6 +15,7 @@ root="$dest$NSISO_PREFIX"
 mode() { stat -c '%a %U' "$1" 2>&1; }
 expect_eq "the helper: root's, mode 0700" "$(mode "$root/libexec/nsiso-helper")" "700 root"
 expect_eq "the init: executable" "$(mode "$root/libexec/nsiso-init")" "755 root"
+expect_eq "the nested id map client: executable, not setuid" "$(mode "$root/libexec/nsiso-newidmap")" "755 root"
 expect_eq "nsiso in sbin" "$(mode "$root/sbin/nsiso")" "755 root"
 expect_eq "the module" "$(find "$root" -name pam_nsiso.so -path '*/security/*' | wc -l)" 1
 expect_eq "the example policy, not group/world-writable" "$(mode "$root/etc/nsiso/nsiso.conf")" "644 root"

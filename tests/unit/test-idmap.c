@@ -86,6 +86,37 @@ int main(void)
 	       "comments and malformed lines do not hide a later one");
 	TAP_OK(!subid_overlaps("x:2000224256:0\n", 2000224256, 65536), "a zero count covers nothing");
 
+	/* Nested id maps (nested_userns = yes): the container ids a tenant may
+	 * give a user namespace of its own are those of its subordinate range,
+	 * never container root, never a kept id. */
+	struct id_range nest[IDMAP_LINES_MAX];
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 100000, 65536), 0, "uid map for nesting builds");
+	size_t nn = idmap_nested(&m, 100000, 65536, nest, IDMAP_LINES_MAX);
+	TAP_EQ_INT((int)nn, 2, "two nested uid ranges: around the kept uid");
+	TAP_EQ_INT((int)nest[0].inside, 1, "the first starts after container root");
+	TAP_EQ_INT((int)nest[0].count, 1000, "and ends before the user's uid");
+	TAP_EQ_INT((int)nest[1].inside, 1002, "the second starts after it");
+	TAP_EQ_INT((int)nest[1].count, 64534, "and runs to 65535");
+	TAP_OK(idmap_nested_permits(nest, nn, 1001, 1001, 1), "the user's own uid alone is permitted");
+	TAP_OK(!idmap_nested_permits(nest, nn, 1001, 1001, 2), "the own uid and the next are not one range");
+	TAP_OK(idmap_nested_permits(nest, nn, 1001, 1, 1000), "1..1000 is permitted");
+	TAP_OK(idmap_nested_permits(nest, nn, 1001, 1002, 64534), "1002..65535 is permitted");
+	TAP_OK(!idmap_nested_permits(nest, nn, 1001, 0, 1), "container root is not");
+	TAP_OK(!idmap_nested_permits(nest, nn, 1001, 1, 1001), "a range across the user's uid is not");
+	TAP_OK(!idmap_nested_permits(nest, nn, 1001, 65535, 2), "a range past 65535 is not");
+	TAP_OK(!idmap_nested_permits(nest, nn, 1001, 5, 0), "an empty range is not");
+	TAP_OK(!idmap_nested_permits(nest, nn, 1001, 4294967295u, 1), "the top id is not");
+	TAP_EQ_INT(idmap_build(&m, keep2, 5, 100000, 65536), 0, "gid map for nesting builds");
+	nn = idmap_nested(&m, 100000, 65536, nest, IDMAP_LINES_MAX);
+	TAP_EQ_INT((int)nn, 4, "nested gid ranges skip root and every kept group");
+	TAP_OK(!idmap_nested_permits(nest, nn, 1001, 5, 1), "tty (kept, the host's) is not permitted");
+	TAP_OK(!idmap_nested_permits(nest, nn, 1001, 27, 1), "a kept supplementary group is not");
+	TAP_OK(idmap_nested_permits(nest, nn, 1001, 6, 21), "6..26 is permitted");
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 0, 0), 0, "a map without subordinate ids builds");
+	TAP_EQ_INT((int)idmap_nested(&m, 0, 0, nest, IDMAP_LINES_MAX), 0, "and permits nothing nested");
+	TAP_EQ_INT(idmap_build(&m, keep1, 1, 100000, 1), 0, "a range of container root alone builds");
+	TAP_EQ_INT((int)idmap_nested(&m, 100000, 1, nest, IDMAP_LINES_MAX), 0, "and permits nothing nested");
+
 	/* Registry names (THREATS 64): a blank or control character would
 	 * split or fold the line. */
 	TAP_OK(subids_name_ok("alice"), "a plain name may be recorded");
