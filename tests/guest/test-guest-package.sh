@@ -25,6 +25,7 @@
 #     systemctl daemon-reload; nsiso set, the OOM notice, nsiso-status
 #     inside, nsiso metrics, journalctl NSISO_STEP=idmap and the catalog,
 #     cpus = 1 through the scope's cpuset;
+#     nested id maps (nested_userns = yes) written by the supervisor;
 #  5. disable and purge: /etc/pam.d is byte-identical, nothing of nsiso left.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -520,6 +521,30 @@ expect_eq "host root in her group (below the scope): her device passes, the othe
 	"$(printf '%s\n' "$out" | tr '\n' '|')" "No such device or address|Operation not permitted|opened|"
 g_root 'pkill -u alice -x sleep'; wait "$holdd" 2>/dev/null
 g_root 'rm -f /dev/nsiso-dev-a /dev/nsiso-dev-b /etc/nsiso/nsiso.conf.d/dev.conf'
+# Nested id maps (nested_userns = yes, issue 26) on this release's kernel:
+# the container's /etc/subuid, the supervisor writes the map of a user
+# namespace alice made, refuses container root; /sys/fs/cgroup is her
+# group's cgroup2, read-only. (nsiso-newidmap by its path: the image has no
+# uidmap package to stand in for.)
+g_root 'printf "[user alice]\nnested_userns = yes\n" > /etc/nsiso/nsiso.conf.d/nest.conf
+	nsiso stop alice >/dev/null 2>&1; for i in $(seq 1 60); do nsiso show alice >/dev/null 2>&1 || exit 0; sleep 0.5; done'
+out=$(g_as alice -- 'id -un; grep -c "^alice:" /etc/subuid; sed -n 1p /etc/subuid
+unshare -U sleep 30 & t=$!; sleep 1
+/usr/libexec/nsiso-newidmap $t 0 0 1 2>&1; echo root=$?
+/usr/libexec/nsiso-newidmap $t 0 '"$uid_a"' 1 1 1 100 2>&1; echo good=$?
+cat /proc/$t/uid_map; kill $t
+stat -f -c %T /sys/fs/cgroup; touch /sys/fs/cgroup/x 2>&1 | sed "s/.*: //"')
+expect_eq "nested: the login happened" "$(printf '%s\n' "$out" | sed -n 1p)" alice
+expect_eq "nested: /etc/subuid inside has alice's two ranges in container ids" \
+	"$(printf '%s\n' "$out" | sed -n 2,3p | tr '\n' ' ')" "2 alice:1:$((uid_a - 1)) "
+expect_match "nested: container root is refused" "$out" '^nsiso-newidmap: uid map refused at ranges: Operation not permitted$'
+expect_match "nested: alice's uid and 1..100 are written" "$out" '^good=0$'
+expect_match "nested: the map holds container ids 1..100" "$out" '^ *1 +1 +100$'
+expect_match "nested: /sys/fs/cgroup is a cgroup2, read-only" "$out" '^cgroup2fs$'
+expect_match "(touch: read-only)" "$out" '^Read-only file system$'
+expect_match "nested: the supervisor logged the written map" \
+	"$(g_root 'journalctl --no-pager -o cat -t nsiso-sup | grep "nested uid map written user=alice"')" 'step=write error=none'
+g_root 'rm -f /etc/nsiso/nsiso.conf.d/nest.conf'
 
 # ---- 5. disable and purge -------------------------------------------------------
 g_root 'rm -rf /etc/nsiso/nsiso.conf.d; DEBIAN_FRONTEND=noninteractive pam-auth-update --disable nsiso'
