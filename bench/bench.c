@@ -389,6 +389,42 @@ static int cgroup_peer_once(char *const argv[], int i, double *whole_ms)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/* The kernel's price of a cgroup move, which every login pays (the session
+ * process joins the container's groups): a write to cgroup.procs takes
+ * cgroup_threadgroup_rwsem for writing, which waits for an RCU grace
+ * period unless another move happened just before, or unless cgroup2 was
+ * ever mounted with favordynmods since boot (the lock then stays in its
+ * slow-reader mode for good). The first move of a child after idle ms
+ * without moves, into a fresh group of the first hierarchy found; -1 on
+ * failure. */
+static double move_once(int idle_ms)
+{
+	char dir[320], procs[360];
+	snprintf(dir, sizeof(dir), "%.255s/nsiso-bench-move-%d", peer_hier[0], (int)getpid());
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	if (n_peer_hier == 0 || mkdir(dir, 0755) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	usleep((useconds_t)idle_ms * 1000);
+	char text[16];
+	int len = snprintf(text, sizeof(text), "%d", (int)pid);
+	int fd = open(procs, O_WRONLY | O_CLOEXEC);
+	double a = now_ms();
+	ssize_t w = fd < 0 ? -1 : write(fd, text, (size_t)len);
+	double ms = now_ms() - a;
+	if (fd >= 0)
+		close(fd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	for (int k = 0; k < 1000 && rmdir(dir) < 0 && errno == EBUSY; k++)
+		usleep(100);
+	return w == len ? ms : -1;
+}
+
 /* The kernel floor: unshare() of the seven namespaces and a fork() (the
  * child exits at once), in a fresh child, timed in-process: no exec, no
  * PAM, no id map. */
@@ -645,6 +681,23 @@ int main(int argc, char **argv)
 	printf("  warm open_session / kernel floor            %5.2fx  (target <= 0.25)\n", warm_s.p50 / floor_w.p50);
 	printf("  warm open_session - kernel floor            %+6.2f ms\n", warm_s.p50 - floor_w.p50);
 	log_catch_print();
+
+	/* The kernel's cgroup move, after 300 ms without one and right after one. */
+	double idle[10], busy[10];
+	int nm = 0;
+	for (; nm < 10; nm++)
+		if ((idle[nm] = move_once(300)) < 0 || (busy[nm] = move_once(0)) < 0)
+			break;
+	if (nm == 10) {
+		struct stats mi = stats_of(idle, nm), mb = stats_of(busy, nm);
+		printf("\nthe kernel's cgroup move (every login pays one; a cold login three), p50 of %d:\n", nm);
+		printf("  after 300 ms without a move                 %7.3f ms\n", mi.p50);
+		printf("  right after another move                    %7.3f ms\n", mb.p50);
+		printf("  the cgroup lock is in its %s\n",
+		       mi.p50 > 1.0 ? "fresh mode: a move after idle waits for an RCU grace period (a fresh machine)"
+				    : "fast mode: favordynmods was set since boot, or moves are frequent here; figures "
+				      "are not a fresh machine's");
+	}
 
 	/* memory and density: a container per user but the last, whose cold
 	 * login is timed before and while they are held */

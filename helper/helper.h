@@ -25,6 +25,8 @@ struct user_info {
 	gid_t gid;
 	size_t n_groups;
 	gid_t groups[USER_GROUPS_MAX]; /* primary first */
+	int n_nss_groups;
+	gid_t nss_groups[USER_GROUPS_MAX]; /* getgrouplist()'s answer as it was (the policy's groups) */
 	char home[4096];
 	struct idmap uid_map;
 	struct idmap gid_map;
@@ -140,6 +142,9 @@ static inline bool is_user_manager(const struct session_origin *o)
 /* state.c: resolve the policy for a user through NSS. */
 int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s,
 		struct nsiso_error *f);
+/* The same for a user just resolved (user_resolve()): its NSS answers are
+ * reused, not asked for again. */
+int resolve_known(const struct policy *p, const struct user_info *u, struct policy_settings *s, struct nsiso_error *f);
 
 /* inside.c: `nsiso status` from inside the container. inside_listen():
  * a listening socket of type at "@" name in the network namespace

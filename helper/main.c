@@ -109,7 +109,7 @@ static int helper_open(const char *user, const char *config, const struct sessio
 		log_last_good("nsiso-helper", config, user, &kept);
 	if (pol.builtin)
 		rep->flags |= REPLY_BUILTIN_POLICY;
-	r = resolve_for(&pol, u.name, false, &set, f);
+	r = resolve_known(&pol, &u, &set, f);
 	if (r < 0)
 		return r;
 	timing_mark(&tm, "policy");

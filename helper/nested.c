@@ -64,8 +64,8 @@ int nested_subid_text(const struct user_info *u, bool gid, char *buf, size_t siz
 	size_t used = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(buf + used, size - used, "%s:%" PRIu32 ":%" PRIu32 "\n", u->name, r[i].inside,
-				 r[i].count);
+		int w =
+		    snprintf(buf + used, size - used, "%s:%" PRIu32 ":%" PRIu32 "\n", u->name, r[i].inside, r[i].count);
 		if (w < 0 || (size_t)w >= size - used)
 			return -ENOSPC;
 		used += (size_t)w;
@@ -222,8 +222,7 @@ void nested_serve(int listen_fd, const struct user_info *u, int userns)
 	if (r == 0)
 		snprintf(answer, sizeof(answer), "ok\n");
 	else
-		snprintf(answer, sizeof(answer), "%s map refused at %s: %s\n", gid ? "gid" : "uid", step,
-			 strerror(-r));
+		snprintf(answer, sizeof(answer), "%s map refused at %s: %s\n", gid ? "gid" : "uid", step, strerror(-r));
 	(void)send(conn, answer, strlen(answer), MSG_DONTWAIT | MSG_NOSIGNAL);
 	syslog(r == 0 ? LOG_INFO : LOG_WARNING, "nested %s map %s user=%s uid=%u pid=%d step=%s error=%s",
 	       gid ? "gid" : "uid", r == 0 ? "written" : "refused", log_value(uv, sizeof(uv), u->name),

@@ -87,6 +87,21 @@ int state_lock_user(int rundir, uid_t uid, struct nsiso_error *f)
 	return fd;
 }
 
+/* The policy for the user w describes; a failed membership lookup refuses. */
+static int resolve_with(const struct policy *p, struct nss_who *w, const char *user, bool global_only,
+			struct policy_settings *s, struct nsiso_error *f)
+{
+	int r;
+	if (global_only)
+		policy_resolve_global(p, &w->who, s);
+	else if ((r = policy_resolve(p, &w->who, s, f)) < 0)
+		return error_in(f, STEP_POLICY, r);
+	if (w->error < 0)
+		return error_at(f, STEP_POLICY, w->error, "the groups of %s cannot be resolved through NSS (%s)", user,
+				strerrorname_np(-w->error) ? strerrorname_np(-w->error) : "?");
+	return 0;
+}
+
 int resolve_for(const struct policy *p, const char *user, bool global_only, struct policy_settings *s,
 		struct nsiso_error *f)
 {
@@ -94,12 +109,14 @@ int resolve_for(const struct policy *p, const char *user, bool global_only, stru
 	int r = nss_who_fill(&w, user, true);
 	if (r < 0)
 		return error_at(f, STEP_POLICY, r, "user %s cannot be resolved through NSS", user);
-	if (global_only)
-		policy_resolve_global(p, &w.who, s);
-	else if ((r = policy_resolve(p, &w.who, s, f)) < 0)
-		return error_in(f, STEP_POLICY, r);
-	if (w.error < 0)
-		return error_at(f, STEP_POLICY, w.error, "the groups of %s cannot be resolved through NSS (%s)", user,
-				strerrorname_np(-w.error) ? strerrorname_np(-w.error) : "?");
-	return 0;
+	return resolve_with(p, &w, user, global_only, s, f);
+}
+
+int resolve_known(const struct policy *p, const struct user_info *u, struct policy_settings *s, struct nsiso_error *f)
+{
+	static struct nss_who w;
+	int r = nss_who_known(&w, u->name, u->uid, u->gid, u->nss_groups, u->n_nss_groups);
+	if (r < 0)
+		return error_at(f, STEP_POLICY, r, "user %s cannot be resolved through NSS", u->name);
+	return resolve_with(p, &w, u->name, false, s, f);
 }

@@ -38,9 +38,10 @@ int user_resolve(const char *name, struct user_info *u, struct nsiso_error *f)
 	u->gid = pw.pw_gid;
 
 	int n = USER_GROUPS_MAX;
-	gid_t groups[USER_GROUPS_MAX];
+	gid_t *groups = u->nss_groups;
 	if (getgrouplist(name, pw.pw_gid, groups, &n) < 0)
 		return error_at(f, STEP_USER, -E2BIG, "user %s is in more than %d groups", name, USER_GROUPS_MAX);
+	u->n_nss_groups = n;
 	u->groups[u->n_groups++] = pw.pw_gid;
 	for (int i = 0; i < n; i++) {
 		bool dup = false;

@@ -68,6 +68,35 @@ int nss_who_fill(struct nss_who *w, const char *user, bool full)
 	return 0;
 }
 
+int nss_who_known(struct nss_who *w, const char *user, uid_t uid, gid_t gid, const gid_t *gids, int n_gids)
+{
+	struct group gr, *gres = NULL;
+	char buf[16384];
+
+	memset(w, 0, sizeof(*w));
+	if (strlen(user) > POLICY_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (n_gids < 0 || n_gids > WHO_GROUPS_MAX)
+		return -E2BIG;
+	strcpy(w->user, user);
+	w->who.user = w->user;
+	w->who.uid = uid;
+	w->gid = gid;
+	w->n_gids = n_gids;
+	memcpy(w->gids, gids, (size_t)n_gids * sizeof(gid_t));
+	w->who.in_group = nss_in_group;
+	w->who.ctx = w;
+	w->who.group = w->group;
+	w->who.host = w->host;
+	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &gres) == 0 && gres)
+		snprintf(w->group, sizeof(w->group), "%s", gr.gr_name);
+	else
+		snprintf(w->group, sizeof(w->group), "%u", (unsigned)gid);
+	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
+		w->host[0] = '\0';
+	return 0;
+}
+
 int who_passwd(const char *name, struct passwd *pw, char *buf, size_t size, struct nsiso_error *e)
 {
 	struct passwd *res = NULL;

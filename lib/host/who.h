@@ -39,3 +39,8 @@ struct nss_who {
  * answers "no" and sets error: the caller must then refuse, since "no"
  * would skip a restrictive [group] section (fail closed). */
 int nss_who_fill(struct nss_who *w, const char *user, bool full);
+
+/* nss_who_fill(w, user, true) from what the caller has just read from NSS
+ * (the helper's user and getgrouplist() answers): only the primary group's
+ * name is looked up. -E2BIG for more groups than WHO_GROUPS_MAX. */
+int nss_who_known(struct nss_who *w, const char *user, uid_t uid, gid_t gid, const gid_t *gids, int n_gids);
