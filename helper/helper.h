@@ -76,7 +76,9 @@ int seccomp_build(int rundir, int *out, struct nsiso_error *f);
 int creds_become(const struct user_info *u, bool userns, struct nsiso_error *f);
 int caps_drop_all(struct nsiso_error *f);
 
-/* namespaces.c: create the container; the child ends in execveat(init). */
+/* namespaces.c: create the container; the child ends in execveat(init);
+ * its steps marked in tm (timing.c). */
+struct timing;
 struct container {
 	pid_t init_pid;
 	int init_pidfd;
@@ -87,7 +89,8 @@ struct container {
 };
 /* Every process of the container starts in the cgroups behind cg_procs. */
 int container_create(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
-		     const int *cg_procs, size_t n_cg, int resolv_mnt, struct container *c, struct nsiso_error *f);
+		     const int *cg_procs, size_t n_cg, int resolv_mnt, struct container *c, struct timing *tm,
+		     struct nsiso_error *f);
 
 /* joincheck.c: SIGKILL every process in the container's PID namespace
  * that is outside its user namespace and not host root (a session child

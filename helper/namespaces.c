@@ -221,7 +221,8 @@ static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid)
 }
 
 int container_create(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
-		     const int *cg_procs, size_t n_cg, int resolv_mnt, struct container *c, struct nsiso_error *f)
+		     const int *cg_procs, size_t n_cg, int resolv_mnt, struct container *c, struct timing *tm,
+		     struct nsiso_error *f)
 {
 	_cleanup_close_ int go_r = -EBADF, go_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF;
 	_cleanup_close_ int life_r = -EBADF, life_w = -EBADF, pidfd = -EBADF;
@@ -288,6 +289,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	close_fd(&go_r);
 	close_fd(&rep_w);
 	close_fd(&life_r);
+	timing_mark(tm, "clone");
 
 	r = 0;
 	if (s->ns_mask & NS_BIT(NS_USER))
@@ -295,6 +297,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	if (r == 0 && RETRY_EINTR(write(go_w, "g", 1)) != 1)
 		r = error_at(f, STEP_CLONE, neg_errno(), "starting the container child");
 	close_fd(&go_w);
+	timing_mark(tm, "idmap");
 
 	ssize_t n = r == 0 ? RETRY_EINTR(read(rep_r, f, sizeof(*f))) : 0;
 	if (r == 0 && n != 0) {
@@ -305,6 +308,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 			r = error_at(f, STEP_INIT, -EIO, "short report from the container child");
 		}
 	}
+	timing_mark(tm, "mounts+exec_init");
 	if (r == 0) {
 		char path[64];
 		for (int i = 0; i < NS_COUNT && r == 0; i++) {

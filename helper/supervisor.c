@@ -1218,12 +1218,13 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		if (r == 0 && s->devices[0] && !filtered)
 			r = error_at(&f, STEP_CGROUP, -EOPNOTSUPP,
 				     "devices = needs a cgroup v2 hierarchy for the device filter; this host has none");
+		timing_mark(&tm, "devices");
 		/* (best effort: without it the kills are not announced, nothing else) */
 		if (r == 0 && cg_oom_watch(&sv.cg, &sv.oom) < 0)
 			sv.oom.poll_fd = sv.oom.count_fd = -EBADF;
 		sv.hard.n_cgroups = (uint32_t)sv.cg.n;
+		timing_mark(&tm, "oom_watch");
 	}
-	timing_mark(&tm, "devices");
 	_cleanup_close_ int resolv_mnt = -EBADF;
 	if (r == 0)
 		r = network_prepare(s, &resolv_mnt, &f);
@@ -1232,8 +1233,8 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		int procs[CG_HIER_MAX];
 		for (size_t i = 0; i < sv.cg.n; i++)
 			procs[i] = sv.cg.g[i].procs;
-		r = container_create(u, s, &devs, procs, sv.cg.n, resolv_mnt, &sv.c, &f);
-		timing_mark(&tm, "clone+idmap+mounts+init");
+		r = container_create(u, s, &devs, procs, sv.cg.n, resolv_mnt, &sv.c, &tm, &f);
+		timing_mark(&tm, "ns_verify");
 		close_fd(&resolv_mnt);
 		network_prepared();
 		timing_mark(&tm, "net_prepared");

@@ -339,24 +339,38 @@ void cg_close(struct cg_group *g)
 	g->n = 0;
 }
 
+/* Modes, whatever the umask: the parent nsiso/ can be walked through but
+ * not listed; a container's own group is readable, as systemd's are. The
+ * kernel walks down to a cgroup namespace's root with the mounter's
+ * credentials when the container mounts its cgroup2 (nested_userns,
+ * helper/mounts.c): container root must pass both (before 6.16). */
+#define CG_PARENT_MODE 0711
+#define CG_GROUP_MODE 0755
+
+static int open_with_mode(int at, const char *name, mode_t mode)
+{
+	_cleanup_close_ int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, mode) < 0)
+		return neg_errno();
+	return TAKE_FD(fd);
+}
+
 /* mkdir that accepts an existing directory, then open it without following
  * symlinks. */
 static int make_dir(int at, const char *name)
 {
-	if (mkdirat(at, name, 0755) < 0 && errno != EEXIST)
+	if (mkdirat(at, name, CG_PARENT_MODE) < 0 && errno != EEXIST)
 		return neg_errno();
-	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 ? neg_errno() : fd;
+	return open_with_mode(at, name, CG_PARENT_MODE);
 }
 
 /* The group of a new container: made here, never an existing directory
  * (an earlier container of the same user may still be removing its own). */
 static int make_new_dir(int at, const char *name)
 {
-	if (mkdirat(at, name, 0755) < 0)
+	if (mkdirat(at, name, CG_GROUP_MODE) < 0)
 		return neg_errno();
-	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 ? neg_errno() : fd;
+	return open_with_mode(at, name, CG_GROUP_MODE);
 }
 
 /* ---- cpuset ---------------------------------------------------------------- */
