@@ -71,6 +71,8 @@ static struct stats stats_of(double *v, int n)
 {
 	struct stats s = { 0 };
 	double sum = 0;
+	if (n <= 0)
+		return s;
 	qsort(v, (size_t)n, sizeof(double), cmp_double);
 	for (int i = 0; i < n; i++)
 		sum += v[i];
@@ -196,7 +198,7 @@ static int run_cmd(char *const argv[], double *whole_ms)
  * journalctl -t nsiso-helper -t nsiso-sup -p debug). A child drains the
  * socket into a file as they come (a full socket queue would block the
  * senders' syslog()); they are parsed after the cold runs. */
-#define STEPS_MAX 24
+#define STEPS_MAX 40
 #define RUNS_MAX 2048
 static pid_t log_child = -1;
 static int log_file = -1;
@@ -204,10 +206,17 @@ static double open_at[RUNS_MAX];
 static int n_open_at;
 static struct {
 	char name[64];
-	double v[RUNS_MAX];
-	int n;
+	double v[2][RUNS_MAX]; /* [0] the loop's cold runs, [1] the quiet ones */
+	int n[2];
 } steps[STEPS_MAX];
 static int n_steps;
+static off_t quiet_from = -1; /* where the quiet runs' lines begin in log_file */
+
+static void log_catch_mark_quiet(void)
+{
+	if (log_child > 0)
+		quiet_from = lseek(log_file, 0, SEEK_END);
+}
 
 static void log_catch_unlink(void)
 {
@@ -265,7 +274,7 @@ static void log_catch_start(void)
 	signal(SIGHUP, log_catch_signal);
 }
 
-static void step_add(const char *who, const char *name, double v)
+static void step_add(int k, const char *who, const char *name, double v)
 {
 	char key[64];
 	snprintf(key, sizeof(key), "%s: %s", who, name);
@@ -277,8 +286,8 @@ static void step_add(const char *who, const char *name, double v)
 			return;
 		snprintf(steps[n_steps++].name, sizeof(steps[0].name), "%s", key);
 	}
-	if (steps[i].n < RUNS_MAX)
-		steps[i].v[steps[i].n++] = v;
+	if (steps[i].n[k] < RUNS_MAX)
+		steps[i].v[k][steps[i].n[k]++] = v;
 }
 
 static void log_catch_print(void)
@@ -292,9 +301,10 @@ static void log_catch_print(void)
 	log_catch_unlink();
 	FILE *f = fdopen(log_file, "r");
 	char line[2048];
-	int helpers = 0;
+	int helpers = 0, quiet = 0;
 	rewind(f);
 	while (f && fgets(line, sizeof(line), f)) {
+		int k = quiet_from >= 0 && ftello(f) > quiet_from ? 1 : 0;
 		char *t = strstr(line, "timing "), who[16];
 		if (!t || sscanf(t, "timing %15s", who) != 1)
 			continue;
@@ -307,21 +317,24 @@ static void log_catch_print(void)
 			*eq = '\0';
 			double v = strtod(eq + 1, NULL);
 			if (strcmp(w, "t0") != 0)
-				step_add(who, w, v);
-			else if (helper && helpers < n_open_at)
-				step_add("module", "pam_open_session to the helper's main (fork, exec)",
+				step_add(k, who, w, v);
+			else if (helper && k == 0 && helpers < n_open_at)
+				step_add(k, "module", "pam_open_session to the helper's main (fork, exec)",
 					 v - open_at[helpers]);
 		}
-		helpers += helper;
+		if (k == 0)
+			helpers += helper;
+		else
+			quiet += helper;
 	}
 	if (f)
 		fclose(f);
-	printf("\nwhere the cold open's time goes (p50 of each step over %d cold runs, ms; the supervisor's steps\n"
-	       "are within the helper's \"supervisor\" step):\n",
-	       helpers);
+	printf("\nwhere the cold open's time goes (p50 of each step, ms; the supervisor's steps are within the\n"
+	       "helper's \"supervisor\" step), over the loop's %d cold runs and over the %d after 300 ms quiet:\n",
+	       helpers, quiet);
 	for (int i = 0; i < n_steps; i++) {
-		struct stats st = stats_of(steps[i].v, steps[i].n);
-		printf("  %-60s %7.3f\n", steps[i].name, st.p50);
+		struct stats a = stats_of(steps[i].v[0], steps[i].n[0]), b = stats_of(steps[i].v[1], steps[i].n[1]);
+		printf("  %-60s %7.3f  %7.3f\n", steps[i].name, a.p50, b.p50);
 	}
 }
 
@@ -651,6 +664,7 @@ int main(int argc, char **argv)
 	int nq = n < QUIET_RUNS ? n : QUIET_RUNS;
 	double *qs = calloc((size_t)nq, sizeof(double)), *qw = calloc((size_t)nq, sizeof(double));
 	int have_quiet = qs && qw;
+	log_catch_mark_quiet();
 	for (int i = 0; i < nq && have_quiet; i++) {
 		wait_container_gone(u);
 		usleep(QUIET_MS * 1000);

@@ -1105,7 +1105,12 @@ static int daemon_reset(struct nsiso_error *f)
  * service manager lives. The container's own group is made below. */
 static int leave_caller_cgroups(const struct cg_layout *l, struct nsiso_error *f)
 {
+	char self[4096];
+	if (read_small_at(AT_FDCWD, "/proc/self/cgroup", self, sizeof(self)) <= 0)
+		self[0] = '\0'; /* (then every hierarchy is written) */
 	for (size_t i = 0; i < l->n; i++) {
+		if (cg_at_root(&l->h[i], self))
+			continue; /* there already: no move, no wait for the kernel's lock */
 		char path[300];
 		snprintf(path, sizeof(path), "%s/cgroup.procs", l->h[i].path);
 		_cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -1192,6 +1197,7 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 				(void)error_at(&f, STEP_CGROUP, r, "reading the cgroup mounts");
 			if (r == 0)
 				r = leave_caller_cgroups(&sv.cg_layout, &f);
+			timing_mark(&tm, "leave_caller_cgroups");
 		}
 		if (r == 0 && (r = cg_create(&sv.cg_layout, u->name, &s->cg, &sv.cg, &f)) < 0)
 			(void)error_in(&f, STEP_CGROUP, r);

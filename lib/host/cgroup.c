@@ -97,6 +97,29 @@ static unsigned controllers_in(const char *list, bool v2)
 	return c;
 }
 
+bool cg_at_root(const struct cg_hier *h, const char *self)
+{
+	for (const char *p = self; p && *p;) {
+		const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
+		const char *c1 = memchr(p, ':', (size_t)(end - p));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+		if (c2) {
+			char list[256];
+			size_t len = (size_t)(c2 - c1 - 1);
+			bool root = end - c2 == 2 && c2[1] == '/';
+			if (len < sizeof(list)) {
+				memcpy(list, c1 + 1, len);
+				list[len] = '\0';
+				if (h->v2 ? len == 0 && c1 - p == 1 && p[0] == '0'
+					  : (controllers_in(list, false) & h->ctrls) != 0)
+					return root;
+			}
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
 /* One line of mountinfo into l; *seen: v1 controllers already taken (a
  * hierarchy mounted twice counts once). */
 static void parse_mount_line(const char *line, size_t len, struct cg_layout *l, unsigned *seen)

@@ -61,6 +61,12 @@ int cg_parse_mountinfo(const char *text, struct cg_layout *l);
 /* The same for this process, with the v2 controllers read. 0 or -errno. */
 int cg_discover(struct cg_layout *l);
 
+/* Does the text of /proc/self/cgroup put the process at the root of the
+ * hierarchy h? (A move there would be no move, but it still takes the
+ * kernel's cgroup lock, whose first taking after a quiet spell waits for
+ * an RCU grace period: docs/PERFORMANCE.md.) */
+bool cg_at_root(const struct cg_hier *h, const char *self);
+
 /* One v2 hierarchy rooted at the cgroup directory PATH (a systemd scope
  * delegated to nsiso), with the controllers it offers. 0 or -errno. */
 int cg_layout_at(const char *path, struct cg_layout *l);

@@ -289,10 +289,25 @@ static void test_kernel(void)
 	       "group names checked");
 }
 
+/* Is the process at the root of a hierarchy (no move needed)? */
+static void test_at_root(void)
+{
+	struct cg_hier v2 = { .v2 = true }, mem = { .ctrls = CG_MEMORY }, cpu = { .ctrls = CG_CPU };
+	const char *self = "9:name=systemd:/\n8:pids:/\n4:memory:/process_api/6f1a\n1:cpu,cpuacct:/\n0::/\n";
+	TAP_OK(cg_at_root(&v2, self), "v2: 0::/ is the root");
+	TAP_OK(!cg_at_root(&mem, self), "v1 memory: a group below the root is not");
+	TAP_OK(cg_at_root(&cpu, self), "v1 cpu,cpuacct: / is the root");
+	TAP_OK(!cg_at_root(&v2, "0::/user.slice/user-1000.slice/session-3.scope\n"), "v2: a session scope is not");
+	TAP_OK(!cg_at_root(&v2, "0::/x/\n"), "v2: a path ending in / is not the root");
+	TAP_OK(!cg_at_root(&mem, "0::/\n"), "v1 memory absent from the text: not known to be at the root");
+	TAP_OK(!cg_at_root(&v2, ""), "no text: not at the root (the move is made)");
+}
+
 int main(void)
 {
 	test_parse();
 	test_writer();
 	test_kernel();
+	test_at_root();
 	return tap_done();
 }
