@@ -39,10 +39,12 @@ int user_build_idmaps(struct user_info *u, const struct policy_settings *set, st
 
 /* mounts.c: run inside the new namespaces, before the init is started. */
 /* resolv_mnt: a detached read-only mount of the network's resolv.conf, or -1.
+ * checked_client: nsiso-newidmap as the supervisor checked it (nested id
+ * maps), or -1.
  * devs: the policy's devices (devices.c), put in the container's /dev. */
 struct dev_list;
 int mounts_setup(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
-		 int resolv_mnt, struct nsiso_error *f);
+		 int resolv_mnt, int checked_client, struct nsiso_error *f);
 
 /* network.c */
 int network_setup_loopback(struct nsiso_error *f);

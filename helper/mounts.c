@@ -641,7 +641,7 @@ static int mount_run_user(const struct user_info *u, const struct policy_setting
  * which asks the supervisor. The two files are written in a directory of
  * container root's on the container's /run, bound read-only over the
  * host's, and unlinked: only the binds hold them. */
-static int nested_bind(int from, const char *name, const char *target, bool file_only, struct nsiso_error *f)
+static int nested_bind(int from, const char *name, const char *target, bool noexec, struct nsiso_error *f)
 {
 	struct stat st;
 	_cleanup_close_ int dst = open_view_path(target, &st);
@@ -654,7 +654,7 @@ static int nested_bind(int from, const char *name, const char *target, bool file
 	if (tree < 0)
 		return error_at(f, STEP_MOUNT, neg_errno(), "cloning what goes over %s", target);
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					     (file_only ? MOUNT_ATTR_NOEXEC : 0) };
+					     (noexec ? MOUNT_ATTR_NOEXEC : 0) };
 	if (mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
 		return error_at(f, STEP_MOUNT, neg_errno(), "making the bind over %s read-only", target);
 	if (move_mount(tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -960,7 +960,7 @@ static int verify_placed(struct nsiso_error *f)
 }
 
 int mounts_setup(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
-		 int resolv_mnt, struct nsiso_error *f)
+		 int resolv_mnt, int checked_client, struct nsiso_error *f)
 {
 	n_placed = 0;
 	unsigned ns_mask = s->ns_mask;
@@ -979,13 +979,17 @@ int mounts_setup(const struct user_info *u, const struct policy_settings *s, con
 	if (r < 0)
 		return r;
 
-	/* nsiso's newuidmap for nested id maps, opened before /tmp (where a
-	 * build tree may be) is covered. */
+	/* nsiso's newuidmap for nested id maps, opened again here (a mount
+	 * is cloned only from this namespace) before /tmp, where a build tree
+	 * may be, is covered; the file the supervisor checked (checked_client). */
 	_cleanup_close_ int nested_client = -EBADF;
-	if (nested_wanted(u, s)) {
+	if (checked_client >= 0) {
+		struct stat here, checked;
 		nested_client = open(NSISO_NEWIDMAP_PATH, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (nested_client < 0)
-			return error_at(f, STEP_MOUNT, neg_errno(), "opening %s", NSISO_NEWIDMAP_PATH);
+		if (nested_client < 0 || fstat(nested_client, &here) < 0 || fstat(checked_client, &checked) < 0 ||
+		    here.st_dev != checked.st_dev || here.st_ino != checked.st_ino)
+			return error_at(f, STEP_MOUNT, nested_client < 0 ? neg_errno() : -ESTALE,
+					"%s is not the file checked before", NSISO_NEWIDMAP_PATH);
 	}
 
 	/* A procfs belongs to a PID namespace: only ours can be mounted. */

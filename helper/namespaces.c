@@ -61,7 +61,7 @@ static void report_and_exit(int fd, const struct nsiso_error *f)
  * namespace. Never returns. */
 static void __attribute__((noreturn))
 child_main(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs, int go, int report,
-	   int lifeline, int init_exe, const int *cg_procs, size_t n_cg, int resolv_mnt)
+	   int lifeline, int init_exe, int client_exe, const int *cg_procs, size_t n_cg, int resolv_mnt)
 {
 	struct nsiso_error f = { 0 };
 	bool userns = s->ns_mask & NS_BIT(NS_USER);
@@ -112,7 +112,7 @@ child_main(const struct user_info *u, const struct policy_settings *s, const str
 		(void)error_at(&f, STEP_INIT, neg_errno(), "opening /dev/null");
 		report_and_exit(report, &f);
 	}
-	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s, devs, resolv_mnt, &f) < 0)
+	if ((s->ns_mask & NS_BIT(NS_MNT)) && mounts_setup(u, s, devs, resolv_mnt, client_exe, &f) < 0)
 		report_and_exit(report, &f);
 	if ((s->ns_mask & NS_BIT(NS_UTS)) && sethostname(s->hostname, strlen(s->hostname)) < 0) {
 		(void)error_at(&f, STEP_UTS, neg_errno(), "sethostname(%s)", s->hostname);
@@ -240,6 +240,18 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	struct stat st;
 	if (fstat(init_exe, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) || !S_ISREG(st.st_mode))
 		return error_at(f, STEP_INIT, -EPERM, "%s is not a root-owned, non-writable file", NSISO_INIT_PATH);
+	/* newuidmap's stand-in inside (nested id maps): bound into every
+	 * container of the user, so checked like the init, and not setuid. */
+	_cleanup_close_ int client_exe = -EBADF;
+	if (nested_wanted(u, s)) {
+		client_exe = open(NSISO_NEWIDMAP_PATH, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (client_exe < 0)
+			return error_at(f, STEP_MOUNT, neg_errno(), "opening %s", NSISO_NEWIDMAP_PATH);
+		if (fstat(client_exe, &st) < 0 || st.st_uid != 0 || !S_ISREG(st.st_mode) ||
+		    (st.st_mode & (S_IWGRP | S_IWOTH | S_ISUID | S_ISGID)))
+			return error_at(f, STEP_MOUNT, -EPERM, "%s is not a root-owned, non-writable, non-setuid file",
+					NSISO_NEWIDMAP_PATH);
+	}
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return error_at(f, STEP_CLONE, neg_errno(), "pipe2");
@@ -274,7 +286,7 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 		return error_at(f, STEP_CLONE, (int)pid, "clone3 with namespaces %#x%s", (unsigned)s->ns_mask,
 				by_owner ? " as container root's host uid" : "");
 	if (pid == 0)
-		child_main(u, s, devs, go_r, rep_w, life_r, init_exe, cg_procs, n_cg, resolv_mnt);
+		child_main(u, s, devs, go_r, rep_w, life_r, init_exe, client_exe, cg_procs, n_cg, resolv_mnt);
 	if (by_owner) {
 		/* Our child (CLONE_PARENT), not reaped yet: the pid is its own. */
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);

@@ -117,6 +117,18 @@ expect_match "the second container ran as uid 1000 and exited 0" "$res" '^kid=0$
 expect_nomatch "podman imported the image" "$res" '^import='
 
 
+# ---- fail closed: a stand-in others could write is never bound in ------------
+client=$NSISO_PREFIX/libexec/nsiso-newidmap
+t_wait_no_containers 20 || not_ok "the containers did not end before the tampered client"
+chmod g+w "$client"
+out=$(t_ssh "$p" -- 'echo ran' 2>&1); rc=$?
+chmod g-w "$client"
+expect_ne "a group-writable nsiso-newidmap refuses the nested user's login" "$rc" 0
+expect_nomatch "(nothing ran)" "$out" '^ran$'
+expect_match "the log names the step and the file" "$(cat "$T_DIR/syslog")" \
+	"refused: user=$p step=mount error=EPERM .*nsiso-newidmap is not a root-owned, non-writable, non-setuid file"
+expect_eq "with the file mended the login works" "$(t_ssh "$p" -- 'echo ran')" ran
+
 # ---- the default ---------------------------------------------------------------
 out=$(t_ssh "$d" -- 'id -un; podman import -q busybox.tar localhost/bb >/dev/null 2>&1; podman run --rm --network none localhost/bb /bin/busybox true 2>&1; echo rc=$?; cat /etc/subuid | grep -c "^$(id -un):"')
 expect_eq "the default user's login happened" "$(printf '%s\n' "$out" | sed -n 1p)" "$d"
