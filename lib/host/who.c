@@ -34,23 +34,19 @@ static bool nss_in_group(const char *name, void *ctx)
 	return false;
 }
 
-int nss_who_fill(struct nss_who *w, const char *user, bool full)
+/* The common part: w for user, uid and primary gid, its callbacks wired;
+ * with full, the primary group's name and the host name too. */
+static int who_set(struct nss_who *w, const char *user, uid_t uid, gid_t gid, bool full)
 {
-	struct passwd pw;
 	struct group gr, *gres = NULL;
 	char buf[16384];
-	struct nsiso_error why = { 0 };
 
 	memset(w, 0, sizeof(*w));
 	if (strlen(user) > POLICY_NAME_MAX)
 		return -ENAMETOOLONG;
-	int r = who_passwd(user, &pw, buf, sizeof(buf), &why);
-	if (r < 0)
-		return r;
 	strcpy(w->user, user);
 	w->who.user = w->user;
-	w->who.uid = pw.pw_uid;
-	gid_t gid = pw.pw_gid;
+	w->who.uid = uid;
 	w->gid = gid;
 	w->n_gids = -1;
 	w->who.in_group = nss_in_group;
@@ -68,32 +64,29 @@ int nss_who_fill(struct nss_who *w, const char *user, bool full)
 	return 0;
 }
 
-int nss_who_known(struct nss_who *w, const char *user, uid_t uid, gid_t gid, const gid_t *gids, int n_gids)
+int nss_who_fill(struct nss_who *w, const char *user, bool full)
 {
-	struct group gr, *gres = NULL;
+	struct passwd pw;
 	char buf[16384];
+	struct nsiso_error why = { 0 };
 
-	memset(w, 0, sizeof(*w));
 	if (strlen(user) > POLICY_NAME_MAX)
 		return -ENAMETOOLONG;
+	int r = who_passwd(user, &pw, buf, sizeof(buf), &why);
+	if (r < 0)
+		return r;
+	return who_set(w, user, pw.pw_uid, pw.pw_gid, full);
+}
+
+int nss_who_known(struct nss_who *w, const char *user, uid_t uid, gid_t gid, const gid_t *gids, int n_gids)
+{
 	if (n_gids < 0 || n_gids > WHO_GROUPS_MAX)
 		return -E2BIG;
-	strcpy(w->user, user);
-	w->who.user = w->user;
-	w->who.uid = uid;
-	w->gid = gid;
+	int r = who_set(w, user, uid, gid, true);
+	if (r < 0)
+		return r;
 	w->n_gids = n_gids;
 	memcpy(w->gids, gids, (size_t)n_gids * sizeof(gid_t));
-	w->who.in_group = nss_in_group;
-	w->who.ctx = w;
-	w->who.group = w->group;
-	w->who.host = w->host;
-	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &gres) == 0 && gres)
-		snprintf(w->group, sizeof(w->group), "%s", gr.gr_name);
-	else
-		snprintf(w->group, sizeof(w->group), "%u", (unsigned)gid);
-	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
-		w->host[0] = '\0';
 	return 0;
 }
 
