@@ -116,7 +116,7 @@ g_wait_up() {
 g_cleanup() {
 	set +e
 	if [ -n "$G_PID" ] && kill -0 "$G_PID" 2>/dev/null; then
-		g_root 'systemctl poweroff' >/dev/null 2>&1
+		g_root_once 'systemctl poweroff' >/dev/null 2>&1
 		local i
 		for i in $(seq 1 30); do kill -0 "$G_PID" 2>/dev/null || break; sleep 1; done
 		kill -KILL "$G_PID" 2>/dev/null
@@ -130,14 +130,16 @@ g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o Batch
 	-o LogLevel=ERROR -o ConnectTimeout=60 -o ServerAliveInterval=10 -o ServerAliveCountMax=12)
 
 # g_ssh SSH-ARGS...: ssh into the guest, tried again (up to 5 times) when the
-# connection failed before the server's banner: qemu's port forward accepts
-# at once, and a TCG guest starved by the host's other tests (it runs at the
-# lowest priority) can fail to send sshd's banner within ConnectTimeout.
-# Nothing has run in the guest then: no authentication, no PAM, no command,
-# so a retry cannot hide a refusal or run a command twice. Any other failure
-# (a refused login included) is returned as it is.
+# connection failed before sshd's banner (the guest's sshd was busy: nothing
+# ran). With G_SSH_ROOT=1 (g_root's rounds: root is never isolated and its
+# commands here are reads or idempotent) a round that ssh itself lost after
+# the banner (exit 255, "closed by remote host", "reset", "broken pipe") is
+# tried again too. A user's login is never tried again: a 255 there may be
+# nsiso closing the session, so it fails its check, and the guest's journal
+# of the last 30 seconds is shown to say why.
 g_ssh() {
-	local try rc err
+	local try rc err pat='banner exchange|kex_exchange_identification'
+	[ "${G_SSH_ROOT:-0}" = 1 ] && pat="$pat|closed by remote host|Connection reset|Broken pipe"
 	err=$(mktemp)
 	for try in 1 2 3 4 5; do
 		rc=0
@@ -145,17 +147,21 @@ g_ssh() {
 		# substitution would be made by the forked ssh, where the caller's
 		# "wait $!" cannot see it and would wait for its own last job)
 		ssh "$@" 2> "$err" || rc=$?
-		[ "$rc" = 255 ] && grep -qE 'banner exchange|kex_exchange_identification' "$err" || break
-		echo "# guest ssh: no banner, try $try of 5: $(head -n 1 "$err")" >&2
+		[ "$rc" = 255 ] && grep -qE "$pat" "$err" || break
+		echo "# guest ssh: lost, try $try of 5: $(head -n 1 "$err")" >&2
 		sleep 5
 	done
 	cat "$err" >&2
+	if [ "$rc" = 255 ] && [ "${G_SSH_ROOT:-0}" != 1 ]; then
+		echo "# guest ssh: a login ended with 255 ($(head -n 1 "$err")); the guest's journal:" >&2
+		g_root_once 'journalctl -q --no-pager --since "-30s" -o short-monotonic | tail -n 40' 2>&1 | sed 's/^/#   /' >&2
+	fi
 	rm -f "$err"
 	return "$rc"
 }
 
 # g_root CMD...: a root shell command in the guest (root is never isolated).
-g_root() { g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
+g_root() { G_SSH_ROOT=1 g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
 # g_root_once CMD...: the same tried once (to see whether the guest is up or down).
 g_root_once() { ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" -o ConnectTimeout=20 "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
 # g_put LOCAL REMOTE: copy a file into the guest.

@@ -120,9 +120,13 @@ expect_nomatch "podman imported the image" "$res" '^import='
 # ---- fail closed: a stand-in others could write is never bound in ------------
 client=$NSISO_PREFIX/libexec/nsiso-newidmap
 t_wait_no_containers 20 || not_ok "the containers did not end before the tampered client"
+# (mended also when the test dies between the two chmods: the build's
+# client is shared by every later test)
+trap 'chmod g-w "$client"; t_cleanup' EXIT
 chmod g+w "$client"
 out=$(t_ssh "$p" -- 'echo ran' 2>&1); rc=$?
 chmod g-w "$client"
+trap t_cleanup EXIT
 expect_ne "a group-writable nsiso-newidmap refuses the nested user's login" "$rc" 0
 expect_nomatch "(nothing ran)" "$out" '^ran$'
 expect_match "the log names the step and the file" "$(cat "$T_DIR/syslog")" \
