@@ -1112,7 +1112,7 @@ static int leave_caller_cgroups(const struct cg_layout *l, struct nsiso_error *f
 		if (cg_at_root(&l->h[i], self))
 			continue; /* there already: no move, no wait for the kernel's lock */
 		char path[300];
-		snprintf(path, sizeof(path), "%s/cgroup.procs", l->h[i].path);
+		snprintf(path, sizeof(path), "%s/%s", l->h[i].path, cg_enter_file(l->h[i].v2));
 		_cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return error_at(f, STEP_CGROUP, neg_errno(), "opening %s", path);

@@ -557,10 +557,10 @@ static int create_named(const struct cg_layout *l, const char *name, unsigned ne
 		if (r < 0)
 			break;
 		g->g[k].ctrls = use;
-		g->g[k].procs = openat(g->g[k].dir, "cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		g->g[k].procs = openat(g->g[k].dir, cg_enter_file(h->v2), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (g->g[k].procs < 0) {
 			r = neg_errno();
-			(void)error_set(e, r, "opening %s/%s/%s/cgroup.procs", h->path, CG_DIR, name);
+			(void)error_set(e, r, "opening %s/%s/%s/%s", h->path, CG_DIR, name, cg_enter_file(h->v2));
 		}
 	}
 	if (r < 0)

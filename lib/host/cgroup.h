@@ -22,10 +22,10 @@
  * the host), all of them when there are no more than N.
  *
  * The supervisor creates the groups and writes the limits (as host root);
- * every process of the container enters them by writing "0" to a
- * cgroup.procs fd the supervisor opened (the kernel checks the opener's
- * credentials, so container root can use it). Nothing here follows a
- * symlink or trusts a path below the hierarchy's mount point. */
+ * every process of the container enters them by writing "0" to an fd the
+ * supervisor opened (the kernel checks the opener's credentials, so
+ * container root can use it): cgroup.procs on v2, tasks on v1. Nothing here
+ * follows a symlink or trusts a path below the hierarchy's mount point. */
 
 #define CG_HIER_MAX 6
 #define CG_DIR "nsiso"
@@ -37,6 +37,19 @@ enum {
 	CG_IO = 1u << 3,
 	CG_CPUSET = 1u << 4,
 };
+
+/* The file a process writes "0" into to enter a group. On v1, "tasks":
+ * "0" there moves the writing thread alone, and the kernel skips its
+ * global cgroup_threadgroup_rwsem for it (since 5.17), whose first taking
+ * after a quiet spell waits for an RCU grace period (7-15 ms measured here:
+ * docs/PERFORMANCE.md); cgroup.procs always takes it. Moving one thread is
+ * moving the process only when it has one: every writer is single-threaded
+ * (the supervisor, its spawner child, and a session, whose join checks it
+ * before setns). On v2 a domain group takes whole processes only. */
+static inline const char *cg_enter_file(bool v2)
+{
+	return v2 ? "cgroup.procs" : "tasks";
+}
 
 /* The limits that impose nothing. */
 void cg_limits_none(struct cg_limits *l);

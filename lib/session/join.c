@@ -21,9 +21,9 @@
 #include "smallfile.h"
 #include "util.h"
 
-/* Into the groups behind the cgroup.procs fds the supervisor opened (the
- * kernel checks the opener's credentials, so container root can use them).
- * Here, not in cgroup.c: the module needs this and nothing else of it. */
+/* Into the groups behind the fds the supervisor opened (the kernel checks
+ * the opener's credentials, so container root can use them). Here, not in
+ * cgroup.c: the module needs this and nothing else of it. */
 int cg_enter(const int *procs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

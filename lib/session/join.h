@@ -6,8 +6,11 @@
 
 #include "proto.h"
 
-/* Move the calling process into the groups behind the cgroup.procs fds
- * (opened by the supervisor: the kernel checks the opener). */
+/* Move the calling process into the groups behind the fds (opened by the
+ * supervisor: the kernel checks the opener): cgroup.procs on v2, tasks on
+ * v1 (cg_enter_file). The caller must have one thread: "0" in a v1 tasks
+ * file moves the writing thread alone (the join checks it before its
+ * setns; the supervisor and its spawner child are single-threaded). */
 int cg_enter(const int *procs, size_t n);
 
 /* Put the calling process into a container, in this order: its resource

@@ -5,6 +5,8 @@
  * entered and removed in every hierarchy this machine has. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <string.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sched.h>
@@ -221,6 +223,16 @@ static void test_kernel(void)
 	TAP_EQ_INT(r, 0, "created: %s", why.detail);
 	if (r < 0)
 		return;
+	/* v1: the tasks file ("0" moves the one thread without the kernel's
+	 * global lock); v2: cgroup.procs */
+	for (size_t i = 0; i < g.n; i++) {
+		char link[64], at[PATH_MAX] = "";
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", g.g[i].procs);
+		ssize_t len = readlink(link, at, sizeof(at) - 1);
+		at[len < 0 ? 0 : len] = '\0';
+		const char *base = strrchr(at, '/');
+		TAP_EQ_STR(base ? base + 1 : at, g.g[i].v2 ? "cgroup.procs" : "tasks", "the enter fd of %s", at);
+	}
 	int pipefd[2];
 	if (pipe(pipefd) < 0)
 		return;
