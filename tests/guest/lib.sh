@@ -146,17 +146,24 @@ g_ssh() {
 		# (stderr through a file, shown after ssh ends: a process
 		# substitution would be made by the forked ssh, where the caller's
 		# "wait $!" cannot see it and would wait for its own last job)
-		ssh "$@" 2> "$err" || rc=$?
+		if [ "${G_SSH_ROOT:-0}" = 1 ]; then
+			# (root's output is kept per round: a lost round's part
+			# is not printed before the retry's whole)
+			ssh "$@" > "$err.out" 2> "$err" || rc=$?
+		else
+			ssh "$@" 2> "$err" || rc=$?
+		fi
 		[ "$rc" = 255 ] && grep -qE "$pat" "$err" || break
 		echo "# guest ssh: lost, try $try of 5: $(head -n 1 "$err")" >&2
 		sleep 5
 	done
+	[ -f "$err.out" ] && cat "$err.out"
 	cat "$err" >&2
 	if [ "$rc" = 255 ] && [ "${G_SSH_ROOT:-0}" != 1 ]; then
 		echo "# guest ssh: a login ended with 255 ($(head -n 1 "$err")); the guest's journal:" >&2
 		g_root_once 'journalctl -q --no-pager --since "-30s" -o short-monotonic | tail -n 40' 2>&1 | sed 's/^/#   /' >&2
 	fi
-	rm -f "$err"
+	rm -f "$err" "$err.out"
 	return "$rc"
 }
 
