@@ -116,6 +116,9 @@ g_wait_up() {
 g_cleanup() {
 	set +e
 	if [ -n "$G_PID" ] && kill -0 "$G_PID" 2>/dev/null; then
+		# (a failed check's why: sshd's, PAM's and nsiso's lines)
+		[ "${T_FAILS:-0}" != 0 ] && g_root_once 'journalctl -q --no-pager -o short-monotonic |
+			grep -E "sshd|pam_|nsiso|systemd-logind" | tail -n 150' 2>&1 | sed 's/^/# journal: /' >&2
 		g_root_once 'systemctl poweroff' >/dev/null 2>&1
 		local i
 		for i in $(seq 1 30); do kill -0 "$G_PID" 2>/dev/null || break; sleep 1; done
@@ -135,8 +138,8 @@ g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o Batch
 # commands here are reads or idempotent) a round that ssh itself lost after
 # the banner (exit 255, "closed by remote host", "reset", "broken pipe") is
 # tried again too. A user's login is never tried again: a 255 there may be
-# nsiso closing the session, so it fails its check, and the guest's journal
-# of the last 30 seconds is shown to say why.
+# nsiso closing the session, so it fails its check (and g_cleanup shows the
+# guest's journal when any check failed).
 g_ssh() {
 	local try rc err pat='banner exchange|kex_exchange_identification'
 	[ "${G_SSH_ROOT:-0}" = 1 ] && pat="$pat|closed by remote host|Connection reset|Broken pipe"
@@ -159,10 +162,6 @@ g_ssh() {
 	done
 	[ -f "$err.out" ] && cat "$err.out"
 	cat "$err" >&2
-	if [ "$rc" = 255 ] && [ "${G_SSH_ROOT:-0}" != 1 ]; then
-		echo "# guest ssh: a login ended with 255 ($(head -n 1 "$err")); the guest's journal:" >&2
-		g_root_once 'journalctl -q --no-pager --since "-30s" -o short-monotonic | tail -n 40' 2>&1 | sed 's/^/#   /' >&2
-	fi
 	rm -f "$err" "$err.out"
 	return "$rc"
 }
