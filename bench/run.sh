@@ -32,7 +32,7 @@ cleanup() {
 	if [ -d /run/nsiso/good ] && [ -z "$(ls -A /run/nsiso/good | grep -vx lock)" ]; then
 		rm -f /run/nsiso/good/lock; rmdir /run/nsiso/good 2>/dev/null
 	fi
-	rmdir /run/nsiso 2>/dev/null
+	rmdir /run/nsiso 2>/dev/null || true # (not empty: state of others, kept)
 	true
 }
 trap cleanup EXIT
