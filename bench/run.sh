@@ -26,11 +26,11 @@ cleanup() {
 	[ -n "${fwd:-}" ] && echo "$fwd" > /proc/sys/net/ipv4/ip_forward
 	# the network lock file, when no network state is left beside it
 	if [ -d /run/nsiso/net ] && [ -z "$(ls -A /run/nsiso/net | grep -vx lock)" ]; then
-		rm -f /run/nsiso/net/lock; rmdir /run/nsiso/net
+		rm -f /run/nsiso/net/lock; rmdir /run/nsiso/net || true
 	fi
 	[ -z "$(find /run/nsiso -maxdepth 1 -name '*.sock' 2>/dev/null)" ] && rm -f /run/nsiso/seccomp.bpf /run/nsiso/sweep /run/nsiso/stats
 	if [ -d /run/nsiso/good ] && [ -z "$(ls -A /run/nsiso/good | grep -vx lock)" ]; then
-		rm -f /run/nsiso/good/lock; rmdir /run/nsiso/good 2>/dev/null
+		rm -f /run/nsiso/good/lock; rmdir /run/nsiso/good 2>/dev/null || true
 	fi
 	rmdir /run/nsiso 2>/dev/null || true # (not empty: state of others, kept)
 	true
