@@ -204,18 +204,40 @@ static pid_t log_child = -1;
 static int log_file = -1;
 static double open_at[RUNS_MAX];
 static int n_open_at;
+/* The phases whose lines are counted: the loop's cold runs, the quiet
+ * ones, and the density run's cold logins with no container up and with
+ * all of them up. PHASE_NONE: lines not counted (warm runs, holders). */
+enum { PHASE_LOOP, PHASE_QUIET, PHASE_DENSITY0, PHASE_DENSITYK, PHASES, PHASE_NONE = -1 };
 static struct {
 	char name[64];
-	double v[2][RUNS_MAX]; /* [0] the loop's cold runs, [1] the quiet ones */
-	int n[2];
+	double v[PHASES][RUNS_MAX];
+	int n[PHASES];
 } steps[STEPS_MAX];
 static int n_steps;
-static off_t quiet_from = -1; /* where the quiet runs' lines begin in log_file */
+/* Where each phase's lines begin and end in log_file: a list of marks. */
+#define MARKS_MAX 16
+static struct {
+	off_t at;
+	int phase;
+} marks[MARKS_MAX] = { { 0, PHASE_LOOP } };
+static int n_marks = 1;
+static int held_for_density; /* containers up in PHASE_DENSITYK; 0: not run */
 
-static void log_catch_mark_quiet(void)
+static void log_catch_mark(int phase)
 {
-	if (log_child > 0)
-		quiet_from = lseek(log_file, 0, SEEK_END);
+	if (log_child > 0 && n_marks < MARKS_MAX) {
+		usleep(100000); /* (the last lines of the phase before, in) */
+		marks[n_marks].at = lseek(log_file, 0, SEEK_END);
+		marks[n_marks++].phase = phase;
+	}
+}
+
+static int phase_at(off_t pos)
+{
+	int k = PHASE_NONE;
+	for (int i = 0; i < n_marks && pos > marks[i].at; i++)
+		k = marks[i].phase;
+	return k;
 }
 
 static void log_catch_unlink(void)
@@ -301,12 +323,12 @@ static void log_catch_print(void)
 	log_catch_unlink();
 	FILE *f = fdopen(log_file, "r");
 	char line[2048];
-	int helpers = 0, quiet = 0;
+	int helpers[PHASES] = { 0 };
 	rewind(f);
 	while (f && fgets(line, sizeof(line), f)) {
-		int k = quiet_from >= 0 && ftello(f) > quiet_from ? 1 : 0;
+		int k = phase_at(ftello(f));
 		char *t = strstr(line, "timing "), who[16];
-		if (!t || sscanf(t, "timing %15s", who) != 1)
+		if (k == PHASE_NONE || !t || sscanf(t, "timing %15s", who) != 1)
 			continue;
 		bool helper = strcmp(who, "helper") == 0;
 		char *save = NULL;
@@ -318,23 +340,30 @@ static void log_catch_print(void)
 			double v = strtod(eq + 1, NULL);
 			if (strcmp(w, "t0") != 0)
 				step_add(k, who, w, v);
-			else if (helper && k == 0 && helpers < n_open_at)
+			else if (helper && k == PHASE_LOOP && helpers[k] < n_open_at)
 				step_add(k, "module", "pam_open_session to the helper's main (fork, exec)",
-					 v - open_at[helpers]);
+					 v - open_at[helpers[k]]);
 		}
-		if (k == 0)
-			helpers += helper;
-		else
-			quiet += helper;
+		helpers[k] += helper;
 	}
 	if (f)
 		fclose(f);
+	int cols = held_for_density > 0 ? PHASES : PHASE_DENSITY0;
 	printf("\nwhere the cold open's time goes (p50 of each step, ms; the supervisor's steps are within the\n"
-	       "helper's \"supervisor\" step), over the loop's %d cold runs and over the %d after 300 ms quiet:\n",
-	       helpers, quiet);
+	       "helper's \"supervisor\" step), over the loop's %d cold runs, the %d after 300 ms quiet",
+	       helpers[PHASE_LOOP], helpers[PHASE_QUIET]);
+	if (cols == PHASES)
+		printf(",\nand one more user's %d with no container up and %d with %d up", helpers[PHASE_DENSITY0],
+		       helpers[PHASE_DENSITYK], held_for_density);
+	printf(":\n  %-60s %7s  %7s", "", "loop", "quiet");
+	if (cols == PHASES)
+		printf("  %7s  %7s", "none up", "all up");
+	printf("\n");
 	for (int i = 0; i < n_steps; i++) {
-		struct stats a = stats_of(steps[i].v[0], steps[i].n[0]), b = stats_of(steps[i].v[1], steps[i].n[1]);
-		printf("  %-60s %7.3f  %7.3f\n", steps[i].name, a.p50, b.p50);
+		printf("  %-60s", steps[i].name);
+		for (int k = 0; k < cols; k++)
+			printf(" %s%7.3f", k ? " " : "", stats_of(steps[i].v[k], steps[i].n[k]).p50);
+		printf("\n");
 	}
 }
 
@@ -664,13 +693,14 @@ int main(int argc, char **argv)
 	int nq = n < QUIET_RUNS ? n : QUIET_RUNS;
 	double *qs = calloc((size_t)nq, sizeof(double)), *qw = calloc((size_t)nq, sizeof(double));
 	int have_quiet = qs && qw;
-	log_catch_mark_quiet();
+	log_catch_mark(PHASE_QUIET);
 	for (int i = 0; i < nq && have_quiet; i++) {
 		wait_container_gone(u);
 		usleep(QUIET_MS * 1000);
 		if (session_once(u, &qs[i], &w[i]) < 0)
 			have_quiet = 0;
 	}
+	log_catch_mark(PHASE_NONE);
 	for (int i = 0; i < nq && have_quiet && have_peer; i++) {
 		usleep(QUIET_MS * 1000);
 		if (cgroup_peer_once(bwrap_argv, n + i, &qw[i]) < 0)
@@ -724,7 +754,8 @@ int main(int argc, char **argv)
 		       quiet_s.p50 / quiet_peer.p50);
 	printf("  warm open_session / kernel floor            %5.2fx  (target <= 0.25)\n", warm_s.p50 / floor_w.p50);
 	printf("  warm open_session - kernel floor            %+6.2f ms\n", warm_s.p50 - floor_w.p50);
-	log_catch_print();
+	/* (the step table comes after the density run, whose cold logins it
+	 * shows too) */
 
 	/* The kernel's cgroup move, after 300 ms without one and right after one. */
 	double idle[10], busy[10];
@@ -755,7 +786,10 @@ int main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-		if (cold_runs(probe, c0, w, m) < 0) {
+		log_catch_mark(PHASE_DENSITY0);
+		int c0_ok = cold_runs(probe, c0, w, m);
+		log_catch_mark(PHASE_NONE);
+		if (c0_ok < 0) {
 			fprintf(stderr, "cold sessions of %s failed\n", probe);
 			rc = 1;
 			goto out;
@@ -795,7 +829,11 @@ int main(int argc, char **argv)
 		int procs = 0;
 		long pss = pss_of_comms(ours, &procs);
 		int held = k;
-		if (cold_runs(probe, ck, w, m) < 0) {
+		log_catch_mark(PHASE_DENSITYK);
+		int ck_ok = cold_runs(probe, ck, w, m);
+		log_catch_mark(PHASE_NONE);
+		held_for_density = held;
+		if (ck_ok < 0) {
 			fprintf(stderr, "cold sessions of %s with %d containers held failed\n", probe, held);
 			rc = 1;
 		}
@@ -847,6 +885,7 @@ int main(int argc, char **argv)
 		       "1.20)\n",
 		       held, atk.p50, atk.p99, at0.p50 > 0 ? atk.p50 / at0.p50 : 0);
 	}
+	log_catch_print();
 out:
 	unlink(path);
 	unlink(plain);
