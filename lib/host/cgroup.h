@@ -44,8 +44,9 @@ enum {
  * after a quiet spell waits for an RCU grace period (7-15 ms measured here:
  * docs/PERFORMANCE.md); cgroup.procs always takes it. Moving one thread is
  * moving the process only when it has one: every writer is single-threaded
- * (the supervisor, its spawner child, and a session, whose join checks it
- * before setns). On v2 a domain group takes whole processes only. */
+ * (the supervisor, the container's first process before it execs the init,
+ * and a session, whose join checks it before setns). On v2 a domain group
+ * takes whole processes only. */
 static inline const char *cg_enter_file(bool v2)
 {
 	return v2 ? "cgroup.procs" : "tasks";

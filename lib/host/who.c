@@ -70,6 +70,7 @@ int nss_who_fill(struct nss_who *w, const char *user, bool full)
 	char buf[16384];
 	struct nsiso_error why = { 0 };
 
+	memset(w, 0, sizeof(*w)); /* (zeroed on every return, as before who_set) */
 	if (strlen(user) > POLICY_NAME_MAX)
 		return -ENAMETOOLONG;
 	int r = who_passwd(user, &pw, buf, sizeof(buf), &why);

@@ -10,7 +10,8 @@
  * supervisor: the kernel checks the opener): cgroup.procs on v2, tasks on
  * v1 (cg_enter_file). The caller must have one thread: "0" in a v1 tasks
  * file moves the writing thread alone (the join checks it before its
- * setns; the supervisor and its spawner child are single-threaded). */
+ * setns; the supervisor and the container's first process are
+ * single-threaded). */
 int cg_enter(const int *procs, size_t n);
 
 /* Put the calling process into a container, in this order: its resource

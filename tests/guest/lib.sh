@@ -134,10 +134,11 @@ g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o Batch
 
 # g_ssh SSH-ARGS...: ssh into the guest, tried again (up to 5 times) when the
 # connection failed before sshd's banner (the guest's sshd was busy: nothing
-# ran). With G_SSH_ROOT=1 (g_root's rounds: root is never isolated and its
-# commands here are reads or idempotent) a round that ssh itself lost after
-# the banner (exit 255, "closed by remote host", "reset", "broken pipe") is
-# tried again too. A user's login is never tried again: a 255 there may be
+# ran). With G_SSH_ROOT=1 (g_root's rounds: root is never isolated) a round
+# that ssh itself lost after the banner (exit 255, "closed by remote host",
+# "reset", "broken pipe") is tried again too: most are reads; a step that had
+# already run before the loss fails visibly when run again (useradd: the
+# user exists), so a retry never turns a failure into a pass. A user's login is never tried again: a 255 there may be
 # nsiso closing the session, so it fails its check (and g_cleanup shows the
 # guest's journal when any check failed).
 g_ssh() {
