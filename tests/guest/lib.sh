@@ -119,6 +119,10 @@ g_cleanup() {
 		# (a failed check's why: sshd's, PAM's and nsiso's lines)
 		[ "${T_FAILS:-0}" != 0 ] && g_root_once 'journalctl -q --no-pager -o short-monotonic |
 			grep -E "sshd|pam_|nsiso|systemd-logind" | tail -n 150' 2>&1 | sed 's/^/# journal: /' >&2
+		# (and the failed checks again, after it: a log cut to its tail
+		# still names them)
+		local f
+		for f in "${T_FAILED[@]}"; do echo "# failed above: $f" >&2; done
 		g_root_once 'systemctl poweroff' >/dev/null 2>&1
 		local i
 		for i in $(seq 1 30); do kill -0 "$G_PID" 2>/dev/null || break; sleep 1; done

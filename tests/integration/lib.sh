@@ -9,6 +9,7 @@
 set -u -o pipefail
 
 T_FAILS=0
+T_FAILED=()
 T_PASSES=0
 T_DIR=""
 T_USERS=()
@@ -41,7 +42,7 @@ ok() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
 # line, "" when there is none): probes print by key, so that a line more or
 # less in a session's output never shifts what a check reads.
 t_key() { printf '%s\n' "$2" | awk -v k="$1=" 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }'; }
-not_ok() { T_FAILS=$((T_FAILS + 1)); echo "not ok - $*"; }
+not_ok() { T_FAILS=$((T_FAILS + 1)); T_FAILED+=("$*"); echo "not ok - $*"; }
 
 # expect_eq WHAT GOT WANT
 expect_eq() {
