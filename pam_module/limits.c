@@ -13,6 +13,7 @@
 #include <security/pam_modutil.h>
 
 #include "limits.h"
+#include "util.h"
 
 /* A pam_limits after pam_nsiso in a stack (Debian's sshd and cron include
  * common-session before their pam_limits line) runs inside the container,
@@ -78,20 +79,36 @@ static bool id_range(const char *s, unsigned long id)
 	return id >= lo && id <= hi;
 }
 
-static bool domain_matches(pam_handle_t *pamh, const char *d, const struct passwd *pw, const gid_t *groups, int n)
+/* The user's groups, looked up at the first "@group" line that could
+ * matter: most hosts have none, and a group lookup through NSS in a fresh
+ * session process (loading libnss_systemd, probing userdb) was the largest
+ * part of a warm login's time in the module (docs/PERFORMANCE.md). */
+struct user_groups {
+	bool read;
+	int n;
+	gid_t gid[256];
+};
+
+static bool domain_matches(pam_handle_t *pamh, const char *d, const struct passwd *pw, struct user_groups *ug)
 {
 	if (strcmp(d, "*") == 0 || strcmp(d, pw->pw_name) == 0)
 		return true;
 	if (d[0] == '@') {
 		if (strchr(d, ':') || isdigit((unsigned char)d[1]))
 			return false; /* gid ranges: not read here (pam_limits then fails closed) */
+		if (!ug->read) {
+			ug->read = true;
+			ug->n = (int)ARRAY_SIZE(ug->gid);
+			if (getgrouplist(pw->pw_name, pw->pw_gid, ug->gid, &ug->n) < 0)
+				ug->n = 0;
+		}
 		const struct group *g = pam_modutil_getgrnam(pamh, d + 1);
-		return g && in_gid(g->gr_gid, groups, n);
+		return g && in_gid(g->gr_gid, ug->gid, ug->n);
 	}
 	return strchr(d, ':') && id_range(d, pw->pw_uid);
 }
 
-static void read_file(pam_handle_t *pamh, const char *path, const struct passwd *pw, const gid_t *groups, int n,
+static void read_file(pam_handle_t *pamh, const char *path, const struct passwd *pw, struct user_groups *ug,
 		      rlim_t *want, bool *seen)
 {
 	FILE *f = fopen(path, "re");
@@ -110,7 +127,7 @@ static void read_file(pam_handle_t *pamh, const char *path, const struct passwd 
 		size_t k = 0;
 		while (k < N_ITEMS && strcmp(items[k].item, item) != 0)
 			k++;
-		if (k == N_ITEMS || !domain_matches(pamh, domain, pw, groups, n))
+		if (k == N_ITEMS || !domain_matches(pamh, domain, pw, ug))
 			continue;
 		rlim_t v;
 		if (strcmp(value, "unlimited") == 0 || strcmp(value, "infinity") == 0 || strcmp(value, "-1") == 0) {
@@ -139,11 +156,8 @@ void limits_preraise(pam_handle_t *pamh, const struct passwd *pw)
 {
 	rlim_t want[N_ITEMS] = { 0 };
 	bool seen[N_ITEMS] = { false };
-	gid_t groups[256];
-	int n = 256;
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-		n = 0;
-	read_file(pamh, LIMITS_CONF, pw, groups, n, want, seen);
+	struct user_groups ug = { .read = false };
+	read_file(pamh, LIMITS_CONF, pw, &ug, want, seen);
 	DIR *d = opendir(LIMITS_DIR);
 	if (d) {
 		char *names[FILES_MAX];
@@ -162,7 +176,7 @@ void limits_preraise(pam_handle_t *pamh, const struct passwd *pw)
 		for (size_t i = 0; i < m; i++) {
 			char path[PATH_MAX];
 			snprintf(path, sizeof(path), "%s/%s", LIMITS_DIR, names[i]);
-			read_file(pamh, path, pw, groups, n, want, seen);
+			read_file(pamh, path, pw, &ug, want, seen);
 			free(names[i]);
 		}
 	}

@@ -225,12 +225,14 @@ expect_eq "alice's container ended after both" "$?" 0
 # A limits.conf that raises a hard limit above sshd's own: pam_limits runs
 # inside the container (after pam_nsiso) and still gets its values.
 g_user carol
-g_root 'printf "*\thard\tnofile\t600000\n*\tsoft\tnofile\t4096\ncarol\thard\tnofile\t650000\n" > /etc/security/limits.d/nsiso-test.conf'
+g_root 'printf "*\thard\tnofile\t600000\n*\tsoft\tnofile\t4096\n@alice\thard\tnofile\t620000\ncarol\thard\tnofile\t650000\n" > /etc/security/limits.d/nsiso-test.conf'
 expect_eq "sshd's own hard nofile is below what limits.conf asks (the check can fail)" \
 	"$(g_root 'awk "/^Max open files/ {print (\$5 < 600000)}" /proc/$(pgrep -o -x sshd)/limits')" 1
 out=$(g_as alice -- 'echo nofile=$(ulimit -Hn) $(ulimit -Sn); echo userns=$(readlink /proc/self/ns/user)'); rc=$?
 expect_eq "alice logs in with limits.conf raising a hard limit" "$rc" 0
-expect_eq "alice gets limits.conf's nofile (hard 600000, soft 4096)" "$(t_key nofile "$out")" "600000 4096"
+# (the @alice line, her primary group's: the module looks groups up only
+# for such a line, and pam_limits prefers it to the "*" one)
+expect_eq "alice gets limits.d's nofile (hard 620000 of @alice, soft 4096 of *)" "$(t_key nofile "$out")" "620000 4096"
 expect_ne "and is in a container" "$(t_key userns "$out")" "$(echo "$host_ns" | cut -d' ' -f1)"
 expect_eq "carol gets her own line (hard 650000)" "$(g_as carol -- 'ulimit -Hn')" 650000
 g_root 'rm -f /etc/security/limits.d/nsiso-test.conf'
