@@ -72,17 +72,19 @@ struct args {
 	bool debug;
 };
 
-/* Where decisions go besides syslog: nsiso's counters and the journal,
- * both opened before anything joins a container's mount namespace (where
- * /run is the container's), closed before open_session returns (fork
- * would hand them to the session child). -EBADF: not there. */
+/* Where decisions go besides syslog: nsiso's counters (the file itself)
+ * and the journal, both opened before anything joins a container (its /run
+ * is not the host's, and after a whole join this process is the
+ * container's root, which may not open root's 0600 file), closed before
+ * open_session returns (fork would hand them to the session child).
+ * -EBADF or -errno: not there. */
 struct outlets {
-	int stats_dir;
+	int stats;
 	int journal;
 };
 static void outlets_close(struct outlets *o)
 {
-	closep(&o->stats_dir);
+	closep(&o->stats);
 	closep(&o->journal);
 }
 
@@ -192,8 +194,8 @@ static void decide(pam_handle_t *pamh, const struct outlets *o, int priority, en
 	if (!o || o->journal < 0 ||
 	    journal_send_fd(o->journal, priority, decisions[d].message_id, msg, fields, ARRAY_SIZE(fields)) < 0)
 		pam_syslog(pamh, priority, "%s", line);
-	if (o && o->stats_dir >= 0)
-		stats_decision(o->stats_dir, decisions[d].counter, service, what, create_us > 0, create_us);
+	if (o && o->stats >= 0)
+		stats_decision(o->stats, decisions[d].counter, service, what, create_us > 0, create_us);
 }
 
 static void refuse_log_note(pam_handle_t *pamh, const struct outlets *o, const char *user, uid_t uid,
@@ -556,7 +558,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 	struct timespec t0;
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	__attribute__((cleanup(outlets_close))) struct outlets o = { .stats_dir = stats_dir_open(),
+	__attribute__((cleanup(outlets_close))) struct outlets o = { .stats = stats_file_open(),
 								     .journal = journal_open() };
 	int r = session_user(pamh, &o, argc, argv, &a, &user, &pw);
 	if (r != 0)

@@ -19,16 +19,9 @@ const unsigned stats_create_bucket_ms[STATS_CREATE_BUCKETS] = { 5, 10, 25, 50, 1
 
 #define STATS_BYTES (STATS_MAX * (STATS_NAME_MAX + 24))
 
-int stats_dir_open(void)
+int stats_file_open(void)
 {
-	return open_state_dir(NSISO_RUNDIR, true);
-}
-
-/* The file, open and locked: root's, a regular file with one link. */
-static int stats_open_locked(int given)
-{
-	_cleanup_close_ int own = given >= 0 ? -EBADF : stats_dir_open();
-	int dir = given >= 0 ? given : own;
+	_cleanup_close_ int dir = open_state_dir(NSISO_RUNDIR, true);
 	if (dir < 0)
 		return dir;
 	_cleanup_close_ int fd = openat(dir, "stats", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
@@ -39,16 +32,21 @@ static int stats_open_locked(int given)
 		return neg_errno();
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1 || (st.st_mode & 077))
 		return -EPERM;
+	return TAKE_FD(fd);
+}
+
+/* The file's lock, waited for at most STATS_LOCK_MS. */
+static int stats_lock(int fd)
+{
 	for (int waited = 0;; waited += 10) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
+			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return neg_errno();
 		if (waited >= STATS_LOCK_MS)
 			return -ETIMEDOUT;
 		(void)nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}
-	return TAKE_FD(fd);
 }
 
 /* Parse "NAME VALUE\n" lines; a malformed one is skipped. */
@@ -86,16 +84,10 @@ static int stats_load(int fd, struct stats_entry *out, size_t max)
 	return stats_parse(text, out, max);
 }
 
-int stats_add(int dir, const char *const *name, const uint64_t *delta, size_t n)
+/* Under the lock: read, add, write back. */
+static int stats_update(int fd, struct stats_entry *e, char *text, const char *const *name, const uint64_t *delta,
+			size_t n)
 {
-	/* (on the heap: the module runs in its caller's process and threads) */
-	_cleanup_free_ struct stats_entry *e = calloc(STATS_MAX, sizeof(*e));
-	_cleanup_free_ char *text = malloc(STATS_BYTES);
-	if (!e || !text)
-		return -ENOMEM;
-	_cleanup_close_ int fd = stats_open_locked(dir);
-	if (fd < 0)
-		return fd;
 	int count = stats_load(fd, e, STATS_MAX);
 	if (count < 0)
 		return count;
@@ -121,12 +113,29 @@ int stats_add(int dir, const char *const *name, const uint64_t *delta, size_t n)
 	return ftruncate(fd, (off_t)len) < 0 ? neg_errno() : 0;
 }
 
-int stats_read(struct stats_entry *out, size_t max)
+int stats_add(int file, const char *const *name, const uint64_t *delta, size_t n)
 {
-	_cleanup_close_ int fd = stats_open_locked(-1);
+	/* (on the heap: the module runs in its caller's process and threads) */
+	_cleanup_free_ struct stats_entry *e = calloc(STATS_MAX, sizeof(*e));
+	_cleanup_free_ char *text = malloc(STATS_BYTES);
+	if (!e || !text)
+		return -ENOMEM;
+	_cleanup_close_ int own = file >= 0 ? -EBADF : stats_file_open();
+	int fd = file >= 0 ? file : own, r;
 	if (fd < 0)
 		return fd;
-	return stats_load(fd, out, max);
+	if ((r = stats_lock(fd)) < 0)
+		return r;
+	r = stats_update(fd, e, text, name, delta, n);
+	(void)flock(fd, LOCK_UN); /* (a given fd stays open: not locked past this call) */
+	return r;
+}
+
+int stats_read(struct stats_entry *out, size_t max)
+{
+	_cleanup_close_ int fd = stats_file_open();
+	int r = fd < 0 ? fd : stats_lock(fd);
+	return r < 0 ? r : stats_load(fd, out, max);
 }
 
 void stats_label(char *dst, size_t size, const char *s)
@@ -142,7 +151,8 @@ void stats_label(char *dst, size_t size, const char *s)
 		dst[n] = '\0';
 }
 
-void stats_decision(int dir, const char *what, const char *service, const char *detail, int created, uint64_t create_us)
+void stats_decision(int file, const char *what, const char *service, const char *detail, int created,
+		    uint64_t create_us)
 {
 	char svc[40], det[40];
 	stats_label(svc, sizeof(svc), service);
@@ -167,5 +177,5 @@ void stats_decision(int dir, const char *what, const char *service, const char *
 		snprintf(key[3], sizeof(key[3]), "create_count");
 		n = 4;
 	}
-	(void)stats_add(dir, names, delta, n);
+	(void)stats_add(file, names, delta, n);
 }

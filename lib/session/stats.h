@@ -25,14 +25,17 @@ struct stats_entry {
 #define STATS_CREATE_BUCKETS 10
 extern const unsigned stats_create_bucket_ms[STATS_CREATE_BUCKETS];
 
-/* NSISO_RUNDIR, made if missing (root's, 0700): an fd or -errno. The
- * module opens it before it joins a container's mount namespace. */
-int stats_dir_open(void);
+/* NSISO_RUNDIR/stats, made if missing, opened and checked (root's, a
+ * regular file, one link, 0600): an fd or -errno. The module opens it
+ * before it joins a container: after a whole join it is the container's
+ * root and could not open the file any more, and the container's /run is
+ * not the host's. */
+int stats_file_open(void);
 
 /* Add delta[i] to the counter name[i], for i < n, under one lock, in the
- * directory dir (an fd of stats_dir_open(), or -1 to open it here). 0 or
- * -errno (nothing is changed then). */
-int stats_add(int dir, const char *const *name, const uint64_t *delta, size_t n);
+ * file (an fd of stats_file_open(), or -1 to open it here). 0 or -errno
+ * (nothing is changed then). */
+int stats_add(int file, const char *const *name, const uint64_t *delta, size_t n);
 
 /* The counters, at most max of them, in the file's order. The count or
  * -errno (-ENOENT: nothing counted since boot). */
@@ -45,5 +48,5 @@ void stats_label(char *dst, size_t size, const char *s);
 /* The counters of one session's decision. what: "login" (and created with
  * the creation's duration in microseconds, when this login made the
  * container), "refused", "unisolated" (on_error = allow) or "exempt". */
-void stats_decision(int dir, const char *what, const char *service, const char *detail, int created,
+void stats_decision(int file, const char *what, const char *service, const char *detail, int created,
 		    uint64_t create_us);
