@@ -7,6 +7,10 @@
  *   norandom   personality(ADDR_NO_RANDOMIZE)
  *   query      personality(0xffffffff)
  *   linux32    personality(PER_LINUX32), then back to PER_LINUX
+ *   norandom_i386, query_i386, linux32_i386   the same through int $0x80
+ *              (the i386 ABI, AUDIT_ARCH_I386 to seccomp)
+ *   norandom_x32, query_x32   the same as x32 system calls (nr | 0x40000000;
+ *              ENOSYS where the kernel has no x32, as Debian's by default)
  *   handle     name_to_handle_at(".")
  * Each runs in a child of its own, so one success changes nothing for the
  * next.
@@ -63,6 +67,53 @@ static int t_linux32(void)
 {
 	return personality(PER_LINUX32) < 0 || personality(PER_LINUX) < 0 ? -1 : 0;
 }
+#if defined(__x86_64__)
+/* (int $0x80 from 64-bit code takes the kernel's i386 entry: the upper
+ * halves of the registers are not seen, r8-r11 are cleared) */
+static long int80_1(long nr, long a)
+{
+	long ret;
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a) : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+static long x32_1(long nr, long a)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr | 0x40000000L), "D"(a) : "memory", "rcx", "r11");
+	return ret;
+}
+#define NR_PERSONALITY_I386 136
+static int raw_result(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return 0;
+}
+static int t_norandom_i386(void)
+{
+	return raw_result(int80_1(NR_PERSONALITY_I386, ADDR_NO_RANDOMIZE));
+}
+static int t_query_i386(void)
+{
+	return raw_result(int80_1(NR_PERSONALITY_I386, 0xffffffff));
+}
+static int t_linux32_i386(void)
+{
+	return raw_result(int80_1(NR_PERSONALITY_I386, PER_LINUX32)) < 0
+		   ? -1
+		   : raw_result(int80_1(NR_PERSONALITY_I386, PER_LINUX));
+}
+static int t_norandom_x32(void)
+{
+	return raw_result(x32_1(SYS_personality, ADDR_NO_RANDOMIZE));
+}
+static int t_query_x32(void)
+{
+	return raw_result(x32_1(SYS_personality, 0xffffffff));
+}
+#endif
 static int t_handle(void)
 {
 	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
@@ -77,8 +128,20 @@ static const struct {
 	const char *name;
 	int (*fn)(void);
 } probes[] = {
-	{ "userns", t_userns }, { "userns_net", t_userns_net }, { "io_uring", t_io_uring }, { "norandom", t_norandom },
-	{ "query", t_query },	{ "linux32", t_linux32 },	{ "handle", t_handle },
+	{ "userns", t_userns },
+	{ "userns_net", t_userns_net },
+	{ "io_uring", t_io_uring },
+	{ "norandom", t_norandom },
+	{ "query", t_query },
+	{ "linux32", t_linux32 },
+	{ "handle", t_handle },
+#if defined(__x86_64__)
+	{ "norandom_i386", t_norandom_i386 },
+	{ "query_i386", t_query_i386 },
+	{ "linux32_i386", t_linux32_i386 },
+	{ "norandom_x32", t_norandom_x32 },
+	{ "query_x32", t_query_x32 },
+#endif
 };
 
 static int hold_inotify(int seconds)
