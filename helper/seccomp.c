@@ -2,6 +2,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -73,6 +76,70 @@ static void ctx_release(scmp_filter_ctx *c)
 		seccomp_release(*c);
 }
 
+#if defined(__x86_64__)
+/* personality(): only PER_LINUX, PER_LINUX32, UNAME26, both, and the query
+ * 0xffffffff, as Docker's default profile allows. libseccomp takes one
+ * comparison per argument and no ALLOW rule under an ALLOW default, so as
+ * its rules the complement had to be written as aligned blocks: 429 of the
+ * filter's 539 instructions. The kernel compiles the whole filter at every
+ * session's prctl() (0.25 ms for 539, the largest part of a warm login:
+ * docs/PERFORMANCE.md), so this one check is a short hand-written prefix
+ * instead, run before libseccomp's program: personality() of x86_64, of
+ * x32 (the same audit arch, nr with the x32 bit) and of i386 goes on to
+ * that program (which allows it) only with an allowed value, else EPERM;
+ * every other call goes on unchanged. The kernel reads the argument as an
+ * unsigned int: on the 64-bit ABIs a nonzero upper half is refused outright
+ * (as libseccomp's rules did), on i386 it is not the caller's to set. Each
+ * path is checked by sshd-kernel (kprobe: int $0x80 and x32 calls). */
+#define X32_SYSCALL_BIT 0x40000000u
+#define NR_PERSONALITY_X86_64 135u
+#define NR_PERSONALITY_I386 136u
+#define ARG0_LO offsetof(struct seccomp_data, args[0])
+#define ARG0_HI (offsetof(struct seccomp_data, args[0]) + 4) /* little-endian */
+enum {
+	P_ARCH,
+	P_IS64,
+	P_NR64,
+	P_PERS64,
+	P_PERSX32,
+	P_IS32,
+	P_NR32,
+	P_PERS32,
+	P_HI,
+	P_HI0,
+	P_LO,
+	P_V0,
+	P_V8,
+	P_V26,
+	P_V26_8,
+	P_VQUERY,
+	P_DENY,
+	P_LEN /* = where libseccomp's program starts */
+};
+#define TO(from, to) ((to) - (from)-1)
+static const struct sock_filter personality_prefix[P_LEN] = {
+	[P_ARCH] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	[P_IS64] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, TO(P_IS64, P_IS32)),
+	[P_NR64] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	[P_PERS64] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_PERSONALITY_X86_64, TO(P_PERS64, P_HI), 0),
+	[P_PERSX32] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, X32_SYSCALL_BIT | NR_PERSONALITY_X86_64, TO(P_PERSX32, P_HI),
+			       TO(P_PERSX32, P_LEN)),
+	[P_IS32] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, TO(P_IS32, P_LEN)),
+	[P_NR32] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	[P_PERS32] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_PERSONALITY_I386, TO(P_PERS32, P_LO), TO(P_PERS32, P_LEN)),
+	[P_HI] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_HI),
+	[P_HI0] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, TO(P_HI0, P_DENY)),
+	[P_LO] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO),
+	[P_V0] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0, TO(P_V0, P_LEN), 0),
+	[P_V8] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8, TO(P_V8, P_LEN), 0),
+	[P_V26] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x20000, TO(P_V26, P_LEN), 0),
+	[P_V26_8] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x20008, TO(P_V26_8, P_LEN), 0),
+	[P_VQUERY] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffff, TO(P_VQUERY, P_LEN), 0),
+	[P_DENY] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+};
+#else
+/* Elsewhere the allowlist is libseccomp rules, as the complement in
+ * aligned blocks (the prefix above knows x86's ABIs only). */
 /* EPERM for personality(lo..hi), one rule per aligned block: libseccomp
  * allows one comparison per argument and no ALLOW rule under an ALLOW
  * default, so the complement of the allowed values is written as blocks
@@ -106,6 +173,7 @@ static int deny_personalities(scmp_filter_ctx ctx)
 	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1,
 				SCMP_A0(SCMP_CMP_GT, 0xffffffffULL));
 }
+#endif
 
 static int seccomp_compile(int *out, struct nsiso_error *f)
 {
@@ -132,9 +200,11 @@ static int seccomp_compile(int *out, struct nsiso_error *f)
 		if (r < 0 && r != -EDOM)
 			return error_at(f, STEP_CREDS, r, "seccomp rule for %s", denied[i]);
 	}
+#if !defined(__x86_64__)
 	r = deny_personalities(ctx);
 	if (r < 0)
 		return error_at(f, STEP_CREDS, r, "seccomp rules for personality");
+#endif
 	static const unsigned long ioctls[] = { TIOCSTI, TIOCLINUX };
 	for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
@@ -142,9 +212,15 @@ static int seccomp_compile(int *out, struct nsiso_error *f)
 		if (r < 0)
 			return error_at(f, STEP_CREDS, r, "seccomp rule for ioctl %#lx", ioctls[i]);
 	}
+	/* (x86_64: the prefix first, then libseccomp's program) */
 	_cleanup_close_ int fd = memfd_create("nsiso-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return error_at(f, STEP_CREDS, neg_errno(), "memfd_create");
+#if defined(__x86_64__)
+	r = write_all_fd(fd, personality_prefix, sizeof(personality_prefix));
+	if (r < 0)
+		return error_at(f, STEP_CREDS, r, "writing the seccomp filter");
+#endif
 	r = seccomp_export_bpf(ctx, fd);
 	if (r < 0)
 		return error_at(f, STEP_CREDS, r, "seccomp_export_bpf");
