@@ -3,7 +3,8 @@
 # (docs/THREATS.md 34, 36, 45, 48), through real sshd:
 #  - no nested user namespace by default (max_user_namespaces = 0 inside,
 #    which the tenant cannot raise); nested_userns = yes allows it;
-#  - io_uring, name_to_handle_at and personality(ADDR_NO_RANDOMIZE) refused,
+#  - io_uring, name_to_handle_at and personality(ADDR_NO_RANDOMIZE) refused
+#    (personality() value by value on the x86_64, i386 and x32 entries),
 #    the personalities Docker allows still work;
 #  - built-in limits: pids_max, memory_max, and a size on every tmpfs;
 #  - a fork bomb and a /tmp and /dev/shm filler in one container while
@@ -39,6 +40,12 @@ expect_eq "the i386 query still works" "$(get "$out" query_i386)" ok
 expect_eq "the i386 PER_LINUX32 still works" "$(get "$out" linux32_i386)" ok
 expect_eq "THREATS 45: personality(ADDR_NO_RANDOMIZE) as an x32 call is refused (EPERM)" "$(get "$out" norandom_x32)" EPERM
 expect_match "the x32 query is not refused by the filter (ok, or ENOSYS without x32)" "$(get "$out" query_x32)" '^(ok|ENOSYS)$'
+# Every ABI's allowlist, value by value (the i386 entry passes 32 bits: the
+# two values above 32 bits are 0 and 8 there)
+out=$(t_ssh "$d" -- "$home_d/kprobe personas")
+expect_eq "personality() lets through only the allowlist (x86_64)" "$(get "$out" personas_x86_64)" "0,8,20000,20008,ffffffff"
+expect_eq "personality() lets through only the allowlist (i386)" "$(get "$out" personas_i386)" "0,8,20000,20008,ffffffff,100000000,100000008"
+expect_eq "personality() lets through only the allowlist (x32)" "$(get "$out" personas_x32)" "0,8,20000,20008,ffffffff"
 host_probe=$("$NSISO_KPROBE")
 expect_eq "on the host the i386 ADDR_NO_RANDOMIZE succeeds (the checks above can fail)" "$(get "$host_probe" norandom_i386)" ok
 out=$(t_ssh "$d" -- 'unshare -Ur true 2>&1; echo rc=$?')

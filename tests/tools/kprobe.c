@@ -14,6 +14,10 @@
  *   handle     name_to_handle_at(".")
  * Each runs in a child of its own, so one success changes nothing for the
  * next.
+ * kprobe personas: for each ABI (x86_64, i386, x32), which of a fixed list
+ *   of personality() values the kernel lets through, each tried in a child:
+ *   "personas_ABI=V,V,..." (hex; x32 lists what is not EPERM, as a kernel
+ *   without x32 answers ENOSYS).
  * kprobe inotify SECONDS: open inotify instances until the kernel refuses,
  * print "inotify=COUNT error=NAME", hold them for SECONDS.
  * kprobe owner NSFILE: "owner=UID" of a user namespace (NS_GET_OWNER_UID).
@@ -144,6 +148,48 @@ static const struct {
 #endif
 };
 
+#if defined(__x86_64__)
+static int personas(void)
+{
+	static const unsigned long vals[] = { 0x0,	  0x8,	      0x20000,	   0x20008,    0xffffffff, 0x1,
+					      0x7,	  0x9,	      0x1ffff,	   0x20001,    0x20009,	   0x40000,
+					      0x80000000, 0xfffffffe, 0x100000000, 0x100000008 };
+	static const char *const abi[] = { "x86_64", "i386", "x32" };
+	for (int a = 0; a < 3; a++) {
+		printf("personas_%s=", abi[a]);
+		const char *sep = "";
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			int p[2];
+			if (pipe(p) < 0)
+				return 1;
+			pid_t pid = fork();
+			if (pid == 0) {
+				long r;
+				if (a == 0)
+					r = syscall(SYS_personality, vals[i]) < 0 ? -errno : 0;
+				else if (a == 1)
+					r = int80_1(NR_PERSONALITY_I386, (long)vals[i]);
+				else
+					r = x32_1(SYS_personality, (long)vals[i]);
+				(void)!write(p[1], &r, sizeof(r));
+				_exit(0);
+			}
+			long r = -EPERM;
+			(void)close(p[1]);
+			(void)!read(p[0], &r, sizeof(r));
+			(void)close(p[0]);
+			(void)waitpid(pid, NULL, 0);
+			if (r != -EPERM) {
+				printf("%s%lx", sep, vals[i]);
+				sep = ",";
+			}
+		}
+		printf("\n");
+	}
+	return 0;
+}
+#endif
+
 static int hold_inotify(int seconds)
 {
 	int n = 0;
@@ -157,6 +203,10 @@ static int hold_inotify(int seconds)
 
 int main(int argc, char **argv)
 {
+#if defined(__x86_64__)
+	if (argc == 2 && strcmp(argv[1], "personas") == 0)
+		return personas();
+#endif
 	if (argc == 3 && strcmp(argv[1], "inotify") == 0)
 		return hold_inotify(atoi(argv[2]));
 	if (argc == 5 && strcmp(argv[1], "hold") == 0) {
