@@ -341,7 +341,7 @@ static void log_catch_print(void)
 			if (strcmp(w, "t0") != 0)
 				step_add(k, who, w, v);
 			else if (helper && k == PHASE_LOOP && helpers[k] < n_open_at)
-				step_add(k, "module", "pam_open_session to the helper's main (spawn, exec)",
+				step_add(k, "module", "pam_open_session to the helper's main (fork, exec)",
 					 v - open_at[helpers[k]]);
 		}
 		helpers[k] += helper;

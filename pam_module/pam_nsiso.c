@@ -6,7 +6,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,42 +293,32 @@ static int run_helper(const char *user, const char *config, const struct session
 	 * child behind our back. */
 	if (sigaction(SIGCHLD, &dfl, &old_chld) < 0)
 		return neg_errno();
-	/* posix_spawn: the child shares our memory until its exec (vfork),
-	 * so sshd's page tables are not copied for a process that execs at
-	 * once, and the exec's error comes back as its return value. fd 0 the
-	 * socket, 1-2 /dev/null, nothing else open; every signal at its
-	 * default disposition and none blocked (an ignored one would survive
-	 * exec); an empty environment. */
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t all, none;
-	sigfillset(&all);
-	sigemptyset(&none);
-	pid_t pid = -1;
-	int r = posix_spawn_file_actions_init(&fa);
-	if (r == 0 && (r = posix_spawnattr_init(&attr)) != 0)
-		(void)posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = neg_errno();
 		(void)sigaction(SIGCHLD, &old_chld, NULL);
-		return -r;
+		return e;
 	}
-	char *const argv[] = { (char *)"nsiso-helper", (char *)"open", (char *)user,	 (char *)config,
-			       (char *)o->service,     (char *)o->tty, (char *)o->rhost, NULL };
-	char *const envp[] = { NULL };
-	if ((r = posix_spawn_file_actions_adddup2(&fa, theirs, 0)) == 0 &&
-	    (r = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0)) == 0 &&
-	    (r = posix_spawn_file_actions_adddup2(&fa, 1, 2)) == 0 &&
-	    (r = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
-	    (r = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
-	    (r = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
-	    (r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) == 0)
-		r = posix_spawn(&pid, NSISO_HELPER_PATH, &fa, &attr, argv, envp);
-	(void)posix_spawn_file_actions_destroy(&fa);
-	(void)posix_spawnattr_destroy(&attr);
-	if (r != 0) {
-		(void)sigaction(SIGCHLD, &old_chld, NULL);
-		memset(rep, 0, sizeof(*rep));
-		return error_at(&rep->err, STEP_HELPER, -r, "cannot execute %s", NSISO_HELPER_PATH);
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Lift both above 0-2 first: the caller may have had them closed,
+		 * and dup2() onto the same number would keep FD_CLOEXEC. */
+		int sock = fcntl(theirs, F_DUPFD, 3);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int high_null = null < 0 ? -1 : fcntl(null, F_DUPFD, 3);
+		if (sock < 0 || high_null < 0 || dup2(sock, 0) < 0 || dup2(high_null, 1) < 0 ||
+		    dup2(high_null, 2) < 0 || close_range(3, ~0u, 0) < 0)
+			_exit(127);
+		char *const argv[] = { (char *)"nsiso-helper", (char *)"open", (char *)user,	 (char *)config,
+				       (char *)o->service,     (char *)o->tty, (char *)o->rhost, NULL };
+		char *const envp[] = { NULL };
+		execve(NSISO_HELPER_PATH, argv, envp);
+		struct session_reply err = { .version = NSISO_PROTO_VERSION };
+		(void)error_at(&err.err, STEP_HELPER, neg_errno(), "cannot execute %s", NSISO_HELPER_PATH);
+		(void)fdpass_send(0, &err, sizeof(err), NULL, 0);
+		_exit(127);
 	}
 	close_fd(&theirs);
 
@@ -338,9 +327,9 @@ static int run_helper(const char *user, const char *config, const struct session
 	struct timeval tv = { .tv_sec = HELPER_ANSWER_TIMEOUT_S };
 	int got[SESSION_FDS_MAX];
 	size_t n = 0;
-	r = setsockopt(mine, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0
-		? neg_errno()
-		: fdpass_recv(mine, rep, sizeof(*rep), got, SESSION_FDS_MAX, &n);
+	int r = setsockopt(mine, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0
+		    ? neg_errno()
+		    : fdpass_recv(mine, rep, sizeof(*rep), got, SESSION_FDS_MAX, &n);
 	if (r == -EAGAIN || r == -EWOULDBLOCK) {
 		(void)kill(pid, SIGKILL);
 		r = -ETIMEDOUT;
