@@ -20,6 +20,31 @@ g_prepare() {
 	G_DIR=$(mktemp -d /var/tmp/nsiso-guest.XXXXXX)
 	trap g_cleanup EXIT
 	trap 'exit 130' INT TERM
+	g_watchdog
+}
+
+# g_watchdog: a deadline of the test's own, below meson's timeout (1800 s).
+# meson's SIGKILL loses the whole log (CI once got nothing at all from a
+# guest test that ran past it); past this deadline the test says what it
+# was waiting for, fails, and cleans up (the guest's journal included).
+# The watchdog ends the step in progress (its ssh), so the trap runs then.
+G_DEADLINE=${NSISO_GUEST_DEADLINE:-1620}
+g_watchdog() {
+	local main=$BASHPID
+	# (the actions only when sleep ran out: g_cleanup kills the sleep)
+	(
+		sleep "$G_DEADLINE" & wait $! && {
+			local pg
+			pg=$(ps -o pgid= -p "$main" | tr -d ' ')
+			echo "# the guest test ran past ${G_DEADLINE} s; what it was waiting for:" >&2
+			ps -eo pgid=,pid=,etime=,args= | awk -v g="$pg" '$1 == g' | cut -c1-200 | sed 's/^/#   /' >&2
+			kill -USR1 "$main"
+			sleep 2
+			pkill -TERM -g "$pg" -x ssh
+		}
+	) < /dev/null > /dev/null &
+	G_WATCHDOG_PID=$!
+	trap 'not_ok "the guest test finished within ${G_DEADLINE} s"; echo "Bail out! past the deadline"; exit 1' USR1
 }
 
 # g_package: build the Debian package into $G_DIR/deb in the background
@@ -129,6 +154,7 @@ g_cleanup() {
 		kill -KILL "$G_PID" 2>/dev/null
 	fi
 	[ -n "${G_PACKAGE_PID:-}" ] && kill "$G_PACKAGE_PID" 2>/dev/null
+	[ -n "${G_WATCHDOG_PID:-}" ] && pkill -P "$G_WATCHDOG_PID" -x sleep 2>/dev/null
 	[ -n "$G_DIR" ] && rm -rf "$G_DIR"
 	true
 }
