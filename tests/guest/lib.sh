@@ -47,6 +47,17 @@ g_watchdog() {
 	trap 'not_ok "the guest test finished within ${G_DEADLINE} s"; echo "Bail out! past the deadline"; exit 1' USR1
 }
 
+# g_fail_context: the guest's journal of the last 90 s when a check fails
+# (sshd's, PAM's, nsiso's and logind's lines), for the first five failures:
+# the journal's tail at the end only shows the test's last minutes.
+T_ON_FAIL=g_fail_context
+g_fail_context() {
+	[ "$T_FAILS" -le 5 ] && [ -n "$G_PID" ] || return 0
+	g_root_once 'journalctl -q --no-pager -o short-monotonic --since "-90 s" |
+		grep -E "sshd|pam_|nsiso|systemd-logind" | tail -n 40' 2>&1 | sed 's/^/# journal at this failure: /' >&2
+	return 0
+}
+
 # g_package: build the Debian package into $G_DIR/deb in the background
 # (while the guest boots); g_package_wait waits for it and sets G_DEB to its
 # path. (Not in a $(...) subshell: a subshell cannot wait for a job of its

@@ -42,7 +42,14 @@ ok() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
 # line, "" when there is none): probes print by key, so that a line more or
 # less in a session's output never shifts what a check reads.
 t_key() { printf '%s\n' "$2" | awk -v k="$1=" 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }'; }
-not_ok() { T_FAILS=$((T_FAILS + 1)); T_FAILED+=("$*"); echo "not ok - $*"; }
+not_ok() {
+	T_FAILS=$((T_FAILS + 1))
+	T_FAILED+=("$*")
+	echo "not ok - $*"
+	# (a guest test shows the guest's journal of the moment here)
+	[ -n "${T_ON_FAIL:-}" ] && "$T_ON_FAIL"
+	true
+}
 
 # expect_eq WHAT GOT WANT
 expect_eq() {
@@ -70,13 +77,15 @@ t_cleanup() {
 	for f in "${T_PAMSAVED[@]}"; do
 		[ -f "$T_DIR/pam-saved/$(basename "$f")" ] && cp -p "$T_DIR/pam-saved/$(basename "$f")" "$f"
 	done
-	if [ -n "$T_SSHD_PID" ]; then
-		kill "$T_SSHD_PID" 2>/dev/null
-		wait "$T_SSHD_PID" 2>/dev/null
-	fi
+	# sshd first (no new logins), then the users' processes, then wait for
+	# the reaper: it waits for every orphaned session monitor too, and a
+	# session held by a user's "sleep 300" would keep it (and this test)
+	# waiting until meson's timeout (CI saw sshd-spoof end that way).
+	[ -n "$T_SSHD_PID" ] && kill "$T_SSHD_PID" 2>/dev/null
 	for u in "${T_USERS[@]}"; do
 		pkill -KILL -u "$u" 2>/dev/null
 	done
+	[ -n "$T_SSHD_PID" ] && wait "$T_SSHD_PID" 2>/dev/null
 	# The containers end when their sessions' sshd processes are gone, or
 	# at once when stopped (a test's linger would keep them past userdel,
 	# and the next test's user of the same uid would be refused).
