@@ -89,8 +89,10 @@ static void ctx_release(scmp_filter_ctx *c)
  * that program (which allows it) only with an allowed value, else EPERM;
  * every other call goes on unchanged. The kernel reads the argument as an
  * unsigned int: on the 64-bit ABIs a nonzero upper half is refused outright
- * (as libseccomp's rules did), on i386 it is not the caller's to set. Each
- * path is checked by sshd-kernel (kprobe: int $0x80 and x32 calls). */
+ * (as libseccomp's rules did); on i386 only the lower half is compared, as
+ * libseccomp does for 32-bit ABIs (a 64-bit caller's int $0x80 may set the
+ * upper half of the register, which that entry never reads). Each path is
+ * checked by sshd-kernel (kprobe personas: int $0x80 and x32 calls). */
 #define X32_SYSCALL_BIT 0x40000000u
 #define NR_PERSONALITY_X86_64 135u
 #define NR_PERSONALITY_I386 136u
