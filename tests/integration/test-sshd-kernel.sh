@@ -48,6 +48,11 @@ expect_eq "personality() lets through only the allowlist (i386)" "$(get "$out" p
 expect_eq "personality() lets through only the allowlist (x32)" "$(get "$out" personas_x32)" "0,8,20000,20008,ffffffff"
 host_probe=$("$NSISO_KPROBE")
 expect_eq "on the host the i386 ADDR_NO_RANDOMIZE succeeds (the checks above can fail)" "$(get "$host_probe" norandom_i386)" ok
+expect_match "on the host the x32 ADDR_NO_RANDOMIZE is not EPERM (ok, or ENOSYS without x32)" "$(get "$host_probe" norandom_x32)" '^(ok|ENOSYS)$'
+all16="0,8,20000,20008,ffffffff,1,7,9,1ffff,20001,20009,40000,80000000,fffffffe,100000000,100000008"
+host_probe=$("$NSISO_KPROBE" personas)
+expect_eq "on the host every value goes through, on each ABI" \
+	"$(get "$host_probe" personas_x86_64) $(get "$host_probe" personas_i386) $(get "$host_probe" personas_x32)" "$all16 $all16 $all16"
 out=$(t_ssh "$d" -- 'unshare -Ur true 2>&1; echo rc=$?')
 expect_match "unshare -Ur true fails with ENOSPC" "$out" "No space left on device"
 expect_match "unshare -Ur true exits non-zero" "$out" "rc=1$"

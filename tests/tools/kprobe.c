@@ -16,8 +16,9 @@
  * next.
  * kprobe personas: for each ABI (x86_64, i386, x32), which of a fixed list
  *   of personality() values the kernel lets through, each tried in a child:
- *   "personas_ABI=V,V,..." (hex; x32 lists what is not EPERM, as a kernel
- *   without x32 answers ENOSYS).
+ *   "personas_ABI=V,V,..." (hex): every value whose call did not end in
+ *   EPERM (x32: ENOSYS on a kernel without x32 is listed; a child that died
+ *   is listed too, so only a clean EPERM counts as refused).
  * kprobe inotify SECONDS: open inotify instances until the kernel refuses,
  * print "inotify=COUNT error=NAME", hold them for SECONDS.
  * kprobe owner NSFILE: "owner=UID" of a user namespace (NS_GET_OWNER_UID).
@@ -29,6 +30,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/io_uring.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
@@ -174,7 +176,8 @@ static int personas(void)
 				(void)!write(p[1], &r, sizeof(r));
 				_exit(0);
 			}
-			long r = -EPERM;
+			/* (a child that died says nothing: not counted as refused) */
+			long r = LONG_MIN;
 			(void)close(p[1]);
 			(void)!read(p[0], &r, sizeof(r));
 			(void)close(p[0]);
