@@ -130,19 +130,21 @@ g_boot() {
 	return 1
 }
 
-# g_wait_down / g_wait_up: a guest reboot (same qemu process, same disk
-# overlay) goes down, then answers again.
-g_wait_down() {
-	local end=$((SECONDS + 600))
-	# (a TCG guest beside the host's tests can take minutes to shut down)
-	while [ "$SECONDS" -lt "$end" ]; do g_root_once true 2>/dev/null || return 0; sleep 1; done
-	return 1
-}
-# (at most 15 minutes, then the caller bails out with the console's tail,
-# rather than waiting for meson's timeout)
-g_wait_up() {
-	local end=$((SECONDS + 900))
-	while [ "$SECONDS" -lt "$end" ]; do g_root_once true 2>/dev/null && return 0; sleep 1; done
+# g_wait_reboot BOOT_ID: a guest reboot (same qemu process, same disk
+# overlay) is over when the guest answers with another boot id. Waiting to
+# see it down first could miss a reboot that came and went between two
+# polls (CI lost ten minutes, then the test, that way). At most 20 minutes
+# (a TCG guest beside the host's tests can take minutes to shut down),
+# then the caller bails out with the console's tail, rather than waiting
+# for meson's timeout.
+g_wait_reboot() {
+	local end=$((SECONDS + 1200)) now
+	[ -n "$1" ] || return 1
+	while [ "$SECONDS" -lt "$end" ]; do
+		now=$(g_root_once 'cat /proc/sys/kernel/random/boot_id' 2>/dev/null)
+		[ -n "$now" ] && [ "$now" != "$1" ] && return 0
+		sleep 1
+	done
 	echo "# the guest did not come back; its console:"
 	tail -n 20 "$G_DIR/console.log" | sed 's/^/# /'
 	return 1

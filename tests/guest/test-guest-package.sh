@@ -93,8 +93,9 @@ expect_eq "linger: the linger file is there" "$(g_root 'ls /var/lib/systemd/ling
 expect_eq "linger: user@$uid_a.service was skipped again" "$(manager_skipped "$uid_a" 2)" skipped
 expect_eq "linger: and is not running" "$(g_root "systemctl is-active user@$uid_a.service")" inactive
 # A reboot: logind starts the manager of every lingering user at boot.
+boot=$(g_root 'cat /proc/sys/kernel/random/boot_id')
 g_root_once 'systemctl reboot' >/dev/null 2>&1
-g_wait_down && g_wait_up || { echo "Bail out! the guest did not come back after its reboot"; exit 1; }
+g_wait_reboot "$boot" || { echo "Bail out! the guest did not come back after its reboot"; exit 1; }
 expect_eq "after a reboot the guest answers" "$(g_root 'echo up')" up
 expect_eq "after a reboot: user@$uid_a.service was skipped at boot" "$(manager_skipped "$uid_a" 1)" skipped
 expect_eq "after a reboot: no process of alice" "$(g_root 'pgrep -u alice | wc -l')" 0
