@@ -9,6 +9,9 @@
 # CONTAINERS (default 20) containers are held at once for the memory and
 # density figures (bench/run.sh 1000 is the 1000-container run: about 2 GB
 # and a few minutes of useradd/userdel). ITERATIONS (default 200).
+# GUEST="bookworm trixie" (or one of them) adds bench/guest.sh in those
+# systemd guests (a few minutes each). The end lists every target of
+# issue 27 measured in this run, each with its reference from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${NSISO_BUILDDIR:-build}
@@ -16,8 +19,10 @@ prefix="$PWD/$build/prefix"
 module=$(find "$prefix" -name pam_nsiso.so -path '*/security/*' | head -n1)
 [ -n "$module" ] || { echo "build and install first: tools/test.sh" >&2; exit 1; }
 dir=$(mktemp -d /run/nsiso-bench-run.XXXXXX)
+log=$(mktemp /tmp/nsiso-bench-targets.XXXXXX)
 users=()
 cleanup() {
+	rm -f "$log"
 	for u in "${users[@]}"; do pkill -KILL -u "$u" 2>/dev/null || true; userdel -r -f "$u" >/dev/null 2>&1 || true; done
 	rm -rf "$dir"
 	# the kept copies of its policies (the last valid policy, lib/host/lastgood.c)
@@ -46,7 +51,7 @@ for i in $(seq 1 $((containers + 1))); do
 	useradd -M -s /bin/false "$u"
 	users+=("$u")
 done
-"$build/bench/nsiso-bench" "$module" "$dir/bench.conf" "${ITERATIONS:-200}" "${users[@]}"
+"$build/bench/nsiso-bench" "$module" "$dir/bench.conf" "${ITERATIONS:-200}" "${users[@]}" | tee -a "$log"
 
 # The same with a named network, nat = yes. First while another user's
 # container holds the network up (the usual case: bridge, table and
@@ -74,4 +79,14 @@ echo "$fwd" > /proc/sys/net/ipv4/ip_forward
 # Back-to-back logins through a real sshd, against the same sshd without
 # the module.
 echo
-bash bench/logins.sh
+bash bench/logins.sh | tee -a "$log"
+
+for suite in ${GUEST:-}; do
+	echo
+	bash bench/guest.sh "$suite" | sed "s/\[target\] /[target] ($suite guest) /" | tee -a "$log"
+done
+
+echo
+echo "every target measured in this run (p50; figure / its reference from this run):"
+grep -F '[target]' "$log"
+[ -n "${GUEST:-}" ] || echo "  (the systemd guests' targets: GUEST=\"bookworm trixie\" bench/run.sh)"
