@@ -909,8 +909,9 @@ int main(int argc, char **argv)
 		printf("  the %d session processes alone (pam_permit): MemAvailable -%ld KiB each\n", k,
 		       (before_p - after_p) / k);
 		long per = ((before - after) - (before_p - after_p)) / k;
-		printf("  nsiso MemAvailable per container, sessions' own share taken out  %5ld KiB  (target <= 1024)\n",
-		       per);
+		printf(
+		    "  nsiso MemAvailable per container, sessions' own share taken out  %5ld KiB  (target <= 1024)\n",
+		    per);
 		printf("\ncold open+close of one more user (%d iterations):\n", m);
 		printf("  with no container up                        p50 %7.2f ms  p99 %7.2f ms\n", at0.p50, at0.p99);
 		printf("  with %5d containers up                    p50 %7.2f ms  p99 %7.2f ms  %5.2fx  (target <= "
