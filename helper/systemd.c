@@ -284,7 +284,7 @@ static int wait_for_job(sd_bus *bus, struct job_wait *w, const char *unit, struc
 /* In the child: the whole conversation with systemd, each call checked on
  * its own. 0, or -errno with f filled. (The child exits: nothing freed.) */
 static int ask_for_scope(const char *unit, const char *slice, const char *desc, pid_t pid, uid_t uid,
-			 struct nsiso_error *f)
+			 struct timing *tm, struct nsiso_error *f)
 {
 	sd_bus *bus = NULL;
 	sd_bus_message *m = NULL, *reply = NULL;
@@ -295,6 +295,7 @@ static int ask_for_scope(const char *unit, const char *slice, const char *desc, 
 	int r = load_sd_bus(f);
 	if (r < 0)
 		return r;
+	timing_mark(tm, "dlopen");
 
 	r = B.new_(&bus);
 	if (r < 0)
@@ -307,10 +308,12 @@ static int ask_for_scope(const char *unit, const char *slice, const char *desc, 
 	r = B.start(bus);
 	if (r < 0)
 		return bus_fail(f, r, NULL, "connecting to /run/systemd/private");
+	timing_mark(tm, "connect");
 
 	r = guard_user_manager(bus, uid, f);
 	if (r < 0)
 		return r;
+	timing_mark(tm, "guard");
 
 	r = B.match_signal(bus, NULL, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved", on_job_removed, &w);
 	if (r < 0)
@@ -319,6 +322,7 @@ static int ask_for_scope(const char *unit, const char *slice, const char *desc, 
 	r = B.call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &e, NULL, NULL);
 	if (r < 0)
 		return bus_fail(f, r, &e, "Subscribe");
+	timing_mark(tm, "subscribe");
 
 	r = scope_request(bus, &m, unit, slice, desc, pid, f);
 	if (r < 0)
@@ -331,6 +335,7 @@ static int ask_for_scope(const char *unit, const char *slice, const char *desc, 
 	r = B.read(reply, "o", &job);
 	if (r < 0)
 		return bus_fail(f, r, NULL, "reading StartTransientUnit's answer");
+	timing_mark(tm, "start");
 
 	w.job = job;
 	return wait_for_job(bus, &w, unit, f);
@@ -355,7 +360,14 @@ int systemd_scope(const struct user_info *u, char *cgroup, size_t size, struct n
 	if (child == 0) {
 		(void)close(p[0]);
 		struct nsiso_error a = { 0 };
-		(void)ask_for_scope(unit, SCOPE_SLICE, desc, me, u->uid, &a);
+		/* (the conversation's steps: a "timing scope" line beside the
+		 * supervisor's, bench/guest.sh's table) */
+		struct timing tm;
+		timing_start(&tm);
+		if (ask_for_scope(unit, SCOPE_SLICE, desc, me, u->uid, &tm, &a) == 0) {
+			timing_mark(&tm, "job");
+			timing_log(&tm, "scope", u->name);
+		}
 		(void)!write(p[1], &a, sizeof(a));
 		_exit(0);
 	}

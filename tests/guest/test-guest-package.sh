@@ -507,6 +507,22 @@ expect_match "the authpriv line stays as it is" \
 	"$(g_root 'journalctl --no-pager -o cat SYSLOG_FACILITY=10 -t sshd -t sshd-session | grep "refused: user=nosub step=idmap" | head -n1')" \
 	'^pam_nsiso\(sshd:session\): refused: user=nosub step=idmap error=ERANGE '
 g_root 'userdel -r nosub 2>/dev/null'
+# The guard of user@UID.service (THREATS 43): with nsiso's drop-in masked
+# and systemd reloaded, a manager of the user would run outside, so the
+# container is refused at its scope; unmasked, the same user logs in.
+g_root 'useradd -m -s /bin/bash nodrop &&
+	install -d -m 0700 -o nodrop -g nodrop /home/nodrop/.ssh &&
+	install -m 0600 -o nodrop -g nodrop /home/alice/.ssh/authorized_keys /home/nodrop/.ssh/authorized_keys &&
+	mkdir -p /etc/systemd/system/user@.service.d && ln -s /dev/null /etc/systemd/system/user@.service.d/nsiso.conf &&
+	systemctl daemon-reload'
+out=$(g_as nodrop -- 'echo in' 2>&1)
+expect_nomatch "with the drop-in masked, the user's login is refused" "$out" '^in$'
+expect_match "the refusal names the scope's step and ENOPKG" \
+	"$(g_root 'for i in $(seq 1 20); do journalctl --no-pager -o cat NSISO_USER=nodrop | grep . && exit; sleep 0.5; done')" \
+	'refused: user=nodrop step=cgroup error=ENOPKG .*user@[0-9]+\.service lacks nsiso.s drop-in'
+g_root 'rm /etc/systemd/system/user@.service.d/nsiso.conf && rmdir /etc/systemd/system/user@.service.d && systemctl daemon-reload'
+expect_eq "unmasked, the same user logs in" "$(g_as nodrop -- 'echo in' 2>&1 | tail -n 1)" in
+g_root 'pkill -u nodrop; for i in $(seq 1 50); do pgrep -u nodrop >/dev/null || break; sleep 0.2; done; userdel -r nodrop 2>/dev/null'
 # (a session without a pty lives until its command ends, whatever the client
 # does: end the command)
 g_root 'pkill -u bob -x sleep'
