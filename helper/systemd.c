@@ -283,8 +283,8 @@ static int wait_for_job(sd_bus *bus, struct job_wait *w, const char *unit, struc
 
 /* In the child: the whole conversation with systemd, each call checked on
  * its own. 0, or -errno with f filled. (The child exits: nothing freed.) */
-static int ask_for_scope(const char *unit, const char *slice, const char *desc, pid_t pid, uid_t uid,
-			 struct timing *tm, struct nsiso_error *f)
+static int ask_for_scope(const char *unit, const char *slice, const char *desc, pid_t pid, uid_t uid, struct timing *tm,
+			 struct nsiso_error *f)
 {
 	sd_bus *bus = NULL;
 	sd_bus_message *m = NULL, *reply = NULL;
