@@ -29,7 +29,11 @@ n=${GUEST_CONTAINERS:-5}
 g_root "printf '[default]\nnamespaces = pid mount ipc uts net user cgroup\nlinger = no\n' > /etc/nsiso/bench.conf &&
 	for i in \$(seq 1 $n); do useradd -M -s /bin/false nsbench\$i; done"
 echo "in the $NSISO_GUEST_SUITE guest (systemd $(g_root 'systemctl --version | head -n1 | cut -d" " -f2'), cgroup v2, TCG):"
-g_root "/root/nsiso-bench /usr/lib/x86_64-linux-gnu/security/pam_nsiso.so /etc/nsiso/bench.conf ${GUEST_ITERATIONS:-10} \$(seq -f nsbench%g 1 $n)"
+g_root "/root/nsiso-bench /usr/lib/x86_64-linux-gnu/security/pam_nsiso.so /etc/nsiso/bench.conf ${GUEST_ITERATIONS:-10} \$(seq -f nsbench%g 1 $n)" || {
+	echo "the benchmark failed in the guest; its journal's warnings and errors of the last 2 minutes:"
+	g_root "journalctl -b --no-pager -o short-monotonic -p warning --since -2min | tail -n 60"
+	exit 1
+}
 # Where the guest's cold path goes: the helper's and the supervisor's
 # "timing" lines (LOG_DEBUG) of this run, from the guest's journal; the p50
 # of each step over all the run's cold logins (the loop, the quiet ones,

@@ -119,12 +119,26 @@ g_boot() {
 		setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 5; done
 			grep -qa qemu-system "/proc/$2/cmdline" && kill -KILL "$2"
 			sleep 1; rm -rf "$3"' - "$$" "$G_PID" "$G_DIR" </dev/null >/dev/null 2>&1 &
-		for i in $(seq 1 240); do
+		# Up to 5 minutes of wall time per boot (each try of ssh can take
+		# its 20 s connect timeout: counting tries is not a bound), and
+		# none when the guest's kernel reports PID 1 stuck in a soft
+		# lockup: a TCG boot can hang that way for good (seen: systemd:1
+		# stuck for 490 s and counting, while this loop would have waited
+		# 240 connect timeouts).
+		local deadline=$((SECONDS + 300))
+		while [ "$SECONDS" -lt "$deadline" ]; do
 			g_root_once true 2>/dev/null && return 0
 			kill -0 "$G_PID" 2>/dev/null || break
+			if grep -q 'soft lockup - CPU#[0-9]* stuck for [0-9]*s! \[systemd:1\]' "$G_DIR/console.log" 2>/dev/null; then
+				echo "# the guest's boot hung (soft lockup of PID 1); booting it again" >&2
+				break
+			fi
 			sleep 1
 		done
 		kill "$G_PID" 2>/dev/null
+		for i in $(seq 1 50); do kill -0 "$G_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$G_PID" 2>/dev/null
+		: > "$G_DIR/console.log" # (the next boot's console, not this one's)
 		G_PID=""
 	done
 	return 1
