@@ -94,8 +94,8 @@ struct container {
  * cg_procs[v2_index]: the container's first process is cloned into it
  * (CLONE_INTO_CGROUP) rather than moved. */
 int container_create(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
-		     const int *cg_procs, size_t n_cg, int v2_dir, size_t v2_index, int resolv_mnt, struct container *c,
-		     struct timing *tm, struct nsiso_error *f);
+		     const int *cg_procs, size_t n_cg, int v2_dir, size_t v2_index, int resolv_mnt,
+		     struct container *c, struct timing *tm, struct nsiso_error *f);
 
 /* joincheck.c: SIGKILL every process in the container's PID namespace
  * that is outside its user namespace and not host root (a session child

@@ -253,8 +253,8 @@ static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid, int v2
 }
 
 int container_create(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
-		     const int *cg_procs, size_t n_cg, int v2_dir, size_t v2_index, int resolv_mnt, struct container *c,
-		     struct timing *tm, struct nsiso_error *f)
+		     const int *cg_procs, size_t n_cg, int v2_dir, size_t v2_index, int resolv_mnt,
+		     struct container *c, struct timing *tm, struct nsiso_error *f)
 {
 	_cleanup_close_ int go_r = -EBADF, go_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF;
 	_cleanup_close_ int life_r = -EBADF, life_w = -EBADF, pidfd = -EBADF;
