@@ -89,13 +89,10 @@ struct container {
 	uint64_t ns_ino[NS_COUNT];
 	unsigned ns_mask;
 };
-/* Every process of the container starts in the cgroups behind cg_procs.
- * v2_dir (or -EBADF) is the directory of the group whose cgroup.procs is
- * cg_procs[v2_index]: the container's first process is cloned into it
- * (CLONE_INTO_CGROUP) rather than moved. */
+/* Every process of the container starts in the cgroups behind cg_procs. */
 int container_create(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
-		     const int *cg_procs, size_t n_cg, int v2_dir, size_t v2_index, int resolv_mnt,
-		     struct container *c, struct timing *tm, struct nsiso_error *f);
+		     const int *cg_procs, size_t n_cg, int resolv_mnt, struct container *c, struct timing *tm,
+		     struct nsiso_error *f);
 
 /* joincheck.c: SIGKILL every process in the container's PID namespace
  * that is outside its user namespace and not host root (a session child

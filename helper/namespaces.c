@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup.h"
 #include "fsutil.h"
 #include "helper.h"
 #include "join.h"
@@ -175,34 +174,6 @@ static int64_t root_outside(const struct idmap *m)
 	return -1;
 }
 
-/* The container's first process is cloned into its cgroup v2 group
- * (CLONE_INTO_CGROUP, Linux 5.7), not moved there: a move writes
- * cgroup.procs, which takes the kernel's cgroup_threadgroup_rwsem for
- * writing, and the first writer after a quiet spell waits for an RCU grace
- * period (docs/PERFORMANCE.md); a clone into a group only reads it. The
- * kernel checks the cloner's right to write the groups' common ancestor's
- * cgroup.procs, which host root has and container root's host uid has
- * not: so the spawner below is cloned into the group by the supervisor,
- * and the container's first process, cloned by the spawner, is born where
- * it is. *placed says whether the v2 group was entered that way (false: a
- * kernel without it, or a refusal; the child then moves as before). */
-static long clone_placed(struct clone_args *args, int v2_dir, bool *placed)
-{
-	*placed = false;
-	if (v2_dir >= 0) {
-		struct clone_args into = *args;
-		into.flags |= CLONE_INTO_CGROUP;
-		into.cgroup = (uint64_t)v2_dir;
-		long pid = syscall(SYS_clone3, &into, sizeof(into));
-		if (pid >= 0) {
-			*placed = true; /* (in the child too) */
-			return pid;
-		}
-	}
-	long pid = syscall(SYS_clone3, args, sizeof(*args));
-	return pid < 0 ? neg_errno() : pid;
-}
-
 /* clone3() from a short-lived child that took container root's host uid
  * and gid first, with CLONE_PARENT so that the container's first process is
  * still our child (we reap it, and it has a pidfd of ours). The user
@@ -212,17 +183,14 @@ static long clone_placed(struct clone_args *args, int v2_dir, bool *placed)
  * own subordinate uid, never to root's budget that every other tenant and
  * root itself draw on (docs/THREATS.md 46). That uid runs no process on the
  * host, so owning the namespace gives nobody anything. Returns the pid. */
-static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid, int v2_dir, bool *placed)
+static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return neg_errno();
-	/* (a fork, into the v2 group when the kernel allows: the single-threaded
-	 * supervisor's copy, as fork() makes it) */
-	struct clone_args fork_args = { .exit_signal = SIGCHLD };
-	pid_t spawner = (pid_t)clone_placed(&fork_args, v2_dir, placed);
+	pid_t spawner = fork();
 	if (spawner < 0) {
-		int e = spawner;
+		int e = neg_errno();
 		(void)close(p[0]);
 		(void)close(p[1]);
 		return e;
@@ -253,8 +221,8 @@ static long clone_as_owner(struct clone_args *args, uid_t uid, gid_t gid, int v2
 }
 
 int container_create(const struct user_info *u, const struct policy_settings *s, const struct dev_list *devs,
-		     const int *cg_procs, size_t n_cg, int v2_dir, size_t v2_index, int resolv_mnt,
-		     struct container *c, struct timing *tm, struct nsiso_error *f)
+		     const int *cg_procs, size_t n_cg, int resolv_mnt, struct container *c, struct timing *tm,
+		     struct nsiso_error *f)
 {
 	_cleanup_close_ int go_r = -EBADF, go_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF;
 	_cleanup_close_ int life_r = -EBADF, life_w = -EBADF, pidfd = -EBADF;
@@ -304,27 +272,21 @@ int container_create(const struct user_info *u, const struct policy_settings *s,
 	int64_t owner_uid = root_outside(&u->uid_map), owner_gid = root_outside(&u->gid_map);
 	bool by_owner = (s->ns_mask & NS_BIT(NS_USER)) && u->root_mapped && owner_uid > 0 && owner_gid > 0;
 	long pid;
-	bool placed = false;
 	if (by_owner) {
 		args.flags = (args.flags & ~(uint64_t)CLONE_PIDFD) | CLONE_PARENT;
 		args.pidfd = 0;
 		args.exit_signal = 0; /* clone3 wants 0 with CLONE_PARENT: the spawner's own (SIGCHLD) applies */
-		pid = clone_as_owner(&args, (uid_t)owner_uid, (gid_t)owner_gid, v2_dir, &placed);
+		pid = clone_as_owner(&args, (uid_t)owner_uid, (gid_t)owner_gid);
 	} else {
-		pid = clone_placed(&args, v2_dir, &placed);
+		pid = syscall(SYS_clone3, &args, sizeof(args));
+		if (pid < 0)
+			pid = neg_errno();
 	}
 	if (pid < 0)
 		return error_at(f, STEP_CLONE, (int)pid, "clone3 with namespaces %#x%s", (unsigned)s->ns_mask,
 				by_owner ? " as container root's host uid" : "");
-	if (pid == 0) {
-		/* the groups still to enter: all but the v2 one it was born in */
-		int procs[CG_HIER_MAX];
-		size_t n = 0;
-		for (size_t i = 0; i < n_cg && n < CG_HIER_MAX; i++)
-			if (!placed || i != v2_index)
-				procs[n++] = cg_procs[i];
-		child_main(u, s, devs, go_r, rep_w, life_r, init_exe, client_exe, procs, n, resolv_mnt);
-	}
+	if (pid == 0)
+		child_main(u, s, devs, go_r, rep_w, life_r, init_exe, client_exe, cg_procs, n_cg, resolv_mnt);
 	if (by_owner) {
 		/* Our child (CLONE_PARENT), not reaped yet: the pid is its own. */
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);

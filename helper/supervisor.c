@@ -1236,16 +1236,10 @@ static void __attribute__((noreturn)) supervisor_main(int rundir, int listen_fd,
 		r = network_prepare(s, &resolv_mnt, &f);
 	timing_mark(&tm, "net_prepare");
 	if (r == 0) {
-		int procs[CG_HIER_MAX], v2_dir = -EBADF;
-		size_t v2_index = 0;
-		for (size_t i = 0; i < sv.cg.n; i++) {
+		int procs[CG_HIER_MAX];
+		for (size_t i = 0; i < sv.cg.n; i++)
 			procs[i] = sv.cg.g[i].procs;
-			if (sv.cg.g[i].v2 && v2_dir < 0) {
-				v2_dir = sv.cg.g[i].dir;
-				v2_index = i;
-			}
-		}
-		r = container_create(u, s, &devs, procs, sv.cg.n, v2_dir, v2_index, resolv_mnt, &sv.c, &tm, &f);
+		r = container_create(u, s, &devs, procs, sv.cg.n, resolv_mnt, &sv.c, &tm, &f);
 		timing_mark(&tm, "ns_verify");
 		close_fd(&resolv_mnt);
 		network_prepared();
