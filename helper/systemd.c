@@ -176,6 +176,27 @@ static int bus_fail(struct nsiso_error *f, int r, const sd_bus_error *e, const c
 	return error_at(f, STEP_CGROUP, r, "systemd: %s: %s", what, e && e->message ? e->message : strerror(-r));
 }
 
+/* A drop-in DropInPaths lists counts only when it is nsiso's: a root-owned
+ * regular file, not writable by others, holding the helper's
+ * ExecCondition line. DropInPaths lists a masked drop-in too (a link to
+ * /dev/null in /etc, the guest test's case), under the same name. */
+static bool dropin_is_ours(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char text[4096];
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size <= 0 || st.st_size >= (off_t)sizeof(text))
+		return false;
+	ssize_t n = RETRY_EINTR(read(fd, text, sizeof(text) - 1));
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	static const char line[] = "\nExecCondition=+" NSISO_HELPER_PATH " user-manager %i";
+	const char *at = strstr(text, line);
+	return at && (at[sizeof(line) - 1] == '\n' || at[sizeof(line) - 1] == '\0');
+}
+
 /* No user manager of an isolated user runs on the host (THREATS 43): the
  * unit user@UID.service must have loaded nsiso's drop-in (its
  * ExecCondition asks the helper), else the container is refused (-ENOPKG:
@@ -205,7 +226,8 @@ static int guard_user_manager(sd_bus *bus, uid_t uid, struct nsiso_error *f)
 	bool guarded = false;
 	for (size_t i = 0; dropins && dropins[i]; i++) {
 		size_t len = strlen(dropins[i]), want = strlen(MANAGER_DROPIN);
-		guarded |= len >= want && strcmp(dropins[i] + len - want, MANAGER_DROPIN) == 0;
+		guarded |=
+		    len >= want && strcmp(dropins[i] + len - want, MANAGER_DROPIN) == 0 && dropin_is_ours(dropins[i]);
 	}
 	if (!guarded)
 		return error_at(f, STEP_CGROUP, -ENOPKG,
