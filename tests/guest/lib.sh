@@ -38,6 +38,7 @@ g_watchdog() {
 			pg=$(ps -o pgid= -p "$main" | tr -d ' ')
 			echo "# the guest test ran past ${G_DEADLINE} s; what it was waiting for:" >&2
 			ps -eo pgid=,pid=,etime=,args= | awk -v g="$pg" '$1 == g' | cut -c1-200 | sed 's/^/#   /' >&2
+			g_console 30 >&2
 			kill -USR1 "$main"
 			sleep 2
 			pkill -TERM -g "$pg" -x ssh
@@ -45,7 +46,41 @@ g_watchdog() {
 	) < /dev/null > /dev/null &
 	G_WATCHDOG_PID=$!
 	trap 'not_ok "the guest test finished within ${G_DEADLINE} s"; echo "Bail out! past the deadline"; exit 1' USR1
+	trap 'echo "Bail out! the guest stopped answering (its console is above)"; exit 1' USR2
 }
+
+# g_lost: the guest answered none of the 5 tries of one ssh round (about 5
+# minutes: no banner, or root's round lost each time) while qemu runs: what
+# is left to see of it goes to the log, and the test bails out rather than
+# running every later step into the same wall until its deadline. (A guest
+# kernel that hung for good under TCG: seen at boot as a soft lockup of PID 1
+# counting past 490 s, and once mid-test in CI.) tools/test.sh runs a guest
+# test that bailed out this way once more, on a new boot.
+g_lost() {
+	echo "# the guest stopped answering ssh" >&2
+	g_console 40 >&2
+	kill -USR2 "$$"
+}
+
+# g_console N: the last N lines of the guest's serial console (the kernel's
+# warnings and worse: soft lockups, RCU stalls, hung tasks, OOM kills,
+# panics), and whether qemu still runs; what is left to see of a guest that
+# stopped answering.
+g_console() {
+	local log="$G_DIR/console.log"
+	[ -s "$log" ] || log="$G_DIR/console.failed"
+	[ -n "$G_DIR" ] && [ -f "$log" ] || return 0
+	if [ -n "$G_PID" ] && kill -0 "$G_PID" 2>/dev/null; then
+		echo "# the guest's console (qemu $G_PID runs, $(ps -o etime= -p "$G_PID" | tr -d ' ') up, $(ps -o time= -p "$G_PID" | tr -d ' ') of CPU):"
+	else
+		echo "# the guest's console (qemu is gone):"
+	fi
+	tr -d '\r' < "$log" | grep -v '^[[:space:]]*$' | tail -n "$1" | cut -c1-200 | sed 's/^/#   /'
+}
+
+# g_section NAME: a TAP comment with the test's elapsed time, so a log says
+# where a slow or lost guest was.
+g_section() { echo "# ---- $* (at ${SECONDS} s)"; }
 
 # g_fail_context: the guest's journal of the last 90 s when a check fails
 # (sshd's, PAM's, nsiso's and logind's lines), for the first five failures:
@@ -77,7 +112,7 @@ g_init() {
 	[ -n "$G_DIR" ] || g_prepare
 	G_IMAGE=$("$(dirname "${BASH_SOURCE[0]}")/image.sh" "$G_SUITE") || { echo "Bail out! the $G_SUITE guest image could not be built"; exit 1; }
 	ssh-keygen -q -t ed25519 -N '' -f "$G_DIR/id" >/dev/null
-	g_boot || { echo "Bail out! the guest did not boot"; tail -n 30 "$G_DIR/console.log"; exit 1; }
+	g_boot || { echo "Bail out! the guest did not boot"; g_console 30; exit 1; }
 	# The harness's own guard, not part of what is tested: a TCG guest
 	# starved by the host's other tests can fail to start sshd at a
 	# reboot (seen: soft lockups, "Failed to start ssh.service"); sshd is
@@ -89,6 +124,12 @@ g_init() {
 		{ echo "Bail out! the guest's sshd could not be given its restart guard"; exit 1; }
 }
 
+# la57=off: TCG's "max" CPU offers 5-level paging, which Debian's kernel
+# then uses, and every emulated page walk takes one level more (300
+# fork+exec in the Debian 13 guest: 9.2 s with it, 7.8-8.4 s without; the
+# hosts nsiso runs on page with 4 levels).
+# loglevel=5: the console shows the kernel's warnings too (after "quiet"),
+# so a soft lockup comes with its call trace.
 # no_timer_check: under TCG on a loaded host the kernel's early check of the
 # IO-APIC timer can fail and panic ("IO-APIC + timer doesn't work!"), seen
 # once at the Debian 13 guest's reboot while the host tests ran beside it.
@@ -99,9 +140,9 @@ g_boot() {
 		ss -ltnH "sport = :$G_PORT" | grep -- . >/dev/null && continue
 		# Loopback only: hostfwd binds 127.0.0.1; the guest reaches nothing
 		# else we name (restrict=on: no outbound connections at all).
-		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
+		qemu-system-x86_64 -accel tcg,thread=multi -cpu max,la57=off -smp 2 -m 2048 \
 			-kernel "$G_IMAGE/vmlinuz" -initrd "$G_IMAGE/initrd.img" \
-			-append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 net.ifnames=0 no_timer_check quiet" \
+			-append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 net.ifnames=0 no_timer_check quiet loglevel=5" \
 			-drive "file=$G_IMAGE/disk.raw,format=raw,if=virtio,snapshot=on" \
 			-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$G_PORT-:22" \
 			-device virtio-net-pci,netdev=n0,romfile= \
@@ -138,7 +179,9 @@ g_boot() {
 		kill "$G_PID" 2>/dev/null
 		for i in $(seq 1 50); do kill -0 "$G_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$G_PID" 2>/dev/null
-		: > "$G_DIR/console.log" # (the next boot's console, not this one's)
+		# (the next boot's console, not this one's: g_console shows the
+		# last one's when none came up)
+		mv -f "$G_DIR/console.log" "$G_DIR/console.failed" 2>/dev/null
 		G_PID=""
 	done
 	return 1
@@ -159,8 +202,8 @@ g_wait_reboot() {
 		[ -n "$now" ] && [ "$now" != "$1" ] && return 0
 		sleep 1
 	done
-	echo "# the guest did not come back; its console:"
-	tail -n 20 "$G_DIR/console.log" | sed 's/^/# /'
+	echo "# the guest did not come back"
+	g_console 30
 	return 1
 }
 
@@ -186,12 +229,19 @@ g_cleanup() {
 	true
 }
 
+# ServerAlive: a connection is given up after 10 minutes without an answer.
+# The guests run at nice 19 beside the host's tests: while sshd-races' swappers
+# hold both cores (about 3 minutes), a guest gets about 1.5% of a core and
+# answers nothing, and a session held across that spell was given up by its
+# client after the 2 minutes it had before (a likely cause of a held sleep
+# that vanished once in a local CI run). A guest gone for good is the
+# deadline's (g_watchdog) to report.
 g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes
-	-o LogLevel=ERROR -o ConnectTimeout=60 -o ServerAliveInterval=10 -o ServerAliveCountMax=12)
+	-o LogLevel=ERROR -o ConnectTimeout=60 -o ServerAliveInterval=10 -o ServerAliveCountMax=60)
 
 # g_ssh SSH-ARGS...: ssh into the guest, tried again (up to 5 times) when the
-# connection failed before sshd's banner (the guest's sshd was busy: nothing
-# ran). With G_SSH_ROOT=1 (g_root's rounds: root is never isolated) a round
+# connection failed before sshd's banner (the guest's sshd was busy, or
+# qemu did not even accept the connection: nothing ran). With G_SSH_ROOT=1 (g_root's rounds: root is never isolated) a round
 # that ssh itself lost after the banner (exit 255, "closed by remote host",
 # "reset", "broken pipe") is tried again too: most are reads; a step that had
 # already run before the loss fails visibly when run again (useradd: the
@@ -199,9 +249,10 @@ g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o Batch
 # that ended with 255 and printed nothing at all is lost too. A user's
 # login is never tried again: a 255 there may be
 # nsiso closing the session, so it fails its check (and g_cleanup shows the
-# guest's journal when any check failed).
+# guest's journal when any check failed). A round lost all 5 times is a
+# guest that stopped answering (g_lost).
 g_ssh() {
-	local try rc err pat='banner exchange|kex_exchange_identification'
+	local try rc err pat='banner exchange|kex_exchange_identification|port [0-9]+: Connection (timed out|refused)'
 	[ "${G_SSH_ROOT:-0}" = 1 ] && pat="$pat|closed by remote host|Connection reset|Broken pipe"
 	err=$(mktemp)
 	for try in 1 2 3 4 5; do
@@ -222,6 +273,7 @@ g_ssh() {
 		# empty answer of a read that always prints)
 		grep -qE "$pat" "$err" || { [ "${G_SSH_ROOT:-0}" = 1 ] && [ ! -s "$err" ] && [ ! -s "$err.out" ]; } || break
 		echo "# guest ssh: lost, try $try of 5: $(head -n 1 "$err" | grep . || echo "exit 255, no output")" >&2
+		[ "$try" = 5 ] && { g_lost; break; }
 		sleep 5
 	done
 	[ -f "$err.out" ] && cat "$err.out"

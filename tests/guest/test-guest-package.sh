@@ -36,6 +36,7 @@ g_package_wait || { echo "Bail out! the $G_SUITE package did not build"; exit 1;
 deb=$G_DEB
 
 # ---- 1. install and enable ---------------------------------------------------
+g_section 1
 g_root 'mkdir -p /root/t && cd /etc/pam.d && sha256sum * > /root/t/pam.before && ls -A /etc/pam.d | wc -l > /root/t/pam.count'
 g_put "$deb" /root/t/nsiso.deb
 g_put "$NSISO_FORKER" /root/t/forker
@@ -56,6 +57,7 @@ expect_eq "the package installs user@.service's drop-in, loaded" \
 	"$(g_root 'systemctl show -p DropInPaths --value user@1.service | tr " " "\n" | grep -c "/user@.service.d/nsiso.conf$"')" 1
 
 # ---- 1b. the README's first step alone: one line in /etc/pam.d/sshd ----------
+g_section 1b
 # No auth line, no systemd-user stack: pam_systemd still starts the user's
 # manager, and a unit planted in ~/.config/systemd/user would run on the host
 # (THREATS 43). user@.service's drop-in asks the helper first: the manager
@@ -118,6 +120,7 @@ expect_eq "and in common-auth's additional block, required" \
 	"auth required pam_nsiso.so"
 
 # ---- 2. a login lands in a container ------------------------------------------
+g_section 2
 sub_a=$(g_root "awk -F: '\$1==\"alice\" {print \$2}' /etc/subuid")
 host_ns=$(g_root 'for t in user mnt pid ipc uts net cgroup; do printf "%s " $(readlink /proc/1/ns/$t); done')
 probe='printf ns=; for t in user mnt pid ipc uts net cgroup; do printf "%s " $(readlink /proc/self/ns/$t); done; echo;
@@ -141,6 +144,7 @@ gone=$(g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || [ -e 
 expect_eq "after logout the container is torn down (no socket, lock or init)" "$gone" gone
 
 # ---- 2a. no systemd user manager for isolated users (THREATS 43) -----------
+g_section 2a
 # A unit planted in ~/.config/systemd/user would run, through the user's
 # manager, outside the container. The manager's PAM session
 # (service systemd-user) is refused for isolated users; the user's sessions
@@ -186,6 +190,7 @@ g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || exit 0; slee
 expect_eq "alice's container ended" "$?" 0
 
 # ---- 2b. the supervisor is no login session's (THREATS 44) -----------------
+g_section 2b
 # With KillUserProcesses=yes, logind kills a session's scope at its logout.
 # The first of two sessions logs out: the other and the container go on.
 g_root 'mkdir -p /etc/systemd/logind.conf.d && printf "[Login]\nKillUserProcesses=yes\n" > /etc/systemd/logind.conf.d/nsiso-test.conf && systemctl restart systemd-logind'
@@ -223,6 +228,7 @@ g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_a.sock ] || exit 0; slee
 expect_eq "alice's container ended after both" "$?" 0
 
 # ---- 2c. Debian's sshd runs pam_limits after common-session ----------------
+g_section 2c
 # A limits.conf that raises a hard limit above sshd's own: pam_limits runs
 # inside the container (after pam_nsiso) and still gets its values.
 g_user carol
@@ -239,6 +245,7 @@ expect_eq "carol gets her own line (hard 650000)" "$(g_as carol -- 'ulimit -Hn')
 g_root 'rm -f /etc/security/limits.d/nsiso-test.conf'
 
 # ---- 2d. logind and accounting as without nsiso --------------------------------
+g_section 2d
 # sshd's monitor stays host root in the host's user namespace (the join is
 # split, see ARCHITECTURE.md): pam_systemd's close reaches logind, and the
 # monitor writes the login records (utmp, wtmp and lastlog on Debian 12;
@@ -313,6 +320,7 @@ expect_eq "pam_systemd released every session (no 'Failed to release session' in
 	"$(g_root 'journalctl --no-pager -o cat -b | grep -c "Failed to release session"')" 0
 
 # ---- 2e. loginctl terminate-user ends the container completely -----------------
+g_section 2e
 # "gone" once alice has no state file, no process and no nsiso unit left (the
 # unit goes when the supervisor, its last process, has finished the
 # teardown); else what is left.
@@ -350,6 +358,7 @@ expect_match "the supervisor took the SIGTERM as a stop" \
 	"container stopping user=alice uid=$uid_a signal=TERM sender_pid=1 .*reason=stopped"
 
 # ---- 2f. the host's /run and system bus (THREATS 63) --------------------------
+g_section 2f
 # system_bus = none (the default): the container's /run holds only what
 # sessions need; logind's KillUser and SetUserLinger are out of reach, and so
 # is the host's name resolver.
@@ -408,6 +417,7 @@ g_root 'rm -f /etc/nsiso/nsiso.conf.d/bus.conf'
 g_root "for i in \$(seq 1 100); do [ -e /run/nsiso/$uid_b.sock ] || exit 0; sleep 0.3; done; exit 1"
 
 # ---- 3. nsiso list, show, enter, stop -------------------------------------------
+g_section 3
 g_as alice -- 'sleep 600' & hold=$!
 g_root "for i in \$(seq 1 150); do pgrep -u alice -x sleep >/dev/null && exit 0; sleep 0.2; done; exit 1"
 expect_eq "alice's held login runs its sleep (the checks below need it)" "$?" 0
@@ -427,6 +437,7 @@ expect_eq "after stop: no container" "$(g_root "for i in \$(seq 1 50); do [ -e /
 g_root 'nsiso show alice >/dev/null 2>&1'; expect_eq "nsiso show of no container exits 4" "$?" 4
 
 # ---- 4. cgroup v2 limits enforced ---------------------------------------------
+g_section 4
 g_root 'mkdir -p /etc/nsiso/nsiso.conf.d && printf "[user bob]\npids_max = 40\nmemory_max = 64M\n" > /etc/nsiso/nsiso.conf.d/limits.conf &&
 	install -m 0755 /root/t/forker /root/t/hog /home/bob/'
 expect_eq "the host delegates pids and memory at the root" "$(g_root 'tr " " "\n" < /sys/fs/cgroup/cgroup.subtree_control | grep -Ec "^(pids|memory)$"')" 2
@@ -581,6 +592,7 @@ expect_match "nested: the supervisor logged the written map" \
 g_root 'rm -f /etc/nsiso/nsiso.conf.d/nest.conf'
 
 # ---- 5. disable and purge -------------------------------------------------------
+g_section 5
 g_root 'rm -rf /etc/nsiso/nsiso.conf.d; DEBIAN_FRONTEND=noninteractive pam-auth-update --disable nsiso'
 expect_eq "pam-auth-update --disable takes the module out" "$(g_root 'grep -c pam_nsiso /etc/pam.d/common-session')" 0
 g_root 'for i in $(seq 1 120); do pgrep -x nsiso-sup >/dev/null || exit 0; sleep 0.5; done; exit 1'
