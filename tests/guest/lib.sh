@@ -240,17 +240,18 @@ g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o Batch
 	-o LogLevel=ERROR -o ConnectTimeout=60 -o ServerAliveInterval=10 -o ServerAliveCountMax=60)
 
 # g_ssh SSH-ARGS...: ssh into the guest, tried again (up to 5 times) when the
-# connection failed before sshd's banner (the guest's sshd was busy, or
-# qemu did not even accept the connection: nothing ran). With G_SSH_ROOT=1 (g_root's rounds: root is never isolated) a round
-# that ssh itself lost after the banner (exit 255, "closed by remote host",
-# "reset", "broken pipe") is tried again too: most are reads; a step that had
-# already run before the loss fails visibly when run again (useradd: the
-# user exists), so a retry never turns a failure into a pass. A root round
-# that ended with 255 and printed nothing at all is lost too. A user's
-# login is never tried again: a 255 there may be
-# nsiso closing the session, so it fails its check (and g_cleanup shows the
-# guest's journal when any check failed). A round lost all 5 times is a
-# guest that stopped answering (g_lost).
+# connection failed before sshd's banner (the guest's sshd was busy, or qemu
+# did not even accept the connection: nothing ran). With G_SSH_ROOT=1
+# (g_root's rounds: root is never isolated) a round that ssh itself lost
+# after the banner (exit 255, "closed by remote host", "reset", "broken
+# pipe") is tried again too: most are reads; a step that had already run
+# before the loss fails visibly when run again (useradd: the user exists),
+# so a retry never turns a failure into a pass. A root round that ended
+# with 255 and printed nothing at all is lost too. A user's login that got
+# past the banner is never tried again: a 255 there may be nsiso closing the
+# session, so it fails its check (and g_cleanup shows the guest's journal
+# when any check failed). A round lost all 5 times is a guest that stopped
+# answering (g_lost).
 g_ssh() {
 	local try rc err pat='banner exchange|kex_exchange_identification|port [0-9]+: Connection (timed out|refused)'
 	[ "${G_SSH_ROOT:-0}" = 1 ] && pat="$pat|closed by remote host|Connection reset|Broken pipe"
