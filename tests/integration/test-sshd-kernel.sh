@@ -34,25 +34,43 @@ expect_eq "personality(0xffffffff), the query, still works" "$(get "$out" query)
 expect_eq "personality(PER_LINUX32) still works" "$(get "$out" linux32)" ok
 # (the same through the i386 and x32 entries, which a tenant's 32-bit or
 # hand-made binary reaches: on the host the first succeeds and the x32 one
-# is ENOSYS on a kernel without x32, so EPERM here is the filter's)
-expect_eq "THREATS 45: personality(ADDR_NO_RANDOMIZE) through int 0x80 (i386) is refused (EPERM)" "$(get "$out" norandom_i386)" EPERM
-expect_eq "the i386 query still works" "$(get "$out" query_i386)" ok
-expect_eq "the i386 PER_LINUX32 still works" "$(get "$out" linux32_i386)" ok
+# is ENOSYS on a kernel without x32, so EPERM here is the filter's. A kernel
+# can have no i386 entry at all (ia32 emulation off: int $0x80 faults, seen
+# on this machine kind's 6.18 kernel); then no tenant reaches it either, and
+# the checks say that instead.)
+host_probe=$("$NSISO_KPROBE")
+if [ "$(get "$host_probe" query_i386)" = died ]; then
+	echo "# this kernel has no i386 entry: int \$0x80 faults on the host"
+	expect_eq "no i386 entry: int 0x80 faults in the container as on the host" \
+		"$(get "$out" norandom_i386) $(get "$out" query_i386) $(get "$out" linux32_i386) $(get "$host_probe" norandom_i386)" \
+		"died died died died"
+	ia32=no
+else
+	expect_eq "THREATS 45: personality(ADDR_NO_RANDOMIZE) through int 0x80 (i386) is refused (EPERM)" "$(get "$out" norandom_i386)" EPERM
+	expect_eq "the i386 query still works" "$(get "$out" query_i386)" ok
+	expect_eq "the i386 PER_LINUX32 still works" "$(get "$out" linux32_i386)" ok
+	expect_eq "on the host the i386 ADDR_NO_RANDOMIZE succeeds (the checks above can fail)" "$(get "$host_probe" norandom_i386)" ok
+	ia32=yes
+fi
 expect_eq "THREATS 45: personality(ADDR_NO_RANDOMIZE) as an x32 call is refused (EPERM)" "$(get "$out" norandom_x32)" EPERM
 expect_match "the x32 query is not refused by the filter (ok, or ENOSYS without x32)" "$(get "$out" query_x32)" '^(ok|ENOSYS)$'
 # Every ABI's allowlist, value by value (the i386 entry passes 32 bits: the
 # two values above 32 bits are 0 and 8 there)
 out=$(t_ssh "$d" -- "$home_d/kprobe personas")
-expect_eq "personality() lets through only the allowlist (x86_64)" "$(get "$out" personas_x86_64)" "0,8,20000,20008,ffffffff"
-expect_eq "personality() lets through only the allowlist (i386)" "$(get "$out" personas_i386)" "0,8,20000,20008,ffffffff,100000000,100000008"
-expect_eq "personality() lets through only the allowlist (x32)" "$(get "$out" personas_x32)" "0,8,20000,20008,ffffffff"
-host_probe=$("$NSISO_KPROBE")
-expect_eq "on the host the i386 ADDR_NO_RANDOMIZE succeeds (the checks above can fail)" "$(get "$host_probe" norandom_i386)" ok
-expect_match "on the host the x32 ADDR_NO_RANDOMIZE is not EPERM (ok, or ENOSYS without x32)" "$(get "$host_probe" norandom_x32)" '^(ok|ENOSYS)$'
 all16="0,8,20000,20008,ffffffff,1,7,9,1ffff,20001,20009,40000,80000000,fffffffe,100000000,100000008"
+died16=$(echo "$all16" | sed 's/,/!,/g; s/$/!/')
+expect_eq "personality() lets through only the allowlist (x86_64)" "$(get "$out" personas_x86_64)" "0,8,20000,20008,ffffffff"
+if [ "$ia32" = yes ]; then
+	expect_eq "personality() lets through only the allowlist (i386)" "$(get "$out" personas_i386)" "0,8,20000,20008,ffffffff,100000000,100000008"
+else
+	expect_eq "no i386 entry: every value's int 0x80 faults in the container" "$(get "$out" personas_i386)" "$died16"
+fi
+expect_eq "personality() lets through only the allowlist (x32)" "$(get "$out" personas_x32)" "0,8,20000,20008,ffffffff"
+expect_match "on the host the x32 ADDR_NO_RANDOMIZE is not EPERM (ok, or ENOSYS without x32)" "$(get "$host_probe" norandom_x32)" '^(ok|ENOSYS)$'
 host_probe=$("$NSISO_KPROBE" personas)
-expect_eq "on the host every value goes through, on each ABI" \
-	"$(get "$host_probe" personas_x86_64) $(get "$host_probe" personas_i386) $(get "$host_probe" personas_x32)" "$all16 $all16 $all16"
+expect_eq "on the host every value goes through, on each ABI (i386: faults where the kernel has no i386 entry)" \
+	"$(get "$host_probe" personas_x86_64) $(get "$host_probe" personas_i386) $(get "$host_probe" personas_x32)" \
+	"$all16 $([ "$ia32" = yes ] && echo "$all16" || echo "$died16") $all16"
 out=$(t_ssh "$d" -- 'unshare -Ur true 2>&1; echo rc=$?')
 expect_match "unshare -Ur true fails with ENOSPC" "$out" "No space left on device"
 expect_match "unshare -Ur true exits non-zero" "$out" "rc=1$"

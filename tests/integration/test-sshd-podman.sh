@@ -14,7 +14,7 @@
 #    podman.
 . "$(dirname "$0")/lib.sh"
 t_init
-for p in podman runc newuidmap busybox; do command -v "$p" >/dev/null || t_skip_or_fail "$p is needed (tools/deps.sh)"; done
+for p in podman crun newuidmap busybox; do command -v "$p" >/dev/null || t_skip_or_fail "$p is needed (tools/deps.sh)"; done
 NSISO=$NSISO_PREFIX/sbin/nsiso
 p=nspod$$; d=nspdd$$
 pol=$(t_policy podman.conf "[default]

@@ -18,7 +18,8 @@
  *   of personality() values the kernel lets through, each tried in a child:
  *   "personas_ABI=V,V,..." (hex): every value whose call did not end in
  *   EPERM (x32: ENOSYS on a kernel without x32 is listed; a child that died
- *   is listed too, so only a clean EPERM counts as refused).
+ *   is listed too, as "V!", so only a clean EPERM counts as refused and a
+ *   kernel without the i386 entry, where int $0x80 faults, says so).
  * kprobe inotify SECONDS: open inotify instances until the kernel refuses,
  * print "inotify=COUNT error=NAME", hold them for SECONDS.
  * kprobe owner NSFILE: "owner=UID" of a user namespace (NS_GET_OWNER_UID).
@@ -183,7 +184,7 @@ static int personas(void)
 			(void)close(p[0]);
 			(void)waitpid(pid, NULL, 0);
 			if (r != -EPERM) {
-				printf("%s%lx", sep, vals[i]);
+				printf("%s%lx%s", sep, vals[i], r == LONG_MIN ? "!" : "");
 				sep = ",";
 			}
 		}
