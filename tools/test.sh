@@ -23,12 +23,20 @@ else
 	# The two systemd guests (qemu under TCG: most of the suite's time, and
 	# CPU only) then run beside the rest, both at once and at the lowest
 	# priority, so that the timing of the sshd tests is not theirs to take.
+	# Each release's package, which its guest installs, is built from this
+	# tree beside them too (tools/package.sh; the guest test takes it from
+	# NSISO_GUEST_DEBS, and builds its own when there is none).
 	rm -f "$build/races.done"
+	rm -rf "$build/guest-deb"
+	export NSISO_GUEST_DEBS
+	NSISO_GUEST_DEBS=$(realpath "$build")/guest-deb
 	(
 		for suite in bookworm trixie; do
 			nice -n 19 tests/guest/image.sh "$suite" > "$build/image-$suite.out" 2>&1 &
+			nice -n 19 tools/package.sh "$NSISO_GUEST_DEBS/$suite" "$suite" > "$build/package-$suite.out" 2>&1 &
 		done
-		# (an image that failed is tried again by its guest test, which says why)
+		# (an image or package that failed is tried again by its guest
+		# test, which says why)
 		wait || true
 		# (and not at all once this script is gone)
 		until [ -e "$build/races.done" ]; do kill -0 $$ 2>/dev/null || exit 1; sleep 2; done
