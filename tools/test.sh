@@ -15,17 +15,16 @@ else
 	# sshd-races first, before the guests boot: its swappers hold both
 	# cores for about 4 minutes, and a guest beside it at nice 19 got
 	# about 1.5% of a core, so that a login there ran past the helper's
-	# 20 s deadline and was refused at step helper (CI, the Debian 12
-	# guest). Beside it only the guests' images are built (from Debian's
-	# archive, when not cached: nothing there is bounded in time); the
-	# guest tests start when both the images and sshd-races are done, and
-	# find the images ready.
+	# 20 s deadline and was refused at step helper (a full run on this
+	# machine kind, the Debian 12 guest). Beside it only what nothing
+	# bounds in time: the guests' images (from Debian's archive, when not
+	# cached) and each release's package from this tree (tools/package.sh;
+	# a guest test takes it from NSISO_GUEST_DEBS and builds its own when
+	# there is none). The guest tests start when those and sshd-races are
+	# done.
 	# The two systemd guests (qemu under TCG: most of the suite's time, and
 	# CPU only) then run beside the rest, both at once and at the lowest
 	# priority, so that the timing of the sshd tests is not theirs to take.
-	# Each release's package, which its guest installs, is built from this
-	# tree beside them too (tools/package.sh; the guest test takes it from
-	# NSISO_GUEST_DEBS, and builds its own when there is none).
 	rm -f "$build/races.done"
 	rm -rf "$build/guest-deb"
 	export NSISO_GUEST_DEBS
