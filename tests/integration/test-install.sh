@@ -22,6 +22,7 @@ expect_eq "the example policy, not group/world-writable" "$(mode "$root/etc/nsis
 for m in man8/pam_nsiso.8 man8/nsiso.8 man5/nsiso.conf.5; do
 	expect_match "man page $m" "$(head -n1 "$root/share/man/$m")" '^\.TH '
 done
+expect_eq "man nsiso-status: nsiso(8), whose status section it is" "$(cat "$root/share/man/man1/nsiso-status.1")" ".so man8/nsiso.8"
 expect_eq "the pam-auth-update profile is the shipped one" "$(cat "$root/share/pam-configs/nsiso")" \
 	"$(cat "$src/config/pam-configs-nsiso")"
 expect_eq "tmpfiles.d makes the state directory root's 0700" "$(grep -v '^#' "$root/lib/tmpfiles.d/nsiso.conf")" \
