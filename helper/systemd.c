@@ -177,7 +177,7 @@ static int bus_fail(struct nsiso_error *f, int r, const sd_bus_error *e, const c
 }
 
 /* A drop-in DropInPaths lists counts only when it is nsiso's: a root-owned
- * regular file, not writable by others, holding the helper's
+ * regular file, not writable by group or others, holding the helper's
  * ExecCondition line. DropInPaths lists a masked drop-in too (a link to
  * /dev/null in /etc, the guest test's case), under the same name. */
 static bool dropin_is_ours(const char *path)
