@@ -479,7 +479,18 @@ expect_match "nsiso show prints them" "$(g_root 'nsiso show bob')" '^limits: mem
 g_root 'systemctl daemon-reload'
 expect_eq "after systemctl daemon-reload nsiso set's limits stay" \
 	"$(g_root "cat /sys/fs/cgroup$grp/pids.max /sys/fs/cgroup$grp/memory.max | tr '\n' ' '")" "60 134217728 "
-out=$(g_as bob -tt -- './hog 256; sleep 2' </dev/null 2>&1 | tr -d '\r')
+# The notice comes from the supervisor, not from the session: the session
+# stays until the notice is on its terminal (at most 60 s), so a slow guest
+# cannot end it first.
+g_as bob -tt -- './hog 256; sleep 59' </dev/null >"$G_DIR/oom.tty" 2>&1 & oomssh=$!
+for i in $(seq 1 300); do
+	grep -q '^nsiso: out of memory' "$G_DIR/oom.tty" && break
+	kill -0 "$oomssh" 2>/dev/null || break
+	sleep 0.2
+done
+g_root 'pkill -u bob -x -f "sleep 59"'
+wait "$oomssh"
+out=$(tr -d '\r' <"$G_DIR/oom.tty")
 expect_match "on a terminal, bob is told of the OOM kill (memory.events)" "$out" \
 	'^nsiso: out of memory: the kernel killed a process of this container \(memory_max 128 MiB; [0-9]+ so far\)$'
 expect_match "the journal has the supervisor's oom-kill line" \
