@@ -89,7 +89,8 @@ expect_eq "sshd-only: user@$uid_a.service was skipped by its condition (exec-con
 expect_match "sshd-only: the helper said why" \
 	"$(g_root "journalctl --no-pager -o cat -t nsiso-helper | grep 'user manager user=alice' | tail -n 1")" \
 	"not started: isolated users have no systemd user manager"
-expect_eq "sshd-only: no process of alice is left on the host (no manager)" "$(g_root 'sleep 3; pgrep -u alice | wc -l')" 0
+expect_eq "sshd-only: no process of alice is left on the host (no manager)" \
+	"$(g_root 'for i in $(seq 1 100); do [ "$(pgrep -u alice | wc -l)" = 0 ] && break; sleep 0.3; done; pgrep -u alice | wc -l')" 0
 g_root 'loginctl enable-linger alice'
 expect_eq "linger: the linger file is there" "$(g_root 'ls /var/lib/systemd/linger')" alice
 expect_eq "linger: user@$uid_a.service was skipped again" "$(manager_skipped "$uid_a" 2)" skipped
@@ -264,7 +265,8 @@ acct_shape() {
 		printf 'w=%s\n' \"\$(w -h \$u | awk '{print \$3}' | sort -u)\""
 }
 acct_after() {
-	g_root "u=$1; printf 'last=%s\n' \"\$(last -w -n 1 \$u 2>/dev/null | awk -v u=\$u '\$1 == u {print \"PTS\", \$3, (index(\$0, \" - \") ? \"ended\" : \"open\")}')\";
+	g_root "u=$1; for i in \$(seq 1 100); do last -w -n 1 \$u 2>/dev/null | grep -q ' - ' && break; sleep 0.3; done;
+		printf 'last=%s\n' \"\$(last -w -n 1 \$u 2>/dev/null | awk -v u=\$u '\$1 == u {print \"PTS\", \$3, (index(\$0, \" - \") ? \"ended\" : \"open\")}')\";
 		if command -v lastlog2 >/dev/null; then l=\$(lastlog2 -u \$u 2>/dev/null); else l=\$(lastlog -u \$u 2>/dev/null); fi;
 		printf 'lastlog=%s\n' \"\$(printf '%s\n' \"\$l\" | awk -v u=\$u '\$1 == u {print \"PTS\", \$3}')\""
 }
