@@ -76,6 +76,7 @@ for u in "$mk1" "$mk2" "$fh" "$fb" "$fs" "$fd" "$ftm" "$fhd" "$fst" "${racers[@]
 host_mounts=$(t_host_mounts | wc -l)
 
 # ---- 1. masks are where they were put ------------------------------------------
+echo "# section 1 at $SECONDS s"
 paths="/proc /sys /dev /dev/pts /dev/shm /tmp /var/tmp /run /run/user /home $R/a/scratch $R/hidden $R/both"
 probe="for p in $paths; do echo \"\$p=\$(stat -c %d:%i \$p 2>&1)\"; done; echo both=\$(ls -A $R/both | wc -l); echo user=\$(id -un)"
 out=$(t_ssh "$mk2" -- "$probe")
@@ -93,6 +94,7 @@ expect_match "the log line names the step and the covered tmpfs" "$line" \
 	"step=mount error=EBUSY .*the tmpfs on $R/a/scratch is not in place after setup"
 
 # ---- 2. wrong file types ----------------------------------------------------------
+echo "# section 2 at $SECONDS s"
 # Each case: a login that ends within 5 s, in a session (RAN) or a refusal.
 ends_in_5s() { # NAME USER EXPECTED(ran|refused|either)
 	local out rc=0 got
@@ -134,6 +136,7 @@ rm -f "$pol.d/fifo.conf"; rmdir "$pol.d"
 expect_eq "no helper is left waiting" "$(pgrep -x nsiso-helper | wc -l)" 0
 
 # ---- 3. symlink races during 1,000 logins -------------------------------------------
+echo "# section 3 at $SECONDS s"
 etc_fs=$(stat -f -c %T /etc)
 for u in "${racers[@]}"; do
 	usermod -aG nsrc$tag "$u"
@@ -143,7 +146,11 @@ for u in "${racers[@]}"; do
 	echo visible > "$home/hideme/file"
 	ln -s /etc "$S/u/$u/data.alt"; ln -s /etc "$home/scratch.alt"; ln -s /etc "$home/hideme.alt"
 	chown -h "$u" "$S/u/$u/data.alt" "$home/scratch.alt" "$home/hideme.alt" "$S/u/$u/data/marker" "$home/hideme/file"
-	setpriv --reuid "$u" --regid "$u" --clear-groups "$NSISO_SWAPPER" "$S/u/$u/data" "$S/u/$u/data.alt" \
+	# (at nice 19, as any tenant may run them: they still swap whenever a
+	# core is free, and win most races (about 820 of the 1,000 logins are
+	# refused either way), but no longer take the logins' CPU: the section
+	# took 235 s with them at nice 0, 171 s at 19)
+	nice -n 19 setpriv --reuid "$u" --regid "$u" --clear-groups "$NSISO_SWAPPER" "$S/u/$u/data" "$S/u/$u/data.alt" \
 		"$home/scratch" "$home/scratch.alt" "$home/hideme" "$home/hideme.alt" > "$T_DIR/swap.$u" 2>&1 &
 	SWAPPERS+=($!)
 done
@@ -175,6 +182,7 @@ for u in "${racers[@]}"; do
 	ran=$((ran + r)); refused=$((refused + f)); other=$((other + o))
 	[ "$o" -gt 0 ] && grep -vxF "$good" "$T_DIR/race.$u" | grep -v '^nsiso: ' | head -n 3 | sed 's/^/# other: /'
 done
+echo "# section 3 done at $SECONDS s"
 echo "# 1000 racing logins: $ran saw their own directory, $refused refused, $other else"
 expect_eq "every one of the 1,000 logins ended in a session or a refusal" "$((ran + refused))" 1000
 expect_eq "no login saw another tree (/etc through the view, /etc covered)" "$other" 0
