@@ -205,6 +205,7 @@ g_boot() {
 g_wait_reboot() {
 	local end=$((SECONDS + 1200)) now
 	[ -n "$1" ] || return 1
+	g_mux_close
 	while [ "$SECONDS" -lt "$end" ]; do
 		now=$(g_root_once 'cat /proc/sys/kernel/random/boot_id' 2>/dev/null)
 		[ -n "$now" ] && [ "$now" != "$1" ] && return 0
@@ -226,6 +227,7 @@ g_cleanup() {
 		# still names them)
 		local f
 		for f in "${T_FAILED[@]}"; do echo "# failed above: $f" >&2; done
+		g_mux_close
 		g_root_once 'systemctl poweroff' >/dev/null 2>&1
 		local i
 		for i in $(seq 1 30); do kill -0 "$G_PID" 2>/dev/null || break; sleep 1; done
@@ -233,6 +235,7 @@ g_cleanup() {
 	fi
 	[ -n "${G_PACKAGE_PID:-}" ] && kill "$G_PACKAGE_PID" 2>/dev/null
 	[ -n "${G_WATCHDOG_PID:-}" ] && pkill -P "$G_WATCHDOG_PID" -x sleep 2>/dev/null
+	g_mux_close
 	[ -n "$G_DIR" ] && rm -rf "$G_DIR"
 	true
 }
@@ -291,14 +294,37 @@ g_ssh() {
 	return "$rc"
 }
 
+# Root's rounds share one connection (ssh's ControlMaster): a round is a
+# channel on it, not a new sshd-session, key exchange, PAM stack and logind
+# session under TCG (the guests' root rounds are most of their ssh work).
+# Only root's: root is exempt and never what a check is about; every login
+# of a tested user is a connection of its own. The master goes with the
+# guest: at a reboot (g_wait_reboot), at the end (g_cleanup), or 10 minutes
+# after its last round; a master the guest dropped is replaced at the next
+# round (ControlMaster=auto), and a round it lost is tried again (g_ssh).
+g_mux() { printf '%s\n' -o ControlMaster=auto -o "ControlPath=$G_DIR/root.mux" -o ControlPersist=600; }
+g_mux_close() {
+	[ -n "$G_DIR" ] && [ -S "$G_DIR/root.mux" ] || return 0
+	ssh -o "ControlPath=$G_DIR/root.mux" -O exit root@127.0.0.1 >/dev/null 2>&1
+	rm -f "$G_DIR/root.mux"
+}
 # g_root CMD...: a root shell command in the guest (root is never isolated).
-g_root() { G_SSH_ROOT=1 g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
+g_root() {
+	local mux; mapfile -t mux < <(g_mux)
+	G_SSH_ROOT=1 g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" "${mux[@]}" root@127.0.0.1 "$@" </dev/null
+}
 # g_root_once CMD...: the same tried once (to see whether the guest is up or down).
 g_root_once() { ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" -o ConnectTimeout=20 "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
 # g_put LOCAL REMOTE: copy a file into the guest.
-g_put() { scp -q -i "$G_IMAGE/id_ed25519" -P "$G_PORT" "${g_ssh_opts[@]}" "$1" "root@127.0.0.1:$2"; }
+g_put() {
+	local mux; mapfile -t mux < <(g_mux)
+	scp -q -i "$G_IMAGE/id_ed25519" -P "$G_PORT" "${g_ssh_opts[@]}" "${mux[@]}" "$1" "root@127.0.0.1:$2"
+}
 # g_root_in CMD...: the same, with the caller's stdin.
-g_root_in() { g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" root@127.0.0.1 "$@"; }
+g_root_in() {
+	local mux; mapfile -t mux < <(g_mux)
+	g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" "${mux[@]}" root@127.0.0.1 "$@"
+}
 # g_user NAME: a user in the guest with the test's key.
 g_user() {
 	g_root_in "useradd -m -s /bin/bash $1 && install -d -m 0700 -o $1 -g $1 /home/$1/.ssh &&
