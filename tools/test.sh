@@ -12,8 +12,8 @@ logs=("$build/meson-logs/testlog.txt")
 if [ $# -gt 0 ]; then
 	meson test -C "$build" --print-errorlogs --num-processes 1 "$@" || rc=$?
 else
-	# sshd-races first, before the guests boot: its swappers hold both
-	# cores for about 4 minutes, and a guest beside it at nice 19 got
+	# sshd-races first, before the guests boot: its 1,000 logins hold both
+	# cores for 3 to 5 minutes, and a guest beside it at nice 19 got
 	# about 1.5% of a core, so that a login there ran past the helper's
 	# 20 s deadline and was refused at step helper (a full run on this
 	# machine kind, the Debian 12 guest). Beside it only what nothing

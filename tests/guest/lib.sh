@@ -18,6 +18,7 @@ g_prepare() {
 	t_require_root
 	command -v qemu-system-x86_64 >/dev/null || t_skip_or_fail "qemu-system-x86_64 is missing"
 	G_DIR=$(mktemp -d /var/tmp/nsiso-guest.XXXXXX)
+	g_mux_opts=(-o ControlMaster=auto -o "ControlPath=$G_DIR/root.mux" -o ControlPersist=600)
 	trap g_cleanup EXIT
 	trap 'exit 130' INT TERM
 	g_watchdog
@@ -227,7 +228,6 @@ g_cleanup() {
 		# still names them)
 		local f
 		for f in "${T_FAILED[@]}"; do echo "# failed above: $f" >&2; done
-		g_mux_close
 		g_root_once 'systemctl poweroff' >/dev/null 2>&1
 		local i
 		for i in $(seq 1 30); do kill -0 "$G_PID" 2>/dev/null || break; sleep 1; done
@@ -241,12 +241,12 @@ g_cleanup() {
 }
 
 # ServerAlive: a connection is given up after 10 minutes without an answer.
-# The guests run at nice 19 beside the host's tests: while sshd-races' swappers
-# hold both cores (about 3 minutes), a guest gets about 1.5% of a core and
-# answers nothing, and a session held across that spell was given up by its
-# client after the 2 minutes it had before (a likely cause of a held sleep
-# that vanished once in a local CI run). A guest gone for good is the
-# deadline's (g_watchdog) to report.
+# The guests run at nice 19 beside the host's tests: while sshd-races held
+# both cores (tools/test.sh now runs it before the guests start), a guest got
+# about 1.5% of a core and answered nothing, and a session held across that
+# spell was given up by its client after the 2 minutes it had before (a
+# likely cause of a held sleep that vanished once in a local CI run). A guest
+# gone for good is the deadline's (g_watchdog) to report.
 g_ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes
 	-o LogLevel=ERROR -o ConnectTimeout=60 -o ServerAliveInterval=10 -o ServerAliveCountMax=60)
 
@@ -302,29 +302,20 @@ g_ssh() {
 # guest: at a reboot (g_wait_reboot), at the end (g_cleanup), or 10 minutes
 # after its last round; a master the guest dropped is replaced at the next
 # round (ControlMaster=auto), and a round it lost is tried again (g_ssh).
-g_mux() { printf '%s\n' -o ControlMaster=auto -o "ControlPath=$G_DIR/root.mux" -o ControlPersist=600; }
+# (g_mux_opts: set by g_prepare, with the test's directory)
 g_mux_close() {
 	[ -n "$G_DIR" ] && [ -S "$G_DIR/root.mux" ] || return 0
 	ssh -o "ControlPath=$G_DIR/root.mux" -O exit root@127.0.0.1 >/dev/null 2>&1
 	rm -f "$G_DIR/root.mux"
 }
 # g_root CMD...: a root shell command in the guest (root is never isolated).
-g_root() {
-	local mux; mapfile -t mux < <(g_mux)
-	G_SSH_ROOT=1 g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" "${mux[@]}" root@127.0.0.1 "$@" </dev/null
-}
+g_root() { G_SSH_ROOT=1 g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" "${g_mux_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
 # g_root_once CMD...: the same tried once (to see whether the guest is up or down).
 g_root_once() { ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" -o ConnectTimeout=20 "${g_ssh_opts[@]}" root@127.0.0.1 "$@" </dev/null; }
 # g_put LOCAL REMOTE: copy a file into the guest.
-g_put() {
-	local mux; mapfile -t mux < <(g_mux)
-	scp -q -i "$G_IMAGE/id_ed25519" -P "$G_PORT" "${g_ssh_opts[@]}" "${mux[@]}" "$1" "root@127.0.0.1:$2"
-}
+g_put() { scp -q -i "$G_IMAGE/id_ed25519" -P "$G_PORT" "${g_ssh_opts[@]}" "${g_mux_opts[@]}" "$1" "root@127.0.0.1:$2"; }
 # g_root_in CMD...: the same, with the caller's stdin.
-g_root_in() {
-	local mux; mapfile -t mux < <(g_mux)
-	g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" "${mux[@]}" root@127.0.0.1 "$@"
-}
+g_root_in() { g_ssh -i "$G_IMAGE/id_ed25519" -p "$G_PORT" "${g_ssh_opts[@]}" "${g_mux_opts[@]}" root@127.0.0.1 "$@"; }
 # g_user NAME: a user in the guest with the test's key.
 g_user() {
 	g_root_in "useradd -m -s /bin/bash $1 && install -d -m 0700 -o $1 -g $1 /home/$1/.ssh &&
