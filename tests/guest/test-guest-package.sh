@@ -405,6 +405,7 @@ no_container bob
 g_root 'mkdir -p /etc/nsiso/nsiso.conf.d && printf "[user bob]\nsystem_bus = host\n" > /etc/nsiso/nsiso.conf.d/bus.conf'
 g_as bob -- 'sleep 606' & busb=$!
 g_root "for i in \$(seq 1 150); do pgrep -u bob -f 'sleep 606' >/dev/null && exit 0; sleep 0.2; done; exit 1"
+expect_eq "system_bus = host: bob's held login runs its sleep (the checks below need it)" "$?" 0
 sup_b=$(g_root "nsiso show bob | sed -n 's/.*supervisor pid \([0-9]*\).*/\1/p'")
 expect_eq "system_bus = host: busctl --system works inside" "$(g_as bob -- 'busctl --system list >/dev/null 2>&1; echo $?')" 0
 timeout 60 ssh -i "$G_DIR/id" -p "$G_PORT" "${g_ssh_opts[@]}" bob@127.0.0.1 \
